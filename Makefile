@@ -1,0 +1,29 @@
+# Thin wrapper over CMake presets. Both goals first install missing Debian packages.
+PRESET ?= default
+BUILD_DIR := build
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build test run bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+test: build
+	@cd $(BUILD_DIR) && QT_QPA_PLATFORM=offscreen ctest --output-on-failure -j $(JOBS)
+
+run: build
+	@scripts/run.sh $(BUILD_DIR)
+
+bench: build
+	@$(BUILD_DIR)/bench/edgent-bench-slices
+
+clean:
+	@rm -rf $(BUILD_DIR)

@@ -1,0 +1,115 @@
+#include "app/cli/CliCommon.h"
+
+#include <QJsonDocument>
+#include <QRegularExpression>
+
+#include <cstdio>
+
+namespace edgent::app {
+
+Command::Command(QString name, QString description, QString usage)
+    : name_(std::move(name)), description_(std::move(description)), usage_(std::move(usage)) {
+    parser_.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    addOptions({{QStringLiteral("help"), QStringLiteral("Show this help and exit.")},
+                {QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout.")}});
+}
+
+void Command::addOptions(const QList<QCommandLineOption>& options) {
+    for (const auto& o : options) {
+        parser_.addOption(o);
+        options_.append(o);
+    }
+}
+
+bool Command::parse(const QStringList& args, int* exitCode) {
+    QStringList full = args;
+    full.prepend(QStringLiteral("edgent ") + name_);
+    if (!parser_.parse(full)) {
+        *exitCode = 2;
+        fail(parser_.errorText());
+        return false;
+    }
+    if (parser_.isSet(QStringLiteral("help"))) {
+        QString help = QStringLiteral("Usage: edgent %1 %2\n\n%3\n\nOptions:\n").arg(name_, usage_, description_);
+        for (const QCommandLineOption& option : options_) {
+            QString names;
+            for (const QString& n : option.names()) names += (names.isEmpty() ? "--" : ", --") + n;
+            if (!option.valueName().isEmpty()) names += " " + option.valueName();
+            help += QStringLiteral("  %1\n      %2\n").arg(names, option.description());
+        }
+        std::fputs(help.toLocal8Bit().constData(), stdout);
+        *exitCode = 0;
+        return false;
+    }
+    if (!parser_.positionalArguments().isEmpty()) {
+        *exitCode = 2;
+        fail(QStringLiteral("unexpected argument '%1' (see --help)").arg(parser_.positionalArguments().first()));
+        return false;
+    }
+    return true;
+}
+
+int Command::fail(const QString& message) const {
+    QString line = message.simplified();
+    std::fprintf(stderr, "edgent %s: %s\n", name_.toLocal8Bit().constData(), line.toLocal8Bit().constData());
+    return 1;
+}
+
+std::optional<qint64> Command::intOption(const QString& option, qint64 fallback, qint64 min, qint64 max,
+                                         int* exitCode) const {
+    if (!parser_.isSet(option)) return fallback;
+    bool ok = false;
+    const qint64 v = parser_.value(option).toLongLong(&ok);
+    if (!ok || v < min || v > max) {
+        *exitCode = 2;
+        fail(QStringLiteral("--%1 must be an integer from %2 to %3, got '%4'")
+                 .arg(option)
+                 .arg(min)
+                 .arg(max)
+                 .arg(parser_.value(option)));
+        return std::nullopt;
+    }
+    return v;
+}
+
+void printJson(const QJsonObject& object) {
+    const QByteArray text = QJsonDocument(object).toJson(QJsonDocument::Compact);
+    std::fwrite(text.constData(), 1, static_cast<size_t>(text.size()), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
+
+std::optional<double> parseBandwidthBps(const QString& text) {
+    static const QRegularExpression re(QStringLiteral(R"(^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([kKmMgG]?)(bps|bit/s)?\s*$)"));
+    const auto m = re.match(text);
+    if (!m.hasMatch()) return std::nullopt;
+    double v = m.captured(1).toDouble();
+    const QString unit = m.captured(2).toLower();
+    if (unit == "k") v *= 1e3;
+    else if (unit == "m") v *= 1e6;
+    else if (unit == "g") v *= 1e9;
+    if (!(v > 0.0)) return std::nullopt;
+    return v;
+}
+
+std::optional<double> parseDurationMs(const QString& text) {
+    static const QRegularExpression re(QStringLiteral(R"(^\s*([0-9]*\.?[0-9]+)\s*(us|ms|s|min)\s*$)"));
+    const auto m = re.match(text);
+    if (!m.hasMatch()) return std::nullopt;
+    double v = m.captured(1).toDouble();
+    const QString unit = m.captured(2);
+    if (unit == "us") v /= 1000.0;
+    else if (unit == "s") v *= 1000.0;
+    else if (unit == "min") v *= 60000.0;
+    if (!(v > 0.0)) return std::nullopt;
+    return v;
+}
+
+QString formatDuration(double seconds) {
+    const qint64 s = static_cast<qint64>(seconds + 0.5);
+    if (s >= 3600) return QStringLiteral("%1h%2m").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
+    if (s >= 60) return QStringLiteral("%1m%2s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1s").arg(s);
+}
+
+}  // namespace edgent::app

@@ -1,0 +1,53 @@
+#pragma once
+// Shared plumbing for the `edgent` subcommands: the one-line error convention, --help and
+// --json handling, and unit parsing.
+
+#include <QCommandLineParser>
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace edgent::app {
+
+class Command {
+public:
+    // `usage` is the synopsis line printed by --help after "edgent <name>".
+    Command(QString name, QString description, QString usage);
+
+    QCommandLineParser& parser() { return parser_; }
+    void addOptions(const QList<QCommandLineOption>& options);
+    // Parses; on --help prints help and returns 0 through *exitCode; on error prints one line
+    // and sets *exitCode to 2. Returns true when the command should proceed.
+    bool parse(const QStringList& args, int* exitCode);
+
+    // Prints "edgent <name>: message" on stderr and returns 1.
+    int fail(const QString& message) const;
+    bool json() const { return parser_.isSet(QStringLiteral("json")); }
+    const QString& name() const { return name_; }
+
+    // Integer option: missing → fallback; malformed or out of range → error via fail().
+    std::optional<qint64> intOption(const QString& option, qint64 fallback, qint64 min, qint64 max, int* exitCode) const;
+
+private:
+    QString name_;
+    QString description_;
+    QString usage_;
+    QCommandLineParser parser_;
+    QList<QCommandLineOption> options_;  // for --help, in declaration order
+};
+
+void printJson(const QJsonObject& object);
+
+// "50kbps", "1.5Mbps", "100Mbps", "2Gbps", or plain bits per second.
+std::optional<double> parseBandwidthBps(const QString& text);
+// "300ms", "1.2s", "500us"; returns milliseconds.
+std::optional<double> parseDurationMs(const QString& text);
+
+QString formatDuration(double seconds);
+
+int runTrain(const QStringList& args);
+int runEval(const QStringList& args);
+
+}  // namespace edgent::app

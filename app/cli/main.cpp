@@ -1,0 +1,48 @@
+// edgent: the command-line face of Edgent Workbench. Each subcommand lives in its own file.
+#include "app/cli/CliCommon.h"
+
+#include <QCoreApplication>
+
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+struct Subcommand {
+    const char* name;
+    int (*run)(const QStringList&);
+    const char* summary;
+};
+
+const Subcommand kCommands[] = {
+    {"train", edgent::app::runTrain, "train the 5-exit AlexNet jointly over all exits"},
+    {"eval", edgent::app::runEval, "per-exit accuracy of a model on a test split"},
+};
+
+void printUsage(FILE* out) {
+    std::fprintf(out, "Usage: edgent <command> [options]   (edgent <command> --help for details)\n\nCommands:\n");
+    for (const auto& c : kCommands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("edgent"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(EDGENT_VERSION));
+    QStringList args = QCoreApplication::arguments();
+    args.removeFirst();
+    if (args.isEmpty() || args.first() == "--help" || args.first() == "-h") {
+        printUsage(args.isEmpty() ? stderr : stdout);
+        return args.isEmpty() ? 2 : 0;
+    }
+    if (args.first() == "--version") {
+        std::printf("edgent %s\n", EDGENT_VERSION);
+        return 0;
+    }
+    const QString name = args.takeFirst();
+    for (const auto& c : kCommands)
+        if (name == c.name) return c.run(args);
+    std::fprintf(stderr, "edgent: unknown command '%s' (see edgent --help)\n", name.toLocal8Bit().constData());
+    return 2;
+}

@@ -1,0 +1,121 @@
+#pragma once
+// The architecture of a multi-exit (BranchyNet) network, and everything about it that can
+// be derived without running it: shapes, transfer bytes, Edgent's Table-1 features,
+// parameter bytes and FLOPs.
+//
+// Torch-free on purpose: widgets and the planner include this header.
+
+#include "core/util/Result.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace edgent::core {
+
+enum class LayerKind { Conv, Relu, MaxPool, Lrn, Dropout, Flatten, Linear, BatchNorm };
+
+std::string_view layerKindName(LayerKind kind);
+Result<LayerKind> layerKindFromName(std::string_view name);
+const std::vector<LayerKind>& allLayerKinds();
+
+// A tensor shape without the batch dimension: {C, H, W} for feature maps, {N} for vectors.
+struct Shape {
+    std::vector<int64_t> dims;
+
+    int64_t elements() const;
+    std::string toString() const;  // "32x14x14"
+    bool operator==(const Shape& other) const { return dims == other.dims; }
+};
+
+// Bytes of one float32 element; every activation crossing a partition is float32.
+inline constexpr int64_t kActivationElementBytes = 4;
+
+struct LayerSpec {
+    LayerKind kind = LayerKind::Relu;
+    std::string name;
+
+    // conv: output channels, square kernel, stride, padding. pool: kernel, stride, padding.
+    int64_t outChannels = 0;
+    int64_t kernel = 0;
+    int64_t stride = 1;
+    int64_t padding = 0;
+    // linear
+    int64_t outFeatures = 0;
+    // local response norm (AlexNet's defaults)
+    int64_t lrnSize = 5;
+    double lrnAlpha = 1e-4;
+    double lrnBeta = 0.75;
+    double lrnK = 2.0;
+    // dropout
+    double dropoutP = 0.5;
+
+    // Optional declared input sizes, checked against shape inference (0 = not declared).
+    int64_t inChannels = 0;
+    int64_t inFeatures = 0;
+};
+
+struct ExitSpec {
+    std::string name;
+    int attach = 0;  // trunk index b_e: the exit's path is trunk[0:attach] + branch
+    std::vector<LayerSpec> branch;
+};
+
+// Everything derived about one layer of one exit path.
+struct LayerInfo {
+    LayerKind kind = LayerKind::Relu;
+    std::string name;
+    bool inTrunk = true;
+    int index = 0;  // index within the trunk, or within the branch
+    Shape input;
+    Shape output;
+    int64_t outputBytes = 0;  // what a partition right after this layer transfers
+    int64_t paramCount = 0;
+    int64_t paramBytes = 0;
+    int64_t flops = 0;
+    std::vector<double> features;  // Edgent Table 1, see tableOneFeatureNames()
+};
+
+// Names of the Table-1 regression features for a layer kind, in the order of
+// LayerInfo::features.
+std::vector<std::string> tableOneFeatureNames(LayerKind kind);
+
+struct ModelSpec {
+    static constexpr int kFormatVersion = 1;
+
+    std::string name;
+    Shape input;  // {C, H, W}
+    int64_t numClasses = 10;
+    std::vector<std::string> classNames;
+    float inputMean = 0.0f;  // normalisation applied to pixel/255 before the first layer
+    float inputStd = 1.0f;
+    std::vector<LayerSpec> trunk;
+    std::vector<ExitSpec> exits;
+    // Test-set accuracy per exit when known (from training or `edgent eval`), else empty.
+    std::vector<double> exitAccuracy;
+    std::string accuracyDataset;
+
+    int numExits() const { return static_cast<int>(exits.size()); }
+    int pathLength(int exit) const;
+    const LayerSpec& pathLayer(int exit, int index) const;
+    int64_t inputBytes() const { return input.elements() * kActivationElementBytes; }
+};
+
+// Shape inference and derived quantities for one exit path; fails with one line when the
+// shapes are inconsistent (declared sizes that do not match, a kernel larger than its input,
+// a fully connected layer fed a feature map, and so on).
+Result<std::vector<LayerInfo>> analyzePath(const ModelSpec& spec, int exit);
+
+// Validates the whole model: at least one exit, attach points in range, every path's shapes.
+Status validateSpec(const ModelSpec& spec);
+
+// Output bytes of a partition at p on exit's path: the input when p == 0, the output of
+// layer p-1 otherwise, nothing when p == n (device-only).
+int64_t transferBytes(const ModelSpec& spec, const std::vector<LayerInfo>& path, int p);
+
+// The built-in BranchyNet-style AlexNet with five exits, for 1x28x28 (Fashion-MNIST) or
+// 3x32x32 (CIFAR-10) input.
+ModelSpec alexNet5Spec(int64_t channels, int64_t height, int64_t width, int64_t numClasses);
+
+}  // namespace edgent::core
