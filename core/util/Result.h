@@ -24,7 +24,7 @@ public:
 
     const T& value() const& { return *value_; }
     T& value() & { return *value_; }
-    T&& value() && { return std::move(*value_); }
+    T value() && { return std::move(*value_); }  // by value: safe on temporaries
     const T& operator*() const& { return *value_; }
     T& operator*() & { return *value_; }
     const T* operator->() const { return &*value_; }

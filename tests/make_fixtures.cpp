@@ -1,0 +1,106 @@
+// Regenerates the binary fixtures under tests/data from real sources: a tiny seeded model
+// (and damaged copies of its weights), and IDX / CIFAR files cut from real Fashion-MNIST
+// images. Usage: edgent-make-fixtures tests/data
+#include "core/data/Dataset.h"
+#include "core/model/ModelFile.h"
+#include "core/model/ModelIO.h"
+
+#include <QDir>
+#include <QFile>
+
+#include <cstdio>
+
+using namespace edgent::core;
+
+namespace {
+
+void die(const std::string& message) {
+    std::fprintf(stderr, "edgent-make-fixtures: %s\n", message.c_str());
+    std::exit(1);
+}
+
+void write(const QString& path, const QByteArray& bytes) {
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size()) die("cannot write " + path.toStdString());
+}
+
+QByteArray be32(uint32_t v) {
+    QByteArray b(4, '\0');
+    b[0] = char(v >> 24), b[1] = char(v >> 16), b[2] = char(v >> 8), b[3] = char(v);
+    return b;
+}
+
+QByteArray idxImages(uint32_t magic, uint32_t count, const ImageSet& set, int64_t imagesWritten) {
+    QByteArray b = be32(magic) + be32(count) + be32(static_cast<uint32_t>(set.height)) + be32(static_cast<uint32_t>(set.width));
+    b.append(reinterpret_cast<const char*>(set.pixels.data()), static_cast<qsizetype>(imagesWritten * set.imageBytes()));
+    return b;
+}
+
+QByteArray idxLabels(const ImageSet& set, int64_t n) {
+    QByteArray b = be32(0x00000801) + be32(static_cast<uint32_t>(n));
+    b.append(reinterpret_cast<const char*>(set.labels.data()), static_cast<qsizetype>(n));
+    return b;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) die("usage: edgent-make-fixtures DATA_DIR");
+    const QDir dir(QString::fromLocal8Bit(argv[1]));
+
+    // A tiny two-exit model.
+    QFile specFile(dir.filePath("tiny-spec.json"));
+    if (!specFile.open(QIODevice::ReadOnly)) die("cannot read tiny-spec.json");
+    auto spec = parseModelSpec(specFile.readAll().toStdString(), "tiny-spec.json");
+    if (!spec) die(spec.error());
+    auto net = MultiExitNet::create(*spec, 7);
+    if (!net) die(net.error());
+    if (auto s = saveModel(**net, dir.filePath("tiny.json").toStdString(), "{\"note\":\"test fixture, seed 7\"}"); !s) die(s.error());
+    QFile w(dir.filePath("tiny.weights"));
+    if (!w.open(QIODevice::ReadOnly)) die("tiny.weights not written");
+    const QByteArray weights = w.readAll();
+    QFile j(dir.filePath("tiny.json"));
+    if (!j.open(QIODevice::ReadOnly)) die("tiny.json not written");
+    const QByteArray json = j.readAll();
+
+    write(dir.filePath("tiny-truncated.weights"), weights.left(weights.size() / 2));
+    write(dir.filePath("tiny-truncated.json"), QByteArray(json).replace("tiny.weights", "tiny-truncated.weights"));
+    QByteArray corrupt = weights;
+    corrupt[corrupt.size() / 2] = static_cast<char>(corrupt[corrupt.size() / 2] ^ 0x5a);
+    write(dir.filePath("tiny-corrupt.weights"), corrupt);
+    write(dir.filePath("tiny-corrupt.json"), QByteArray(json).replace("tiny.weights", "tiny-corrupt.weights"));
+
+    // IDX files cut from the first real Fashion-MNIST test images.
+    auto ds = openDataset("fashion-mnist");
+    if (!ds) die(ds.error());
+    auto test = (*ds)->load(Split::Test, 4);
+    if (!test) die(test.error());
+    dir.mkpath("fmnist-bad-magic");
+    write(dir.filePath("fmnist-bad-magic/t10k-images-idx3-ubyte"), idxImages(0x00000804, 4, *test, 4));
+    write(dir.filePath("fmnist-bad-magic/t10k-labels-idx1-ubyte"), idxLabels(*test, 4));
+    dir.mkpath("fmnist-short");
+    write(dir.filePath("fmnist-short/t10k-images-idx3-ubyte"), idxImages(0x00000803, 10, *test, 3));
+    write(dir.filePath("fmnist-short/t10k-labels-idx1-ubyte"), idxLabels(*test, 4));
+    dir.mkpath("fmnist-bad-labels");
+    write(dir.filePath("fmnist-bad-labels/t10k-images-idx3-ubyte"), idxImages(0x00000803, 4, *test, 4));
+    write(dir.filePath("fmnist-bad-labels/t10k-labels-idx1-ubyte"), be32(0x00000803) + be32(4) + QByteArray(4, '\1'));
+
+    // CIFAR-10 binary records (label byte + 3x32x32) from the same images, padded to 32x32
+    // and repeated over three channels: a layout fixture, not a CIFAR sample.
+    QByteArray cifar;
+    for (int64_t i = 0; i < 3; ++i) {
+        cifar.append(static_cast<char>(test->labels[static_cast<size_t>(i)]));
+        for (int c = 0; c < 3; ++c)
+            for (int y = 0; y < 32; ++y)
+                for (int x = 0; x < 32; ++x) {
+                    const bool inside = y >= 2 && y < 30 && x >= 2 && x < 30;
+                    cifar.append(inside ? static_cast<char>(test->image(i)[(y - 2) * 28 + (x - 2)]) : '\0');
+                }
+    }
+    dir.mkpath("cifar-tiny");
+    write(dir.filePath("cifar-tiny/test_batch.bin"), cifar);
+    dir.mkpath("cifar-cut");
+    write(dir.filePath("cifar-cut/test_batch.bin"), cifar.left(cifar.size() - 100));
+    std::printf("fixtures written to %s\n", argv[1]);
+    return 0;
+}

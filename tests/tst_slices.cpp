@@ -1,0 +1,117 @@
+// Slices of every exit path compose to the full forward pass, on real Fashion-MNIST images.
+#include "TestUtil.h"
+
+#include "core/data/Dataset.h"
+#include "core/model/ModelIO.h"
+
+#include <QtTest>
+
+using namespace edgent::core;
+
+class TestSlices : public QObject {
+    Q_OBJECT
+    std::shared_ptr<MultiExitNet> net_;
+    torch::Tensor images_;
+
+private Q_SLOTS:
+    void initTestCase() {
+        torch::set_num_threads(2);
+        auto net = loadModel(edgent::test::defaultModel());
+        QVERIFY2(net.ok(), net.error().c_str());
+        net_ = *net;
+        auto ds = openDataset("fashion-mnist");
+        QVERIFY2(ds.ok(), ds.error().c_str());
+        auto test = (*ds)->load(Split::Test, 16);
+        QVERIFY2(test.ok(), test.error().c_str());
+        const torch::Tensor u8 = torch::from_blob(test->pixels.data(), {16, 1, 28, 28}, torch::kUInt8).clone();
+        images_ = net_->preprocess(u8);
+    }
+
+    void compositionEqualsFullForwardForEveryExitAndPartition() {
+        torch::InferenceMode guard;
+        int checked = 0;
+        for (int e = 0; e < net_->numExits(); ++e) {
+            const int n = net_->pathLength(e);
+            auto full = net_->forwardExit(e, images_);
+            QVERIFY2(full.ok(), full.error().c_str());
+            for (int p = 0; p <= n; ++p) {
+                auto head = net_->runSlice(e, 0, p, images_);
+                QVERIFY2(head.ok(), head.error().c_str());
+                auto tail = net_->runSlice(e, p, n, *head);
+                QVERIFY2(tail.ok(), tail.error().c_str());
+                // Same ops in the same order: the results are bitwise equal.
+                QVERIFY2(torch::equal(*tail, *full),
+                         qPrintable(QStringLiteral("exit %1 partition %2 differs").arg(e).arg(p)));
+                ++checked;
+            }
+        }
+        QCOMPARE(checked, 9 + 1 + 13 + 1 + 15 + 1 + 19 + 1 + 23 + 1);
+    }
+
+    void threeWaySplitsAlsoCompose() {
+        torch::InferenceMode guard;
+        const int e = 4, n = net_->pathLength(4);
+        const torch::Tensor full = *net_->forwardExit(e, images_);
+        for (int a = 1; a < n; a += 3) {
+            const int b = std::min(n, a + 5);
+            const torch::Tensor y = *net_->runSlice(e, b, n, *net_->runSlice(e, a, b, *net_->runSlice(e, 0, a, images_)));
+            QVERIFY(torch::equal(y, full));
+        }
+    }
+
+    void forwardAllMatchesEachExitPath() {
+        torch::InferenceMode guard;
+        const auto all = net_->forwardAll(images_);
+        QCOMPARE(static_cast<int>(all.size()), net_->numExits());
+        for (int e = 0; e < net_->numExits(); ++e) QVERIFY(torch::allclose(all[static_cast<size_t>(e)], *net_->forwardExit(e, images_)));
+    }
+
+    void predictedOutputBytesEqualActual() {
+        torch::InferenceMode guard;
+        for (int e = 0; e < net_->numExits(); ++e) {
+            const auto& info = net_->pathInfo(e);
+            torch::Tensor x = images_.slice(0, 0, 1);
+            for (int i = 0; i < net_->pathLength(e); ++i) {
+                x = *net_->runSlice(e, i, i + 1, x);
+                const int64_t actualBytes = x.numel() * static_cast<int64_t>(x.element_size());
+                QCOMPARE(actualBytes, info[static_cast<size_t>(i)].outputBytes);
+                std::vector<int64_t> perItem(x.sizes().begin() + 1, x.sizes().end());
+                QCOMPARE(perItem, info[static_cast<size_t>(i)].output.dims);
+            }
+        }
+    }
+
+    void rejectsSliceOutOfRange_data() {
+        QTest::addColumn<int>("exit");
+        QTest::addColumn<int>("a");
+        QTest::addColumn<int>("b");
+        QTest::newRow("b past the end") << 0 << 0 << 10;
+        QTest::newRow("negative a") << 1 << -1 << 3;
+        QTest::newRow("a after b") << 2 << 5 << 4;
+        QTest::newRow("unknown exit") << 5 << 0 << 1;
+        QTest::newRow("negative exit") << -1 << 0 << 1;
+    }
+    void rejectsSliceOutOfRange() {
+        QFETCH(int, exit);
+        QFETCH(int, a);
+        QFETCH(int, b);
+        auto r = net_->runSlice(exit, a, b, images_);
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().find("out of range") != std::string::npos, r.error().c_str());
+    }
+
+    void rejectsInputOfTheWrongShape() {
+        auto r = net_->runSlice(4, 4, 10, images_);  // layer 4 expects 32x14x14, not 1x28x28
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().find("expects 32x14x14") != std::string::npos, r.error().c_str());
+    }
+
+    void emptySliceReturnsItsInput() {
+        auto r = net_->runSlice(3, 7, 7, images_);
+        QVERIFY(r.ok());
+        QVERIFY(r->is_same(images_));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSlices)
+#include "tst_slices.moc"

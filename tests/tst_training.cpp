@@ -1,0 +1,88 @@
+// Joint training on a real 2k-image subset of Fashion-MNIST.
+#include "TestUtil.h"
+
+#include "core/model/ModelIO.h"
+#include "core/train/Training.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace edgent::core;
+
+class TestTraining : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+    TrainOptions options(const char* name, int64_t limit) const {
+        TrainOptions o;
+        o.outPath = dir_.filePath(name).toStdString();
+        o.epochs = 1;
+        o.trainLimit = limit;
+        o.evalLimit = 500;
+        o.threads = 2;
+        o.seed = 5;
+        return o;
+    }
+
+private Q_SLOTS:
+    void trainingOnTwoThousandImagesLowersTheLoss() {
+        int progressCalls = 0;
+        TrainProgress last;
+        auto report = trainModel(options("subset.json", 2000), [&](const TrainProgress& p) {
+            ++progressCalls;
+            last = p;
+        });
+        QVERIFY2(report.ok(), report.error().c_str());
+        QVERIFY2(report->probeLossAfter < 0.7 * report->probeLossBefore,
+                 qPrintable(QStringLiteral("%1 -> %2").arg(report->probeLossBefore).arg(report->probeLossAfter)));
+        QCOMPARE(report->epochsCompleted, 1);
+        QCOMPARE(progressCalls, 32);  // ceil(2000 / 64) batches
+        QCOMPARE(last.batch, last.batches);
+        QVERIFY(last.imagesPerSecond > 0.0);
+        QCOMPARE(report->exitAccuracy.size(), size_t(5));
+        for (double a : report->exitAccuracy) QVERIFY2(a > 0.3, "every exit beats chance (10%) clearly");
+        auto net = loadModel(report->savedPath);
+        QVERIFY2(net.ok(), net.error().c_str());
+        QCOMPARE((*net)->spec().exitAccuracy, report->exitAccuracy);
+    }
+
+    void sameSeedGivesTheSameModel() {
+        TrainOptions a = options("a.json", 256), b = options("b.json", 256);
+        a.threads = b.threads = 1;
+        auto ra = trainModel(a);
+        auto rb = trainModel(b);
+        QVERIFY(ra.ok() && rb.ok());
+        QCOMPARE(ra->probeLossAfter, rb->probeLossAfter);
+        auto na = loadModel(ra->savedPath), nb = loadModel(rb->savedPath);
+        QVERIFY(encodeWeights(**na) == encodeWeights(**nb));
+    }
+
+    void cancellingSavesACheckpoint() {
+        std::atomic<bool> cancel{true};
+        auto report = trainModel(options("stopped.json", 256), {}, &cancel);
+        QVERIFY2(report.ok(), report.error().c_str());
+        QVERIFY(report->interrupted);
+        QVERIFY(QString::fromStdString(report->savedPath).endsWith("stopped.checkpoint.json"));
+        QVERIFY(loadModel(report->savedPath).ok());
+        QVERIFY(!QFile::exists(dir_.filePath("stopped.json")));
+    }
+
+    void rejectsWrongNumberOfExitWeights() {
+        TrainOptions o = options("w.json", 64);
+        o.exitWeights = {1.0, 1.0};
+        auto r = trainModel(o);
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().find("2 values for 5 exits") != std::string::npos, r.error().c_str());
+    }
+
+    void rejectsMissingDataDirectory() {
+        TrainOptions o = options("d.json", 64);
+        o.dataDir = "/nonexistent/fmnist";
+        auto r = trainModel(o);
+        QVERIFY(!r.ok());
+        QVERIFY(r.error().find("does not exist") != std::string::npos);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTraining)
+#include "tst_training.moc"
