@@ -88,7 +88,7 @@ private Q_SLOTS:
         auto path = analyzePath(spec, 2);
         QVERIFY(path.ok());
         const int n = static_cast<int>(path->size());
-        QCOMPARE(transferBytes(spec, *path, 0), int64_t(28 * 28 * 4));  // raw input
+        QCOMPARE(transferBytes(spec, *path, 0), int64_t(28 * 28));  // raw uint8 input
         QCOMPARE(transferBytes(spec, *path, 1), (*path)[0].outputBytes);
         QCOMPARE(transferBytes(spec, *path, n - 1), (*path)[static_cast<size_t>(n - 2)].outputBytes);
         QCOMPARE(transferBytes(spec, *path, n), int64_t(0));  // device-only

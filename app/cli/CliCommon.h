@@ -49,5 +49,7 @@ QString formatDuration(double seconds);
 
 int runTrain(const QStringList& args);
 int runEval(const QStringList& args);
+int runRun(const QStringList& args);
+int runKeys(const QStringList& args);
 
 }  // namespace edgent::app

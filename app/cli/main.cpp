@@ -17,6 +17,8 @@ struct Subcommand {
 const Subcommand kCommands[] = {
     {"train", edgent::app::runTrain, "train the 5-exit AlexNet jointly over all exits"},
     {"eval", edgent::app::runEval, "per-exit accuracy of a model on a test split"},
+    {"run", edgent::app::runRun, "co-inference on a device worker and an edge worker"},
+    {"keys", edgent::app::runKeys, "create CURVE keys for workers on a real network"},
 };
 
 void printUsage(FILE* out) {

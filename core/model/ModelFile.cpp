@@ -215,6 +215,37 @@ Result<ModelSpec> parseModelSpec(const std::string& jsonText, const std::string&
     return specFromJsonObject(doc.object(), origin);
 }
 
+Result<ModelFile> parseModelFile(const std::string& jsonText, const std::string& origin, const std::string& baseDir) {
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(jsonText), &parseError);
+    if (doc.isNull())
+        return makeError(origin + " is not valid JSON (" + parseError.errorString().toStdString() + " at offset " +
+                         std::to_string(parseError.offset) + ")");
+    const QJsonObject root = doc.object();
+    if (root.value("format").toString() != kFormatName)
+        return makeError(origin + " is not an Edgent model (format is not \"edgent-model\")");
+    const int version = root.value("format_version").toInt(-1);
+    if (version != ModelSpec::kFormatVersion)
+        return makeError(origin + " has format_version " + std::to_string(version) + "; this build reads version " +
+                         std::to_string(ModelSpec::kFormatVersion));
+    auto spec = specFromJsonObject(root, origin);
+    if (!spec) return makeError(spec.error());
+
+    ModelFile out;
+    out.spec = std::move(spec).value();
+    const QJsonObject weights = root.value("weights").toObject();
+    const QString weightsFile = weights.value("file").toString();
+    if (weightsFile.isEmpty()) return makeError(origin + " names no weights file");
+    out.weightsPath = QDir(QString::fromStdString(baseDir)).absoluteFilePath(weightsFile).toStdString();
+    out.weightsBytes = weights.value("bytes").toInteger(-1);
+    bool crcOk = false;
+    out.weightsCrc32 = weights.value("crc32").toString().toUInt(&crcOk, 16);
+    if (!crcOk || out.weightsBytes < 0) return makeError(origin + ": weights needs 'bytes' and a hex 'crc32'");
+    out.trainingJson =
+        QJsonDocument(root.value("training").toObject()).toJson(QJsonDocument::Compact).toStdString();
+    return out;
+}
+
 Result<ModelFile> readModelFile(const std::string& jsonPath) {
     QFile file(QString::fromStdString(jsonPath));
     if (!file.exists()) return makeError("model file " + jsonPath + " does not exist");
@@ -222,37 +253,11 @@ Result<ModelFile> readModelFile(const std::string& jsonPath) {
         return makeError("cannot read model file " + jsonPath + ": " + file.errorString().toStdString());
     constexpr qint64 kMaxSpecBytes = 16 * 1024 * 1024;
     if (file.size() > kMaxSpecBytes) return makeError("model file " + jsonPath + " is too large for a model spec");
-    const QByteArray bytes = file.readAll();
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
-    if (doc.isNull())
-        return makeError("model file " + jsonPath + " is not valid JSON (" + parseError.errorString().toStdString() +
-                         " at offset " + std::to_string(parseError.offset) + ")");
-    const QJsonObject root = doc.object();
-    if (root.value("format").toString() != kFormatName)
-        return makeError("model file " + jsonPath + " is not an Edgent model (format is not \"edgent-model\")");
-    const int version = root.value("format_version").toInt(-1);
-    if (version != ModelSpec::kFormatVersion)
-        return makeError("model file " + jsonPath + " has format_version " + std::to_string(version) +
-                         "; this build reads version " + std::to_string(ModelSpec::kFormatVersion));
-    auto spec = specFromJsonObject(root, "model file " + jsonPath);
-    if (!spec) return makeError(spec.error());
-
-    ModelFile out;
-    out.path = jsonPath;
-    out.spec = std::move(spec).value();
-    const QJsonObject weights = root.value("weights").toObject();
-    const QString weightsFile = weights.value("file").toString();
-    if (weightsFile.isEmpty()) return makeError("model file " + jsonPath + " names no weights file");
-    out.weightsPath = QFileInfo(file).dir().absoluteFilePath(weightsFile).toStdString();
-    out.weightsBytes = weights.value("bytes").toInteger(-1);
-    bool crcOk = false;
-    out.weightsCrc32 = weights.value("crc32").toString().toUInt(&crcOk, 16);
-    if (!crcOk || out.weightsBytes < 0)
-        return makeError("model file " + jsonPath + ": weights needs 'bytes' and a hex 'crc32'");
-    out.trainingJson =
-        QJsonDocument(root.value("training").toObject()).toJson(QJsonDocument::Compact).toStdString();
-    return out;
+    auto parsed = parseModelFile(file.readAll().toStdString(), "model file " + jsonPath,
+                                 QFileInfo(file).dir().absolutePath().toStdString());
+    if (!parsed) return parsed;
+    parsed->path = jsonPath;
+    return parsed;
 }
 
 std::string modelFileJson(const ModelSpec& spec, const std::string& weightsFile, int64_t weightsBytes,

@@ -22,6 +22,9 @@ struct ModelFile {
 // Parses and validates a model JSON file (without touching the weights).
 Result<ModelFile> readModelFile(const std::string& jsonPath);
 
+// Parses a model file's text; the weights path is resolved against baseDir.
+Result<ModelFile> parseModelFile(const std::string& jsonText, const std::string& origin, const std::string& baseDir);
+
 // Parses a spec from JSON text; `origin` names the source in error messages.
 Result<ModelSpec> parseModelSpec(const std::string& jsonText, const std::string& origin);
 

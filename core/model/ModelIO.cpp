@@ -161,25 +161,37 @@ Status decodeWeightsInto(MultiExitNet& net, const std::string& bytes, const std:
     return Status::success();
 }
 
+namespace {
+
+Result<std::shared_ptr<MultiExitNet>> buildFrom(const ModelFile& file, const std::string& bytes, const std::string& weightsOrigin) {
+    if (static_cast<int64_t>(bytes.size()) != file.weightsBytes)
+        return makeError(weightsOrigin + " has " + std::to_string(bytes.size()) + " bytes, the model file says " +
+                         std::to_string(file.weightsBytes) + " (truncated or replaced)");
+    auto net = MultiExitNet::create(file.spec);
+    if (!net) return makeError(net.error());
+    if (auto status = decodeWeightsInto(**net, bytes, weightsOrigin); !status) return makeError(status.error());
+    if (crc32Of(bytes) != file.weightsCrc32)
+        return makeError(weightsOrigin + " does not match its model file (crc32 differs)");
+    (*net)->eval();
+    return net;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<MultiExitNet>> loadModel(const std::string& jsonPath) {
     auto file = readModelFile(jsonPath);
     if (!file) return makeError(file.error());
     QFile weights(QString::fromStdString(file->weightsPath));
     if (!weights.open(QIODevice::ReadOnly))
         return makeError("cannot read weights file " + file->weightsPath + ": " + weights.errorString().toStdString());
-    const std::string bytes = weights.readAll().toStdString();
-    if (static_cast<int64_t>(bytes.size()) != file->weightsBytes)
-        return makeError("weights file " + file->weightsPath + " has " + std::to_string(bytes.size()) +
-                         " bytes, the model file says " + std::to_string(file->weightsBytes) +
-                         " (truncated or replaced)");
-    auto net = MultiExitNet::create(file->spec);
-    if (!net) return makeError(net.error());
-    if (auto status = decodeWeightsInto(**net, bytes, "weights file " + file->weightsPath); !status)
-        return makeError(status.error());
-    if (crc32Of(bytes) != file->weightsCrc32)
-        return makeError("weights file " + file->weightsPath + " does not match its model file (crc32 differs)");
-    (*net)->eval();
-    return net;
+    return buildFrom(*file, weights.readAll().toStdString(), "weights file " + file->weightsPath);
+}
+
+Result<std::shared_ptr<MultiExitNet>> loadModelFromBytes(const std::string& jsonText, const std::string& weights,
+                                                         const std::string& origin) {
+    auto file = parseModelFile(jsonText, origin, ".");
+    if (!file) return makeError(file.error());
+    return buildFrom(*file, weights, origin + " weights");
 }
 
 Status saveModel(const MultiExitNet& net, const std::string& jsonPath, const std::string& trainingJson) {

@@ -13,6 +13,10 @@ namespace edgent::core {
 // name and shape). The network comes back in eval() mode.
 Result<std::shared_ptr<MultiExitNet>> loadModel(const std::string& jsonPath);
 
+// Loads a model from the two files' contents (as a worker receives them over the wire).
+Result<std::shared_ptr<MultiExitNet>> loadModelFromBytes(const std::string& jsonText, const std::string& weights,
+                                                         const std::string& origin);
+
 // Saves the spec to jsonPath and the weights to the same path with ".weights" in place of
 // ".json", both atomically. trainingJson is a JSON object of provenance ("{}" if none).
 Status saveModel(const MultiExitNet& net, const std::string& jsonPath, const std::string& trainingJson = "{}");

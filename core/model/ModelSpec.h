@@ -99,7 +99,8 @@ struct ModelSpec {
     int numExits() const { return static_cast<int>(exits.size()); }
     int pathLength(int exit) const;
     const LayerSpec& pathLayer(int exit, int index) const;
-    int64_t inputBytes() const { return input.elements() * kActivationElementBytes; }
+    // The raw input as the device's camera holds it: one uint8 per pixel and channel.
+    int64_t inputBytes() const { return input.elements(); }
 };
 
 // Shape inference and derived quantities for one exit path; fails with one line when the
@@ -110,7 +111,7 @@ Result<std::vector<LayerInfo>> analyzePath(const ModelSpec& spec, int exit);
 // Validates the whole model: at least one exit, attach points in range, every path's shapes.
 Status validateSpec(const ModelSpec& spec);
 
-// Output bytes of a partition at p on exit's path: the input when p == 0, the output of
+// Tensor bytes a partition at p on exit's path transfers: the raw uint8 input when p == 0, the output of
 // layer p-1 otherwise, nothing when p == n (device-only).
 int64_t transferBytes(const ModelSpec& spec, const std::vector<LayerInfo>& path, int p);
 

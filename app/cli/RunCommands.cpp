@@ -1,0 +1,157 @@
+// `edgent run` (co-inference on two real worker processes) and `edgent keys`.
+#include "app/cli/CliCommon.h"
+
+#include "core/control/CoRun.h"
+#include "core/model/ModelFile.h"
+#include "core/net/Curve.h"
+
+#include <QJsonArray>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+namespace edgent::app {
+
+namespace {
+
+std::atomic<bool> gCancel{false};
+extern "C" void onRunInterrupt(int) {
+    gCancel.store(true);
+    std::signal(SIGINT, SIG_DFL);
+}
+
+}  // namespace
+
+int runRun(const QStringList& args) {
+    Command cmd(QStringLiteral("run"),
+                QStringLiteral("Runs co-inference on a real device worker and a real edge worker: the device streams "
+                               "test images, runs layers [0, p) of the exit's path, sends the cut tensor through its "
+                               "shaped uplink, and the edge runs [p, n)."),
+                QStringLiteral("[--model MODEL] (--local | --device EP --edge EP) --bandwidth B --exit E --partition P "
+                               "[--deadline D] [--count N] [--json]"));
+    cmd.addOptions({
+        {"model", "Model JSON (default: the shipped default model).", "MODEL"},
+        {"local", "Spawn both workers on loopback (the default)."},
+        {"device", "Control endpoint of a running device worker.", "EP"},
+        {"edge", "Control endpoint of a running edge worker.", "EP"},
+        {"bandwidth", "Uplink bandwidth the device's shaper enforces, e.g. 1Mbps.", "B", "100Mbps"},
+        {"measure-only", "Do not shape: the link is really shaped (tc); measure its throughput."},
+        {"exit", "Exit to run (0 = earliest; default: the final exit).", "E"},
+        {"partition", "Partition point p: the device runs layers [0, p) (default: 0, edge-only).", "P"},
+        {"deadline", "Latency deadline for the hit rate, e.g. 300ms.", "D"},
+        {"count", "Inferences to run (default 100).", "N"},
+        {"rate", "Inputs per second (default: back-to-back).", "HZ"},
+        {"dataset", "Dataset the device streams (default fashion-mnist).", "NAME", "fashion-mnist"},
+        {"data-dir", "Dataset folder on the device's host.", "DIR"},
+        {"offset", "First test image (default 0).", "N"},
+        {"curve-keys", "CURVE key folder for remote workers (see edgent keys).", "DIR"},
+        {"threads", "LibTorch threads per local worker (default 1).", "N"},
+        {"db", "Run database (recorded once the run store is part of this build).", "DB"},
+    });
+    int code = 0;
+    if (!cmd.parse(args, &code)) return code;
+    auto& p = cmd.parser();
+    core::control::CoRunOptions o;
+    o.modelPath = p.isSet("model") ? p.value("model").toStdString() : core::defaultModelPath();
+    auto model = core::readModelFile(o.modelPath);
+    if (!model) return cmd.fail(QString::fromStdString(model.error()));
+    const bool remote = p.isSet("device") || p.isSet("edge");
+    if (remote && p.isSet("local")) return cmd.fail("--local and --device/--edge exclude each other");
+    if (remote && !(p.isSet("device") && p.isSet("edge"))) return cmd.fail("--device and --edge go together");
+    o.local = !remote;
+    o.deviceEndpoint = p.value("device").toStdString();
+    o.edgeEndpoint = p.value("edge").toStdString();
+    const auto bw = parseBandwidthBps(p.value("bandwidth"));
+    if (!bw) return cmd.fail("--bandwidth must look like 50kbps, 1.5Mbps or 100Mbps, got '" + p.value("bandwidth") + "'");
+    o.bandwidthBps = p.isSet("measure-only") ? 0.0 : *bw;
+    const int exits = model->spec.numExits();
+    const auto exit = cmd.intOption("exit", exits - 1, 0, exits - 1, &code);
+    if (!exit) return code;
+    o.exit = static_cast<int>(*exit);
+    const int n = model->spec.pathLength(o.exit);
+    const auto partition = cmd.intOption("partition", 0, 0, n, &code);
+    const auto count = cmd.intOption("count", 100, 1, 100'000'000, &code);
+    const auto offset = cmd.intOption("offset", 0, 0, 100'000'000, &code);
+    const auto threads = cmd.intOption("threads", 1, 1, 256, &code);
+    if (!partition || !count || !offset || !threads) return code;
+    o.partition = static_cast<int>(*partition);
+    o.count = *count;
+    o.offset = *offset;
+    o.workerThreads = static_cast<int>(*threads);
+    double deadlineMs = 0.0;
+    if (p.isSet("deadline")) {
+        const auto d = parseDurationMs(p.value("deadline"));
+        if (!d) return cmd.fail("--deadline must look like 300ms or 1.2s, got '" + p.value("deadline") + "'");
+        deadlineMs = *d;
+    }
+    if (p.isSet("rate")) {
+        bool ok = false;
+        o.rateHz = p.value("rate").toDouble(&ok);
+        if (!ok || o.rateHz <= 0.0) return cmd.fail("--rate must be a positive number of inputs per second");
+    }
+    o.dataset = p.value("dataset").toStdString();
+    o.dataDir = p.value("data-dir").toStdString();
+    o.curveKeysDir = p.value("curve-keys").toStdString();
+
+    std::signal(SIGINT, onRunInterrupt);
+    const auto result = core::control::runCoInference(o, {}, {}, &gCancel);
+    std::signal(SIGINT, SIG_DFL);
+    const auto s = core::control::summarize(result.samples, deadlineMs);
+    QJsonObject out;
+    out["run_id"] = QJsonValue::Null;  // assigned once runs are stored
+    out["inferences"] = static_cast<qint64>(s.inferences);
+    out["accuracy"] = s.accuracy;
+    out["latency_ms_p50"] = s.latencyMsP50;
+    out["latency_ms_p95"] = s.latencyMsP95;
+    out["latency_ms_mean"] = s.latencyMsMean;
+    out["deadline_hit_rate"] = s.deadlineHitRate >= 0 ? QJsonValue(s.deadlineHitRate) : QJsonValue::Null;
+    out["deadline_ms"] = deadlineMs > 0 ? QJsonValue(deadlineMs) : QJsonValue::Null;
+    out["predicted_ms"] = QJsonValue::Null;  // from the planner's predictor
+    out["exit"] = o.exit;
+    out["partition"] = o.partition;
+    out["path_length"] = n;
+    out["bandwidth_bps"] = o.bandwidthBps;
+    out["shaping"] = o.bandwidthBps > 0 ? "shape" : "measure";
+    out["bytes_sent_mean"] = s.bytesSentMean;
+    out["device_ms_mean"] = s.deviceMsMean;
+    out["transfer_ms_mean"] = s.transferMsMean;
+    out["edge_ms_mean"] = s.edgeMsMean;
+    out["throughput_bps_mean"] = s.throughputBpsMean;
+    out["energy_mj_mean"] = QJsonValue::Null;  // from the energy model
+    out["frames_bad"] = result.edgeStats.value("frames_bad").toInteger();
+    out["wall_seconds"] = result.wallSeconds;
+    out["status"] = result.failed ? "failed" : (gCancel.load() ? "interrupted" : "finished");
+    if (result.failed) out["error"] = QString::fromStdString(result.error);
+    if (cmd.json()) printJson(out);
+    else
+        std::printf("%lld inferences, exit %d, partition %d/%d: accuracy %.2f%%, latency p50 %.2f ms, p95 %.2f ms "
+                    "(device %.2f + transfer %.2f + edge %.2f ms), %.0f bytes sent\n",
+                    static_cast<long long>(s.inferences), o.exit, o.partition, n, 100 * s.accuracy, s.latencyMsP50,
+                    s.latencyMsP95, s.deviceMsMean, s.transferMsMean, s.edgeMsMean, s.bytesSentMean);
+    if (result.failed) return cmd.fail(QString::fromStdString(result.error));
+    return gCancel.load() ? 130 : 0;
+}
+
+int runKeys(const QStringList& args) {
+    Command cmd(QStringLiteral("keys"),
+                QStringLiteral("Creates a CURVE key folder: a server key pair for the workers and a client key pair "
+                               "for the controller and the device. Copy the folder to the Pi."),
+                QStringLiteral("--out DIR"));
+    cmd.addOptions({{"out", "Folder to create.", "DIR"}});
+    int code = 0;
+    if (!cmd.parse(args, &code)) return code;
+    if (!cmd.parser().isSet("out")) return cmd.fail("--out DIR is required");
+    const std::string dir = cmd.parser().value("out").toStdString();
+    if (auto s = core::net::generateCurveKeys(dir); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (cmd.json()) {
+        QJsonObject o;
+        o["dir"] = QString::fromStdString(dir);
+        printJson(o);
+    } else {
+        std::printf("CURVE keys written to %s\n", dir.c_str());
+    }
+    return 0;
+}
+
+}  // namespace edgent::app

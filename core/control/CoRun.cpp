@@ -1,0 +1,215 @@
+#include "core/control/CoRun.h"
+
+#include "core/control/LocalWorkers.h"
+
+#include <QFile>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+
+namespace edgent::core::control {
+
+using namespace edgent::core::net;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Result<std::string> readAll(const std::string& path) {
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly)) return makeError("cannot read " + path + ": " + f.errorString().toStdString());
+    return f.readAll().toStdString();
+}
+
+}  // namespace
+
+CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const Sample&)>& onSample,
+                           const std::function<void(const WorkerEvent&)>& onEvent, const std::atomic<bool>* cancel) {
+    CoRunResult result;
+    const auto started = Clock::now();
+    auto fail = [&](std::string why) {
+        result.failed = true;
+        if (result.error.empty()) result.error = std::move(why);
+    };
+
+    // The model goes to both workers over the control channel, so a Pi needs no copy.
+    const std::string weightsPath = [&] {
+        std::string p = o.modelPath;
+        const auto dot = p.rfind(".json");
+        return dot == std::string::npos ? p + ".weights" : p.substr(0, dot) + ".weights";
+    }();
+    auto specText = readAll(o.modelPath);
+    if (!specText) {
+        fail(specText.error());
+        return result;
+    }
+    auto weights = readAll(weightsPath);
+    if (!weights) {
+        fail(weights.error());
+        return result;
+    }
+
+    SpawnedWorker localDevice, localEdge;
+    std::string deviceEp = o.deviceEndpoint, edgeEp = o.edgeEndpoint;
+    if (o.local) {
+        if (auto s = spawnWorker(localEdge, Role::Edge, o.workerThreads, o.curveKeysDir); !s) {
+        fail(s.error());
+        return result;
+    }
+        if (auto s = spawnWorker(localDevice, Role::Device, o.workerThreads, o.curveKeysDir); !s) {
+        fail(s.error());
+        return result;
+    }
+        deviceEp = localDevice.controlEndpoint;
+        edgeEp = localEdge.controlEndpoint;
+    }
+
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool streamEnded = false;
+    std::string streamError;
+    Clock::time_point lastSample = Clock::now();
+
+    Controller::Options copts;
+    copts.curveKeysDir = o.curveKeysDir;
+    Controller controller(copts);
+    controller.setSampleHandler([&](const Sample& s) {
+        {
+            std::lock_guard lock(mutex);
+            result.samples.push_back(s);
+            lastSample = Clock::now();
+        }
+        if (onSample) onSample(s);
+        wake.notify_all();
+    });
+    controller.setEventHandler([&](const WorkerEvent& e) {
+        {
+            std::lock_guard lock(mutex);
+            result.events.push_back(e);
+            if (e.kind == "stream-finished" || e.kind == "stream-error") streamEnded = true;
+            if (e.kind == "stream-error" && streamError.empty()) streamError = std::string(roleName(e.role)) + " worker: " + e.message;
+            if (e.kind == "down" && streamError.empty()) streamError = e.message + " at " + e.wallTime;
+        }
+        if (onEvent) onEvent(e);
+        wake.notify_all();
+    });
+
+    auto shutdownLocal = [&] {
+        if (!o.local) return;
+        for (Role r : {Role::Device, Role::Edge})
+            if (controller.info(r).alive) (void)controller.call(r, "shutdown", {}, 2000);
+        localDevice.process.stop(3000);
+        localEdge.process.stop(3000);
+    };
+
+    auto run = [&]() -> Status {
+        if (auto s = controller.connect(Role::Edge, edgeEp, o.requestTimeoutMs); !s) return s;
+        if (auto s = controller.connect(Role::Device, deviceEp, o.requestTimeoutMs); !s) return s;
+        result.deviceHello = controller.info(Role::Device).hello;
+        result.edgeHello = controller.info(Role::Edge).hello;
+        for (Role r : {Role::Edge, Role::Device}) {
+            auto loaded = controller.call(r, "load-model", {}, o.requestTimeoutMs, {*specText, *weights});
+            if (!loaded) return makeError(loaded.error());
+        }
+        QJsonObject cfg;
+        cfg["exit"] = o.exit;
+        cfg["partition"] = o.partition;
+        cfg["bandwidth_bps"] = o.bandwidthBps;
+        cfg["edge_endpoint"] = QString::fromStdString(controller.info(Role::Edge).dataEndpoint);
+        if (auto r = controller.call(Role::Device, "configure", cfg, o.requestTimeoutMs); !r) return makeError(r.error());
+        QJsonObject stream;
+        stream["count"] = static_cast<qint64>(o.count);
+        stream["rate_hz"] = o.rateHz;
+        stream["dataset"] = QString::fromStdString(o.dataset);
+        stream["data_dir"] = QString::fromStdString(o.dataDir);
+        stream["offset"] = static_cast<qint64>(o.offset);
+        if (auto r = controller.call(Role::Device, "start-stream", stream, o.requestTimeoutMs); !r) return makeError(r.error());
+
+        std::unique_lock lock(mutex);
+        lastSample = Clock::now();
+        while (true) {
+            if (!streamError.empty()) return makeError(streamError);
+            if (streamEnded || (o.count > 0 && static_cast<int64_t>(result.samples.size()) >= o.count)) break;
+            if (cancel && cancel->load()) break;
+            // Local processes that exit are noticed at once, not only by missing heartbeats.
+            if (o.local) {
+                for (auto* w : {&localDevice, &localEdge}) {
+                    if (!w->process.running()) {
+                        const std::string why = std::string(roleName(w->role)) + " worker (pid " +
+                                                std::to_string(w->process.pid()) + ") " + w->process.exitDescription();
+                        lock.unlock();
+                        controller.markDead(w->role, why);
+                        lock.lock();
+                    }
+                }
+            }
+            if (Clock::now() - lastSample > std::chrono::milliseconds(o.sampleSilenceLimitMs))
+                return makeError("the device sent no sample for " + std::to_string(o.sampleSilenceLimitMs / 1000) + " s");
+            wake.wait_for(lock, std::chrono::milliseconds(100));
+        }
+        return Status::success();
+    };
+
+    const Status status = run();
+    if (!status) fail(status.error());
+    // Stop the stream and collect the counters of whoever is still alive.
+    if (controller.info(Role::Device).alive) {
+        (void)controller.call(Role::Device, "stop", {}, 5000);
+        if (auto s = controller.call(Role::Device, "stats", {}, 5000)) result.deviceStats = s->value("stats").toObject();
+    }
+    if (controller.info(Role::Edge).alive)
+        if (auto s = controller.call(Role::Edge, "stats", {}, 5000)) result.edgeStats = s->value("stats").toObject();
+    shutdownLocal();
+    controller.setSampleHandler({});
+    controller.setEventHandler({});
+    {
+        std::lock_guard lock(mutex);
+        if (o.count > 0 && static_cast<int64_t>(result.samples.size()) > o.count) result.samples.resize(static_cast<size_t>(o.count));
+    }
+    result.wallSeconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return result;
+}
+
+RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
+    RunSummary s;
+    s.inferences = static_cast<int64_t>(samples.size());
+    if (samples.empty()) return s;
+    std::vector<double> latency;
+    int64_t correct = 0, hits = 0, senders = 0;
+    double throughputSum = 0.0;
+    for (const auto& x : samples) {
+        latency.push_back(x.totalMs);
+        correct += x.correct();
+        hits += deadlineMs > 0 && x.totalMs <= deadlineMs;
+        s.deviceMsMean += x.deviceMs;
+        s.transferMsMean += x.transferMs;
+        s.edgeMsMean += x.edgeMs;
+        s.latencyMsMean += x.totalMs;
+        s.bytesSentMean += static_cast<double>(x.bytesSent);
+        if (x.bytesSent > 0 && x.throughputBps > 0) {
+            throughputSum += x.throughputBps;
+            ++senders;
+        }
+    }
+    const double n = static_cast<double>(samples.size());
+    s.accuracy = static_cast<double>(correct) / n;
+    s.deviceMsMean /= n;
+    s.transferMsMean /= n;
+    s.edgeMsMean /= n;
+    s.latencyMsMean /= n;
+    s.bytesSentMean /= n;
+    s.throughputBpsMean = senders ? throughputSum / static_cast<double>(senders) : 0.0;
+    std::sort(latency.begin(), latency.end());
+    auto rank = [&](double q) {
+        const size_t k = static_cast<size_t>(std::ceil(q * n));
+        return latency[std::min(latency.size() - 1, k == 0 ? 0 : k - 1)];
+    };
+    s.latencyMsP50 = rank(0.50);
+    s.latencyMsP95 = rank(0.95);
+    s.deadlineHitRate = deadlineMs > 0 ? static_cast<double>(hits) / n : -1.0;
+    return s;
+}
+
+}  // namespace edgent::core::control

@@ -1,0 +1,144 @@
+#include "core/net/Frame.h"
+
+#include <cstring>
+#include <limits>
+
+namespace edgent::core::net {
+
+namespace {
+
+template <typename T>
+void put(uint8_t* out, size_t offset, T value) {
+    std::memcpy(out + offset, &value, sizeof(T));
+}
+
+template <typename T>
+T get(const uint8_t* in, size_t offset) {
+    T value;
+    std::memcpy(&value, in + offset, sizeof(T));
+    return value;
+}
+
+bool knownDType(uint8_t d) { return d <= static_cast<uint8_t>(DType::Int8); }
+bool knownType(uint8_t t) { return t == static_cast<uint8_t>(FrameType::Activation) || t == static_cast<uint8_t>(FrameType::Result); }
+
+// product(dims) * elementBytes, or nullopt-style 0 with ok=false on overflow.
+bool shapeBytes(const uint32_t* dims, size_t ndim, size_t elementBytes, size_t& bytes) {
+    size_t n = elementBytes;
+    for (size_t i = 0; i < ndim; ++i) {
+        if (dims[i] != 0 && n > std::numeric_limits<size_t>::max() / dims[i]) return false;
+        n *= dims[i];
+    }
+    bytes = n;
+    return true;
+}
+
+}  // namespace
+
+size_t dtypeBytes(DType dtype) {
+    switch (dtype) {
+    case DType::Float32: return 4;
+    case DType::Float16: return 2;
+    case DType::UInt8:
+    case DType::Int8: return 1;
+    }
+    return 0;
+}
+
+const char* dtypeName(DType dtype) {
+    switch (dtype) {
+    case DType::Float32: return "float32";
+    case DType::Float16: return "float16";
+    case DType::UInt8: return "uint8";
+    case DType::Int8: return "int8";
+    }
+    return "unknown";
+}
+
+size_t encodedFrameBytes(const FrameHeader& header) {
+    if (header.dims.size() > kMaxDims) return 0;
+    size_t payload = 0;
+    if (!shapeBytes(header.dims.data(), header.dims.size(), dtypeBytes(header.dtype), payload)) return 0;
+    if (payload > std::numeric_limits<uint32_t>::max()) return 0;
+    return kFrameHeaderBytes + 4 * header.dims.size() + payload;
+}
+
+Status encodeFrameInto(const FrameHeader& h, const void* payload, size_t payloadBytes, uint8_t* out, size_t outBytes) {
+    const size_t total = encodedFrameBytes(h);
+    if (total == 0) return makeError("frame shape is too large or has too many dimensions");
+    const size_t expected = total - kFrameHeaderBytes - 4 * h.dims.size();
+    if (payloadBytes != expected)
+        return makeError("frame payload has " + std::to_string(payloadBytes) + " bytes, its shape needs " +
+                         std::to_string(expected));
+    if (outBytes != total) return makeError("frame buffer has the wrong size");
+    put<uint32_t>(out, 0, kFrameMagic);
+    put<uint8_t>(out, 4, kFrameVersion);
+    put<uint8_t>(out, 5, static_cast<uint8_t>(h.type));
+    put<uint8_t>(out, 6, static_cast<uint8_t>(h.dtype));
+    put<uint8_t>(out, 7, static_cast<uint8_t>(h.dims.size()));
+    put<uint64_t>(out, 8, h.sequence);
+    put<uint16_t>(out, 16, h.exit);
+    put<uint16_t>(out, 18, h.partition);
+    put<int32_t>(out, 20, h.prediction);
+    put<uint64_t>(out, 24, h.edgeComputeNs);
+    put<uint32_t>(out, 32, static_cast<uint32_t>(payloadBytes));
+    put<uint32_t>(out, 36, 0);
+    for (size_t i = 0; i < h.dims.size(); ++i) put<uint32_t>(out, kFrameHeaderBytes + 4 * i, h.dims[i]);
+    if (payloadBytes) std::memcpy(out + kFrameHeaderBytes + 4 * h.dims.size(), payload, payloadBytes);
+    return Status::success();
+}
+
+Status encodeFrame(const FrameHeader& h, const void* payload, size_t payloadBytes, std::string& out) {
+    const size_t total = encodedFrameBytes(h);
+    if (total == 0) return makeError("frame shape is too large or has too many dimensions");
+    out.resize(total);
+    return encodeFrameInto(h, payload, payloadBytes, reinterpret_cast<uint8_t*>(out.data()), total);
+}
+
+Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameBytes) {
+    if (size > maxFrameBytes)
+        return makeError("frame of " + std::to_string(size) + " bytes exceeds the cap of " + std::to_string(maxFrameBytes));
+    if (size < kFrameHeaderBytes)
+        return makeError("frame of " + std::to_string(size) + " bytes is shorter than the " +
+                         std::to_string(kFrameHeaderBytes) + "-byte header");
+    if (get<uint32_t>(data, 0) != kFrameMagic) return makeError("frame has a bad magic number");
+    const uint8_t version = get<uint8_t>(data, 4);
+    if (version != kFrameVersion)
+        return makeError("frame version " + std::to_string(version) + " is not the supported version " +
+                         std::to_string(kFrameVersion));
+    const uint8_t type = get<uint8_t>(data, 5);
+    const uint8_t dtype = get<uint8_t>(data, 6);
+    const uint8_t ndim = get<uint8_t>(data, 7);
+    if (!knownType(type)) return makeError("frame has unknown type " + std::to_string(type));
+    if (!knownDType(dtype)) return makeError("frame has unknown dtype " + std::to_string(dtype));
+    if (ndim > kMaxDims) return makeError("frame has " + std::to_string(ndim) + " dimensions (at most 6)");
+    if (get<uint32_t>(data, 36) != 0) return makeError("frame has non-zero reserved bytes");
+    const size_t dimsEnd = kFrameHeaderBytes + 4 * size_t(ndim);
+    if (size < dimsEnd) return makeError("frame is truncated inside its shape");
+    FrameView view;
+    FrameHeader& h = view.header;
+    h.type = static_cast<FrameType>(type);
+    h.dtype = static_cast<DType>(dtype);
+    h.sequence = get<uint64_t>(data, 8);
+    h.exit = get<uint16_t>(data, 16);
+    h.partition = get<uint16_t>(data, 18);
+    h.prediction = get<int32_t>(data, 20);
+    h.edgeComputeNs = get<uint64_t>(data, 24);
+    h.dims.resize(ndim);
+    for (size_t i = 0; i < ndim; ++i) h.dims[i] = get<uint32_t>(data, kFrameHeaderBytes + 4 * i);
+    size_t expected = 0;
+    if (!shapeBytes(h.dims.data(), ndim, dtypeBytes(h.dtype), expected))
+        return makeError("frame shape overflows");
+    const uint32_t declared = get<uint32_t>(data, 32);
+    if (declared != expected)
+        return makeError("frame declares " + std::to_string(declared) + " payload bytes, its shape needs " +
+                         std::to_string(expected));
+    if (size - dimsEnd != expected)
+        return makeError("frame carries " + std::to_string(size - dimsEnd) + " payload bytes, its header says " +
+                         std::to_string(expected));
+    view.payload = data + dimsEnd;
+    view.payloadBytes = expected;
+    return view;
+}
+
+}  // namespace edgent::core::net

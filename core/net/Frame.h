@@ -1,0 +1,72 @@
+#pragma once
+// The data channel's binary frames (device -> edge activations, edge -> device results).
+// This is the one place worth paranoia: every field is checked before it is trusted, and
+// sizes are capped here as well as at ZMQ_MAXMSGSIZE.
+//
+// Layout, little-endian, 40-byte header then dims then payload:
+//   0  u32 magic "EDGF"        4  u8 version      5  u8 type     6  u8 dtype   7 u8 ndim
+//   8  u64 sequence            16 u16 exit        18 u16 partition
+//   20 i32 prediction (results; -1 otherwise)     24 u64 edge compute ns (results; 0 otherwise)
+//   32 u32 payload bytes       36 u32 reserved (must be 0)
+//   40 u32 dims[ndim]          then payload bytes = product(dims) * dtype size
+//
+// Torch-free: the payload is a byte view; workers wrap it with torch::from_blob.
+
+#include "core/util/Result.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgent::core::net {
+
+inline constexpr uint32_t kFrameMagic = 0x46474445;  // "EDGF" in memory order
+inline constexpr uint8_t kFrameVersion = 1;
+inline constexpr size_t kFrameHeaderBytes = 40;
+inline constexpr uint8_t kMaxDims = 6;
+// Default cap on a whole frame: larger than any activation of the models this tool runs
+// (a 3x224x224 float input is 602,112 bytes), far below what could exhaust memory.
+inline constexpr size_t kDefaultMaxFrameBytes = 64 * 1024 * 1024;
+
+enum class FrameType : uint8_t { Activation = 1, Result = 2 };
+enum class DType : uint8_t { Float32 = 0, UInt8 = 1, Float16 = 2, Int8 = 3 };
+
+size_t dtypeBytes(DType dtype);
+const char* dtypeName(DType dtype);
+
+struct FrameHeader {
+    FrameType type = FrameType::Activation;
+    DType dtype = DType::Float32;
+    uint64_t sequence = 0;
+    uint16_t exit = 0;
+    uint16_t partition = 0;
+    int32_t prediction = -1;
+    uint64_t edgeComputeNs = 0;
+    std::vector<uint32_t> dims;  // without a batch dimension
+};
+
+// A decoded frame: the header and a view of the payload inside the decoded buffer.
+struct FrameView {
+    FrameHeader header;
+    const uint8_t* payload = nullptr;
+    size_t payloadBytes = 0;
+};
+
+// Bytes a frame with this header needs in total, or 0 when the shape overflows.
+size_t encodedFrameBytes(const FrameHeader& header);
+
+// Writes header + dims + payload into `out` (resized). The payload must hold exactly
+// product(dims) * dtypeBytes bytes.
+Status encodeFrame(const FrameHeader& header, const void* payload, size_t payloadBytes, std::string& out);
+
+// Writes into a caller-provided buffer of encodedFrameBytes(header) bytes (e.g. a ZMQ
+// message), so the payload is copied once.
+Status encodeFrameInto(const FrameHeader& header, const void* payload, size_t payloadBytes, uint8_t* out,
+                       size_t outBytes);
+
+// Checks everything: length, magic, version, type, dtype, ndim, reserved, shape against
+// payload size (without overflow), and the cap. The view points into `data`.
+Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameBytes = kDefaultMaxFrameBytes);
+
+}  // namespace edgent::core::net

@@ -1,0 +1,118 @@
+#include "core/net/Protocol.h"
+
+#include <QJsonDocument>
+
+namespace edgent::core::net {
+
+const char* roleName(Role role) { return role == Role::Device ? "device" : "edge"; }
+
+Result<Role> roleFromName(const std::string& name) {
+    if (name == "device") return Role::Device;
+    if (name == "edge") return Role::Edge;
+    return makeError("unknown role '" + name + "' (device or edge)");
+}
+
+QJsonObject sampleToJson(const Sample& s) {
+    QJsonObject o;
+    o["v"] = kProtocolVersion;
+    o["type"] = "sample";
+    o["seq"] = static_cast<qint64>(s.sequence);
+    o["image"] = static_cast<qint64>(s.imageIndex);
+    o["exit"] = s.exit;
+    o["partition"] = s.partition;
+    o["label"] = s.label;
+    o["prediction"] = s.prediction;
+    o["device_ms"] = s.deviceMs;
+    o["transfer_ms"] = s.transferMs;
+    o["edge_ms"] = s.edgeMs;
+    o["total_ms"] = s.totalMs;
+    o["bytes_sent"] = static_cast<qint64>(s.bytesSent);
+    o["bandwidth_bps"] = s.bandwidthBps;
+    o["throughput_bps"] = s.throughputBps;
+    o["device_time_ms"] = s.deviceTimeMs;
+    return o;
+}
+
+Result<Sample> sampleFromJson(const QJsonObject& o) {
+    for (const char* key : {"seq", "exit", "partition", "label", "prediction", "device_ms", "transfer_ms", "edge_ms",
+                            "total_ms", "bytes_sent"})
+        if (!o.value(key).isDouble()) return makeError(std::string("sample lacks a numeric '") + key + "'");
+    Sample s;
+    s.sequence = static_cast<uint64_t>(o.value("seq").toInteger());
+    s.imageIndex = o.value("image").toInteger();
+    s.exit = o.value("exit").toInt();
+    s.partition = o.value("partition").toInt();
+    s.label = o.value("label").toInt();
+    s.prediction = o.value("prediction").toInt();
+    s.deviceMs = o.value("device_ms").toDouble();
+    s.transferMs = o.value("transfer_ms").toDouble();
+    s.edgeMs = o.value("edge_ms").toDouble();
+    s.totalMs = o.value("total_ms").toDouble();
+    s.bytesSent = o.value("bytes_sent").toInteger();
+    s.bandwidthBps = o.value("bandwidth_bps").toDouble();
+    s.throughputBps = o.value("throughput_bps").toDouble();
+    s.deviceTimeMs = o.value("device_time_ms").toDouble();
+    return s;
+}
+
+QJsonObject makeRequest(uint64_t id, const std::string& cmd) {
+    QJsonObject o;
+    o["v"] = kProtocolVersion;
+    o["type"] = "request";
+    o["id"] = static_cast<qint64>(id);
+    o["cmd"] = QString::fromStdString(cmd);
+    return o;
+}
+
+QJsonObject makeReply(uint64_t id, bool ok, const std::string& error) {
+    QJsonObject o;
+    o["v"] = kProtocolVersion;
+    o["type"] = "reply";
+    o["id"] = static_cast<qint64>(id);
+    o["ok"] = ok;
+    if (!ok) o["error"] = QString::fromStdString(error);
+    return o;
+}
+
+QJsonObject makeHeartbeat() {
+    QJsonObject o;
+    o["v"] = kProtocolVersion;
+    o["type"] = "heartbeat";
+    return o;
+}
+
+QJsonObject makeEvent(const std::string& event, const std::string& message) {
+    QJsonObject o;
+    o["v"] = kProtocolVersion;
+    o["type"] = "event";
+    o["event"] = QString::fromStdString(event);
+    o["message"] = QString::fromStdString(message);
+    return o;
+}
+
+std::string toWire(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString(); }
+
+Result<QJsonObject> fromWire(const void* data, size_t size) {
+    if (size > static_cast<size_t>(16 * 1024 * 1024)) return makeError("control message is too large for JSON");
+    QJsonParseError error;
+    const QJsonDocument doc =
+        QJsonDocument::fromJson(QByteArray::fromRawData(static_cast<const char*>(data), static_cast<qsizetype>(size)), &error);
+    if (!doc.isObject()) return makeError("control message is not a JSON object");
+    const QJsonObject o = doc.object();
+    if (!o.value("v").isDouble()) return makeError("control message has no protocol version");
+    const int v = o.value("v").toInt();
+    if (v != kProtocolVersion)
+        return makeError("protocol version " + std::to_string(v) + " is not supported (this side speaks " +
+                         std::to_string(kProtocolVersion) + ")");
+    if (!o.value("type").isString()) return makeError("control message has no type");
+    return o;
+}
+
+std::string zmqBindSpec(const std::string& endpoint) {
+    const std::string suffix = ":0";
+    if (endpoint.size() > suffix.size() && endpoint.compare(endpoint.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return endpoint.substr(0, endpoint.size() - 1) + "*";
+    return endpoint;
+}
+
+}  // namespace edgent::core::net

@@ -1,0 +1,71 @@
+#pragma once
+// The control channel: versioned JSON messages over ZeroMQ DEALER (controller) <-> ROUTER
+// (worker), with heartbeats both ways (after zguide's Paranoid Pirate). Binary payloads
+// (a model's weights) ride as extra frames of the same multipart message.
+//
+// Every message is an object with "v" (protocol version) and "type":
+//   request   {"id", "cmd", ...}          controller -> worker
+//   reply     {"id", "ok", "error"?, ...} worker -> controller, exactly one per request
+//   heartbeat {}                          both ways, every kHeartbeatIntervalMs
+//   sample    {Sample fields}             device -> controller, one per inference
+//   event     {"event", "message"}        worker -> controller
+//
+// Commands: hello, load-model, configure, start-stream, stop, stats, shutdown.
+
+#include "core/util/Result.h"
+
+#include <QJsonObject>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgent::core::net {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr int kHeartbeatIntervalMs = 500;
+// Silence after which a peer is declared dead (the controller must notice within 3 s).
+inline constexpr int kPeerDeadAfterMs = 2500;
+// Cap on any control message (a model's weights travel on this channel).
+inline constexpr int64_t kMaxControlMessageBytes = 256LL * 1024 * 1024;
+
+enum class Role { Device, Edge };
+const char* roleName(Role role);
+Result<Role> roleFromName(const std::string& name);
+
+// One inference, as the device reports it. Every duration is measured on the host where it
+// happens: device compute and transfer on the device, edge compute on the edge.
+struct Sample {
+    uint64_t sequence = 0;
+    int64_t imageIndex = 0;
+    int exit = 0;
+    int partition = 0;
+    int label = -1;
+    int prediction = -1;
+    double deviceMs = 0.0;    // layers [0, p) on the device
+    double transferMs = 0.0;  // send + wait for the result, minus the edge's compute
+    double edgeMs = 0.0;      // layers [p, n) on the edge, as the edge measured them
+    double totalMs = 0.0;     // from taking the input to holding the prediction
+    int64_t bytesSent = 0;    // tensor bytes sent to the edge (0 when device-only)
+    double bandwidthBps = 0.0;     // shaper rate in force (0 in measure-only mode)
+    double throughputBps = 0.0;    // bytesSent*8 / transferMs, 0 when nothing was sent
+    double deviceTimeMs = 0.0;     // device-local clock, ms since the stream started
+    bool correct() const { return prediction == label; }
+};
+
+QJsonObject sampleToJson(const Sample& s);
+Result<Sample> sampleFromJson(const QJsonObject& o);
+
+QJsonObject makeRequest(uint64_t id, const std::string& cmd);
+QJsonObject makeReply(uint64_t id, bool ok, const std::string& error = {});
+QJsonObject makeHeartbeat();
+QJsonObject makeEvent(const std::string& event, const std::string& message);
+
+std::string toWire(const QJsonObject& o);
+// Parses and checks "v" and "type"; a version mismatch is an explicit error.
+Result<QJsonObject> fromWire(const void* data, size_t size);
+
+// "tcp://127.0.0.1:0" -> "tcp://127.0.0.1:*" (ZeroMQ's spelling of an ephemeral port).
+std::string zmqBindSpec(const std::string& endpoint);
+
+}  // namespace edgent::core::net

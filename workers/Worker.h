@@ -1,0 +1,122 @@
+#pragma once
+// One edgent-worker process, in the device or the edge role.
+//
+// Threads: the main thread runs the control loop (control ROUTER, the edge's data ROUTER,
+// and the device's inproc sample queue); the device runs its input stream on a second
+// thread that owns its own sockets. Sockets never cross threads.
+
+#include "core/model/MultiExitNet.h"
+#include "core/net/Protocol.h"
+#include "core/net/Shaper.h"
+
+#include <QJsonObject>
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace edgent::workers {
+
+struct WorkerOptions {
+    core::net::Role role = core::net::Role::Device;
+    std::string controlBind = "tcp://127.0.0.1:0";
+    std::string dataBind = "tcp://127.0.0.1:0";  // edge only
+    int threads = 1;
+    std::string curveKeysDir;  // empty: no CURVE
+    size_t maxFrameBytes = 0;  // 0: the protocol default
+};
+
+// What the device's stream reads on every inference; changed live by `configure`.
+struct DeviceConfig {
+    int exit = 0;
+    int partition = 0;
+    double bandwidthBps = 0.0;  // shaper rate; 0 = measure only (no shaping)
+    std::string edgeEndpoint;
+    uint64_t generation = 0;    // bumped on every change
+};
+
+struct StreamRequest {
+    int64_t count = 0;     // 0: until stopped
+    double rateHz = 0.0;   // 0: back-to-back
+    std::string dataset = "fashion-mnist";
+    std::string dataDir;
+    bool trainSplit = false;
+    int64_t offset = 0;
+};
+
+struct WorkerCounters {
+    std::atomic<uint64_t> framesIn{0};
+    std::atomic<uint64_t> framesBad{0};
+    std::atomic<uint64_t> framesOut{0};
+    std::atomic<uint64_t> samples{0};
+    std::atomic<uint64_t> bytesSent{0};
+    std::atomic<uint64_t> requests{0};
+    std::atomic<uint64_t> badRequests{0};
+    std::atomic<double> transferMsSum{0.0};
+    std::atomic<uint64_t> transferBitsSum{0};
+};
+
+class Worker {
+public:
+    explicit Worker(WorkerOptions options);
+    ~Worker();
+
+    // Binds the sockets; afterwards endpoints() tells where.
+    core::Status bind();
+    QJsonObject endpoints() const;
+    // Runs until `shutdown` or a signal; returns the process exit code.
+    int run(const std::atomic<bool>& stopSignal);
+
+private:
+    using Identity = std::string;
+
+    void onControl();
+    void onData();
+    void onSample();
+    void handle(const Identity& from, const QJsonObject& request, std::vector<zmq::message_t>& extra);
+    void send(const Identity& to, const QJsonObject& message);
+    void sendHeartbeats();
+    void startStream(const Identity& owner, const StreamRequest& request);
+    void stopStream();
+    void streamLoop(StreamRequest request, uint64_t streamId);
+    QJsonObject stats() const;
+
+    WorkerOptions options_;
+    zmq::context_t context_;
+    zmq::socket_t control_;
+    zmq::socket_t data_;          // edge: ROUTER for activation frames
+    zmq::socket_t sampleSink_;    // device: PULL from the stream thread
+    std::string controlEndpoint_;
+    std::string dataEndpoint_;
+    std::string serverSecretKey_, serverPublicKey_, clientSecretKey_, clientPublicKey_;
+    std::unique_ptr<std::thread> zapThread_;
+    std::atomic<bool> zapStop_{false};
+
+    std::shared_ptr<core::MultiExitNet> net_;  // replaced whole on load-model
+    mutable std::mutex netMutex_;
+    std::string modelName_;
+
+    mutable std::mutex configMutex_;
+    DeviceConfig config_;
+    core::net::TokenBucketShaper shaper_;
+
+    std::unique_ptr<std::thread> stream_;
+    std::atomic<bool> streamStop_{false};
+    std::atomic<bool> streamRunning_{false};
+    uint64_t streamId_ = 0;
+    Identity streamOwner_;
+
+    std::map<Identity, std::chrono::steady_clock::time_point> peers_;  // controllers heard from
+    std::chrono::steady_clock::time_point lastHeartbeat_{};
+    WorkerCounters counters_;
+    std::string lastDataError_;
+    bool shutdownRequested_ = false;
+};
+
+}  // namespace edgent::workers

@@ -1,0 +1,71 @@
+// edgent-worker: the headless device or edge process. Prints one JSON line with its bound
+// endpoints, then serves its control channel until `shutdown`, SIGINT or SIGTERM.
+#include "workers/Worker.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QJsonDocument>
+
+#include <csignal>
+#include <cstdio>
+
+namespace {
+
+std::atomic<bool> gStop{false};
+extern "C" void onSignal(int) { gStop.store(true); }
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "edgent-worker: %s\n", message.c_str());
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Edgent Workbench worker. The device role streams dataset images, runs layers [0, p) of the configured exit "
+        "and sends the cut tensor to the edge; the edge role runs [p, n) and answers with the prediction.");
+    parser.addHelpOption();
+    parser.addOptions({
+        {"role", "device or edge.", "ROLE"},
+        {"bind", "Control endpoint to bind (default tcp://127.0.0.1:0, an ephemeral loopback port). "
+                 "Serving a real network needs an explicit address, e.g. tcp://0.0.0.0:5555.", "EP", "tcp://127.0.0.1:0"},
+        {"data-bind", "Edge only: data endpoint to bind (default tcp://127.0.0.1:0).", "EP", "tcp://127.0.0.1:0"},
+        {"threads", "LibTorch compute threads (default 1).", "N", "1"},
+        {"curve-keys", "Folder of CURVE keys (see `edgent keys`): only authorised clients may connect.", "DIR"},
+        {"max-frame-bytes", "Largest data frame accepted (default 64 MiB).", "BYTES"},
+    });
+    if (!parser.parse(QCoreApplication::arguments())) return fail(parser.errorText().toStdString());
+    if (parser.isSet("help")) {
+        std::fputs(parser.helpText().toLocal8Bit().constData(), stdout);
+        return 0;
+    }
+    if (!parser.isSet("role")) return fail("--role device|edge is required");
+    auto role = edgent::core::net::roleFromName(parser.value("role").toStdString());
+    if (!role) return fail(role.error());
+    edgent::workers::WorkerOptions options;
+    options.role = *role;
+    options.controlBind = parser.value("bind").toStdString();
+    options.dataBind = parser.value("data-bind").toStdString();
+    bool ok = false;
+    options.threads = parser.value("threads").toInt(&ok);
+    if (!ok || options.threads < 1 || options.threads > 256) return fail("--threads must be an integer from 1 to 256");
+    options.curveKeysDir = parser.value("curve-keys").toStdString();
+    if (parser.isSet("max-frame-bytes")) {
+        const qint64 cap = parser.value("max-frame-bytes").toLongLong(&ok);
+        if (!ok || cap < 1024) return fail("--max-frame-bytes must be an integer of at least 1024");
+        options.maxFrameBytes = static_cast<size_t>(cap);
+    }
+    torch::set_num_threads(options.threads);
+
+    edgent::workers::Worker worker(options);
+    if (auto s = worker.bind(); !s) return fail(s.error());
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    const QByteArray line = QJsonDocument(worker.endpoints()).toJson(QJsonDocument::Compact);
+    std::printf("%s\n", line.constData());
+    std::fflush(stdout);
+    return worker.run(gStop);
+}
