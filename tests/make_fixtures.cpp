@@ -4,6 +4,7 @@
 #include "core/data/Dataset.h"
 #include "core/model/ModelFile.h"
 #include "core/model/ModelIO.h"
+#include "core/net/Frame.h"
 
 #include <QDir>
 #include <QFile>
@@ -11,6 +12,7 @@
 #include <cstdio>
 
 using namespace edgent::core;
+namespace net = edgent::core::net;
 
 namespace {
 
@@ -101,6 +103,52 @@ int main(int argc, char** argv) {
     write(dir.filePath("cifar-tiny/test_batch.bin"), cifar);
     dir.mkpath("cifar-cut");
     write(dir.filePath("cifar-cut/test_batch.bin"), cifar.left(cifar.size() - 100));
+    // Seeds for the frame fuzzer: valid frames built from a real image and real
+    // activations of the tiny model, and damaged variants of them.
+    dir.mkpath("frame-corpus");
+    auto frame = [&](const net::FrameHeader& h, const void* payload, size_t bytes) {
+        std::string out;
+        if (auto st = net::encodeFrame(h, payload, bytes, out); !st) die(st.error());
+        return QByteArray::fromStdString(out);
+    };
+    net::FrameHeader input;
+    input.dtype = net::DType::UInt8;
+    input.dims = {1, 28, 28};
+    input.sequence = 1;
+    const QByteArray inputFrame = frame(input, test->image(0), 784);
+    torch::Tensor x = torch::rand({1, 1, 8, 8});
+    torch::Tensor h = (*net)->runSlice(1, 0, 3, x).value().contiguous();
+    net::FrameHeader act;
+    act.sequence = 2;
+    act.exit = 1;
+    act.partition = 3;
+    for (int64_t d = 1; d < h.dim(); ++d) act.dims.push_back(static_cast<uint32_t>(h.size(d)));
+    const QByteArray actFrame = frame(act, h.data_ptr(), static_cast<size_t>(h.numel()) * 4);
+    net::FrameHeader result;
+    result.type = net::FrameType::Result;
+    result.prediction = 3;
+    result.edgeComputeNs = 123456;
+    result.dims = {10};
+    float logits[10] = {0, 1, 2, 3, 2, 1, 0, -1, -2, -3};
+    const QByteArray resultFrame = frame(result, logits, sizeof logits);
+    write(dir.filePath("frame-corpus/valid-input-uint8"), inputFrame);
+    write(dir.filePath("frame-corpus/valid-activation"), actFrame);
+    write(dir.filePath("frame-corpus/valid-result"), resultFrame);
+    write(dir.filePath("frame-corpus/empty"), QByteArray());
+    write(dir.filePath("frame-corpus/header-only"), actFrame.left(40));
+    write(dir.filePath("frame-corpus/truncated-payload"), actFrame.left(actFrame.size() - 3));
+    QByteArray badMagic = actFrame;
+    badMagic[0] = 'Z';
+    write(dir.filePath("frame-corpus/bad-magic"), badMagic);
+    QByteArray version = actFrame;
+    version[4] = 9;
+    write(dir.filePath("frame-corpus/future-version"), version);
+    QByteArray overflow = actFrame;
+    for (int i = 0; i < 3; ++i) overflow[40 + 4 * i] = overflow[41 + 4 * i] = overflow[42 + 4 * i] = overflow[43 + 4 * i] = '\xff';
+    write(dir.filePath("frame-corpus/overflowing-shape"), overflow);
+    QByteArray dims = actFrame;
+    dims[7] = 6;
+    write(dir.filePath("frame-corpus/too-few-dims-present"), dims);
     std::printf("fixtures written to %s\n", argv[1]);
     return 0;
 }

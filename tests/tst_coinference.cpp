@@ -1,0 +1,337 @@
+// Co-inference on two real edgent-worker processes over real loopback sockets.
+#include "TestUtil.h"
+
+#include "core/control/Controller.h"
+#include "core/control/LocalWorkers.h"
+#include "core/data/Dataset.h"
+#include "core/model/ModelIO.h"
+#include "core/net/Frame.h"
+
+#include <QFile>
+#include <QJsonDocument>
+#include <QtTest>
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+
+using namespace edgent::core;
+using namespace edgent::core::control;
+using namespace edgent::core::net;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string readFile(const std::string& path) {
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    return f.readAll().toStdString();
+}
+
+std::string weightsOf(const std::string& json) { return json.substr(0, json.size() - 5) + ".weights"; }
+
+}  // namespace
+
+class TestCoInference : public QObject {
+    Q_OBJECT
+
+    SpawnedWorker device_, edge_;
+    std::unique_ptr<Controller> controller_;
+    std::shared_ptr<MultiExitNet> net_;
+    ImageSet images_;
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<Sample> samples_;
+    std::vector<WorkerEvent> events_;
+
+    void clear() {
+        std::lock_guard lock(mutex_);
+        samples_.clear();
+        events_.clear();
+    }
+
+    // Waits until `n` samples arrived or a stream ended; bounded by timeoutMs.
+    bool waitForSamples(size_t n, int timeoutMs) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
+            if (samples_.size() >= n) return true;
+            for (const auto& e : events_)
+                if (e.kind == "stream-error") return true;
+            return false;
+        });
+    }
+
+    bool waitForEvent(const std::string& kind, Role role, int timeoutMs, WorkerEvent* out = nullptr) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
+            for (const auto& e : events_)
+                if (e.kind == kind && e.role == role) {
+                    if (out) *out = e;
+                    return true;
+                }
+            return false;
+        });
+    }
+
+    std::vector<Sample> runBatch(int exit, int partition, double bandwidthBps, int count, int64_t offset = 0) {
+        clear();
+        QJsonObject cfg{{"exit", exit}, {"partition", partition}, {"bandwidth_bps", bandwidthBps}};
+        auto r = controller_->call(Role::Device, "configure", cfg);
+        if (!r) qWarning("%s", r.error().c_str());
+        auto s = controller_->call(Role::Device, "start-stream", QJsonObject{{"count", count}, {"offset", static_cast<qint64>(offset)}});
+        if (!s) qWarning("%s", s.error().c_str());
+        waitForEvent("stream-finished", Role::Device, 60000);
+        std::lock_guard lock(mutex_);
+        return samples_;
+    }
+
+    void startWorkers() {
+        QVERIFY2(spawnWorker(edge_, Role::Edge, 1, {}).ok(), "edge worker starts");
+        QVERIFY2(spawnWorker(device_, Role::Device, 1, {}).ok(), "device worker starts");
+        controller_ = std::make_unique<Controller>();
+        controller_->setSampleHandler([this](const Sample& s) {
+            std::lock_guard lock(mutex_);
+            samples_.push_back(s);
+            changed_.notify_all();
+        });
+        controller_->setEventHandler([this](const WorkerEvent& e) {
+            std::lock_guard lock(mutex_);
+            events_.push_back(e);
+            changed_.notify_all();
+        });
+        auto s = controller_->connect(Role::Edge, edge_.controlEndpoint);
+        QVERIFY2(s.ok(), s.error().c_str());
+        s = controller_->connect(Role::Device, device_.controlEndpoint);
+        QVERIFY2(s.ok(), s.error().c_str());
+        const std::string spec = readFile(edgent::test::defaultModel());
+        const std::string weights = readFile(weightsOf(edgent::test::defaultModel()));
+        for (Role r : {Role::Edge, Role::Device}) {
+            auto loaded = controller_->call(r, "load-model", {}, 20000, {spec, weights});
+            QVERIFY2(loaded.ok(), loaded.error().c_str());
+        }
+        auto cfg = controller_->call(Role::Device, "configure",
+                                     QJsonObject{{"edge_endpoint", QString::fromStdString(controller_->info(Role::Edge).dataEndpoint)}});
+        QVERIFY2(cfg.ok(), cfg.error().c_str());
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        torch::set_num_threads(1);
+        auto net = loadModel(edgent::test::defaultModel());
+        QVERIFY2(net.ok(), net.error().c_str());
+        net_ = *net;
+        auto ds = openDataset("fashion-mnist");
+        QVERIFY(ds.ok());
+        auto test = (*ds)->load(Split::Test, 64);
+        QVERIFY(test.ok());
+        images_ = std::move(test).value();
+        startWorkers();
+    }
+
+    void helloReportsRoleVersionsAndThreads() {
+        const WorkerInfo d = controller_->info(Role::Device);
+        const WorkerInfo e = controller_->info(Role::Edge);
+        QVERIFY(d.alive && e.alive);
+        QCOMPARE(d.hello.value("role").toString(), QStringLiteral("device"));
+        QCOMPARE(e.hello.value("role").toString(), QStringLiteral("edge"));
+        QCOMPARE(d.hello.value("protocol").toInt(), kProtocolVersion);
+        QVERIFY(!d.hello.value("libtorch").toString().isEmpty());
+        QCOMPARE(d.hello.value("threads").toInt(), 1);
+        QVERIFY(e.dataEndpoint.rfind("tcp://127.0.0.1:", 0) == 0);
+    }
+
+    void predictionsMatchTheLocalForwardForEveryExitAndASpreadOfPartitions() {
+        torch::InferenceMode guard;
+        const torch::Tensor x =
+            net_->preprocess(torch::from_blob(images_.pixels.data(), {16, 1, 28, 28}, torch::kUInt8).clone());
+        int configs = 0;
+        for (int e = 0; e < net_->numExits(); ++e) {
+            const int n = net_->pathLength(e);
+            const std::vector<int> partitions{0, 1, n / 2, n - 1, n};
+            const torch::Tensor local = net_->forwardExit(e, x).value().argmax(1);
+            for (int p : partitions) {
+                const auto samples = runBatch(e, p, 0.0, 16);
+                QCOMPARE(samples.size(), size_t(16));
+                for (const Sample& s : samples) {
+                    QCOMPARE(s.exit, e);
+                    QCOMPARE(s.partition, p);
+                    QCOMPARE(s.label, static_cast<int>(images_.labels[static_cast<size_t>(s.imageIndex)]));
+                    QVERIFY2(s.prediction == local[s.imageIndex].item<int>(),
+                             qPrintable(QStringLiteral("exit %1 partition %2 image %3").arg(e).arg(p).arg(s.imageIndex)));
+                    // Bytes on the wire: the tensor plus the 40-byte header and 4 bytes per dimension.
+                    const int64_t tensor = transferBytes(net_->spec(), net_->pathInfo(e), p);
+                    const int64_t dims = p == 0 ? 3 : static_cast<int64_t>(p < n ? net_->pathInfo(e)[static_cast<size_t>(p - 1)].output.dims.size() : 0);
+                    QCOMPARE(s.bytesSent, tensor == 0 ? int64_t(0) : tensor + 40 + 4 * dims);
+                    QVERIFY(s.totalMs >= s.deviceMs);
+                    if (p == n) QCOMPARE(s.edgeMs, 0.0);
+                    else QVERIFY(s.edgeMs > 0.0);
+                }
+                ++configs;
+            }
+        }
+        QCOMPARE(configs, 25);
+    }
+
+    void shaperTransferTimeFollowsBytesOverBandwidth() {
+        // exit 4, p = 4: a 32x14x14 float map, 25,144 bytes on the wire; at 1 Mbps about 201 ms.
+        const double bps = 1e6;
+        const auto samples = runBatch(4, 4, bps, 5);
+        QCOMPARE(samples.size(), size_t(5));
+        std::vector<double> ratios;
+        for (const Sample& s : samples) ratios.push_back(s.transferMs / (static_cast<double>(s.bytesSent) * 8.0 / bps * 1000.0));
+        std::sort(ratios.begin(), ratios.end());
+        const double median = ratios[2];
+        QVERIFY2(median > 0.99 && median < 1.05, qPrintable(QStringLiteral("median transfer / (bytes/B) = %1").arg(median)));
+        QVERIFY(samples[2].throughputBps > 0.95 * bps && samples[2].throughputBps < 1.01 * bps);
+    }
+
+    void liveReconfigurationTakesEffectOnTheNextInference() {
+        clear();
+        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 1}, {"partition", 2}, {"bandwidth_bps", 50e6}}).ok());
+        QVERIFY(controller_->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", 100.0}}).ok());
+        QVERIFY(waitForSamples(10, 20000));
+        uint64_t lastSeqBefore;
+        {
+            std::lock_guard lock(mutex_);
+            lastSeqBefore = samples_.back().sequence;
+        }
+        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 3}, {"partition", 0}, {"bandwidth_bps", 20e6}}).ok());
+        const size_t seen = [&] {
+            std::lock_guard lock(mutex_);
+            return samples_.size();
+        }();
+        QVERIFY(waitForSamples(seen + 15, 20000));
+        QVERIFY(controller_->call(Role::Device, "stop").ok());
+        std::lock_guard lock(mutex_);
+        int oldAfterReply = 0;
+        bool sawNew = false;
+        for (const Sample& s : samples_) {
+            if (s.exit == 3) {
+                sawNew = true;
+                QCOMPARE(s.partition, 0);
+                QCOMPARE(s.bandwidthBps, 20e6);
+                QVERIFY(s.sequence > lastSeqBefore);
+            } else if (sawNew) {
+                QFAIL("an old configuration came back after the new one took effect");
+            } else if (s.sequence > lastSeqBefore + 1) {
+                ++oldAfterReply;
+            }
+        }
+        QVERIFY(sawNew);
+        // The inference in flight when the reply arrived may finish with the old settings;
+        // everything started afterwards uses the new ones (no restart, no reconnect).
+        QVERIFY2(oldAfterReply <= 1, qPrintable(QString::number(oldAfterReply)));
+    }
+
+    void garbageFramesAreDroppedCountedAndTheEdgeKeepsServing() {
+        const auto before = controller_->call(Role::Edge, "stats");
+        QVERIFY(before.ok());
+        const qint64 badBefore = before->value("stats").toObject().value("frames_bad").toInteger();
+        zmq::context_t ctx;
+        zmq::socket_t s(ctx, zmq::socket_type::dealer);
+        s.set(zmq::sockopt::linger, 0);
+        s.connect(controller_->info(Role::Edge).dataEndpoint);
+        std::string valid;
+        FrameHeader h;
+        h.dtype = DType::UInt8;
+        h.dims = {1, 28, 28};
+        QVERIFY(encodeFrame(h, images_.image(0), 784, valid).ok());
+        std::string wrongShape;
+        h.dims = {1, 27, 28};
+        QVERIFY(encodeFrame(h, images_.image(0), 27 * 28, wrongShape).ok());
+        std::string badMagic = valid;
+        badMagic[1] = '?';
+        const std::vector<std::string> garbage{"", "hello", std::string(39, '\0'), badMagic, valid.substr(0, 100),
+                                               valid + "tail", wrongShape};
+        for (const auto& g : garbage) s.send(zmq::buffer(g), zmq::send_flags::none);
+        // Three-part messages are malformed too.
+        s.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);
+        s.send(zmq::str_buffer("b"), zmq::send_flags::none);
+        const int expected = static_cast<int>(garbage.size()) + 1;
+        qint64 bad = 0;
+        for (int i = 0; i < 100 && bad < badBefore + expected; ++i) {
+            QTest::qWait(20);
+            bad = controller_->call(Role::Edge, "stats")->value("stats").toObject().value("frames_bad").toInteger();
+        }
+        QCOMPARE(bad, badBefore + expected);
+        // The valid frame still gets its answer on this very socket.
+        s.send(zmq::buffer(valid), zmq::send_flags::none);
+        zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+        QCOMPARE(zmq::poll(items, 1, std::chrono::milliseconds(5000)), 1);
+        zmq::message_t reply;
+        QVERIFY(s.recv(reply));
+        auto decoded = decodeFrame(reply.data<uint8_t>(), reply.size());
+        QVERIFY2(decoded.ok(), decoded.error().c_str());
+        QCOMPARE(decoded->header.type, FrameType::Result);
+        // And co-inference goes on.
+        QCOMPARE(runBatch(4, 0, 0.0, 4).size(), size_t(4));
+    }
+
+    void wrongVersionHelloGetsAClearErrorAndTheWorkerSurvives() {
+        zmq::context_t ctx;
+        zmq::socket_t s(ctx, zmq::socket_type::dealer);
+        s.set(zmq::sockopt::linger, 0);
+        s.connect(device_.controlEndpoint);
+        const std::string hello = R"({"v":2,"type":"request","id":7,"cmd":"hello"})";
+        s.send(zmq::buffer(hello), zmq::send_flags::none);
+        zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+        const auto deadline = Clock::now() + std::chrono::seconds(5);
+        QJsonObject reply;
+        while (Clock::now() < deadline && reply.isEmpty()) {
+            if (zmq::poll(items, 1, std::chrono::milliseconds(200)) == 0) continue;
+            zmq::message_t m;
+            QVERIFY(s.recv(m));
+            const QJsonObject o = QJsonDocument::fromJson(QByteArray(m.data<char>(), static_cast<qsizetype>(m.size()))).object();
+            if (o.value("type").toString() == "reply") reply = o;  // skip heartbeats
+        }
+        QCOMPARE(reply.value("id").toInt(), 7);
+        QCOMPARE(reply.value("ok").toBool(), false);
+        QVERIFY2(reply.value("error").toString().contains("protocol version 2 is not supported"),
+                 qPrintable(reply.value("error").toString()));
+        // Garbage on the control channel gets an error reply too.
+        s.send(zmq::str_buffer("not json at all"), zmq::send_flags::none);
+        QVERIFY(controller_->call(Role::Device, "hello").ok());
+        auto unknown = controller_->call(Role::Device, "launch-rockets");
+        QVERIFY(!unknown.ok());
+        QVERIFY2(unknown.error().find("unknown command 'launch-rockets'") != std::string::npos, unknown.error().c_str());
+        auto badExit = controller_->call(Role::Device, "configure", QJsonObject{{"exit", 9}});
+        QVERIFY(!badExit.ok());
+        QVERIFY(badExit.error().find("exit 9 is out of range") != std::string::npos);
+    }
+
+    void killingTheEdgeMidRunIsDetectedWithinThreeSeconds() {
+        clear();
+        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 4}, {"partition", 3}, {"bandwidth_bps", 100e6}}).ok());
+        QVERIFY(controller_->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", 50.0}}).ok());
+        QVERIFY(waitForSamples(5, 20000));
+        const double killedAt = controller_->nowMs();
+        ::kill(edge_.process.pid(), SIGKILL);
+        WorkerEvent down;
+        QVERIFY2(waitForEvent("down", Role::Edge, 6000, &down), "the edge is declared dead");
+        const double detectMs = down.atMs - killedAt;
+        QVERIFY2(detectMs <= 3000.0, qPrintable(QStringLiteral("detected after %1 ms").arg(detectMs)));
+        QVERIFY(down.message.find("edge worker died") != std::string::npos);
+        QVERIFY(!controller_->info(Role::Edge).alive);
+        // The device noticed too and ended its stream; the samples before the kill are kept.
+        QVERIFY(waitForEvent("stream-error", Role::Device, 8000));
+        std::lock_guard lock(mutex_);
+        QVERIFY(samples_.size() >= 5);
+        auto r = controller_->call(Role::Edge, "stats", {}, 1000);
+        QVERIFY(!r.ok());
+        QVERIFY(r.error().find("edge worker is dead") != std::string::npos);
+    }
+
+    void cleanupTestCase() {
+        if (controller_ && controller_->info(Role::Device).alive) (void)controller_->call(Role::Device, "shutdown", {}, 2000);
+        controller_.reset();
+        device_.process.stop(3000);
+        edge_.process.stop(1000);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCoInference)
+#include "tst_coinference.moc"
