@@ -1,14 +1,45 @@
 // The command-line contract: --help, --json, and one clear stderr line with a non-zero exit.
 #include "TestUtil.h"
 
+#include <QCryptographicHash>
+#include <QDir>
+#include <QImage>
 #include <QJsonArray>
+#include <QTemporaryDir>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QtTest>
 
+#include <csignal>
+#include <sqlite3.h>
+
+// Children of `parent` whose command line contains `needle` (to find a spawned worker).
+static QList<qint64> childrenWith(qint64 parent, const QByteArray& needle) {
+    QList<qint64> found;
+    for (const QString& entry : QDir("/proc").entryList(QDir::Dirs)) {
+        bool isPid = false;
+        const qint64 pid = entry.toLongLong(&isPid);
+        if (!isPid) continue;
+        QFile stat("/proc/" + entry + "/stat");
+        if (!stat.open(QIODevice::ReadOnly)) continue;
+        const QByteArray text = stat.readAll();
+        const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+        if (fields.size() < 2 || fields[1].toLongLong() != parent) continue;
+        QFile cmd("/proc/" + entry + "/cmdline");
+        if (cmd.open(QIODevice::ReadOnly) && cmd.readAll().replace('\0', ' ').contains(needle)) found << pid;
+    }
+    return found;
+}
+
+static QByteArray fileHash(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256) : QByteArray();
+}
+
 class TestCli : public QObject {
     Q_OBJECT
+    QTemporaryDir dir_;
 
     struct Run {
         int code = -1;
@@ -108,6 +139,105 @@ private Q_SLOTS:
         QVERIFY(b.err.contains("unknown command"));
     }
     void trainNeedsAnOutputPath() { expectOneLineError(run({"train"}), "--out"); }
+
+    void runStoresTheRunAndPrintsItsSummary() {
+        const QString db = dir_.filePath("cli.sqlite");
+        const Run r = run({"run", "--local", "--db", db, "--exit", "1", "--partition", "4", "--bandwidth", "5Mbps",
+                           "--deadline", "500ms", "--count", "20", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        for (const char* key : {"run_id", "inferences", "accuracy", "latency_ms_p50", "latency_ms_p95", "deadline_hit_rate",
+                                "predicted_ms", "exit", "partition", "bytes_sent_mean", "energy_mj_mean"})
+            QVERIFY2(o.contains(key), key);
+        QCOMPARE(o["inferences"].toInt(), 20);
+        QCOMPARE(o["exit"].toInt(), 1);
+        QCOMPARE(o["partition"].toInt(), 4);
+        QCOMPARE(o["status"].toString(), QStringLiteral("finished"));
+        QVERIFY(o["latency_ms_p95"].toDouble() >= o["latency_ms_p50"].toDouble());
+        QCOMPARE(o["deadline_hit_rate"].toDouble(), 1.0);  // ~40 ms per inference against 500 ms
+        const int id = o["run_id"].toInt();
+
+        const Run list = run({"runs", "list", "--db", db, "--json"});
+        QVERIFY2(list.code == 0, list.err.constData());
+        const QJsonArray runs = QJsonDocument::fromJson(list.out).object()["runs"].toArray();
+        QCOMPARE(runs.size(), 1);
+        QCOMPARE(runs[0].toObject()["id"].toInt(), id);
+        QCOMPARE(runs[0].toObject()["status"].toString(), QStringLiteral("finished"));
+        QCOMPARE(runs[0].toObject()["samples"].toInt(), 20);
+
+        const Run show = run({"runs", "show", QString::number(id), "--db", db, "--json"});
+        QCOMPARE(QJsonDocument::fromJson(show.out).object()["accuracy"].toDouble(), o["accuracy"].toDouble());
+
+        for (const char* ext : {"csv", "json", "sqlite", "png", "pdf"}) {
+            const QString out = dir_.filePath(QStringLiteral("run.%1").arg(ext));
+            const Run e = run({"export", "--db", db, "--run", QString::number(id), "--out", out});
+            QVERIFY2(e.code == 0 && e.err.isEmpty(), e.err.constData());
+            QVERIFY2(QFileInfo(out).size() > 500, ext);
+        }
+        QImage png(dir_.filePath("run.png"));
+        QVERIFY(!png.isNull());
+        QCOMPARE(png.size(), QSize(2000, 1800));
+        QFile pdf(dir_.filePath("run.pdf"));
+        QVERIFY(pdf.open(QIODevice::ReadOnly) && pdf.read(5) == "%PDF-");
+        QFile csv(dir_.filePath("run.csv"));
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QCOMPARE(csv.readAll().trimmed().count('\n'), 20);
+
+        const Run compare = run({"runs", "compare", QString::number(id), QString::number(id), "--db", db, "--json"});
+        QCOMPARE(QJsonDocument::fromJson(compare.out).object()["delta"].toObject()["accuracy"].toDouble(), 0.0);
+    }
+
+    void badDatabasesGetOneLineAndStayUntouched() {
+        for (const char* fixture : {"corrupt.sqlite", "not-a-database.sqlite"}) {
+            const QString copy = dir_.filePath(QStringLiteral("bad-%1").arg(fixture));
+            QVERIFY(QFile::copy(edgent::test::dataPath(fixture), copy));
+            QFile::setPermissions(copy, QFile::ReadOwner | QFile::WriteOwner);
+            const QByteArray before = fileHash(copy);
+            expectOneLineError(run({"runs", "list", "--db", copy}), "database");
+            expectOneLineError(run({"run", "--db", copy, "--count", "1"}), "database");
+            QCOMPARE(fileHash(copy), before);
+        }
+        const QString db = dir_.filePath("v1-copy.sqlite");
+        QVERIFY(QFile::copy(edgent::test::dataPath("runs-v1.sqlite"), db));
+        QFile::setPermissions(db, QFile::ReadOwner | QFile::WriteOwner);
+        expectOneLineError(run({"export", "--db", db, "--run", "42", "--out", dir_.filePath("x.csv")}), "has no run 42");
+        expectOneLineError(run({"export", "--db", db, "--run", "1", "--out", "/nonexistent-dir/x.csv"}), "cannot write");
+        expectOneLineError(run({"export", "--db", db, "--run", "1", "--out", "/nonexistent-dir/x.png"}), "cannot write");
+    }
+
+    void aWorkerKilledMidRunEndsTheRunWithItsNameAndKeepsTheSamples() {
+        const QString db = dir_.filePath("killed.sqlite");
+        QProcess p;
+        p.start(QStringLiteral(EDGENT_CLI_PATH), {"run", "--db", db, "--exit", "4", "--partition", "8", "--count", "100000",
+                                                  "--rate", "50", "--json"});
+        QVERIFY(p.waitForStarted(5000));
+        QList<qint64> edges;
+        for (int i = 0; i < 100 && edges.isEmpty(); ++i) {
+            QTest::qWait(100);
+            edges = childrenWith(p.processId(), "--role edge");
+        }
+        QCOMPARE(edges.size(), 1);
+        QTest::qWait(2000);  // let samples flow
+        ::kill(static_cast<pid_t>(edges.first()), SIGKILL);
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 1);
+        const QByteArray err = p.readAllStandardError();
+        QCOMPARE(err.count('\n'), 1);
+        QVERIFY2(err.contains("edge worker"), err.constData());
+        const QJsonObject o = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+        QCOMPARE(o["status"].toString(), QStringLiteral("failed"));
+        QVERIFY(o["inferences"].toInt() > 10);
+        sqlite3* handle = nullptr;
+        QCOMPARE(sqlite3_open_v2(db.toLocal8Bit().constData(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* s = nullptr;
+        sqlite3_prepare_v2(handle, "SELECT status, error, (SELECT count(*) FROM samples) FROM runs", -1, &s, nullptr);
+        QCOMPARE(sqlite3_step(s), SQLITE_ROW);
+        QCOMPARE(QByteArray(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))), QByteArray("failed"));
+        QVERIFY(QByteArray(reinterpret_cast<const char*>(sqlite3_column_text(s, 1))).contains("edge worker"));
+        QCOMPARE(sqlite3_column_int(s, 2), o["inferences"].toInt());
+        sqlite3_finalize(s);
+        sqlite3_close(handle);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -51,5 +51,7 @@ int runTrain(const QStringList& args);
 int runEval(const QStringList& args);
 int runRun(const QStringList& args);
 int runKeys(const QStringList& args);
+int runRuns(const QStringList& args);
+int runExport(const QStringList& args);
 
 }  // namespace edgent::app

@@ -4,6 +4,12 @@
 #include "core/control/CoRun.h"
 #include "core/model/ModelFile.h"
 #include "core/net/Curve.h"
+#include "core/store/Export.h"
+#include "core/store/RunStore.h"
+
+#include <QDir>
+#include <QFile>
+#include <QStandardPaths>
 
 #include <QJsonArray>
 
@@ -16,6 +22,12 @@ namespace edgent::app {
 namespace {
 
 std::atomic<bool> gCancel{false};
+
+std::string defaultDatabasePath() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + "/edgent-workbench";
+    QDir().mkpath(dir);
+    return (dir + "/runs.sqlite").toStdString();
+}
 extern "C" void onRunInterrupt(int) {
     gCancel.store(true);
     std::signal(SIGINT, SIG_DFL);
@@ -47,7 +59,8 @@ int runRun(const QStringList& args) {
         {"offset", "First test image (default 0).", "N"},
         {"curve-keys", "CURVE key folder for remote workers (see edgent keys).", "DIR"},
         {"threads", "LibTorch threads per local worker (default 1).", "N"},
-        {"db", "Run database (recorded once the run store is part of this build).", "DB"},
+        {"db", "Run database (default: runs.sqlite in the user's data folder).", "DB"},
+        {"experiment", "Experiment name the run belongs to (default: default).", "NAME", "default"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -94,12 +107,69 @@ int runRun(const QStringList& args) {
     o.dataDir = p.value("data-dir").toStdString();
     o.curveKeysDir = p.value("curve-keys").toStdString();
 
+    // The run is recorded before it starts, so even a crash leaves a trace ("interrupted").
+    const std::string dbPath = p.isSet("db") ? p.value("db").toStdString() : defaultDatabasePath();
+    auto store = core::store::RunStore::open(dbPath);
+    if (!store) return cmd.fail(QString::fromStdString(store.error()));
+    std::string specText, weightsBytes;
+    {
+        QFile spec(QString::fromStdString(o.modelPath));
+        QFile weights(QString::fromStdString(model->weightsPath));
+        if (!spec.open(QIODevice::ReadOnly) || !weights.open(QIODevice::ReadOnly))
+            return cmd.fail(QString::fromStdString("cannot read the model files of " + o.modelPath));
+        specText = spec.readAll().toStdString();
+        weightsBytes = weights.readAll().toStdString();
+    }
+    core::store::ModelRecord record;
+    record.hash = core::store::modelHash(specText, weightsBytes);
+    record.name = model->spec.name;
+    record.specJson = core::specJson(model->spec);
+    record.sourcePath = o.modelPath;
+    record.weightsBytes = static_cast<int64_t>(weightsBytes.size());
+    record.exitAccuracy = model->spec.exitAccuracy;
+    auto modelId = (*store)->upsertModel(record);
+    if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
+    core::store::RunStart start;
+    start.experiment = p.value("experiment").toStdString();
+    start.modelId = *modelId;
+    start.modelHash = record.hash;
+    start.policy = "manual";
+    start.params = {{"exit", std::to_string(o.exit)},
+                    {"partition", std::to_string(o.partition)},
+                    {"bandwidth_bps", QString::number(o.bandwidthBps, 'g', 12).toStdString()},
+                    {"shaping", o.bandwidthBps > 0 ? "shape" : "measure"},
+                    {"count", std::to_string(o.count)},
+                    {"rate_hz", QString::number(o.rateHz).toStdString()},
+                    {"deadline_ms", QString::number(deadlineMs).toStdString()},
+                    {"dataset", o.dataset},
+                    {"offset", std::to_string(o.offset)},
+                    {"workers", o.local ? std::string("local") : o.deviceEndpoint + " " + o.edgeEndpoint}};
+    auto runId = (*store)->beginRun(start);
+    if (!runId) return cmd.fail(QString::fromStdString(runId.error()));
+    auto writer = core::store::SampleWriter::start(dbPath, *runId);
+    if (!writer) return cmd.fail(QString::fromStdString(writer.error()));
+    auto* w = writer->get();
+
     std::signal(SIGINT, onRunInterrupt);
-    const auto result = core::control::runCoInference(o, {}, {}, &gCancel);
+    const auto result = core::control::runCoInference(
+        o, [w](const core::net::Sample& s) { w->add(core::store::SampleRow{s, NAN, NAN, {}}); },
+        [w](const core::control::WorkerEvent& e) {
+            core::store::EventRow row;
+            row.tMs = e.atMs;
+            row.wallTime = e.wallTime;
+            row.kind = e.kind == "up" || e.kind == "down" ? "worker-" + e.kind : e.kind;
+            row.role = core::net::roleName(e.role);
+            row.message = e.message;
+            w->addEvent(row);
+        },
+        &gCancel);
     std::signal(SIGINT, SIG_DFL);
+    const std::string status = result.failed ? "failed" : (gCancel.load() ? "interrupted" : "finished");
+    if (auto f = w->finish(status, result.error); !f) return cmd.fail(QString::fromStdString(f.error()));
     const auto s = core::control::summarize(result.samples, deadlineMs);
     QJsonObject out;
-    out["run_id"] = QJsonValue::Null;  // assigned once runs are stored
+    out["run_id"] = static_cast<qint64>(*runId);
+    out["db"] = QString::fromStdString(dbPath);
     out["inferences"] = static_cast<qint64>(s.inferences);
     out["accuracy"] = s.accuracy;
     out["latency_ms_p50"] = s.latencyMsP50;
@@ -121,13 +191,13 @@ int runRun(const QStringList& args) {
     out["energy_mj_mean"] = QJsonValue::Null;  // from the energy model
     out["frames_bad"] = result.edgeStats.value("frames_bad").toInteger();
     out["wall_seconds"] = result.wallSeconds;
-    out["status"] = result.failed ? "failed" : (gCancel.load() ? "interrupted" : "finished");
+    out["status"] = QString::fromStdString(status);
     if (result.failed) out["error"] = QString::fromStdString(result.error);
     if (cmd.json()) printJson(out);
     else
-        std::printf("%lld inferences, exit %d, partition %d/%d: accuracy %.2f%%, latency p50 %.2f ms, p95 %.2f ms "
+        std::printf("run %lld in %s: %lld inferences, exit %d, partition %d/%d: accuracy %.2f%%, latency p50 %.2f ms, p95 %.2f ms "
                     "(device %.2f + transfer %.2f + edge %.2f ms), %.0f bytes sent\n",
-                    static_cast<long long>(s.inferences), o.exit, o.partition, n, 100 * s.accuracy, s.latencyMsP50,
+                    static_cast<long long>(*runId), dbPath.c_str(), static_cast<long long>(s.inferences), o.exit, o.partition, n, 100 * s.accuracy, s.latencyMsP50,
                     s.latencyMsP95, s.deviceMsMean, s.transferMsMean, s.edgeMsMean, s.bytesSentMean);
     if (result.failed) return cmd.fail(QString::fromStdString(result.error));
     return gCancel.load() ? 130 : 0;

@@ -2,6 +2,14 @@
 #include "app/cli/CliCommon.h"
 
 #include <QCoreApplication>
+#ifdef EDGENT_HAVE_WIDGETS
+#include <QApplication>
+#endif
+
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -19,6 +27,8 @@ const Subcommand kCommands[] = {
     {"eval", edgent::app::runEval, "per-exit accuracy of a model on a test split"},
     {"run", edgent::app::runRun, "co-inference on a device worker and an edge worker"},
     {"keys", edgent::app::runKeys, "create CURVE keys for workers on a real network"},
+    {"runs", edgent::app::runRuns, "list, show or compare stored runs"},
+    {"export", edgent::app::runExport, "export a run as CSV, SQLite, JSON, PDF or PNG"},
 };
 
 void printUsage(FILE* out) {
@@ -29,7 +39,23 @@ void printUsage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    QCoreApplication app(argc, argv);
+    // Plots are drawn with Qt Widgets, which needs a QApplication; without a display it
+    // renders offscreen. Every other command needs only Qt Core.
+    std::unique_ptr<QCoreApplication> app;
+#ifdef EDGENT_HAVE_WIDGETS
+    if (argc > 1 && std::strcmp(argv[1], "export") == 0) {
+        if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+        if (qEnvironmentVariableIsEmpty("XDG_RUNTIME_DIR")) {
+            // Qt wants a private runtime folder and warns on stderr without one.
+            const std::string dir = "/tmp/edgent-runtime-" + std::to_string(::getuid());
+            ::mkdir(dir.c_str(), 0700);
+            qputenv("XDG_RUNTIME_DIR", QByteArray::fromStdString(dir));
+        }
+        app = std::make_unique<QApplication>(argc, argv);
+    }
+#endif
+    if (!app) app = std::make_unique<QCoreApplication>(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("edgent"));
     QCoreApplication::setApplicationVersion(QStringLiteral(EDGENT_VERSION));
     QStringList args = QCoreApplication::arguments();

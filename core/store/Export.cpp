@@ -1,0 +1,178 @@
+#include "core/store/Export.h"
+
+#include "core/model/ModelFile.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QUrl>
+
+#include <sqlite3.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace edgent::core::store {
+
+namespace {
+
+std::string num(double v) {
+    if (std::isnan(v)) return {};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+}
+
+QJsonValue jsonNum(double v) { return std::isnan(v) ? QJsonValue(QJsonValue::Null) : QJsonValue(v); }
+
+std::string csvField(const std::string& s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
+
+std::string extensionOf(const std::string& path) { return QFileInfo(QString::fromStdString(path)).suffix().toLower().toStdString(); }
+
+}  // namespace
+
+std::string modelHash(const std::string& specJson, const std::string& weights) {
+    QCryptographicHash h(QCryptographicHash::Sha256);
+    h.addData(QByteArrayView(specJson.data(), static_cast<qsizetype>(specJson.size())));
+    h.addData(QByteArrayView(weights.data(), static_cast<qsizetype>(weights.size())));
+    return h.result().toHex().toStdString();
+}
+
+Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
+    if (auto r = store.run(runId); !r) return makeError(r.error());
+    auto rows = store.samples(runId);
+    if (!rows) return makeError(rows.error());
+    std::string out =
+        "run_id,seq,device_time_ms,image_index,exit,partition,label,prediction,correct,device_ms,transfer_ms,edge_ms,"
+        "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source\n";
+    out.reserve(rows->size() * 120);
+    const std::string run = std::to_string(runId);
+    for (const auto& r : *rows) {
+        const auto& x = r.sample;
+        out += run + ',' + std::to_string(x.sequence) + ',' + num(x.deviceTimeMs) + ',' + std::to_string(x.imageIndex) + ',' +
+               std::to_string(x.exit) + ',' + std::to_string(x.partition) + ',' + std::to_string(x.label) + ',' +
+               std::to_string(x.prediction) + ',' + (x.correct() ? "1" : "0") + ',' + num(x.deviceMs) + ',' +
+               num(x.transferMs) + ',' + num(x.edgeMs) + ',' + num(x.totalMs) + ',' + std::to_string(x.bytesSent) + ',' +
+               num(x.bandwidthBps) + ',' + num(x.throughputBps) + ',' + num(r.predictedMs) + ',' + num(r.energyMj) + ',' +
+               csvField(r.energySource) + '\n';
+    }
+    return writeFileAtomically(outPath, out);
+}
+
+Result<QJsonObject> runSummaryJson(RunStore& store, int64_t runId) {
+    auto run = store.run(runId);
+    if (!run) return makeError(run.error());
+    auto st = store.stats(runId);
+    if (!st) return makeError(st.error());
+    QJsonObject o;
+    o["run_id"] = static_cast<qint64>(run->id);
+    o["experiment"] = QString::fromStdString(run->experiment);
+    o["status"] = QString::fromStdString(run->status);
+    o["started_at"] = QString::fromStdString(run->startedAt);
+    o["ended_at"] = QString::fromStdString(run->endedAt);
+    o["host"] = QString::fromStdString(run->host);
+    o["os"] = QString::fromStdString(run->os);
+    o["workbench_version"] = QString::fromStdString(run->workbenchVersion);
+    o["git_revision"] = QString::fromStdString(run->gitRevision);
+    o["libtorch_version"] = QString::fromStdString(run->libtorchVersion);
+    o["model_hash"] = QString::fromStdString(run->modelHash);
+    o["model"] = QString::fromStdString(run->modelName);
+    o["policy"] = QString::fromStdString(run->policy);
+    if (!run->error.empty()) o["error"] = QString::fromStdString(run->error);
+    QJsonObject params;
+    for (const auto& [k, v] : run->params) params[QString::fromStdString(k)] = QString::fromStdString(v);
+    o["params"] = params;
+    o["inferences"] = static_cast<qint64>(st->samples);
+    o["accuracy"] = st->accuracy;
+    o["latency_ms_p50"] = st->latencyMsP50;
+    o["latency_ms_p95"] = st->latencyMsP95;
+    o["latency_ms_mean"] = st->latencyMsMean;
+    o["device_ms_mean"] = st->deviceMsMean;
+    o["transfer_ms_mean"] = st->transferMsMean;
+    o["edge_ms_mean"] = st->edgeMsMean;
+    o["bytes_sent_mean"] = st->bytesSentMean;
+    o["energy_mj_mean"] = jsonNum(st->energyMjMean);
+    o["predicted_ms_mean"] = jsonNum(st->predictedMsMean);
+    return o;
+}
+
+Status exportJson(RunStore& store, int64_t runId, const std::string& outPath) {
+    auto o = runSummaryJson(store, runId);
+    if (!o) return makeError(o.error());
+    return writeFileAtomically(outPath, QJsonDocument(*o).toJson(QJsonDocument::Indented).toStdString());
+}
+
+Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) {
+    if (auto r = store.run(runId); !r) return makeError(r.error());
+    const std::string tmp = outPath + ".partial";
+    QFile::remove(QString::fromStdString(tmp));
+    // Create the schema in a fresh file, then pull the run across from the source opened
+    // read-only (so exporting never needs write access to the source).
+    auto out = RunStore::open(tmp);
+    if (!out) return makeError("cannot write " + outPath + ": " + out.error());
+    sqlite3* db = (*out)->handle();
+    auto exec = [&](const std::string& sql) -> Status {
+        char* message = nullptr;
+        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+            std::string why = message ? message : sqlite3_errmsg(db);
+            sqlite3_free(message);
+            return makeError("exporting to " + outPath + ": " + why);
+        }
+        return Status::success();
+    };
+    const std::string uri =
+        QUrl::fromLocalFile(QFileInfo(QString::fromStdString(store.path())).absoluteFilePath()).toString(QUrl::FullyEncoded).toStdString() +
+        "?mode=ro";
+    char* quoted = sqlite3_mprintf("%Q", uri.c_str());
+    const std::string attach = std::string("ATTACH DATABASE ") + quoted + " AS src";
+    sqlite3_free(quoted);
+    if (auto s = exec(attach); !s) {
+        out->reset();
+        QFile::remove(QString::fromStdString(tmp));
+        return s;
+    }
+    const std::string id = std::to_string(runId);
+    const std::string copy =
+        "BEGIN;"
+        "INSERT INTO main.experiments SELECT * FROM src.experiments WHERE id=(SELECT experiment_id FROM src.runs WHERE id=" + id + ");"
+        "INSERT INTO main.models SELECT * FROM src.models WHERE id=(SELECT model_id FROM src.runs WHERE id=" + id + ");"
+        "INSERT INTO main.runs SELECT * FROM src.runs WHERE id=" + id + ";"
+        "INSERT INTO main.run_params SELECT * FROM src.run_params WHERE run_id=" + id + ";"
+        "INSERT INTO main.samples SELECT * FROM src.samples WHERE run_id=" + id + ";"
+        "INSERT INTO main.events SELECT * FROM src.events WHERE run_id=" + id + ";"
+        "INSERT INTO main.profiles SELECT * FROM src.profiles WHERE model_id=(SELECT model_id FROM src.runs WHERE id=" + id + ");"
+        "INSERT INTO main.profile_layers SELECT * FROM src.profile_layers WHERE profile_id IN (SELECT id FROM main.profiles);"
+        "INSERT INTO main.regressions SELECT * FROM src.regressions WHERE profile_id IN (SELECT id FROM main.profiles);"
+        "COMMIT;";
+    Status copied = exec(copy);
+    if (!copied) (void)exec("ROLLBACK");
+    (void)exec("DETACH DATABASE src");
+    if (copied) copied = exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
+    out->reset();
+    if (!copied) {
+        QFile::remove(QString::fromStdString(tmp));
+        return copied;
+    }
+    if (std::rename(tmp.c_str(), outPath.c_str()) != 0) {
+        QFile::remove(QString::fromStdString(tmp));
+        return makeError("cannot write " + outPath);
+    }
+    return Status::success();
+}
+
+Status exportRun(RunStore& store, int64_t runId, const std::string& outPath) {
+    const std::string ext = extensionOf(outPath);
+    if (ext == "csv") return exportCsv(store, runId, outPath);
+    if (ext == "json") return exportJson(store, runId, outPath);
+    if (ext == "sqlite" || ext == "db") return exportSqlite(store, runId, outPath);
+    return makeError("cannot tell the export format from '" + outPath + "' (use .csv, .json, .sqlite, .pdf or .png)");
+}
+
+}  // namespace edgent::core::store

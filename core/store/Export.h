@@ -1,0 +1,29 @@
+#pragma once
+// Exports of one run for papers: CSV samples, a JSON summary, and a standalone SQLite file
+// holding just that run with its model, profiles and regressions. Every file is written
+// atomically (a temporary file renamed into place). PDF and PNG plots live in widgets/.
+
+#include "core/store/RunStore.h"
+
+#include <QJsonObject>
+
+#include <string>
+
+namespace edgent::core::store {
+
+// One row per sample with a header; units are in the column names (total_ms, bytes_sent).
+Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath);
+// The run's metadata, parameters and summary statistics.
+Result<QJsonObject> runSummaryJson(RunStore& store, int64_t runId);
+Status exportJson(RunStore& store, int64_t runId, const std::string& outPath);
+// A new database with the same schema holding only this run (and what it refers to).
+Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath);
+
+// Picks the format from the extension (.csv, .json, .sqlite); other extensions are an error
+// here (PDF and PNG are handled by the caller that has a screen library).
+Status exportRun(RunStore& store, int64_t runId, const std::string& outPath);
+
+// sha256 over the spec JSON text and the weights bytes, hex.
+std::string modelHash(const std::string& specJson, const std::string& weights);
+
+}  // namespace edgent::core::store

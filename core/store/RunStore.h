@@ -1,0 +1,174 @@
+#pragma once
+// The run store: one SQLite file holding every experiment, run, sample, event, model,
+// profile and regression, readable by sqlite3 and pandas. Schema in docs/schema.md.
+//
+// Versioned with PRAGMA user_version and numbered migrations: an older file is upgraded
+// when opened read-write, a newer one is refused. WAL journal; runs left "running" by a
+// process that died are marked "interrupted" the next time the file is opened.
+//
+// Thread safety: a RunStore is one connection; use it from one thread at a time. The
+// SampleWriter owns its own connection on its own thread.
+
+#include "core/net/Protocol.h"
+#include "core/util/Result.h"
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct sqlite3;
+
+namespace edgent::core::store {
+
+inline constexpr int kSchemaVersion = 2;
+
+struct SampleRow {
+    net::Sample sample;
+    double predictedMs = NAN;  // NULL in the database when unknown
+    double energyMj = NAN;
+    std::string energySource;  // "model" or "sensor:<name>"; empty = NULL
+};
+
+struct EventRow {
+    double tMs = 0.0;       // controller clock, ms since the run started
+    std::string wallTime;   // ISO-8601
+    std::string kind;       // slider, plan, change-point, worker-up, worker-down, stream-error, ...
+    std::string role;       // device, edge, or empty
+    std::string message;
+    double value = NAN;
+};
+
+struct ModelRecord {
+    std::string hash;  // sha256 of the spec JSON and the weights
+    std::string name;
+    std::string specJson;
+    std::string sourcePath;
+    int64_t weightsBytes = 0;
+    std::vector<double> exitAccuracy;
+};
+
+struct RunStart {
+    std::string experiment = "default";
+    int64_t modelId = 0;  // 0 = no model row
+    std::string modelHash;
+    std::string policy;
+    std::map<std::string, std::string> params;
+};
+
+struct RunInfo {
+    int64_t id = 0;
+    std::string experiment;
+    std::string status;
+    std::string startedAt, endedAt;
+    std::string host, os;
+    int64_t pid = 0;
+    std::string workbenchVersion, gitRevision, libtorchVersion;
+    std::string modelHash, modelName, policy, error;
+    int64_t sampleCount = 0;
+    std::map<std::string, std::string> params;
+};
+
+struct RunStats {
+    int64_t samples = 0;
+    double accuracy = 0.0;
+    double latencyMsP50 = 0.0, latencyMsP95 = 0.0, latencyMsMean = 0.0;
+    double deviceMsMean = 0.0, transferMsMean = 0.0, edgeMsMean = 0.0;
+    double bytesSentMean = 0.0;
+    double energyMjMean = NAN;
+    double predictedMsMean = NAN;
+};
+
+class RunStore {
+public:
+    enum class Mode { ReadWrite, ReadOnly };
+
+    // Opens (ReadWrite: creating and migrating if needed) and checks the file. A file that
+    // is not SQLite, is corrupt, or has a newer schema is refused and left untouched.
+    static Result<std::unique_ptr<RunStore>> open(const std::string& path, Mode mode = Mode::ReadWrite);
+    ~RunStore();
+    RunStore(const RunStore&) = delete;
+    RunStore& operator=(const RunStore&) = delete;
+
+    const std::string& path() const { return path_; }
+    int schemaVersion() const;
+    // Runs this open() found "running" with their process gone, now "interrupted".
+    const std::vector<int64_t>& interruptedOnOpen() const { return interrupted_; }
+
+    Result<int64_t> upsertModel(const ModelRecord& model);
+    Result<int64_t> beginRun(const RunStart& start);
+    Status finishRun(int64_t runId, const std::string& status, const std::string& error = {});
+    Status insertSamples(int64_t runId, const std::vector<SampleRow>& rows);
+    Status insertEvents(int64_t runId, const std::vector<EventRow>& rows);
+
+    Result<std::vector<RunInfo>> listRuns();
+    Result<RunInfo> run(int64_t runId);
+    Result<std::vector<SampleRow>> samples(int64_t runId);
+    Result<std::vector<EventRow>> events(int64_t runId);
+    Result<RunStats> stats(int64_t runId);
+    Result<std::string> quickCheck();
+
+    sqlite3* handle() { return db_; }
+
+private:
+    RunStore() = default;
+    Status exec(const char* sql);
+
+    sqlite3* db_ = nullptr;
+    std::string path_;
+    std::vector<int64_t> interrupted_;
+};
+
+// Writes a run's samples and events from a background thread in batched transactions, so
+// the producer (the controller's I/O thread, the UI) never waits on the disk.
+class SampleWriter {
+public:
+    struct Options {
+        size_t batchRows = 2000;  // commit when this many rows are queued...
+        int flushMs = 100;        // ...or this long after the oldest queued row
+        std::function<void(int64_t committedSamples)> onCommit;  // called on the writer thread
+    };
+
+    // Opens its own connection to `path` (which must already hold the run).
+    static Result<std::unique_ptr<SampleWriter>> start(const std::string& path, int64_t runId, Options options);
+    static Result<std::unique_ptr<SampleWriter>> start(const std::string& path, int64_t runId);
+    ~SampleWriter();
+
+    void add(SampleRow row);
+    void addEvent(EventRow row);
+    int64_t committedSamples() const { return committed_.load(); }
+    // Flushes everything, switches to synchronous=FULL, records the final status and stops.
+    Status finish(const std::string& status, const std::string& error = {});
+    // The first write error, if any (the writer keeps the queue and retries).
+    std::string lastError() const;
+
+private:
+    SampleWriter() = default;
+    void loop();
+
+    std::string path_;
+    int64_t runId_ = 0;
+    Options options_;
+    std::unique_ptr<RunStore> store_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<SampleRow> samples_;
+    std::deque<EventRow> events_;
+    bool stop_ = false;
+    std::string error_;
+    std::atomic<int64_t> committed_{0};
+    std::thread thread_;
+};
+
+// The current time as ISO-8601 with milliseconds and offset.
+std::string nowIso();
+
+}  // namespace edgent::core::store

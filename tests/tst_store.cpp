@@ -1,0 +1,311 @@
+// The run store: schema, migrations, refusals that leave files untouched, exports.
+#include "TestUtil.h"
+
+#include "core/store/Export.h"
+#include "core/store/RunStore.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <sqlite3.h>
+
+using namespace edgent::core;
+using namespace edgent::core::store;
+
+namespace {
+
+QByteArray sha(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
+}
+
+// Samples recorded from a real co-inference run (tests/data/recorded-samples.csv).
+std::vector<SampleRow> recordedSamples() {
+    std::vector<SampleRow> rows;
+    QFile f(edgent::test::dataPath("recorded-samples.csv"));
+    if (!f.open(QIODevice::ReadOnly)) return rows;
+    const QList<QByteArray> lines = f.readAll().split('\n');
+    for (int i = 1; i < lines.size(); ++i) {
+        const QList<QByteArray> c = lines[i].split(',');
+        if (c.size() < 19) continue;
+        SampleRow r;
+        net::Sample& s = r.sample;
+        s.sequence = c[1].toULongLong();
+        s.deviceTimeMs = c[2].toDouble();
+        s.imageIndex = c[3].toLongLong();
+        s.exit = c[4].toInt();
+        s.partition = c[5].toInt();
+        s.label = c[6].toInt();
+        s.prediction = c[7].toInt();
+        s.deviceMs = c[9].toDouble();
+        s.transferMs = c[10].toDouble();
+        s.edgeMs = c[11].toDouble();
+        s.totalMs = c[12].toDouble();
+        s.bytesSent = c[13].toLongLong();
+        s.bandwidthBps = c[14].toDouble();
+        s.throughputBps = c[15].toDouble();
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+int64_t count(sqlite3* db, const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
+    int64_t n = -1;
+    if (sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+}  // namespace
+
+class TestStore : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+    int64_t newRun(RunStore& store, const char* experiment = "tests") {
+        RunStart start;
+        start.experiment = experiment;
+        start.policy = "manual";
+        start.params = {{"bandwidth_bps", "1000000"}, {"exit", "4"}};
+        auto id = store.beginRun(start);
+        if (!id) qFatal("%s", id.error().c_str());
+        return *id;
+    }
+
+private Q_SLOTS:
+    void recordedFixtureIsPresent() { QVERIFY(recordedSamples().size() >= 50); }
+
+    void createsTheCurrentSchemaInWalMode() {
+        const std::string path = dir_.filePath("new.sqlite").toStdString();
+        auto store = RunStore::open(path);
+        QVERIFY2(store.ok(), store.error().c_str());
+        QCOMPARE((*store)->schemaVersion(), kSchemaVersion);
+        QCOMPARE(count((*store)->handle(), "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+                                           "('experiments','runs','run_params','samples','events','profiles','regressions','models')"),
+                 int64_t(8));
+        sqlite3_stmt* s = nullptr;
+        sqlite3_prepare_v2((*store)->handle(), "PRAGMA journal_mode", -1, &s, nullptr);
+        QCOMPARE(sqlite3_step(s), SQLITE_ROW);
+        QCOMPARE(QByteArray(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))), QByteArray("wal"));
+        sqlite3_finalize(s);
+    }
+
+    void storesRunsSamplesAndEvents() {
+        const std::string path = dir_.filePath("runs.sqlite").toStdString();
+        auto store = RunStore::open(path);
+        QVERIFY(store.ok());
+        ModelRecord m;
+        m.hash = modelHash("{}", "weights");
+        m.name = "fixture";
+        m.specJson = "{}";
+        auto modelId = (*store)->upsertModel(m);
+        QVERIFY(modelId.ok());
+        QCOMPARE(*(*store)->upsertModel(m), *modelId);  // same hash, same row
+        RunStart start;
+        start.modelId = *modelId;
+        start.modelHash = m.hash;
+        start.params = {{"deadline_ms", "300"}};
+        auto id = (*store)->beginRun(start);
+        QVERIFY(id.ok());
+        auto rows = recordedSamples();
+        rows[0].predictedMs = 12.5;
+        rows[0].energyMj = 3.25;
+        rows[0].energySource = "model";
+        QVERIFY((*store)->insertSamples(*id, rows).ok());
+        EventRow e;
+        e.tMs = 10;
+        e.kind = "slider";
+        e.message = "bandwidth 1 Mbps";
+        e.value = 1e6;
+        QVERIFY((*store)->insertEvents(*id, {e}).ok());
+        QVERIFY((*store)->finishRun(*id, "finished").ok());
+        auto back = (*store)->samples(*id);
+        QVERIFY(back.ok());
+        QCOMPARE(back->size(), rows.size());
+        QCOMPARE(back->at(7).sample.totalMs, rows[7].sample.totalMs);
+        QCOMPARE(back->at(0).predictedMs, 12.5);
+        QVERIFY(std::isnan(back->at(1).predictedMs));
+        auto info = (*store)->run(*id);
+        QVERIFY(info.ok());
+        QCOMPARE(info->status, std::string("finished"));
+        QCOMPARE(info->modelName, std::string("fixture"));
+        QCOMPARE(info->params.at("deadline_ms"), std::string("300"));
+        QVERIFY(!info->host.empty() && !info->libtorchVersion.empty() && !info->workbenchVersion.empty());
+        auto stats = (*store)->stats(*id);
+        QVERIFY(stats.ok());
+        int correct = 0;
+        for (const auto& r : rows) correct += r.sample.correct();
+        QCOMPARE(stats->accuracy, static_cast<double>(correct) / static_cast<double>(rows.size()));
+        QCOMPARE(stats->energyMjMean, 3.25);
+        QCOMPARE((*store)->events(*id)->at(0).kind, std::string("slider"));
+    }
+
+    void upgradesAnOlderDatabaseKeepingItsRuns() {
+        const QString copy = dir_.filePath("v1.sqlite");
+        QVERIFY(QFile::copy(edgent::test::dataPath("runs-v1.sqlite"), copy));
+        QFile::setPermissions(copy, QFile::ReadOwner | QFile::WriteOwner);
+        {
+            auto ro = RunStore::open(copy.toStdString(), RunStore::Mode::ReadOnly);
+            QVERIFY(!ro.ok());
+            QVERIFY2(ro.error().find("open it read-write once to upgrade") != std::string::npos, ro.error().c_str());
+        }
+        auto store = RunStore::open(copy.toStdString());
+        QVERIFY2(store.ok(), store.error().c_str());
+        QCOMPARE((*store)->schemaVersion(), kSchemaVersion);
+        auto runs = (*store)->listRuns();
+        QVERIFY(runs.ok());
+        QCOMPARE(runs->size(), size_t(1));
+        QCOMPARE(runs->at(0).status, std::string("finished"));
+        QVERIFY(runs->at(0).sampleCount > 0);
+        QCOMPARE(count((*store)->handle(), "SELECT count(*) FROM pragma_table_info('samples') WHERE name='bandwidth_state'"), int64_t(1));
+    }
+
+    void refusesANewerDatabaseUntouched() {
+        const QString path = dir_.filePath("future.sqlite");
+        {
+            auto store = RunStore::open(path.toStdString());
+            QVERIFY(store.ok());
+            QCOMPARE(sqlite3_exec((*store)->handle(), "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+        }
+        const QByteArray before = sha(path);
+        auto store = RunStore::open(path.toStdString());
+        QVERIFY(!store.ok());
+        QVERIFY2(store.error().find("schema version 99, newer than this build's") != std::string::npos, store.error().c_str());
+        QCOMPARE(sha(path), before);
+    }
+
+    void refusesFilesThatAreNotRunDatabases_data() {
+        QTest::addColumn<QString>("fixture");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("text file") << "not-a-database.sqlite" << "is not an Edgent run database";
+        QTest::newRow("corrupt pages") << "corrupt.sqlite" << "corrupt";
+        QTest::newRow("someone else's sqlite") << "foreign.sqlite" << "not an Edgent run database";
+    }
+    void refusesFilesThatAreNotRunDatabases() {
+        QFETCH(QString, fixture);
+        QFETCH(QString, expected);
+        const QString copy = dir_.filePath("copy-" + fixture);
+        QFile::remove(copy);
+        QVERIFY(QFile::copy(edgent::test::dataPath(fixture), copy));
+        QFile::setPermissions(copy, QFile::ReadOwner | QFile::WriteOwner);
+        const QByteArray before = sha(copy);
+        for (auto mode : {RunStore::Mode::ReadWrite, RunStore::Mode::ReadOnly}) {
+            auto store = RunStore::open(copy.toStdString(), mode);
+            QVERIFY(!store.ok());
+            QVERIFY2(store.error().find(expected.toStdString()) != std::string::npos, store.error().c_str());
+            QVERIFY(store.error().find('\n') == std::string::npos);
+        }
+        QCOMPARE(sha(copy), before);
+        QVERIFY(!QFile::exists(copy + "-wal"));
+    }
+
+    void runLeftRunningByADeadProcessIsInterrupted() {
+        const std::string path = dir_.filePath("orphan.sqlite").toStdString();
+        int64_t id;
+        {
+            auto store = RunStore::open(path);
+            id = newRun(**store);
+            // Pretend the run belongs to a process that no longer exists.
+            QCOMPARE(sqlite3_exec((*store)->handle(), "UPDATE runs SET pid=2147483600", nullptr, nullptr, nullptr), SQLITE_OK);
+        }
+        auto store = RunStore::open(path);
+        QVERIFY(store.ok());
+        QCOMPARE((*store)->interruptedOnOpen(), std::vector<int64_t>{id});
+        QCOMPARE((*store)->run(id)->status, std::string("interrupted"));
+    }
+
+    void runOfALiveProcessStaysRunning() {
+        const std::string path = dir_.filePath("live.sqlite").toStdString();
+        auto first = RunStore::open(path);
+        const int64_t id = newRun(**first);
+        auto second = RunStore::open(path);  // our own process is alive
+        QVERIFY(second.ok());
+        QVERIFY((*second)->interruptedOnOpen().empty());
+        QCOMPARE((*second)->run(id)->status, std::string("running"));
+    }
+
+    void writerBatchesOffTheCallingThreadAndFinishes() {
+        const std::string path = dir_.filePath("writer.sqlite").toStdString();
+        auto store = RunStore::open(path);
+        const int64_t id = newRun(**store);
+        std::atomic<int64_t> lastCommit{0};
+        SampleWriter::Options o;
+        o.batchRows = 64;
+        o.onCommit = [&](int64_t n) { lastCommit = n; };
+        auto writer = SampleWriter::start(path, id, o);
+        QVERIFY2(writer.ok(), writer.error().c_str());
+        const auto rows = recordedSamples();
+        for (int round = 0; round < 10; ++round)
+            for (SampleRow r : rows) {
+                r.sample.sequence += static_cast<uint64_t>(round) * 10000;
+                (*writer)->add(r);
+            }
+        QVERIFY((*writer)->finish("finished").ok());
+        QCOMPARE((*writer)->committedSamples(), static_cast<int64_t>(rows.size() * 10));
+        QCOMPARE(lastCommit.load(), static_cast<int64_t>(rows.size() * 10));
+        QCOMPARE((*store)->run(id)->sampleCount, static_cast<int64_t>(rows.size() * 10));
+        QCOMPARE((*store)->run(id)->status, std::string("finished"));
+    }
+
+    void exportsCsvJsonAndStandaloneSqlite() {
+        const std::string path = dir_.filePath("export.sqlite").toStdString();
+        auto store = RunStore::open(path);
+        const int64_t other = newRun(**store, "other");
+        const int64_t id = newRun(**store);
+        const auto rows = recordedSamples();
+        QVERIFY((*store)->insertSamples(id, rows).ok());
+        QVERIFY((*store)->insertSamples(other, {rows[0]}).ok());
+        QVERIFY((*store)->finishRun(id, "finished").ok());
+
+        const QString csv = dir_.filePath("run.csv");
+        QVERIFY(exportRun(**store, id, csv.toStdString()).ok());
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), static_cast<qsizetype>(rows.size() + 1));
+        QVERIFY(lines[0].startsWith("run_id,seq,device_time_ms"));
+        QVERIFY(lines[0].contains("total_ms") && lines[0].contains("bytes_sent") && lines[0].contains("energy_mj"));
+
+        const QString json = dir_.filePath("run.json");
+        QVERIFY(exportRun(**store, id, json.toStdString()).ok());
+        QFile j(json);
+        QVERIFY(j.open(QIODevice::ReadOnly));
+        const QJsonObject o = QJsonDocument::fromJson(j.readAll()).object();
+        QCOMPARE(o["inferences"].toInt(), static_cast<int>(rows.size()));
+        QCOMPARE(o["status"].toString(), QStringLiteral("finished"));
+
+        const QString single = dir_.filePath("single.sqlite");
+        const Status s = exportRun(**store, id, single.toStdString());
+        QVERIFY2(s.ok(), s.error().c_str());
+        auto exported = RunStore::open(single.toStdString(), RunStore::Mode::ReadOnly);
+        QVERIFY2(exported.ok(), exported.error().c_str());
+        auto runs = (*exported)->listRuns();
+        QCOMPARE(runs->size(), size_t(1));
+        QCOMPARE(runs->at(0).id, id);
+        QCOMPARE(runs->at(0).sampleCount, static_cast<int64_t>(rows.size()));
+        QVERIFY(!QFile::exists(single + "-wal") || QFileInfo(single + "-wal").size() == 0);
+    }
+
+    void exportErrorsAreClear() {
+        const std::string path = dir_.filePath("errors.sqlite").toStdString();
+        auto store = RunStore::open(path);
+        const int64_t id = newRun(**store);
+        Status s = exportRun(**store, 999, dir_.filePath("x.csv").toStdString());
+        QVERIFY(!s.ok());
+        QVERIFY2(s.error().find("has no run 999") != std::string::npos, s.error().c_str());
+        s = exportRun(**store, id, "/nonexistent-dir/run.csv");
+        QVERIFY(!s.ok());
+        QVERIFY2(s.error().find("cannot write /nonexistent-dir/run.csv") != std::string::npos, s.error().c_str());
+        s = exportRun(**store, id, dir_.filePath("run.docx").toStdString());
+        QVERIFY(!s.ok());
+        QVERIFY(s.error().find("cannot tell the export format") != std::string::npos);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStore)
+#include "tst_store.moc"
