@@ -193,6 +193,9 @@ int runRun(const QStringList& args) {
     out["wall_seconds"] = result.wallSeconds;
     out["status"] = QString::fromStdString(status);
     if (result.failed) out["error"] = QString::fromStdString(result.error);
+    // A run that never got going prints only its error; one that failed midway still
+    // reports what it measured (the samples are in the database too).
+    if (result.failed && s.inferences == 0) return cmd.fail(QString::fromStdString(result.error));
     if (cmd.json()) printJson(out);
     else
         std::printf("run %lld in %s: %lld inferences, exit %d, partition %d/%d: accuracy %.2f%%, latency p50 %.2f ms, p95 %.2f ms "
