@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
             if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", count}}); !r) return die(r.error());
             std::unique_lock lock(mutex);
             if (!cv.wait_for(lock, std::chrono::seconds(120), [&] { return ended; })) return die("stream timed out");
+            if (samples.size() != static_cast<size_t>(count))
+                return die("stream ended after " + std::to_string(samples.size()) + " of " + std::to_string(count) + " samples");
             std::vector<double> dev, wire, edg, parts, total;
             for (const Sample& s : samples) {
                 const double wireMs = static_cast<double>(s.bytesSent) * 8.0 / bps * 1000.0;

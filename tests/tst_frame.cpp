@@ -108,6 +108,20 @@ private Q_SLOTS:
         for (int i = 0; i < 3; ++i) std::memcpy(b.data() + kFrameHeaderBytes + 4 * i, &huge, 4);
         auto r = decode(b);
         QVERIFY(!r.ok());
+        // Refused by the overflow guard itself, before any size comparison.
+        QVERIFY2(r.error().find("shape overflows") != std::string::npos, r.error().c_str());
+    }
+
+    void encoderSizesRefuseOverflowAndTooManyDimensions() {
+        FrameHeader h;
+        h.dims = {0xffffffffu, 0xffffffffu, 0xffffffffu};
+        QCOMPARE(encodedFrameBytes(h), size_t(0));
+        h.dims = {1, 1, 1, 1, 1, 1, 1};
+        QCOMPARE(encodedFrameBytes(h), size_t(0));
+        h.dims = {2, 3};
+        QCOMPARE(encodedFrameBytes(h), kFrameHeaderBytes + 8 + 24);
+        std::string out;
+        QVERIFY(!encodeFrame(FrameHeader{FrameType::Activation, DType::Float32, 0, 0, 0, -1, 0, {1, 1, 1, 1, 1, 1, 1}}, nullptr, 4, out).ok());
     }
 
     void rejectsNonZeroReserved() {

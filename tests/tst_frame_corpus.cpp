@@ -1,5 +1,7 @@
 // Replays the frame fuzzer's seed corpus (tests/data/frame-corpus) through its entry
 // point, so every build exercises what the fuzzer found or was seeded with.
+#include "core/net/Frame.h"
+
 #include <QDir>
 #include <QFile>
 #include <QtTest>
@@ -19,6 +21,35 @@ private Q_SLOTS:
             const QByteArray bytes = f.readAll();
             QCOMPARE(LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.constData()), static_cast<size_t>(bytes.size())), 0);
         }
+    }
+
+    // The named seeds also pin the decoder's verdicts, so a decoder that refused
+    // everything (or accepted everything) would fail here, not only one that crashed.
+    void namedSeedsGetTheirVerdicts_data() {
+        QTest::addColumn<QString>("seed");
+        QTest::addColumn<bool>("valid");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("uint8 input") << "valid-input-uint8" << true << "";
+        QTest::newRow("activation") << "valid-activation" << true << "";
+        QTest::newRow("result") << "valid-result" << true << "";
+        QTest::newRow("empty") << "empty" << false << "shorter than the 40-byte header";
+        QTest::newRow("header only") << "header-only" << false << "truncated inside its shape";
+        QTest::newRow("truncated payload") << "truncated-payload" << false << "payload bytes";
+        QTest::newRow("bad magic") << "bad-magic" << false << "bad magic";
+        QTest::newRow("future version") << "future-version" << false << "frame version 9";
+        QTest::newRow("overflowing shape") << "overflowing-shape" << false << "shape overflows";
+        QTest::newRow("dims past the end") << "too-few-dims-present" << false << "";
+    }
+    void namedSeedsGetTheirVerdicts() {
+        QFETCH(QString, seed);
+        QFETCH(bool, valid);
+        QFETCH(QString, reason);
+        QFile f(QStringLiteral(EDGENT_TEST_DATA_DIR "/frame-corpus/") + seed);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray bytes = f.readAll();
+        auto r = edgent::core::net::decodeFrame(reinterpret_cast<const uint8_t*>(bytes.constData()), static_cast<size_t>(bytes.size()));
+        QCOMPARE(r.ok(), valid);
+        if (!valid) QVERIFY2(r.error().find(reason.toStdString()) != std::string::npos, r.error().c_str());
     }
 };
 

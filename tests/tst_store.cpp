@@ -141,6 +141,14 @@ private Q_SLOTS:
         int correct = 0;
         for (const auto& r : rows) correct += r.sample.correct();
         QCOMPARE(stats->accuracy, static_cast<double>(correct) / static_cast<double>(rows.size()));
+        // Nearest-rank percentiles, computed here independently.
+        std::vector<double> totals;
+        for (const auto& r : rows) totals.push_back(r.sample.totalMs);
+        std::sort(totals.begin(), totals.end());
+        const size_t n = totals.size();
+        QCOMPARE(stats->latencyMsP50, totals[static_cast<size_t>(std::ceil(0.5 * static_cast<double>(n))) - 1]);
+        QCOMPARE(stats->latencyMsP95, totals[static_cast<size_t>(std::ceil(0.95 * static_cast<double>(n))) - 1]);
+        QVERIFY(stats->latencyMsP95 >= stats->latencyMsP50);
         QCOMPARE(stats->energyMjMean, 3.25);
         QCOMPARE((*store)->events(*id)->at(0).kind, std::string("slider"));
     }
@@ -269,6 +277,15 @@ private Q_SLOTS:
         const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
         QCOMPARE(lines.size(), static_cast<qsizetype>(rows.size() + 1));
         QVERIFY(lines[0].startsWith("run_id,seq,device_time_ms"));
+        // Values survive the round trip (12 significant digits).
+        for (int i = 1; i < lines.size(); i += 13) {
+            const QList<QByteArray> c = lines[i].split(',');
+            const SampleRow& r = rows[static_cast<size_t>(i - 1)];
+            QCOMPARE(c[1].toULongLong(), r.sample.sequence);
+            QVERIFY(std::abs(c[12].toDouble() - r.sample.totalMs) <= 1e-9 * r.sample.totalMs);
+            QVERIFY(std::abs(c[2].toDouble() - r.sample.deviceTimeMs) <= 1e-9 * std::max(1.0, r.sample.deviceTimeMs));
+            QCOMPARE(c[13].toLongLong(), r.sample.bytesSent);
+        }
         QVERIFY(lines[0].contains("total_ms") && lines[0].contains("bytes_sent") && lines[0].contains("energy_mj"));
 
         const QString json = dir_.filePath("run.json");
@@ -289,6 +306,10 @@ private Q_SLOTS:
         QCOMPARE(runs->at(0).id, id);
         QCOMPARE(runs->at(0).sampleCount, static_cast<int64_t>(rows.size()));
         QVERIFY(!QFile::exists(single + "-wal") || QFileInfo(single + "-wal").size() == 0);
+        const Status self = exportRun(**store, id, path);
+        QVERIFY(!self.ok());
+        QVERIFY2(self.error().find("over its own database") != std::string::npos, self.error().c_str());
+        QCOMPARE((*store)->listRuns()->size(), size_t(2));
     }
 
     void exportErrorsAreClear() {

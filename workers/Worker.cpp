@@ -4,6 +4,7 @@
 #include "core/model/ModelIO.h"
 #include "core/net/Curve.h"
 #include "core/net/Frame.h"
+#include "core/profile/Profiler.h"
 
 #include <QJsonDocument>
 #include <QSysInfo>
@@ -33,18 +34,22 @@ double msBetween(Clock::time_point a, Clock::time_point b) {
 std::string lastEndpoint(zmq::socket_t& s) { return s.get(zmq::sockopt::last_endpoint); }
 
 // ZAP handler: admits CURVE clients whose public key is authorised.
-void zapLoop(zmq::context_t& ctx, std::set<std::string> allowedZ85, const std::atomic<bool>& stop) {
+// `rep` is bound by the caller before any CURVE socket exists: without a bound handler
+// libzmq would admit every client.
+void zapLoop(zmq::socket_t rep, std::set<std::string> allowedZ85, const std::atomic<bool>& stop) {
     std::set<std::string> allowed;
     for (const auto& z : allowedZ85) {
         uint8_t key[32];
         if (zmq_z85_decode(key, z.c_str())) allowed.insert(std::string(reinterpret_cast<char*>(key), 32));
     }
-    zmq::socket_t rep(ctx, zmq::socket_type::rep);
-    rep.set(zmq::sockopt::linger, 0);
-    rep.bind("inproc://zeromq.zap.01");
     while (!stop.load()) {
         zmq::pollitem_t items[] = {{rep.handle(), 0, ZMQ_POLLIN, 0}};
-        zmq::poll(items, 1, std::chrono::milliseconds(100));
+        try {
+            zmq::poll(items, 1, std::chrono::milliseconds(100));
+        } catch (const zmq::error_t& e) {
+            if (e.num() == EINTR) continue;
+            return;
+        }
         if (!(items[0].revents & ZMQ_POLLIN)) continue;
         std::vector<zmq::message_t> req;
         if (!zmq::recv_multipart(rep, std::back_inserter(req))) continue;
@@ -66,6 +71,7 @@ Worker::Worker(WorkerOptions options) : options_(std::move(options)), context_(1
 
 Worker::~Worker() {
     stopStream();
+    stopProfile();
     zapStop_ = true;
     if (zapThread_) zapThread_->join();
 }
@@ -79,13 +85,16 @@ Status Worker::bind() {
             serverPublicKey_ = keys->serverPublic;
             clientSecretKey_ = keys->clientSecret;
             clientPublicKey_ = keys->clientPublic;
-            zapThread_ = std::make_unique<std::thread>(zapLoop, std::ref(context_), keys->authorizedClients, std::cref(zapStop_));
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the ZAP handler bind first
+            zmq::socket_t rep(context_, zmq::socket_type::rep);
+            rep.set(zmq::sockopt::linger, 0);
+            rep.bind("inproc://zeromq.zap.01");
+            zapThread_ = std::make_unique<std::thread>(zapLoop, std::move(rep), keys->authorizedClients, std::cref(zapStop_));
         }
         auto secure = [&](zmq::socket_t& s) {
             if (serverSecretKey_.empty()) return;
             s.set(zmq::sockopt::curve_server, 1);
             s.set(zmq::sockopt::curve_secretkey, serverSecretKey_);
+            s.set(zmq::sockopt::zap_domain, "edgent");
         };
         control_ = zmq::socket_t(context_, zmq::socket_type::router);
         control_.set(zmq::sockopt::maxmsgsize, kMaxControlMessageBytes);
@@ -100,11 +109,10 @@ Status Worker::bind() {
             secure(data_);
             data_.bind(zmqBindSpec(options_.dataBind));
             dataEndpoint_ = lastEndpoint(data_);
-        } else {
-            sampleSink_ = zmq::socket_t(context_, zmq::socket_type::pull);
-            sampleSink_.set(zmq::sockopt::rcvhwm, 0);
-            sampleSink_.bind(kSampleQueue);
         }
+        sampleSink_ = zmq::socket_t(context_, zmq::socket_type::pull);
+        sampleSink_.set(zmq::sockopt::rcvhwm, 0);
+        sampleSink_.bind(kSampleQueue);
     } catch (const zmq::error_t& e) {
         return makeError(std::string("cannot bind: ") + e.what());
     }
@@ -124,16 +132,13 @@ QJsonObject Worker::endpoints() const {
 
 int Worker::run(const std::atomic<bool>& stopSignal) {
     while (!shutdownRequested_ && !stopSignal.load()) {
-        std::vector<zmq::pollitem_t> items{{control_.handle(), 0, ZMQ_POLLIN, 0}};
+        std::vector<zmq::pollitem_t> items{{control_.handle(), 0, ZMQ_POLLIN, 0}, {sampleSink_.handle(), 0, ZMQ_POLLIN, 0}};
         if (options_.role == Role::Edge) items.push_back({data_.handle(), 0, ZMQ_POLLIN, 0});
-        else items.push_back({sampleSink_.handle(), 0, ZMQ_POLLIN, 0});
         try {
             zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
             if (items[0].revents & ZMQ_POLLIN) onControl();
-            if (items[1].revents & ZMQ_POLLIN) {
-                if (options_.role == Role::Edge) onData();
-                else onSample();
-            }
+            if (items[1].revents & ZMQ_POLLIN) onSample();
+            if (items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) onData();
         } catch (const zmq::error_t& e) {
             if (e.num() == EINTR) continue;
             std::fprintf(stderr, "edgent-worker: socket error: %s\n", e.what());
@@ -150,6 +155,7 @@ int Worker::run(const std::atomic<bool>& stopSignal) {
         }
     }
     stopStream();
+    stopProfile();
     return 0;
 }
 
@@ -240,7 +246,11 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (request.contains("exit")) next.exit = request.value("exit").toInt(-1);
         if (request.contains("partition")) next.partition = request.value("partition").toInt(-1);
         if (request.contains("bandwidth_bps")) next.bandwidthBps = request.value("bandwidth_bps").toDouble(-1.0);
-        if (request.contains("edge_endpoint")) next.edgeEndpoint = request.value("edge_endpoint").toString().toStdString();
+        if (request.contains("edge_endpoint")) {
+            next.edgeEndpoint = request.value("edge_endpoint").toString().toStdString();
+            if (next.edgeEndpoint.rfind("tcp://", 0) != 0 && next.edgeEndpoint.rfind("ipc://", 0) != 0)
+                return fail("edge_endpoint must be a tcp:// or ipc:// address, got '" + next.edgeEndpoint + "'");
+        }
         if (next.exit < 0 || next.exit >= net->numExits())
             return fail("exit " + std::to_string(next.exit) + " is out of range (the model has " +
                         std::to_string(net->numExits()) + " exits)");
@@ -257,6 +267,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (options_.role != Role::Device) return fail("only the device streams inputs");
         if (!net_) return fail("no model loaded");
         if (streamRunning_) return fail("a stream is already running");
+        if (profileRunning_) return fail("profiling is running; wait for it or stop it");
         StreamRequest s;
         s.count = request.value("count").toInteger(0);
         s.rateHz = request.value("rate_hz").toDouble(0.0);
@@ -265,10 +276,18 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         s.trainSplit = request.value("split").toString("test") == "train";
         s.offset = request.value("offset").toInteger(0);
         if (s.count < 0 || s.rateHz < 0.0 || s.offset < 0) return fail("count, rate_hz and offset must not be negative");
+        if (s.rateHz > 0.0 && s.rateHz < 0.01) return fail("rate_hz must be 0 (back-to-back) or at least 0.01");
         startStream(from, s);
         reply["stream"] = static_cast<qint64>(streamId_);
+    } else if (cmd == "profile") {
+        if (!net_) return fail("no model loaded");
+        if (streamRunning_) return fail("stop the stream before profiling (they would disturb each other)");
+        if (profileRunning_) return fail("profiling is already running");
+        startProfile(from, request);
+        reply["started"] = true;
     } else if (cmd == "stop") {
         stopStream();
+        stopProfile();
         reply["samples"] = static_cast<qint64>(counters_.samples.load());
     } else if (cmd == "stats") {
         reply["stats"] = stats();
@@ -291,6 +310,7 @@ QJsonObject Worker::stats() const {
     s["requests"] = static_cast<qint64>(counters_.requests.load());
     s["bad_requests"] = static_cast<qint64>(counters_.badRequests.load());
     s["streaming"] = streamRunning_.load();
+    s["profiling"] = profileRunning_.load();
     const double ms = counters_.transferMsSum.load();
     s["throughput_bps"] = ms > 0 ? static_cast<double>(counters_.transferBitsSum.load()) / (ms / 1000.0) : 0.0;
     s["last_data_error"] = QString::fromStdString(lastDataError_);
@@ -362,8 +382,19 @@ void Worker::onSample() {
     while (sampleSink_.recv(m, zmq::recv_flags::dontwait)) {
         auto message = fromWire(m.data(), m.size());
         if (!message) continue;
+        Identity to = streamOwner_;
         if (message->value("type").toString() == "event") {
             const QString event = message->value("event").toString();
+            if (event.startsWith("profile-")) {
+                to = profileOwner_;
+                if (event != "profile-progress") {
+                    profileRunning_ = false;
+                    if (profile_) {
+                        profile_->join();
+                        profile_.reset();
+                    }
+                }
+            }
             if ((event == "stream-finished" || event == "stream-error") &&
                 message->value("stream").toInteger() == static_cast<qint64>(streamId_)) {
                 streamRunning_ = false;
@@ -373,8 +404,8 @@ void Worker::onSample() {
                 }
             }
         }
-        if (!streamOwner_.empty()) {
-            std::array<zmq::const_buffer, 2> parts = {zmq::buffer(streamOwner_), zmq::buffer(m.data(), m.size())};
+        if (!to.empty()) {
+            std::array<zmq::const_buffer, 2> parts = {zmq::buffer(to), zmq::buffer(m.data(), m.size())};
             zmq::send_multipart(control_, parts, zmq::send_flags::dontwait);
         }
     }
@@ -401,7 +432,84 @@ void Worker::stopStream() {
     if (sampleSink_) onSample();
 }
 
+void Worker::startProfile(const Identity& owner, const QJsonObject& request) {
+    stopProfile();
+    profileOwner_ = owner;
+    profileCancel_ = false;
+    profileRunning_ = true;
+    profile::ProfileOptions o;
+    o.repeats = std::clamp(request.value("repeats").toInt(o.repeats), 3, 1000);
+    o.warmup = std::clamp(request.value("warmup").toInt(o.warmup), 0, 1000);
+    o.synthetic = request.value("synthetic").toBool(true);
+    std::shared_ptr<MultiExitNet> net = net_;
+    profile_ = std::make_unique<std::thread>([this, o, net] {
+        torch::set_num_threads(std::max(1, options_.threads));
+        zmq::socket_t out(context_, zmq::socket_type::push);
+        out.set(zmq::sockopt::linger, 1000);
+        out.set(zmq::sockopt::sndhwm, 0);
+        out.connect(kSampleQueue);
+        auto emit = [&](const QJsonObject& e) {
+            const std::string wire = toWire(e);
+            out.send(zmq::buffer(wire), zmq::send_flags::none);
+        };
+        auto last = Clock::now() - std::chrono::seconds(1);
+        Result<profile::ProfileResult> result = makeError("profiling did not run");
+        try {
+        result = profile::profileNet(*net, o, [&](const profile::ProfileProgress& p) {
+            const auto now = Clock::now();
+            if (now - last < std::chrono::milliseconds(200) && p.done != p.total) return;
+            last = now;
+            QJsonObject e = makeEvent("profile-progress", p.stage);
+            e["done"] = p.done;
+            e["total"] = p.total;
+            emit(e);
+        }, &profileCancel_);
+        } catch (const std::exception& e) {
+            std::string what = e.what();
+            result = makeError("profiling failed: " + what.substr(0, what.find('\n')));
+        }
+        if (!result) return emit(makeEvent("profile-error", result.error()));
+        QJsonObject done = makeEvent("profile-done", "profiled " + std::to_string(result->layers.size()) + " layer configurations");
+        done["profile"] = profile::profileToJson(*result);
+        done["threads"] = torch::get_num_threads();
+        emit(done);
+    });
+}
+
+void Worker::stopProfile() {
+    profileCancel_ = true;
+    if (profile_) {
+        profile_->join();
+        profile_.reset();
+    }
+    profileRunning_ = false;
+}
+
 void Worker::streamLoop(StreamRequest request, uint64_t streamId) {
+    // The thread's exception boundary: a socket or LibTorch error ends the stream with a
+    // reason instead of terminating the worker.
+    try {
+        streamBody(request, streamId);
+    } catch (const zmq::error_t& e) {
+        reportStreamFailure(streamId, std::string("socket error: ") + e.what());
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        reportStreamFailure(streamId, "inference error: " + what.substr(0, what.find('\n')));
+    }
+}
+
+void Worker::reportStreamFailure(uint64_t streamId, const std::string& why) {
+    zmq::socket_t out(context_, zmq::socket_type::push);
+    out.set(zmq::sockopt::linger, 1000);
+    out.connect(kSampleQueue);
+    QJsonObject e = makeEvent("stream-error", why);
+    e["stream"] = static_cast<qint64>(streamId);
+    e["samples"] = static_cast<qint64>(counters_.samples.load());
+    const std::string wire = toWire(e);
+    out.send(zmq::buffer(wire), zmq::send_flags::none);
+}
+
+void Worker::streamBody(StreamRequest request, uint64_t streamId) {
     torch::set_num_threads(std::max(1, options_.threads));
     zmq::socket_t out(context_, zmq::socket_type::push);
     out.set(zmq::sockopt::linger, 1000);
@@ -431,9 +539,11 @@ void Worker::streamLoop(StreamRequest request, uint64_t streamId) {
     uint64_t done = 0;
     for (uint64_t seq = 0; request.count == 0 || seq < static_cast<uint64_t>(request.count); ++seq) {
         if (streamStop_) break;
-        if (request.rateHz > 0.0)
-            TokenBucketShaper::waitUntil(start + std::chrono::duration_cast<Clock::duration>(
-                                                     std::chrono::duration<double>(static_cast<double>(seq) / request.rateHz)));
+        if (request.rateHz > 0.0 &&
+            !TokenBucketShaper::waitUntil(start + std::chrono::duration_cast<Clock::duration>(
+                                                      std::chrono::duration<double>(static_cast<double>(seq) / request.rateHz)),
+                                          &streamStop_))
+            break;
         DeviceConfig cfg;
         {
             std::lock_guard lock(configMutex_);
@@ -506,7 +616,7 @@ void Worker::streamLoop(StreamRequest request, uint64_t streamId) {
             if (!encodeFrameInto(fh, payload, payloadBytes, frame.data<uint8_t>(), frame.size()))
                 return finish("stream-error", "cannot encode an activation frame", done);
             s.bytesSent = static_cast<int64_t>(frame.size());
-            if (cfg.bandwidthBps > 0.0) TokenBucketShaper::waitUntil(shaper_.reserve(s.bytesSent));
+            if (cfg.bandwidthBps > 0.0 && !TokenBucketShaper::waitUntil(shaper_.reserve(s.bytesSent), &streamStop_)) break;
             edge.send(frame, zmq::send_flags::none);
 
             // Wait for this frame's result; drop stale ones from an earlier timeout.
@@ -515,7 +625,11 @@ void Worker::streamLoop(StreamRequest request, uint64_t streamId) {
             const auto deadline = Clock::now() + std::chrono::milliseconds(kEdgeReplyTimeoutMs);
             while (!answered && !streamStop_ && Clock::now() < deadline) {
                 zmq::pollitem_t items[] = {{edge.handle(), 0, ZMQ_POLLIN, 0}};
-                zmq::poll(items, 1, std::chrono::milliseconds(50));
+                try {
+                    zmq::poll(items, 1, std::chrono::milliseconds(50));
+                } catch (const zmq::error_t& e) {
+                    if (e.num() != EINTR) throw;
+                }
                 zmq::message_t reply;
                 while (!answered && edge.recv(reply, zmq::recv_flags::dontwait)) {
                     auto decoded = decodeFrame(reply.data<uint8_t>(), reply.size(), options_.maxFrameBytes);

@@ -85,13 +85,17 @@ private:
     void startStream(const Identity& owner, const StreamRequest& request);
     void stopStream();
     void streamLoop(StreamRequest request, uint64_t streamId);
+    void streamBody(StreamRequest request, uint64_t streamId);
+    void reportStreamFailure(uint64_t streamId, const std::string& why);
+    void startProfile(const Identity& owner, const QJsonObject& request);
+    void stopProfile();
     QJsonObject stats() const;
 
     WorkerOptions options_;
     zmq::context_t context_;
     zmq::socket_t control_;
     zmq::socket_t data_;          // edge: ROUTER for activation frames
-    zmq::socket_t sampleSink_;    // device: PULL from the stream thread
+    zmq::socket_t sampleSink_;    // PULL from the stream and profiling threads
     std::string controlEndpoint_;
     std::string dataEndpoint_;
     std::string serverSecretKey_, serverPublicKey_, clientSecretKey_, clientPublicKey_;
@@ -111,6 +115,11 @@ private:
     std::atomic<bool> streamRunning_{false};
     uint64_t streamId_ = 0;
     Identity streamOwner_;
+
+    std::unique_ptr<std::thread> profile_;
+    std::atomic<bool> profileCancel_{false};
+    std::atomic<bool> profileRunning_{false};
+    Identity profileOwner_;
 
     std::map<Identity, std::chrono::steady_clock::time_point> peers_;  // controllers heard from
     std::chrono::steady_clock::time_point lastHeartbeat_{};

@@ -2,6 +2,7 @@
 #include "app/cli/CliCommon.h"
 
 #include <QCoreApplication>
+#include <QDir>
 #ifdef EDGENT_HAVE_WIDGETS
 #include <QApplication>
 #endif
@@ -42,15 +43,19 @@ int main(int argc, char** argv) {
     // Plots are drawn with Qt Widgets, which needs a QApplication; without a display it
     // renders offscreen. Every other command needs only Qt Core.
     std::unique_ptr<QCoreApplication> app;
+    std::string runtimeDir;  // removed again before exit
 #ifdef EDGENT_HAVE_WIDGETS
     if (argc > 1 && std::strcmp(argv[1], "export") == 0) {
         if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
             qputenv("QT_QPA_PLATFORM", "offscreen");
         if (qEnvironmentVariableIsEmpty("XDG_RUNTIME_DIR")) {
-            // Qt wants a private runtime folder and warns on stderr without one.
-            const std::string dir = "/tmp/edgent-runtime-" + std::to_string(::getuid());
-            ::mkdir(dir.c_str(), 0700);
-            qputenv("XDG_RUNTIME_DIR", QByteArray::fromStdString(dir));
+            // Qt wants a private runtime folder and warns on stderr without one; use a fresh
+            // one that only this process created.
+            char dir[] = "/tmp/edgent-runtime-XXXXXX";
+            if (::mkdtemp(dir)) {
+                runtimeDir = dir;
+                qputenv("XDG_RUNTIME_DIR", dir);
+            }
         }
         app = std::make_unique<QApplication>(argc, argv);
     }
@@ -70,7 +75,12 @@ int main(int argc, char** argv) {
     }
     const QString name = args.takeFirst();
     for (const auto& c : kCommands)
-        if (name == c.name) return c.run(args);
+        if (name == c.name) {
+            const int code = c.run(args);
+            app.reset();
+            if (!runtimeDir.empty()) QDir(QString::fromStdString(runtimeDir)).removeRecursively();
+            return code;
+        }
     std::fprintf(stderr, "edgent: unknown command '%s' (see edgent --help)\n", name.toLocal8Bit().constData());
     return 2;
 }

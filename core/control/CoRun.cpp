@@ -1,6 +1,7 @@
 #include "core/control/CoRun.h"
 
 #include "core/control/LocalWorkers.h"
+#include "core/model/ModelFile.h"
 
 #include <QFile>
 
@@ -35,11 +36,12 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     };
 
     // The model goes to both workers over the control channel, so a Pi needs no copy.
-    const std::string weightsPath = [&] {
-        std::string p = o.modelPath;
-        const auto dot = p.rfind(".json");
-        return dot == std::string::npos ? p + ".weights" : p.substr(0, dot) + ".weights";
-    }();
+    auto modelFile = readModelFile(o.modelPath);
+    if (!modelFile) {
+        fail(modelFile.error());
+        return result;
+    }
+    const std::string weightsPath = modelFile->weightsPath;
     auto specText = readAll(o.modelPath);
     if (!specText) {
         fail(specText.error());
@@ -69,6 +71,10 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     std::mutex mutex;
     std::condition_variable wake;
     bool streamEnded = false;
+    // Events carry ms since the stream started, the device's time base for samples; those
+    // before it are held back until the start is known.
+    double streamStartMs = -1.0;
+    std::vector<WorkerEvent> heldEvents;
     std::string streamError;
     Clock::time_point lastSample = Clock::now();
 
@@ -84,9 +90,15 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
         if (onSample) onSample(s);
         wake.notify_all();
     });
-    controller.setEventHandler([&](const WorkerEvent& e) {
+    controller.setEventHandler([&](const WorkerEvent& raw) {
+        WorkerEvent e = raw;
         {
             std::lock_guard lock(mutex);
+            if (streamStartMs < 0) {
+                heldEvents.push_back(e);
+                return;
+            }
+            e.atMs -= streamStartMs;
             result.events.push_back(e);
             if (e.kind == "stream-finished" || e.kind == "stream-error") streamEnded = true;
             if (e.kind == "stream-error" && streamError.empty()) streamError = std::string(roleName(e.role)) + " worker: " + e.message;
@@ -125,6 +137,18 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
         stream["dataset"] = QString::fromStdString(o.dataset);
         stream["data_dir"] = QString::fromStdString(o.dataDir);
         stream["offset"] = static_cast<qint64>(o.offset);
+        std::vector<WorkerEvent> before;
+        {
+            std::lock_guard lock(mutex);
+            streamStartMs = controller.nowMs();
+            before.swap(heldEvents);
+            for (auto& e : before) {
+                e.atMs -= streamStartMs;
+                result.events.push_back(e);
+            }
+        }
+        if (onEvent)
+            for (const auto& e : before) onEvent(e);
         if (auto r = controller.call(Role::Device, "start-stream", stream, o.requestTimeoutMs); !r) return makeError(r.error());
 
         std::unique_lock lock(mutex);
@@ -154,6 +178,17 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
 
     const Status status = run();
     if (!status) fail(status.error());
+    {
+        // A run that failed before streaming still records what happened (controller clock).
+        std::vector<WorkerEvent> before;
+        {
+            std::lock_guard lock(mutex);
+            before.swap(heldEvents);
+            result.events.insert(result.events.end(), before.begin(), before.end());
+        }
+        if (onEvent)
+            for (const auto& e : before) onEvent(e);
+    }
     // Stop the stream and collect the counters of whoever is still alive.
     if (controller.info(Role::Device).alive) {
         (void)controller.call(Role::Device, "stop", {}, 5000);

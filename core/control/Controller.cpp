@@ -213,7 +213,7 @@ struct Controller::Impl {
         const QString type = message->value("type").toString();
         if (type == "reply") {
             auto it = inflight.find(static_cast<uint64_t>(message->value("id").toInteger()));
-            if (it == inflight.end()) return;  // answered after its timeout
+            if (it == inflight.end() || it->second->role != role) return;  // late, or not this worker's request
             if (message->value("ok").toBool()) it->second->promise.set_value(*message);
             else
                 it->second->promise.set_value(makeError(workerName(role) + " refused '" + it->second->cmd +

@@ -16,6 +16,7 @@ constexpr uint32_t kIdxImagesMagic = 0x00000803;
 constexpr uint32_t kIdxLabelsMagic = 0x00000801;
 constexpr int64_t kMaxImages = 10'000'000;
 constexpr int64_t kMaxSide = 4096;
+constexpr int64_t kMaxPixelBytes = int64_t(4) << 30;  // a header promising more is corrupt
 
 // A gzip-or-plain file reader (zlib reads plain files transparently).
 class GzFile {
@@ -162,6 +163,9 @@ Result<ImageSet> readIdxImages(const std::string& path, int64_t limit) {
     if (*count > kMaxImages || *rows == 0 || *cols == 0 || *rows > kMaxSide || *cols > kMaxSide)
         return makeError(path + ": implausible header (" + std::to_string(*count) + " images of " + std::to_string(*rows) +
                          "x" + std::to_string(*cols) + ")");
+    if (int64_t(*count) * *rows * *cols > kMaxPixelBytes)
+        return makeError(path + ": implausible header (" + std::to_string(*count) + " images of " + std::to_string(*rows) +
+                         "x" + std::to_string(*cols) + " would need more than 4 GiB)");
     ImageSet set;
     set.count = limit > 0 ? std::min<int64_t>(limit, *count) : *count;
     set.channels = 1;

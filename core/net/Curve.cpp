@@ -7,6 +7,8 @@
 
 #include <zmq.h>
 
+#include <sys/stat.h>
+
 namespace edgent::core::net {
 
 namespace {
@@ -56,13 +58,20 @@ Status generateCurveKeys(const std::string& dirPath) {
     if (!curveAvailable()) return makeError("this libzmq was built without CURVE support");
     if (!QDir().mkpath(QString::fromStdString(dirPath))) return makeError("cannot create " + dirPath);
     const QDir dir(QString::fromStdString(dirPath));
+    // Secret keys must never exist with looser permissions, not even for a moment.
+    const mode_t previous = ::umask(077);
+    struct RestoreUmask {
+        mode_t mask;
+        ~RestoreUmask() { ::umask(mask); }
+    } restore{previous};
     for (const char* who : {"server", "client"}) {
         char pub[41] = {}, secret[41] = {};
         if (zmq_curve_keypair(pub, secret) != 0) return makeError("zmq_curve_keypair failed");
         const QString base = dir.filePath(who);
         if (auto s = writeFileAtomically((base + ".pub").toStdString(), std::string(pub) + "\n"); !s) return s;
         if (auto s = writeFileAtomically((base + ".secret").toStdString(), std::string(secret) + "\n"); !s) return s;
-        QFile::setPermissions(base + ".secret", QFile::ReadOwner | QFile::WriteOwner);
+        if (!QFile::setPermissions(base + ".secret", QFile::ReadOwner | QFile::WriteOwner))
+            return makeError("cannot restrict the permissions of " + (base + ".secret").toStdString());
     }
     return Status::success();
 }

@@ -46,7 +46,7 @@ struct Sample {
     double transferMs = 0.0;  // send + wait for the result, minus the edge's compute
     double edgeMs = 0.0;      // layers [p, n) on the edge, as the edge measured them
     double totalMs = 0.0;     // from taking the input to holding the prediction
-    int64_t bytesSent = 0;    // tensor bytes sent to the edge (0 when device-only)
+    int64_t bytesSent = 0;    // frame bytes sent to the edge: tensor + header (0 when device-only)
     double bandwidthBps = 0.0;     // shaper rate in force (0 in measure-only mode)
     double throughputBps = 0.0;    // bytesSent*8 / transferMs, 0 when nothing was sent
     double deviceTimeMs = 0.0;     // device-local clock, ms since the stream started

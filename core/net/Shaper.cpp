@@ -47,12 +47,18 @@ TokenBucketShaper::Clock::time_point TokenBucketShaper::reserve(int64_t bytes) {
     return updated_;
 }
 
-void TokenBucketShaper::waitUntil(Clock::time_point t) {
+bool TokenBucketShaper::waitUntil(Clock::time_point t, const std::atomic<bool>* stop) {
     constexpr auto kSpin = std::chrono::microseconds(300);
-    auto now = Clock::now();
-    if (t - now > kSpin) std::this_thread::sleep_for(t - now - kSpin);
+    constexpr auto kSlice = std::chrono::milliseconds(20);
+    while (true) {
+        if (stop && stop->load()) return false;
+        const auto left = t - Clock::now();
+        if (left <= kSpin) break;
+        std::this_thread::sleep_for(std::min<Clock::duration>(left - kSpin, kSlice));
+    }
     while (Clock::now() < t) {
     }
+    return true;
 }
 
 }  // namespace edgent::core::net

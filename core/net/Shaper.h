@@ -5,6 +5,7 @@
 //
 // Thread safety: all members are safe to call from several threads.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -26,7 +27,8 @@ public:
     Clock::time_point reserve(int64_t bytes);
 
     // Sleeps until t, finishing with a short spin so that the error stays in microseconds.
-    static void waitUntil(Clock::time_point t);
+    // Returns false early (within about 20 ms) when *stop becomes true.
+    static bool waitUntil(Clock::time_point t, const std::atomic<bool>* stop = nullptr);
 
 private:
     mutable std::mutex mutex_;

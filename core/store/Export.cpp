@@ -21,7 +21,7 @@ namespace {
 std::string num(double v) {
     if (std::isnan(v)) return {};
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
+    std::snprintf(buf, sizeof buf, "%.12g", v);
     return buf;
 }
 
@@ -111,8 +111,14 @@ Status exportJson(RunStore& store, int64_t runId, const std::string& outPath) {
 
 Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) {
     if (auto r = store.run(runId); !r) return makeError(r.error());
+    const QFileInfo source(QString::fromStdString(store.path())), target(QString::fromStdString(outPath));
+    if (target.exists() && source.canonicalFilePath() == target.canonicalFilePath())
+        return makeError("refusing to export run " + std::to_string(runId) + " over its own database " + outPath);
     const std::string tmp = outPath + ".partial";
-    QFile::remove(QString::fromStdString(tmp));
+    auto removeTemporary = [&] {
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) QFile::remove(QString::fromStdString(tmp + suffix));
+    };
+    removeTemporary();
     // Create the schema in a fresh file, then pull the run across from the source opened
     // read-only (so exporting never needs write access to the source).
     auto out = RunStore::open(tmp);
@@ -135,7 +141,7 @@ Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) 
     sqlite3_free(quoted);
     if (auto s = exec(attach); !s) {
         out->reset();
-        QFile::remove(QString::fromStdString(tmp));
+        removeTemporary();
         return s;
     }
     const std::string id = std::to_string(runId);
@@ -157,13 +163,15 @@ Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) 
     if (copied) copied = exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;");
     out->reset();
     if (!copied) {
-        QFile::remove(QString::fromStdString(tmp));
+        removeTemporary();
         return copied;
     }
     if (std::rename(tmp.c_str(), outPath.c_str()) != 0) {
-        QFile::remove(QString::fromStdString(tmp));
+        removeTemporary();
         return makeError("cannot write " + outPath);
     }
+    // A stale WAL of an earlier file at the target would be replayed into this one.
+    for (const char* suffix : {"-wal", "-shm"}) QFile::remove(QString::fromStdString(outPath + suffix));
     return Status::success();
 }
 

@@ -94,6 +94,14 @@ ALTER TABLE samples ADD COLUMN bandwidth_state INTEGER;
 ALTER TABLE samples ADD COLUMN config_source TEXT;
 CREATE INDEX runs_status ON runs(status);
 )sql",
+    // 2 -> 3: profiling records its per-message overhead, duration and model-loading times.
+    R"sql(
+ALTER TABLE profiles ADD COLUMN message_overhead_ms REAL;
+ALTER TABLE profiles ADD COLUMN seconds REAL;
+CREATE TABLE model_loads(
+  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+  model_bytes INTEGER NOT NULL, median_ms REAL NOT NULL);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
@@ -151,6 +159,14 @@ constexpr const char* kSampleColumns =
 }  // namespace
 
 std::string nowIso() { return QDateTime::currentDateTime().toOffsetFromUtc(QDateTime::currentDateTime().offsetFromUtc()).toString(Qt::ISODateWithMs).toStdString(); }
+
+Status RunStore::commit() {
+    if (auto s = exec("COMMIT"); !s) {
+        (void)exec("ROLLBACK");
+        return s;
+    }
+    return Status::success();
+}
 
 Status RunStore::exec(const char* sql) {
     char* message = nullptr;
@@ -224,7 +240,7 @@ Result<std::unique_ptr<RunStore>> RunStore::open(const std::string& path, Mode m
             (void)store->exec("ROLLBACK");
             return makeError(s.error());
         }
-        if (auto s = store->exec("COMMIT"); !s) return makeError(s.error());
+        if (auto s = store->commit(); !s) return makeError(s.error());
     }
     // Runs whose process on this host is gone were interrupted (a crash, a kill, power loss).
     std::vector<int64_t> dead;
@@ -310,7 +326,7 @@ Result<int64_t> RunStore::beginRun(const RunStart& r) {
         p.bind(1, id).bind(2, k).bind(3, v);
         if (p.step() != SQLITE_DONE) return rollback(p.error());
     }
-    if (auto c = exec("COMMIT"); !c) return makeError(c.error());
+    if (auto c = commit(); !c) return makeError(c.error());
     return id;
 }
 
@@ -325,7 +341,7 @@ Status RunStore::finishRun(int64_t runId, const std::string& status, const std::
 Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows) {
     if (rows.empty()) return Status::success();
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
-    const std::string sql = std::string("INSERT OR REPLACE INTO samples(run_id, ") + kSampleColumns +
+    const std::string sql = std::string("INSERT INTO samples(run_id, ") + kSampleColumns +
                             ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
     Stmt s(db_, sql.c_str());
     for (const SampleRow& r : rows) {
@@ -342,7 +358,7 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
             return makeError("database " + path_ + ": " + why);
         }
     }
-    return exec("COMMIT");
+    return commit();
 }
 
 Status RunStore::insertEvents(int64_t runId, const std::vector<EventRow>& rows) {
@@ -358,7 +374,7 @@ Status RunStore::insertEvents(int64_t runId, const std::vector<EventRow>& rows) 
             return makeError("database " + path_ + ": " + why);
         }
     }
-    return exec("COMMIT");
+    return commit();
 }
 
 Result<std::vector<RunInfo>> RunStore::listRuns() {
@@ -370,7 +386,8 @@ Result<std::vector<RunInfo>> RunStore::listRuns() {
            "FROM runs r LEFT JOIN experiments e ON e.id=r.experiment_id LEFT JOIN models m ON m.id=r.model_id ORDER BY r.id");
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
     std::vector<RunInfo> runs;
-    while (s.step() == SQLITE_ROW) {
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
         RunInfo r;
         r.id = s.i64(0);
         r.experiment = s.text(1);
@@ -390,6 +407,7 @@ Result<std::vector<RunInfo>> RunStore::listRuns() {
         r.sampleCount = s.i64(15);
         runs.push_back(std::move(r));
     }
+    if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return runs;
 }
 
@@ -445,7 +463,8 @@ Result<std::vector<EventRow>> RunStore::events(int64_t runId) {
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
     s.bind(1, runId);
     std::vector<EventRow> rows;
-    while (s.step() == SQLITE_ROW) {
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
         EventRow e;
         e.tMs = s.f64(0);
         e.wallTime = s.text(1);
@@ -455,7 +474,106 @@ Result<std::vector<EventRow>> RunStore::events(int64_t runId) {
         e.value = s.f64(5);
         rows.push_back(std::move(e));
     }
+    if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return rows;
+}
+
+Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
+                                      const profile::ProfileOptions& options, const profile::ProfileResult& result,
+                                      double overheadMs) {
+    if (auto s = exec("BEGIN IMMEDIATE"); !s) return makeError(s.error());
+    auto rollback = [&](const std::string& why) -> Result<int64_t> {
+        (void)exec("ROLLBACK");
+        return makeError("database " + path_ + ": " + why);
+    };
+    Stmt p(db_, "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    p.bind(1, modelId).bind(2, node).bind(3, host).bind(4, nowIso()).bind(5, threads).bind(6, options.warmup);
+    p.bind(7, options.repeats).bind(8, overheadMs).bind(9, result.seconds);
+    if (p.step() != SQLITE_DONE) return rollback(p.error());
+    const int64_t id = sqlite3_last_insert_rowid(db_);
+    Stmt l(db_, "INSERT INTO profile_layers(profile_id, source, exit, layer_index, kind, features_json, median_ms, p10_ms, "
+                "p90_ms, repeats) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+    for (const auto& t : result.layers) {
+        std::string features = "[";
+        for (size_t i = 0; i < t.features.size(); ++i) features += (i ? "," : "") + std::to_string(t.features[i]);
+        features += "]";
+        l.reset();
+        l.bind(1, id).bind(2, t.source).bind(3, t.exit).bind(4, t.layerIndex).bind(5, std::string(layerKindName(t.kind)));
+        l.bind(6, features).bind(7, t.medianMs).bind(8, t.p10Ms).bind(9, t.p90Ms).bind(10, t.repeats);
+        if (l.step() != SQLITE_DONE) return rollback(l.error());
+    }
+    Stmt m(db_, "INSERT INTO model_loads(profile_id, model_bytes, median_ms) VALUES(?1,?2,?3)");
+    for (const auto& load : result.loads) {
+        m.reset();
+        m.bind(1, id).bind(2, load.modelBytes).bind(3, load.medianMs);
+        if (m.step() != SQLITE_DONE) return rollback(m.error());
+    }
+    if (auto c = commit(); !c) return makeError(c.error());
+    return id;
+}
+
+Status RunStore::saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit) {
+    std::string coefficients = "[";
+    for (size_t i = 0; i < fit.coefficients.size(); ++i)
+        coefficients += (i ? "," : "") + QString::number(fit.coefficients[i], 'g', 17).toStdString();
+    coefficients += "]";
+    Stmt s(db_, "INSERT INTO regressions(profile_id, node, kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    s.bind(1, profileId).bind(2, node).bind(3, std::string(layerKindName(fit.kind))).bind(4, coefficients).bind(5, fit.r2);
+    s.bind(6, fit.mapeHeldOut).bind(7, fit.fitted).bind(8, fit.heldOut);
+    if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
+    return Status::success();
+}
+
+Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, const std::string& node) {
+    Stmt s(db_, "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0) FROM profiles p "
+                "JOIN models m ON m.id=p.model_id WHERE m.hash=?1 AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
+    if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
+    s.bind(1, modelHash).bind(2, node);
+    if (s.step() != SQLITE_ROW)
+        return makeError("database " + path_ + " has no " + node + " profile of this model; run edgent profile first");
+    StoredProfile p;
+    p.id = s.i64(0);
+    p.node = node;
+    p.host = s.text(1);
+    p.threads = static_cast<int>(s.i64(2));
+    p.overheadMs = s.f64(3);
+    Stmt l(db_, "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats FROM profile_layers "
+                "WHERE profile_id=?1");
+    l.bind(1, p.id);
+    while (l.step() == SQLITE_ROW) {
+        auto kind = layerKindFromName(l.text(3));
+        if (!kind) return makeError("database " + path_ + ": " + kind.error());
+        profile::LayerTiming t;
+        t.source = l.text(0);
+        t.exit = static_cast<int>(l.i64(1));
+        t.layerIndex = static_cast<int>(l.i64(2));
+        t.kind = *kind;
+        const QString features = QString::fromStdString(l.text(4));
+        for (const QString& f : features.mid(1, features.size() - 2).split(',', Qt::SkipEmptyParts)) t.features.push_back(f.toDouble());
+        t.medianMs = l.f64(5);
+        t.p10Ms = l.f64(6);
+        t.p90Ms = l.f64(7);
+        t.repeats = static_cast<int>(l.i64(8));
+        p.result.layers.push_back(std::move(t));
+    }
+    Stmt r(db_, "SELECT kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout FROM regressions WHERE profile_id=?1");
+    r.bind(1, p.id);
+    while (r.step() == SQLITE_ROW) {
+        auto kind = layerKindFromName(r.text(0));
+        if (!kind) return makeError("database " + path_ + ": " + kind.error());
+        plan::LinearFit fit;
+        fit.kind = *kind;
+        const QString c = QString::fromStdString(r.text(1));
+        for (const QString& x : c.mid(1, c.size() - 2).split(',', Qt::SkipEmptyParts)) fit.coefficients.push_back(x.toDouble());
+        fit.r2 = r.f64(2);
+        fit.mapeHeldOut = r.f64(3);
+        fit.fitted = static_cast<int>(r.i64(4));
+        fit.heldOut = static_cast<int>(r.i64(5));
+        p.regressions[*kind] = fit;
+    }
+    return p;
 }
 
 Result<RunStats> RunStore::stats(int64_t runId) {
@@ -547,9 +665,16 @@ std::string SampleWriter::lastError() const {
 
 void SampleWriter::loop() {
     std::unique_lock lock(mutex_);
+    bool backOff = false;
     while (true) {
-        wake_.wait_for(lock, std::chrono::milliseconds(options_.flushMs),
-                       [&] { return stop_ || samples_.size() >= options_.batchRows; });
+        if (backOff) {
+            // After a failed write, wait a full flush interval before trying again.
+            wake_.wait_for(lock, std::chrono::milliseconds(options_.flushMs), [&] { return stop_; });
+            backOff = false;
+        } else {
+            wake_.wait_for(lock, std::chrono::milliseconds(options_.flushMs),
+                           [&] { return stop_ || samples_.size() >= options_.batchRows; });
+        }
         if (samples_.empty() && events_.empty()) {
             if (stop_) return;
             continue;
@@ -559,20 +684,24 @@ void SampleWriter::loop() {
         samples_.clear();
         events_.clear();
         lock.unlock();
-        Status s = store_->insertSamples(runId_, batch);
-        Status e = s ? store_->insertEvents(runId_, events) : s;
+        const Status s = store_->insertSamples(runId_, batch);
+        const Status e = store_->insertEvents(runId_, events);
         lock.lock();
+        if (s) {
+            committed_ += static_cast<int64_t>(batch.size());
+            batch.clear();
+        }
+        if (e) events.clear();
         if (!s || !e) {
-            // Keep the rows and try again at the next flush.
+            // Keep what failed, in order, and try again later; a stopping writer gives up
+            // and finish() reports the loss.
             if (error_.empty()) error_ = !s ? s.error() : e.error();
-            if (s) batch.clear();
             samples_.insert(samples_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
             events_.insert(events_.begin(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
             if (stop_) return;
-            continue;
+            backOff = true;
         }
-        committed_ += static_cast<int64_t>(batch.size());
-        if (options_.onCommit) {
+        if (s && options_.onCommit) {
             const int64_t committed = committed_.load();
             lock.unlock();
             options_.onCommit(committed);

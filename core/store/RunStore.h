@@ -10,6 +10,8 @@
 // SampleWriter owns its own connection on its own thread.
 
 #include "core/net/Protocol.h"
+#include "core/plan/Regression.h"
+#include "core/profile/Profiler.h"
 #include "core/util/Result.h"
 
 #include <atomic>
@@ -29,7 +31,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct SampleRow {
     net::Sample sample;
@@ -39,7 +41,7 @@ struct SampleRow {
 };
 
 struct EventRow {
-    double tMs = 0.0;       // controller clock, ms since the run started
+    double tMs = 0.0;       // controller clock, ms since the device's stream started (negative before)
     std::string wallTime;   // ISO-8601
     std::string kind;       // slider, plan, change-point, worker-up, worker-down, stream-error, ...
     std::string role;       // device, edge, or empty
@@ -87,6 +89,16 @@ struct RunStats {
     double predictedMsMean = NAN;
 };
 
+struct StoredProfile {
+    int64_t id = 0;
+    std::string node;  // device or edge
+    std::string host;
+    int threads = 0;
+    double overheadMs = 0.0;  // per-message cost measured at calibration
+    profile::ProfileResult result;
+    std::map<LayerKind, plan::LinearFit> regressions;
+};
+
 class RunStore {
 public:
     enum class Mode { ReadWrite, ReadOnly };
@@ -109,6 +121,13 @@ public:
     Status insertSamples(int64_t runId, const std::vector<SampleRow>& rows);
     Status insertEvents(int64_t runId, const std::vector<EventRow>& rows);
 
+    Result<int64_t> saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
+                                const profile::ProfileOptions& options, const profile::ProfileResult& result,
+                                double overheadMs);
+    Status saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit);
+    // The newest profile of a model on one node, with its regressions.
+    Result<StoredProfile> latestProfile(const std::string& modelHash, const std::string& node);
+
     Result<std::vector<RunInfo>> listRuns();
     Result<RunInfo> run(int64_t runId);
     Result<std::vector<SampleRow>> samples(int64_t runId);
@@ -121,6 +140,7 @@ public:
 private:
     RunStore() = default;
     Status exec(const char* sql);
+    Status commit();  // COMMIT, or ROLLBACK when the commit fails
 
     sqlite3* db_ = nullptr;
     std::string path_;
