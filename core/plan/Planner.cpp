@@ -1,0 +1,166 @@
+#include "core/plan/Planner.h"
+
+#include "core/net/Frame.h"
+
+#include <limits>
+
+namespace edgent::core::plan {
+
+namespace {
+
+struct PolicyName {
+    Policy policy;
+    const char* name;
+};
+constexpr PolicyName kPolicies[] = {{Policy::Edgent, "edgent"},
+                                    {Policy::DeviceOnly, "device-only"},
+                                    {Policy::EdgeOnly, "edge-only"},
+                                    {Policy::PartitionOnly, "partition-only"},
+                                    {Policy::ExitOnly, "exit-only"}};
+
+}  // namespace
+
+const char* policyName(Policy p) {
+    for (const auto& x : kPolicies)
+        if (x.policy == p) return x.name;
+    return "unknown";
+}
+
+Result<Policy> policyFromName(const std::string& name) {
+    for (const auto& x : kPolicies)
+        if (name == x.name) return x.policy;
+    return makeError("unknown policy '" + name + "' (edgent, device-only, edge-only, partition-only, exit-only)");
+}
+
+std::vector<std::string> policyNames() {
+    std::vector<std::string> names;
+    for (const auto& x : kPolicies) names.push_back(x.name);
+    return names;
+}
+
+void LatencyTable::finish(const ModelSpec& spec) {
+    const int exits = spec.numExits();
+    devicePrefix_.assign(static_cast<size_t>(exits), {});
+    edgeSuffix_.assign(static_cast<size_t>(exits), {});
+    wireBytes_.assign(static_cast<size_t>(exits), {});
+    for (int e = 0; e < exits; ++e) {
+        const auto path = analyzePath(spec, e).value();
+        const size_t n = path.size();
+        auto& pre = devicePrefix_[static_cast<size_t>(e)];
+        auto& suf = edgeSuffix_[static_cast<size_t>(e)];
+        auto& bytes = wireBytes_[static_cast<size_t>(e)];
+        pre.assign(n + 1, 0.0);
+        suf.assign(n + 1, 0.0);
+        bytes.assign(n + 1, 0);
+        for (size_t i = 0; i < n; ++i) pre[i + 1] = pre[i] + deviceMs_[static_cast<size_t>(e)][i];
+        for (size_t i = n; i-- > 0;) suf[i] = suf[i + 1] + edgeMs_[static_cast<size_t>(e)][i];
+        for (size_t p = 0; p < n; ++p) {
+            const int64_t tensor = transferBytes(spec, path, static_cast<int>(p));
+            const size_t dims = p == 0 ? spec.input.dims.size() : path[p - 1].output.dims.size();
+            bytes[p] = tensor + static_cast<int64_t>(net::kFrameHeaderBytes + 4 * dims);
+        }
+    }
+}
+
+Result<LatencyTable> LatencyTable::fromLayerTimes(const ModelSpec& spec, const std::vector<std::vector<double>>& deviceMs,
+                                                  const std::vector<std::vector<double>>& edgeMs, double overheadMs) {
+    if (deviceMs.size() != spec.exits.size() || edgeMs.size() != spec.exits.size())
+        return makeError("layer times do not cover every exit of the model");
+    for (int e = 0; e < spec.numExits(); ++e)
+        if (deviceMs[static_cast<size_t>(e)].size() != static_cast<size_t>(spec.pathLength(e)) ||
+            edgeMs[static_cast<size_t>(e)].size() != static_cast<size_t>(spec.pathLength(e)))
+            return makeError("layer times of exit " + std::to_string(e) + " do not match its path");
+    LatencyTable t;
+    t.deviceMs_ = deviceMs;
+    t.edgeMs_ = edgeMs;
+    t.overheadMs_ = overheadMs;
+    t.finish(spec);
+    return t;
+}
+
+Result<LatencyTable> LatencyTable::fromRegressions(const ModelSpec& spec, const std::map<LayerKind, LinearFit>& device,
+                                                   const std::map<LayerKind, LinearFit>& edge, double overheadMs) {
+    std::vector<std::vector<double>> d, g;
+    for (int e = 0; e < spec.numExits(); ++e) {
+        auto path = analyzePath(spec, e);
+        if (!path) return makeError(path.error());
+        d.emplace_back();
+        g.emplace_back();
+        for (const LayerInfo& l : *path) {
+            auto fd = device.find(l.kind);
+            auto fe = edge.find(l.kind);
+            if (fd == device.end() || fe == edge.end())
+                return makeError(std::string("no regression for ") + std::string(layerKindName(l.kind)) + " layers on the " +
+                                 (fd == device.end() ? "device" : "edge"));
+            d.back().push_back(fd->second.predictMs(l.features));
+            g.back().push_back(fe->second.predictMs(l.features));
+        }
+    }
+    return fromLayerTimes(spec, d, g, overheadMs);
+}
+
+double LatencyTable::predictMs(int exit, int p, double bandwidthBps) const {
+    const size_t e = static_cast<size_t>(exit), q = static_cast<size_t>(p);
+    const int64_t bytes = wireBytes_[e][q];
+    const double wire = bytes > 0 ? static_cast<double>(bytes) * 8.0 / bandwidthBps * 1000.0 + overheadMs_ : 0.0;
+    return devicePrefix_[e][q] + wire + edgeSuffix_[e][q];
+}
+
+PlanResult plan(const LatencyTable& t, const std::vector<double>& accuracy, double bandwidthBps, double deadlineMs,
+                Policy policy) {
+    const int exits = t.numExits();
+    const int last = exits - 1;
+    auto acc = [&](int e) { return static_cast<size_t>(e) < accuracy.size() ? accuracy[static_cast<size_t>(e)] : 0.0; };
+    auto make = [&](int e, int p) {
+        PlanResult r;
+        r.policy = policy;
+        r.exit = e;
+        r.partition = p;
+        r.predictedMs = t.predictMs(e, p, bandwidthBps);
+        r.accuracy = acc(e);
+        r.feasible = r.predictedMs <= deadlineMs;
+        return r;
+    };
+    auto fastestPartition = [&](int e) {
+        int best = 0;
+        double bestMs = std::numeric_limits<double>::infinity();
+        for (int p = 0; p <= t.pathLength(e); ++p) {
+            const double ms = t.predictMs(e, p, bandwidthBps);
+            if (ms < bestMs) bestMs = ms, best = p;
+        }
+        return best;
+    };
+    switch (policy) {
+    case Policy::DeviceOnly: return make(last, t.pathLength(last));
+    case Policy::EdgeOnly: return make(last, 0);
+    case Policy::PartitionOnly: return make(last, fastestPartition(last));
+    case Policy::ExitOnly: {
+        int bestExit = -1;
+        for (int e = 0; e < exits; ++e)
+            if (t.predictMs(e, t.pathLength(e), bandwidthBps) <= deadlineMs && (bestExit < 0 || acc(e) > acc(bestExit))) bestExit = e;
+        if (bestExit >= 0) return make(bestExit, t.pathLength(bestExit));
+        int fastest = 0;
+        for (int e = 1; e < exits; ++e)
+            if (t.predictMs(e, t.pathLength(e), bandwidthBps) < t.predictMs(fastest, t.pathLength(fastest), bandwidthBps)) fastest = e;
+        return make(fastest, t.pathLength(fastest));
+    }
+    case Policy::Edgent: {
+        // The most accurate exit that has a feasible partition; ties go to the faster plan.
+        PlanResult best;
+        bool found = false;
+        PlanResult fastest;
+        bool any = false;
+        for (int e = 0; e < exits; ++e) {
+            const PlanResult r = make(e, fastestPartition(e));
+            if (!any || r.predictedMs < fastest.predictedMs) fastest = r, any = true;
+            if (!r.feasible) continue;
+            if (!found || r.accuracy > best.accuracy || (r.accuracy == best.accuracy && r.predictedMs < best.predictedMs))
+                best = r, found = true;
+        }
+        return found ? best : fastest;
+    }
+    }
+    return make(last, 0);
+}
+
+}  // namespace edgent::core::plan

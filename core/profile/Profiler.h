@@ -1,0 +1,65 @@
+#pragma once
+// Per-layer timing on the node the code runs on: every layer of every exit path of a model,
+// and a synthetic sweep of configurations per layer kind, so the regressions are fitted on
+// more than the model's own layers (as Edgent does). Also model-loading time against size.
+// Torch-free interface; the worker runs it and sends the rows to the controller as JSON.
+
+#include "core/model/ModelSpec.h"
+
+#include <QJsonObject>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace edgent::core {
+class MultiExitNet;
+}
+
+namespace edgent::core::profile {
+
+struct LayerTiming {
+    std::string source;  // "model" or "synthetic"
+    int exit = -1;       // model rows: the exit and the layer's index on its path
+    int layerIndex = -1;
+    LayerKind kind = LayerKind::Relu;
+    std::vector<double> features;  // Table 1
+    double medianMs = 0.0, p10Ms = 0.0, p90Ms = 0.0;
+    int repeats = 0;
+};
+
+struct LoadTiming {
+    int64_t modelBytes = 0;
+    double medianMs = 0.0;
+};
+
+struct ProfileOptions {
+    int warmup = 5;
+    int repeats = 25;            // model layers
+    int syntheticRepeats = 11;   // sweep configurations
+    bool synthetic = true;
+    uint64_t seed = 1;
+};
+
+struct ProfileProgress {
+    std::string stage;  // "model layers", "synthetic conv", ..., "model loading"
+    int done = 0;
+    int total = 0;
+};
+
+struct ProfileResult {
+    std::vector<LayerTiming> layers;
+    std::vector<LoadTiming> loads;
+    double seconds = 0.0;
+};
+
+// Times `net` (must be in eval mode) and the synthetic sweep on this thread.
+Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& options,
+                                 const std::function<void(const ProfileProgress&)>& progress = {},
+                                 const std::atomic<bool>* cancel = nullptr);
+
+QJsonObject profileToJson(const ProfileResult& result);
+Result<ProfileResult> profileFromJson(const QJsonObject& o);
+
+}  // namespace edgent::core::profile
