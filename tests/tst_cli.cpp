@@ -159,6 +159,13 @@ private Q_SLOTS:
         QCOMPARE(o["status"].toString(), QStringLiteral("finished"));
         QVERIFY(o["latency_ms_p95"].toDouble() >= o["latency_ms_p50"].toDouble());
         QCOMPARE(o["deadline_hit_rate"].toDouble(), 1.0);  // ~40 ms per inference against 500 ms
+        // Pinned by hand: no prediction. Energy from the default (laptop) power model:
+        // active, transmit and idle watts times the measured durations.
+        QVERIFY(o["predicted_ms"].isNull());
+        QCOMPARE(o["energy_source"].toString(), QStringLiteral("model:laptop"));
+        const double expectedEnergy = 18.0 * o["device_ms_mean"].toDouble() + 9.0 * o["transfer_ms_mean"].toDouble() +
+                                      6.0 * o["edge_ms_mean"].toDouble();
+        QVERIFY(std::abs(o["energy_mj_mean"].toDouble() - expectedEnergy) < 1e-6 * expectedEnergy);
         const int id = o["run_id"].toInt();
 
         const Run list = run({"runs", "list", "--db", db, "--json"});
@@ -195,6 +202,58 @@ private Q_SLOTS:
 
         const Run compare = run({"runs", "compare", QString::number(id), QString::number(id), "--db", db, "--json"});
         QCOMPARE(QJsonDocument::fromJson(compare.out).object()["delta"].toObject()["accuracy"].toDouble(), 0.0);
+    }
+
+    void profileThenPlanThenRunWithAPolicy() {
+        const QString db = dir_.filePath("planned.sqlite");
+        const Run prof = run({"profile", "--db", db, "--repeats", "7", "--json"}, 300000);
+        QVERIFY2(prof.code == 0, prof.err.constData());
+        const QJsonObject p = QJsonDocument::fromJson(prof.out).object();
+        QVERIFY(p["nodes"].toObject().contains("device") && p["nodes"].toObject().contains("edge"));
+        QVERIFY(p["message_overhead_ms"].toDouble() > 0.0);
+        QSet<QString> kinds;
+        for (const auto& v : p["regressions"].toArray())
+            if (v.toObject()["node"].toString() == "device") kinds << v.toObject()["kind"].toString();
+        for (const char* k : {"conv", "relu", "maxpool", "lrn", "dropout", "fc"}) QVERIFY2(kinds.contains(k), k);
+
+        for (const char* policy : {"edgent", "device-only", "edge-only", "partition-only", "exit-only"}) {
+            const Run plan = run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--policy", policy, "--json"});
+            QVERIFY2(plan.code == 0, plan.err.constData());
+            const QJsonObject o = QJsonDocument::fromJson(plan.out).object();
+            for (const char* key : {"exit", "partition", "predicted_ms", "accuracy", "feasible", "policy"}) QVERIFY2(o.contains(key), key);
+            QCOMPARE(o["policy"].toString(), QString(policy));
+            QVERIFY(o["predicted_ms"].toDouble() > 0.0);
+        }
+        const Run planned = run({"run", "--db", db, "--policy", "edgent", "--bandwidth", "400kbps", "--deadline", "200ms",
+                                 "--count", "10", "--json"});
+        QVERIFY2(planned.code == 0, planned.err.constData());
+        const QJsonObject r = QJsonDocument::fromJson(planned.out).object();
+        QCOMPARE(r["policy"].toString(), QStringLiteral("edgent"));
+        QVERIFY(r["predicted_ms"].toDouble() > 0.0);
+        const Run plan = run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--json"});
+        const QJsonObject po = QJsonDocument::fromJson(plan.out).object();
+        QCOMPARE(r["exit"].toInt(), po["exit"].toInt());
+        QCOMPARE(r["partition"].toInt(), po["partition"].toInt());
+        // Each sample carries the prediction it ran under.
+        const QString csv = dir_.filePath("planned.csv");
+        QVERIFY(run({"export", "--db", db, "--run", QString::number(r["run_id"].toInt()), "--out", csv}).code == 0);
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 11);
+        QVERIFY(std::abs(lines[1].split(',')[16].toDouble() - r["predicted_ms"].toDouble()) < 1e-6 * r["predicted_ms"].toDouble());
+    }
+
+    void planRefusesBadInput() {
+        const QString noProfile = dir_.filePath("no-profile.sqlite");
+        QVERIFY(run({"run", "--db", noProfile, "--count", "1"}).code == 0);
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "100ms"}), "run edgent profile first");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "100ms", "--policy", "fastest"}),
+                           "unknown policy 'fastest'");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "0Mbps", "--deadline", "100ms"}), "--bandwidth must be positive");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "-5Mbps", "--deadline", "100ms"}), "--bandwidth must be positive");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "0ms"}), "--deadline must be positive");
+        expectOneLineError(run({"run", "--db", noProfile, "--policy", "edgent", "--bandwidth", "1Mbps"}), "--policy needs --deadline");
     }
 
     void badDatabasesGetOneLineAndStayUntouched() {

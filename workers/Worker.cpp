@@ -283,8 +283,13 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (!net_) return fail("no model loaded");
         if (streamRunning_) return fail("stop the stream before profiling (they would disturb each other)");
         if (profileRunning_) return fail("profiling is already running");
+        lastProfile_ = QJsonObject();
         startProfile(from, request);
         reply["started"] = true;
+    } else if (cmd == "profile-result") {
+        const bool ready = !profileRunning_ && !lastProfile_.isEmpty();
+        reply["ready"] = ready;
+        if (ready) reply["profile"] = lastProfile_;
     } else if (cmd == "stop") {
         stopStream();
         stopProfile();
@@ -387,6 +392,12 @@ void Worker::onSample() {
             const QString event = message->value("event").toString();
             if (event.startsWith("profile-")) {
                 to = profileOwner_;
+                if (event == "profile-done") {
+                    lastProfile_ = message->value("profile").toObject();
+                    message->remove("profile");  // fetched with profile-result; keep the event small
+                    const std::string slim = toWire(*message);
+                    m = zmq::message_t(slim.data(), slim.size());
+                }
                 if (event != "profile-progress") {
                     profileRunning_ = false;
                     if (profile_) {

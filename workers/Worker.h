@@ -120,6 +120,7 @@ private:
     std::atomic<bool> profileCancel_{false};
     std::atomic<bool> profileRunning_{false};
     Identity profileOwner_;
+    QJsonObject lastProfile_;  // the finished profile, until the next one starts
 
     std::map<Identity, std::chrono::steady_clock::time_point> peers_;  // controllers heard from
     std::chrono::steady_clock::time_point lastHeartbeat_{};

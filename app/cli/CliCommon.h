@@ -53,5 +53,7 @@ int runRun(const QStringList& args);
 int runKeys(const QStringList& args);
 int runRuns(const QStringList& args);
 int runExport(const QStringList& args);
+int runProfile(const QStringList& args);
+int runPlan(const QStringList& args);
 
 }  // namespace edgent::app

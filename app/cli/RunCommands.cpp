@@ -1,7 +1,9 @@
 // `edgent run` (co-inference on two real worker processes) and `edgent keys`.
 #include "app/cli/CliCommon.h"
+#include "app/cli/Planning.h"
 
 #include "core/control/CoRun.h"
+#include "core/energy/PowerModel.h"
 #include "core/model/ModelFile.h"
 #include "core/net/Curve.h"
 #include "core/store/Export.h"
@@ -61,6 +63,9 @@ int runRun(const QStringList& args) {
         {"threads", "LibTorch threads per local worker (default 1).", "N"},
         {"db", "Run database (default: runs.sqlite in the user's data folder).", "DB"},
         {"experiment", "Experiment name the run belongs to (default: default).", "NAME", "default"},
+        {"policy", "Plan exit and partition from the stored profile: edgent, device-only, edge-only, partition-only or exit-only (needs --deadline).", "P"},
+        {"predictor", "With --policy: regression (default) or lookup.", "NAME", "regression"},
+        {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).", "NAME", "laptop"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -111,6 +116,8 @@ int runRun(const QStringList& args) {
     const std::string dbPath = p.isSet("db") ? p.value("db").toStdString() : defaultDatabasePath();
     auto store = core::store::RunStore::open(dbPath);
     if (!store) return cmd.fail(QString::fromStdString(store.error()));
+    auto power = core::energy::powerProfile(p.value("power-profile").toStdString());
+    if (!power) return cmd.fail(QString::fromStdString(power.error()));
     std::string specText, weightsBytes;
     {
         QFile spec(QString::fromStdString(o.modelPath));
@@ -129,11 +136,29 @@ int runRun(const QStringList& args) {
     record.exitAccuracy = model->spec.exitAccuracy;
     auto modelId = (*store)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
+    double predictedMs = NAN;
+    std::string policyName = "manual";
+    bool feasible = true;
+    if (p.isSet("policy")) {
+        if (p.isSet("exit") || p.isSet("partition")) return cmd.fail("--policy chooses the exit and partition; drop --exit and --partition");
+        if (deadlineMs <= 0) return cmd.fail("--policy needs --deadline");
+        auto policy = core::plan::policyFromName(p.value("policy").toStdString());
+        if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
+        auto table = latencyTableFor(**store, *model, record.hash, p.value("predictor").toStdString());
+        if (!table) return cmd.fail(QString::fromStdString(table.error()));
+        // The shaper's bandwidth is what the plan assumes; in measure-only mode, the stated one.
+        const auto chosen = core::plan::choosePlan(*table, model->spec.exitAccuracy, *bw, deadlineMs, *policy);
+        o.exit = chosen.exit;
+        o.partition = chosen.partition;
+        predictedMs = chosen.predictedMs;
+        feasible = chosen.feasible;
+        policyName = core::plan::policyName(*policy);
+    }
     core::store::RunStart start;
     start.experiment = p.value("experiment").toStdString();
     start.modelId = *modelId;
     start.modelHash = record.hash;
-    start.policy = "manual";
+    start.policy = policyName;
     start.params = {{"exit", std::to_string(o.exit)},
                     {"partition", std::to_string(o.partition)},
                     {"bandwidth_bps", QString::number(o.bandwidthBps, 'g', 12).toStdString()},
@@ -143,7 +168,10 @@ int runRun(const QStringList& args) {
                     {"deadline_ms", QString::number(deadlineMs).toStdString()},
                     {"dataset", o.dataset},
                     {"offset", std::to_string(o.offset)},
-                    {"workers", o.local ? std::string("local") : o.deviceEndpoint + " " + o.edgeEndpoint}};
+                    {"workers", o.local ? std::string("local") : o.deviceEndpoint + " " + o.edgeEndpoint},
+                    {"power_profile", power->name},
+                    {"predicted_ms", std::isnan(predictedMs) ? std::string() : QString::number(predictedMs, 'g', 10).toStdString()},
+                    {"plan_feasible", feasible ? "true" : "false"}};
     auto runId = (*store)->beginRun(start);
     if (!runId) return cmd.fail(QString::fromStdString(runId.error()));
     auto writer = core::store::SampleWriter::start(dbPath, *runId);
@@ -152,7 +180,10 @@ int runRun(const QStringList& args) {
 
     std::signal(SIGINT, onRunInterrupt);
     const auto result = core::control::runCoInference(
-        o, [w](const core::net::Sample& s) { w->add(core::store::SampleRow{s, NAN, NAN, {}}); },
+        o,
+        [w, predictedMs, profile = *power](const core::net::Sample& s) {
+            w->add(core::store::SampleRow{s, predictedMs, profile.energyMj(s), profile.sourceTag()});
+        },
         [w](const core::control::WorkerEvent& e) {
             core::store::EventRow row;
             row.tMs = e.atMs;
@@ -177,10 +208,12 @@ int runRun(const QStringList& args) {
     out["latency_ms_mean"] = s.latencyMsMean;
     out["deadline_hit_rate"] = s.deadlineHitRate >= 0 ? QJsonValue(s.deadlineHitRate) : QJsonValue::Null;
     out["deadline_ms"] = deadlineMs > 0 ? QJsonValue(deadlineMs) : QJsonValue::Null;
-    out["predicted_ms"] = QJsonValue::Null;  // from the planner's predictor
+    out["predicted_ms"] = std::isnan(predictedMs) ? QJsonValue(QJsonValue::Null) : QJsonValue(predictedMs);
+    out["policy"] = QString::fromStdString(policyName);
+    out["feasible"] = feasible;
     out["exit"] = o.exit;
     out["partition"] = o.partition;
-    out["path_length"] = n;
+    out["path_length"] = model->spec.pathLength(o.exit);
     out["bandwidth_bps"] = o.bandwidthBps;
     out["shaping"] = o.bandwidthBps > 0 ? "shape" : "measure";
     out["bytes_sent_mean"] = s.bytesSentMean;
@@ -188,7 +221,12 @@ int runRun(const QStringList& args) {
     out["transfer_ms_mean"] = s.transferMsMean;
     out["edge_ms_mean"] = s.edgeMsMean;
     out["throughput_bps_mean"] = s.throughputBpsMean;
-    out["energy_mj_mean"] = QJsonValue::Null;  // from the energy model
+    {
+        double energy = 0;
+        for (const auto& x : result.samples) energy += power->energyMj(x);
+        out["energy_mj_mean"] = result.samples.empty() ? 0.0 : energy / static_cast<double>(result.samples.size());
+        out["energy_source"] = QString::fromStdString(power->sourceTag());
+    }
     out["frames_bad"] = result.edgeStats.value("frames_bad").toInteger();
     out["wall_seconds"] = result.wallSeconds;
     out["status"] = QString::fromStdString(status);
@@ -200,7 +238,7 @@ int runRun(const QStringList& args) {
     else
         std::printf("run %lld in %s: %lld inferences, exit %d, partition %d/%d: accuracy %.2f%%, latency p50 %.2f ms, p95 %.2f ms "
                     "(device %.2f + transfer %.2f + edge %.2f ms), %.0f bytes sent\n",
-                    static_cast<long long>(*runId), dbPath.c_str(), static_cast<long long>(s.inferences), o.exit, o.partition, n, 100 * s.accuracy, s.latencyMsP50,
+                    static_cast<long long>(*runId), dbPath.c_str(), static_cast<long long>(s.inferences), o.exit, o.partition, model->spec.pathLength(o.exit), 100 * s.accuracy, s.latencyMsP50,
                     s.latencyMsP95, s.deviceMsMean, s.transferMsMean, s.edgeMsMean, s.bytesSentMean);
     if (result.failed) return cmd.fail(QString::fromStdString(result.error));
     return gCancel.load() ? 130 : 0;

@@ -26,6 +26,8 @@ struct Subcommand {
 const Subcommand kCommands[] = {
     {"train", edgent::app::runTrain, "train the 5-exit AlexNet jointly over all exits"},
     {"eval", edgent::app::runEval, "per-exit accuracy of a model on a test split"},
+    {"profile", edgent::app::runProfile, "time every layer on both workers and fit the latency regressions"},
+    {"plan", edgent::app::runPlan, "choose exit and partition for a bandwidth and a deadline"},
     {"run", edgent::app::runRun, "co-inference on a device worker and an edge worker"},
     {"keys", edgent::app::runKeys, "create CURVE keys for workers on a real network"},
     {"runs", edgent::app::runRuns, "list, show or compare stored runs"},

@@ -106,7 +106,7 @@ double LatencyTable::predictMs(int exit, int p, double bandwidthBps) const {
     return devicePrefix_[e][q] + wire + edgeSuffix_[e][q];
 }
 
-PlanResult plan(const LatencyTable& t, const std::vector<double>& accuracy, double bandwidthBps, double deadlineMs,
+PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy, double bandwidthBps, double deadlineMs,
                 Policy policy) {
     const int exits = t.numExits();
     const int last = exits - 1;

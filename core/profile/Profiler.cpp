@@ -154,6 +154,7 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
             LayerSpec wide = layerOf(LayerKind::Linear);
             wide.outFeatures = width;
             m.exits.back().branch.insert(m.exits.back().branch.begin(), wide);
+            m.exits.back().branch[1].inFeatures = 0;  // now fed by the wider layer
         }
         auto variant = MultiExitNet::create(m, 3);
         if (!variant) continue;

@@ -1,0 +1,175 @@
+// The predictor and planner against exhaustive search, the baselines' definitions, and the
+// regressions fitted on a real profile of the default model.
+#include "TestUtil.h"
+
+#include "core/model/ModelIO.h"
+#include "core/net/Frame.h"
+#include "core/plan/Planner.h"
+#include "core/profile/Profiler.h"
+
+#include <QtTest>
+
+#include <random>
+
+using namespace edgent::core;
+using namespace edgent::core::plan;
+
+namespace {
+
+struct Random {
+    ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
+    std::vector<std::vector<double>> device, edge;
+    std::vector<double> accuracy;
+};
+
+// Random per-layer tables for the 5-exit model (the planner's input, not a measurement).
+Random randomTables(std::mt19937_64& rng) {
+    Random r;
+    std::uniform_real_distribution<double> ms(0.0, 20.0), acc(0.5, 0.95), speedup(1.0, 20.0);
+    for (int e = 0; e < r.spec.numExits(); ++e) {
+        const double s = speedup(rng);
+        r.device.emplace_back();
+        r.edge.emplace_back();
+        for (int i = 0; i < r.spec.pathLength(e); ++i) {
+            r.device.back().push_back(ms(rng));
+            r.edge.back().push_back(r.device.back().back() / s);
+        }
+        r.accuracy.push_back(acc(rng));
+    }
+    return r;
+}
+
+}  // namespace
+
+class TestPlanner : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void predictionIsDevicePrefixPlusTransferPlusEdgeSuffix() {
+        std::mt19937_64 rng(3);
+        const Random r = randomTables(rng);
+        auto t = LatencyTable::fromLayerTimes(r.spec, r.device, r.edge, 0.25);
+        QVERIFY2(t.ok(), t.error().c_str());
+        const double bps = 1e6;
+        for (int e = 0; e < r.spec.numExits(); ++e) {
+            const auto path = analyzePath(r.spec, e).value();
+            const int n = r.spec.pathLength(e);
+            for (int p = 0; p <= n; ++p) {
+                double expected = 0;
+                for (int i = 0; i < p; ++i) expected += r.device[e][static_cast<size_t>(i)];
+                for (int i = p; i < n; ++i) expected += r.edge[e][static_cast<size_t>(i)];
+                if (p < n) {
+                    const size_t dims = p == 0 ? 3 : path[static_cast<size_t>(p - 1)].output.dims.size();
+                    const double bytes = static_cast<double>(transferBytes(r.spec, path, p)) + 40.0 + 4.0 * static_cast<double>(dims);
+                    expected += bytes * 8.0 / bps * 1000.0 + 0.25;
+                }
+                QVERIFY(std::abs(t->predictMs(e, p, bps) - expected) < 1e-9 * std::max(1.0, expected));
+            }
+        }
+    }
+
+    void edgentEqualsExhaustiveSearchOnRandomTables() {
+        std::mt19937_64 rng(20261123);
+        std::uniform_real_distribution<double> logBw(4.0, 9.0), deadline(1.0, 400.0);
+        int feasibleCases = 0;
+        for (int trial = 0; trial < 400; ++trial) {
+            const Random r = randomTables(rng);
+            auto t = LatencyTable::fromLayerTimes(r.spec, r.device, r.edge, 0.3);
+            QVERIFY(t.ok());
+            const double bps = std::pow(10.0, logBw(rng));
+            const double d = deadline(rng);
+            // Exhaustive: the most accurate feasible (e, p), ties to the lowest latency;
+            // with nothing feasible, the fastest of all.
+            int be = -1, bp = -1, fe = 0, fp = 0;
+            for (int e = 0; e < r.spec.numExits(); ++e)
+                for (int p = 0; p <= r.spec.pathLength(e); ++p) {
+                    const double a = t->predictMs(e, p, bps);
+                    if (a < t->predictMs(fe, fp, bps)) fe = e, fp = p;
+                    if (a > d) continue;
+                    if (be < 0 || r.accuracy[e] > r.accuracy[be] ||
+                        (r.accuracy[e] == r.accuracy[be] && a < t->predictMs(be, bp, bps)))
+                        be = e, bp = p;
+                }
+            const PlanResult got = choosePlan(*t, r.accuracy, bps, d, Policy::Edgent);
+            if (be >= 0) {
+                ++feasibleCases;
+                QVERIFY(got.feasible);
+                QCOMPARE(got.exit, be);
+                QCOMPARE(got.predictedMs, t->predictMs(be, bp, bps));
+            } else {
+                QVERIFY(!got.feasible);
+                QCOMPARE(got.predictedMs, t->predictMs(fe, fp, bps));
+            }
+        }
+        QVERIFY2(feasibleCases > 50 && feasibleCases < 400, qPrintable(QString::number(feasibleCases)));
+    }
+
+    void baselinesFollowTheirDefinitions() {
+        std::mt19937_64 rng(9);
+        const Random r = randomTables(rng);
+        auto t = LatencyTable::fromLayerTimes(r.spec, r.device, r.edge, 0.3);
+        const int last = r.spec.numExits() - 1, n = r.spec.pathLength(last);
+        const double bps = 2e6, d = 80.0;
+        const PlanResult device = choosePlan(*t, r.accuracy, bps, d, Policy::DeviceOnly);
+        QCOMPARE(device.exit, last);
+        QCOMPARE(device.partition, n);
+        const PlanResult edge = choosePlan(*t, r.accuracy, bps, d, Policy::EdgeOnly);
+        QCOMPARE(edge.partition, 0);
+        const PlanResult split = choosePlan(*t, r.accuracy, bps, d, Policy::PartitionOnly);
+        QCOMPARE(split.exit, last);
+        for (int p = 0; p <= n; ++p) QVERIFY(split.predictedMs <= t->predictMs(last, p, bps));
+        const PlanResult exitOnly = choosePlan(*t, r.accuracy, bps, d, Policy::ExitOnly);
+        QCOMPARE(exitOnly.partition, r.spec.pathLength(exitOnly.exit));  // never leaves the device
+        for (int e = 0; e < r.spec.numExits(); ++e)
+            if (t->predictMs(e, r.spec.pathLength(e), bps) <= d) QVERIFY(r.accuracy[e] <= exitOnly.accuracy);
+        // Edgent is never less accurate than a feasible baseline.
+        const PlanResult edgent = choosePlan(*t, r.accuracy, bps, d, Policy::Edgent);
+        for (const PlanResult& b : {device, edge, split, exitOnly})
+            if (b.feasible) QVERIFY(edgent.feasible && edgent.accuracy >= b.accuracy);
+    }
+
+    void policiesHaveNames() {
+        for (const auto& name : policyNames()) QCOMPARE(std::string(policyName(*policyFromName(name))), name);
+        QVERIFY(!policyFromName("fastest").ok());
+    }
+
+    void regressionsFitARealProfile() {
+        torch::set_num_threads(1);
+        auto net = loadModel(edgent::test::defaultModel());
+        QVERIFY(net.ok());
+        profile::ProfileOptions o;
+        o.repeats = 7;
+        o.syntheticRepeats = 5;
+        auto result = profile::profileNet(**net, o);
+        QVERIFY2(result.ok(), result.error().c_str());
+        QVERIFY(result->loads.size() == 4);
+        std::map<LayerKind, std::vector<Observation>> byKind;
+        for (const auto& t : result->layers) byKind[t.kind].push_back(Observation{t.features, t.medianMs});
+        std::map<LayerKind, LinearFit> fits;
+        for (const auto& [kind, obs] : byKind) {
+            auto fit = fitLinear(kind, obs);
+            QVERIFY2(fit.ok(), fit.error().c_str());
+            QCOMPARE(fit->coefficients.size(), tableOneFeatureNames(kind).size() + 1);
+            QVERIFY(fit->heldOut > 0 && fit->fitted > fit->heldOut);
+            fits[kind] = *fit;
+        }
+        // Element-wise kinds scale with their input: the linear model explains most of it.
+        for (LayerKind k : {LayerKind::Relu, LayerKind::MaxPool, LayerKind::BatchNorm})
+            QVERIFY2(fits[k].r2 > 0.8, qPrintable(QStringLiteral("%1: R2 %2").arg(QString::fromStdString(std::string(layerKindName(k)))).arg(fits[k].r2)));
+        // The table the planner builds from them has a prediction for every configuration.
+        auto table = LatencyTable::fromRegressions((*net)->spec(), fits, fits, 0.3);
+        QVERIFY2(table.ok(), table.error().c_str());
+        for (int e = 0; e < table->numExits(); ++e)
+            for (int p = 0; p <= table->pathLength(e); ++p) QVERIFY(table->predictMs(e, p, 1e6) > 0);
+    }
+
+    void fitNeedsEnoughPoints() {
+        auto r = fitLinear(LayerKind::Conv, {Observation{{1, 2}, 3.0}, Observation{{2, 3}, 4.0}});
+        QVERIFY(!r.ok());
+        QVERIFY(r.error().find("too few conv observations") != std::string::npos);
+        auto mismatch = fitLinear(LayerKind::Linear, {Observation{{1, 2}, 3.0}, Observation{{2}, 4.0}});
+        QVERIFY(!mismatch.ok());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPlanner)
+#include "tst_planner.moc"
