@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     if (!dprof || !eprof) return die(!dprof ? dprof.error() : eprof.error());
     auto lookup = lookupTable(model->spec, *dprof, *eprof);
     auto regression = plan::LatencyTable::fromRegressions(model->spec, dprof->regressions, eprof->regressions, dprof->overheadMs);
-    if (!lookup || !regression) return die(!lookup ? lookup.error() : regression.error());
+    auto macs = plan::LatencyTable::fromRegressions(model->spec, dprof->regressionsMacs, eprof->regressionsMacs, dprof->overheadMs);
+    if (!lookup || !regression || !macs) return die(!lookup ? lookup.error() : !regression ? regression.error() : macs.error());
 
     SpawnedWorker device, edge;
     if (auto s = spawnWorker(edge, Role::Edge, 1, {}); !s) return die(s.error());
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
 
     std::printf("predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow)\n", count);
     for (double bps : {100e3, 1e6, 10e6}) {
-        double apeLookup = 0, apeRegression = 0;
+        double apeLookup = 0, apeRegression = 0, apeMacs = 0;
         int cells = 0;
         struct Worst {
             double ape;
@@ -123,12 +124,14 @@ int main(int argc, char** argv) {
                 const double b = std::abs(regression->predictMs(e, p, bps) - measured) / measured;
                 apeLookup += a;
                 apeRegression += b;
+                apeMacs += std::abs(macs->predictMs(e, p, bps) - measured) / measured;
                 ++cells;
                 worst.push_back({a, e, p, measured, predictedLookup});
             }
         std::sort(worst.begin(), worst.end(), [](const Worst& x, const Worst& y) { return x.ape > y.ape; });
-        std::printf("%8.0f kbps: MAPE lookup %5.1f%%, regression %6.1f%% over %d cells; worst lookup cells:", bps / 1e3,
-                    100 * apeLookup / cells, 100 * apeRegression / cells, cells);
+        std::printf("%8.0f kbps: MAPE lookup %5.1f%%, regression (Table 1) %6.1f%%, regression-macs %6.1f%% over %d cells; "
+                    "worst lookup cells:",
+                    bps / 1e3, 100 * apeLookup / cells, 100 * apeRegression / cells, 100 * apeMacs / cells, cells);
         for (size_t i = 0; i < 3 && i < worst.size(); ++i)
             std::printf(" (e%d p%d: %.2f ms measured, %.2f predicted)", worst[i].e, worst[i].p, worst[i].measured, worst[i].predicted);
         std::printf("\n");

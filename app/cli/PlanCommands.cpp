@@ -49,7 +49,9 @@ QJsonObject fitJson(const std::string& node, const plan::LinearFit& f) {
     QJsonArray names;
     names.append("intercept");
     for (const auto& n : tableOneFeatureNames(f.kind)) names.append(QString::fromStdString(n));
+    if (f.coefficients.size() > static_cast<size_t>(names.size())) names.append("product");
     return QJsonObject{{"node", QString::fromStdString(node)},
+                       {"features", plan::featureSetName(f.featureSet)},
                        {"kind", QString::fromStdString(std::string(layerKindName(f.kind)))},
                        {"coefficients", c},
                        {"terms", names},
@@ -70,7 +72,9 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     if (!edge) return makeError(edge.error());
     const double overhead = device->overheadMs;
     if (predictor == "regression") return plan::LatencyTable::fromRegressions(model.spec, device->regressions, edge->regressions, overhead);
-    if (predictor != "lookup") return makeError("unknown predictor '" + predictor + "' (regression or lookup)");
+    if (predictor == "regression-macs")
+        return plan::LatencyTable::fromRegressions(model.spec, device->regressionsMacs, edge->regressionsMacs, overhead);
+    if (predictor != "lookup") return makeError("unknown predictor '" + predictor + "' (regression, regression-macs or lookup)");
     std::vector<std::vector<double>> d, e;
     for (int x = 0; x < model.spec.numExits(); ++x) {
         d.emplace_back(static_cast<size_t>(model.spec.pathLength(x)), -1.0);
@@ -233,12 +237,13 @@ int runProfile(const QStringList& args) {
         if (!id) return failWith(id.error());
         std::map<LayerKind, std::vector<plan::Observation>> byKind;
         for (const auto& t : parsed->layers) byKind[t.kind].push_back(plan::Observation{t.features, t.medianMs});
-        for (const auto& [kind, obs] : byKind) {
-            auto fit = plan::fitLinear(kind, obs);
-            if (!fit) continue;  // a kind with too few points keeps no regression
-            if (auto s = (*db)->saveRegression(*id, node, *fit); !s) return failWith(s.error());
-            fits.append(fitJson(node, *fit));
-        }
+        for (const auto& [kind, obs] : byKind)
+            for (auto set : {plan::FeatureSet::TableOne, plan::FeatureSet::TableOneMacs}) {
+                auto fit = plan::fitLinear(kind, obs, 4, 1, set);
+                if (!fit) continue;  // a kind with too few points keeps no regression
+                if (auto s = (*db)->saveRegression(*id, node, *fit); !s) return failWith(s.error());
+                fits.append(fitJson(node, *fit));
+            }
         nodes[QString::fromStdString(node)] = QJsonObject{{"profile_id", static_cast<qint64>(*id)},
                                                           {"layers_timed", static_cast<int>(parsed->layers.size())},
                                                           {"seconds", parsed->seconds},
@@ -254,11 +259,12 @@ int runProfile(const QStringList& args) {
     else {
         std::printf("profiled %s on both workers in %.1f s; per-message overhead %.3f ms\n", model->spec.name.c_str(),
                     profileSeconds, overheadMs);
-        std::printf("%-7s %-10s %8s %14s %6s\n", "node", "kind", "R2", "heldout MAPE", "points");
+        std::printf("%-7s %-10s %-12s %8s %14s %6s\n", "node", "kind", "features", "R2", "heldout MAPE", "points");
         for (const auto& v : fits) {
             const QJsonObject f = v.toObject();
-            std::printf("%-7s %-10s %8.4f %13.1f%% %6d\n", f["node"].toString().toLocal8Bit().constData(),
-                        f["kind"].toString().toLocal8Bit().constData(), f["r2"].toDouble(), 100 * f["mape_heldout"].toDouble(),
+            std::printf("%-7s %-10s %-12s %8.4f %13.1f%% %6d\n", f["node"].toString().toLocal8Bit().constData(),
+                        f["kind"].toString().toLocal8Bit().constData(), f["features"].toString().toLocal8Bit().constData(),
+                        f["r2"].toDouble(), 100 * f["mape_heldout"].toDouble(),
                         f["fitted"].toInt() + f["held_out"].toInt());
         }
     }
@@ -276,7 +282,7 @@ int runPlan(const QStringList& args) {
         {"bandwidth", "Uplink bandwidth, e.g. 400kbps.", "B"},
         {"deadline", "Latency deadline, e.g. 300ms.", "D"},
         {"policy", "edgent (default), device-only, edge-only, partition-only or exit-only.", "P", "edgent"},
-        {"predictor", "regression (default, Edgent) or lookup (measured per-layer medians).", "NAME", "regression"},
+        {"predictor", "regression (default: Edgent's Table-1 fits), regression-macs (plus a MAC term for conv and fc) or lookup (measured per-layer medians).", "NAME", "regression"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;

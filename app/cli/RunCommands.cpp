@@ -64,7 +64,7 @@ int runRun(const QStringList& args) {
         {"db", "Run database (default: runs.sqlite in the user's data folder).", "DB"},
         {"experiment", "Experiment name the run belongs to (default: default).", "NAME", "default"},
         {"policy", "Plan exit and partition from the stored profile: edgent, device-only, edge-only, partition-only or exit-only (needs --deadline).", "P"},
-        {"predictor", "With --policy: regression (default) or lookup.", "NAME", "regression"},
+        {"predictor", "With --policy: regression (default), regression-macs or lookup.", "NAME", "regression"},
         {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).", "NAME", "laptop"},
     });
     int code = 0;

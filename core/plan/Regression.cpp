@@ -9,9 +9,19 @@ namespace edgent::core::plan {
 
 double clampMs(double ms) { return ms < 0.0 ? 0.0 : ms; }
 
+const char* featureSetName(FeatureSet f) { return f == FeatureSet::TableOne ? "table1" : "table1+macs"; }
+
+std::vector<double> regressionInputs(LayerKind kind, FeatureSet featureSet, const std::vector<double>& tableOne) {
+    std::vector<double> x = tableOne;
+    if (featureSet == FeatureSet::TableOneMacs && (kind == LayerKind::Conv || kind == LayerKind::Linear) && x.size() == 2)
+        x.push_back(x[0] * x[1]);
+    return x;
+}
+
 double LinearFit::predictMs(const std::vector<double>& features) const {
+    const std::vector<double> x = regressionInputs(kind, featureSet, features);
     double y = coefficients.empty() ? 0.0 : coefficients[0];
-    for (size_t i = 0; i < features.size() && i + 1 < coefficients.size(); ++i) y += coefficients[i + 1] * features[i];
+    for (size_t i = 0; i < x.size() && i + 1 < coefficients.size(); ++i) y += coefficients[i + 1] * x[i];
     return clampMs(y);
 }
 
@@ -53,7 +63,8 @@ bool leastSquares(const std::vector<std::vector<double>>& x, const std::vector<d
 
 }  // namespace
 
-Result<LinearFit> fitLinear(LayerKind kind, const std::vector<Observation>& observations, int holdOutEvery, uint64_t seed) {
+Result<LinearFit> fitLinear(LayerKind kind, const std::vector<Observation>& observations, int holdOutEvery, uint64_t seed,
+                            FeatureSet featureSet) {
     const std::string name(layerKindName(kind));
     if (observations.empty()) return makeError("no observations for " + name + " layers");
     const size_t features = observations.front().features.size();
@@ -73,25 +84,29 @@ Result<LinearFit> fitLinear(LayerKind kind, const std::vector<Observation>& obse
             continue;
         }
         std::vector<double> row{1.0};
-        row.insert(row.end(), o.features.begin(), o.features.end());
+        const std::vector<double> inputs = regressionInputs(kind, featureSet, o.features);
+        row.insert(row.end(), inputs.begin(), inputs.end());
         x.push_back(std::move(row));
         y.push_back(o.ms);
     }
-    if (x.size() < features + 2)
+    const size_t terms = regressionInputs(kind, featureSet, observations.front().features).size();
+    if (x.size() < terms + 2)
         return makeError("too few " + name + " observations to fit (" + std::to_string(x.size()) + " for " +
-                         std::to_string(features + 1) + " coefficients)");
+                         std::to_string(terms + 1) + " coefficients)");
     LinearFit fit;
     fit.kind = kind;
+    fit.featureSet = featureSet;
     if (!leastSquares(x, y, fit.coefficients)) {
         // Degenerate features (e.g. one size only): fall back to the mean.
-        fit.coefficients.assign(features + 1, 0.0);
+        fit.coefficients.assign(terms + 1, 0.0);
         fit.coefficients[0] = std::accumulate(y.begin(), y.end(), 0.0) / static_cast<double>(y.size());
     }
     const double mean = std::accumulate(y.begin(), y.end(), 0.0) / static_cast<double>(y.size());
     double ssRes = 0, ssTot = 0;
     for (size_t r = 0; r < x.size(); ++r) {
-        const std::vector<double> f(x[r].begin() + 1, x[r].end());
-        const double e = y[r] - fit.predictMs(f);
+        double predicted = 0;
+        for (size_t j = 0; j < x[r].size(); ++j) predicted += fit.coefficients[j] * x[r][j];
+        const double e = y[r] - clampMs(predicted);
         ssRes += e * e;
         ssTot += (y[r] - mean) * (y[r] - mean);
     }

@@ -101,6 +101,7 @@ ALTER TABLE profiles ADD COLUMN seconds REAL;
 CREATE TABLE model_loads(
   profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
   model_bytes INTEGER NOT NULL, median_ms REAL NOT NULL);
+ALTER TABLE regressions ADD COLUMN feature_set TEXT NOT NULL DEFAULT 'table1';
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
@@ -518,10 +519,10 @@ Status RunStore::saveRegression(int64_t profileId, const std::string& node, cons
     for (size_t i = 0; i < fit.coefficients.size(); ++i)
         coefficients += (i ? "," : "") + QString::number(fit.coefficients[i], 'g', 17).toStdString();
     coefficients += "]";
-    Stmt s(db_, "INSERT INTO regressions(profile_id, node, kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    Stmt s(db_, "INSERT INTO regressions(profile_id, node, kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, "
+                "feature_set) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     s.bind(1, profileId).bind(2, node).bind(3, std::string(layerKindName(fit.kind))).bind(4, coefficients).bind(5, fit.r2);
-    s.bind(6, fit.mapeHeldOut).bind(7, fit.fitted).bind(8, fit.heldOut);
+    s.bind(6, fit.mapeHeldOut).bind(7, fit.fitted).bind(8, fit.heldOut).bind(9, std::string(plan::featureSetName(fit.featureSet)));
     if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return Status::success();
 }
@@ -558,7 +559,8 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
         t.repeats = static_cast<int>(l.i64(8));
         p.result.layers.push_back(std::move(t));
     }
-    Stmt r(db_, "SELECT kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout FROM regressions WHERE profile_id=?1");
+    Stmt r(db_, "SELECT kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, feature_set FROM regressions "
+                "WHERE profile_id=?1");
     r.bind(1, p.id);
     while (r.step() == SQLITE_ROW) {
         auto kind = layerKindFromName(r.text(0));
@@ -571,7 +573,8 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
         fit.mapeHeldOut = r.f64(3);
         fit.fitted = static_cast<int>(r.i64(4));
         fit.heldOut = static_cast<int>(r.i64(5));
-        p.regressions[*kind] = fit;
+        fit.featureSet = r.text(6) == "table1+macs" ? plan::FeatureSet::TableOneMacs : plan::FeatureSet::TableOne;
+        (fit.featureSet == plan::FeatureSet::TableOne ? p.regressions : p.regressionsMacs)[*kind] = fit;
     }
     return p;
 }

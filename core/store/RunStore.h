@@ -96,7 +96,8 @@ struct StoredProfile {
     int threads = 0;
     double overheadMs = 0.0;  // per-message cost measured at calibration
     profile::ProfileResult result;
-    std::map<LayerKind, plan::LinearFit> regressions;
+    std::map<LayerKind, plan::LinearFit> regressions;      // Edgent's Table-1 features
+    std::map<LayerKind, plan::LinearFit> regressionsMacs;  // plus the MAC term for conv and fc
 };
 
 class RunStore {
