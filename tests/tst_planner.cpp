@@ -155,6 +155,13 @@ private Q_SLOTS:
         // Element-wise kinds scale with their input: the linear model explains most of it.
         for (LayerKind k : {LayerKind::Relu, LayerKind::MaxPool, LayerKind::BatchNorm})
             QVERIFY2(fits[k].r2 > 0.8, qPrintable(QStringLiteral("%1: R2 %2").arg(QString::fromStdString(std::string(layerKindName(k)))).arg(fits[k].r2)));
+        // fc time follows in x out (its multiply-accumulates), which a sum of the two
+        // Table-1 features cannot express; the MAC term captures it.
+        auto fcMacs = fitLinear(LayerKind::Linear, byKind[LayerKind::Linear], 4, 1, FeatureSet::TableOneMacs);
+        QVERIFY(fcMacs.ok());
+        QCOMPARE(fcMacs->coefficients.size(), size_t(4));
+        QVERIFY2(fcMacs->r2 > fits[LayerKind::Linear].r2,
+                 qPrintable(QStringLiteral("fc R2: table1 %1, table1+macs %2").arg(fits[LayerKind::Linear].r2).arg(fcMacs->r2)));
         // The table the planner builds from them has a prediction for every configuration.
         auto table = LatencyTable::fromRegressions((*net)->spec(), fits, fits, 0.3);
         QVERIFY2(table.ok(), table.error().c_str());
