@@ -244,6 +244,36 @@ private Q_SLOTS:
         QVERIFY(std::abs(lines[1].split(',')[16].toDouble() - r["predicted_ms"].toDouble()) < 1e-6 * r["predicted_ms"].toDouble());
     }
 
+    void sweepWritesOneStoredRunPerGridPoint() {
+        const QString db = dir_.filePath("planned.sqlite");  // profiled by the test above
+        const QString table = dir_.filePath("sweep.csv");
+        const Run r = run({"sweep", "--db", db, "--bandwidths", "400kbps,5Mbps", "--deadlines", "50ms", "--policies",
+                           "edgent,edge-only", "--count", "3", "--out", table, "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonArray points = QJsonDocument::fromJson(r.out).object()["points"].toArray();
+        QCOMPARE(points.size(), 4);
+        QFile f(table);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 5);
+        QVERIFY(lines[0].startsWith("bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms"));
+        for (const auto& v : points) {
+            const QJsonObject o = v.toObject();
+            if (o["policy"].toString() == "edge-only") QCOMPARE(o["partition"].toInt(), 0);
+            const Run show = run({"runs", "show", QString::number(o["run_id"].toInt()), "--db", db, "--json"});
+            const QJsonObject s = QJsonDocument::fromJson(show.out).object();
+            QCOMPARE(s["inferences"].toInt(), 3);
+            QCOMPARE(s["policy"].toString(), o["policy"].toString());
+        }
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "fast", "--deadlines", "50ms", "--out", table}),
+                           "--bandwidths must be positive");
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "0ms", "--out", table}),
+                           "--deadlines must be positive");
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "5ms", "--policies", "greedy",
+                                "--out", table}),
+                           "unknown policy 'greedy'");
+    }
+
     void planRefusesBadInput() {
         const QString noProfile = dir_.filePath("no-profile.sqlite");
         QVERIFY(run({"run", "--db", noProfile, "--count", "1"}).code == 0);

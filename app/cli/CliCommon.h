@@ -55,5 +55,6 @@ int runRuns(const QStringList& args);
 int runExport(const QStringList& args);
 int runProfile(const QStringList& args);
 int runPlan(const QStringList& args);
+int runSweep(const QStringList& args);
 
 }  // namespace edgent::app

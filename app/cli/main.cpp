@@ -29,6 +29,7 @@ const Subcommand kCommands[] = {
     {"profile", edgent::app::runProfile, "time every layer on both workers and fit the latency regressions"},
     {"plan", edgent::app::runPlan, "choose exit and partition for a bandwidth and a deadline"},
     {"run", edgent::app::runRun, "co-inference on a device worker and an edge worker"},
+    {"sweep", edgent::app::runSweep, "a bandwidth x deadline grid of planned runs, as a CSV table"},
     {"keys", edgent::app::runKeys, "create CURVE keys for workers on a real network"},
     {"runs", edgent::app::runRuns, "list, show or compare stored runs"},
     {"export", edgent::app::runExport, "export a run as CSV, SQLite, JSON, PDF or PNG"},

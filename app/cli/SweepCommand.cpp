@@ -1,0 +1,188 @@
+// `edgent sweep`: a bandwidth x deadline grid for one or more policies. Every point is
+// planned from the stored profile, run on real workers, stored as a run, and written as a
+// row of a CSV table (the raw material for Edgent's Figs. 6-9).
+#include "app/cli/CliCommon.h"
+#include "app/cli/Planning.h"
+
+#include "core/control/CoRun.h"
+#include "core/control/LocalWorkers.h"
+#include "core/energy/PowerModel.h"
+#include "core/store/Export.h"
+
+#include <QFile>
+#include <QJsonArray>
+
+#include <cmath>
+#include <cstdio>
+
+namespace edgent::app {
+
+using namespace edgent::core;
+
+namespace {
+
+template <typename T, typename Parse>
+std::optional<std::vector<T>> parseList(const QString& text, Parse parse) {
+    std::vector<T> out;
+    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
+        const auto v = parse(part.trimmed());
+        if (!v) return std::nullopt;
+        out.push_back(*v);
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+}
+
+Result<std::string> readAll(const std::string& path) {
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly)) return makeError("cannot read " + path);
+    return f.readAll().toStdString();
+}
+
+}  // namespace
+
+int runSweep(const QStringList& args) {
+    Command cmd(QStringLiteral("sweep"),
+                QStringLiteral("Runs a bandwidth x deadline grid for one or more policies on local workers: each point "
+                               "is planned from the stored profile, run, stored as a run, and written as a CSV row."),
+                QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--count N] --out TABLE.csv"));
+    cmd.addOptions({
+        {"model", "Model JSON (default: the shipped default model).", "MODEL"},
+        {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
+        {"bandwidths", "Comma-separated bandwidths, e.g. 400kbps,1Mbps.", "LIST"},
+        {"deadlines", "Comma-separated deadlines, e.g. 10ms,50ms,100ms.", "LIST"},
+        {"policies", "Comma-separated policies (default: all five).", "LIST",
+         "edgent,device-only,edge-only,partition-only,exit-only"},
+        {"predictor", "regression (default), regression-macs or lookup.", "NAME", "regression"},
+        {"count", "Inferences per point (default 30).", "N"},
+        {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
+        {"out", "CSV table to write.", "TABLE"},
+    });
+    int code = 0;
+    if (!cmd.parse(args, &code)) return code;
+    auto& p = cmd.parser();
+    for (const char* required : {"db", "bandwidths", "deadlines", "out"})
+        if (!p.isSet(required)) return cmd.fail(QStringLiteral("--%1 is required").arg(required));
+    const auto bandwidths = parseList<double>(p.value("bandwidths"), parseBandwidthBps);
+    if (!bandwidths) return cmd.fail("--bandwidths must be positive values like 400kbps,1Mbps");
+    const auto deadlines = parseList<double>(p.value("deadlines"), parseDurationMs);
+    if (!deadlines) return cmd.fail("--deadlines must be positive values like 50ms,100ms");
+    std::vector<plan::Policy> policies;
+    for (const QString& name : p.value("policies").split(',', Qt::SkipEmptyParts)) {
+        auto policy = plan::policyFromName(name.trimmed().toStdString());
+        if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
+        policies.push_back(*policy);
+    }
+    const auto count = cmd.intOption("count", 30, 1, 1'000'000, &code);
+    if (!count) return code;
+    auto power = energy::powerProfile(p.value("power-profile").toStdString());
+    if (!power) return cmd.fail(QString::fromStdString(power.error()));
+
+    const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
+    auto model = readModelFile(modelPath);
+    if (!model) return cmd.fail(QString::fromStdString(model.error()));
+    auto specText = readAll(modelPath);
+    auto weights = readAll(model->weightsPath);
+    if (!specText || !weights) return cmd.fail(QString::fromStdString(!specText ? specText.error() : weights.error()));
+    const std::string dbPath = p.value("db").toStdString();
+    auto db = store::RunStore::open(dbPath);
+    if (!db) return cmd.fail(QString::fromStdString(db.error()));
+    const std::string hash = store::modelHash(*specText, *weights);
+    auto table = latencyTableFor(**db, *model, hash, p.value("predictor").toStdString());
+    if (!table) return cmd.fail(QString::fromStdString(table.error()));
+    store::ModelRecord record;
+    record.hash = hash;
+    record.name = model->spec.name;
+    record.specJson = specJson(model->spec);
+    record.sourcePath = modelPath;
+    record.weightsBytes = static_cast<int64_t>(weights->size());
+    record.exitAccuracy = model->spec.exitAccuracy;
+    auto modelId = (*db)->upsertModel(record);
+    if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
+
+    // One pair of workers serves the whole grid.
+    control::SpawnedWorker device, edge;
+    if (auto s = control::spawnWorker(edge, net::Role::Edge, 1, {}); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (auto s = control::spawnWorker(device, net::Role::Device, 1, {}); !s) return cmd.fail(QString::fromStdString(s.error()));
+
+    std::string csv =
+        "bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms,exit_accuracy,run_id,inferences,"
+        "measured_accuracy,latency_ms_p50,latency_ms_p95,deadline_hit_rate,energy_mj_mean\n";
+    QJsonArray rows;
+    const int points = static_cast<int>(bandwidths->size() * deadlines->size() * policies.size());
+    int done = 0;
+    for (double bps : *bandwidths)
+        for (double deadline : *deadlines)
+            for (plan::Policy policy : policies) {
+                const auto chosen = plan::choosePlan(*table, model->spec.exitAccuracy, bps, deadline, policy);
+                store::RunStart start;
+                start.experiment = "sweep";
+                start.modelId = *modelId;
+                start.modelHash = hash;
+                start.policy = plan::policyName(policy);
+                start.params = {{"exit", std::to_string(chosen.exit)},
+                                {"partition", std::to_string(chosen.partition)},
+                                {"bandwidth_bps", QString::number(bps, 'g', 12).toStdString()},
+                                {"deadline_ms", QString::number(deadline, 'g', 12).toStdString()},
+                                {"predicted_ms", QString::number(chosen.predictedMs, 'g', 10).toStdString()},
+                                {"plan_feasible", chosen.feasible ? "true" : "false"},
+                                {"count", std::to_string(*count)},
+                                {"power_profile", power->name}};
+                auto runId = (*db)->beginRun(start);
+                if (!runId) return cmd.fail(QString::fromStdString(runId.error()));
+                auto writer = store::SampleWriter::start(dbPath, *runId);
+                if (!writer) return cmd.fail(QString::fromStdString(writer.error()));
+                control::CoRunOptions o;
+                o.modelPath = modelPath;
+                o.local = false;
+                o.deviceEndpoint = device.controlEndpoint;
+                o.edgeEndpoint = edge.controlEndpoint;
+                o.exit = chosen.exit;
+                o.partition = chosen.partition;
+                o.bandwidthBps = bps;
+                o.count = *count;
+                auto* w = writer->get();
+                const double predicted = chosen.predictedMs;
+                const auto result = control::runCoInference(
+                    o, [w, predicted, profile = *power](const net::Sample& s) {
+                        w->add(store::SampleRow{s, predicted, profile.energyMj(s), profile.sourceTag()});
+                    });
+                if (auto f = w->finish(result.failed ? "failed" : "finished", result.error); !f)
+                    return cmd.fail(QString::fromStdString(f.error()));
+                if (result.failed) return cmd.fail(QString::fromStdString(result.error));
+                const auto s = control::summarize(result.samples, deadline);
+                double energy = 0;
+                for (const auto& x : result.samples) energy += power->energyMj(x);
+                energy /= std::max<size_t>(1, result.samples.size());
+                char line[512];
+                std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f\n", bps,
+                              deadline, plan::policyName(policy), chosen.exit, chosen.partition, chosen.feasible ? 1 : 0,
+                              chosen.predictedMs, chosen.accuracy, static_cast<long long>(*runId),
+                              static_cast<long long>(s.inferences), s.accuracy, s.latencyMsP50, s.latencyMsP95,
+                              s.deadlineHitRate, energy);
+                csv += line;
+                rows.append(QJsonObject{{"bandwidth_bps", bps},
+                                        {"deadline_ms", deadline},
+                                        {"policy", plan::policyName(policy)},
+                                        {"exit", chosen.exit},
+                                        {"partition", chosen.partition},
+                                        {"feasible", chosen.feasible},
+                                        {"predicted_ms", chosen.predictedMs},
+                                        {"exit_accuracy", chosen.accuracy},
+                                        {"run_id", static_cast<qint64>(*runId)},
+                                        {"latency_ms_p50", s.latencyMsP50},
+                                        {"deadline_hit_rate", s.deadlineHitRate}});
+                if (!cmd.json())
+                    std::fprintf(stderr, "sweep %d/%d: %s at %.0f kbps, deadline %.0f ms: exit %d, p %d, p50 %.2f ms, hit rate %.2f\n",
+                                 ++done, points, plan::policyName(policy), bps / 1e3, deadline, chosen.exit, chosen.partition,
+                                 s.latencyMsP50, s.deadlineHitRate);
+            }
+    device.process.stop(3000);
+    edge.process.stop(3000);
+    if (auto s = writeFileAtomically(p.value("out").toStdString(), csv); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (cmd.json()) printJson(QJsonObject{{"out", p.value("out")}, {"db", QString::fromStdString(dbPath)}, {"points", rows}});
+    else std::printf("%d points written to %s and %s\n", points, p.value("out").toLocal8Bit().constData(), dbPath.c_str());
+    return 0;
+}
+
+}  // namespace edgent::app
