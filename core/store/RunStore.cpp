@@ -1,5 +1,8 @@
 #include "core/store/RunStore.h"
 
+#include "core/store/Schema.h"
+#include "core/store/Sql.h"
+
 #include <QDateTime>
 #include <QFileInfo>
 #include <QSysInfo>
@@ -26,125 +29,7 @@ namespace edgent::core::store {
 
 namespace {
 
-// Numbered migrations: entry i brings the schema from version i to i + 1.
-const char* const kMigrations[] = {
-    // 0 -> 1
-    R"sql(
-CREATE TABLE experiments(
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  created_at TEXT NOT NULL,
-  notes TEXT);
-CREATE TABLE models(
-  id INTEGER PRIMARY KEY,
-  hash TEXT NOT NULL UNIQUE,
-  name TEXT,
-  spec_json TEXT NOT NULL,
-  source_path TEXT,
-  weights_bytes INTEGER,
-  exit_accuracy_json TEXT,
-  added_at TEXT NOT NULL);
-CREATE TABLE runs(
-  id INTEGER PRIMARY KEY,
-  experiment_id INTEGER REFERENCES experiments(id),
-  model_id INTEGER REFERENCES models(id),
-  status TEXT NOT NULL CHECK(status IN ('running','finished','failed','interrupted')),
-  started_at TEXT NOT NULL,
-  ended_at TEXT,
-  host TEXT, os TEXT, pid INTEGER,
-  workbench_version TEXT, git_revision TEXT, libtorch_version TEXT,
-  model_hash TEXT, policy TEXT, error TEXT);
-CREATE TABLE run_params(
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  key TEXT NOT NULL, value TEXT,
-  PRIMARY KEY(run_id, key)) WITHOUT ROWID;
-CREATE TABLE samples(
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  seq INTEGER NOT NULL,
-  device_time_ms REAL, image_index INTEGER,
-  exit INTEGER NOT NULL, partition INTEGER NOT NULL,
-  label INTEGER, prediction INTEGER, correct INTEGER,
-  device_ms REAL, transfer_ms REAL, edge_ms REAL, total_ms REAL,
-  bytes_sent INTEGER, bandwidth_bps REAL, throughput_bps REAL,
-  predicted_ms REAL, energy_mj REAL, energy_source TEXT,
-  PRIMARY KEY(run_id, seq)) WITHOUT ROWID;
-CREATE TABLE events(
-  id INTEGER PRIMARY KEY,
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  t_ms REAL, wall_time TEXT, kind TEXT NOT NULL, role TEXT, message TEXT, value REAL);
-CREATE INDEX events_run ON events(run_id);
-CREATE TABLE profiles(
-  id INTEGER PRIMARY KEY,
-  model_id INTEGER REFERENCES models(id),
-  node TEXT NOT NULL, host TEXT, created_at TEXT NOT NULL,
-  threads INTEGER, warmup INTEGER, repeats INTEGER);
-CREATE TABLE profile_layers(
-  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
-  source TEXT NOT NULL, exit INTEGER, layer_index INTEGER, kind TEXT NOT NULL,
-  features_json TEXT NOT NULL, median_ms REAL NOT NULL, p10_ms REAL, p90_ms REAL, repeats INTEGER);
-CREATE TABLE regressions(
-  id INTEGER PRIMARY KEY,
-  profile_id INTEGER REFERENCES profiles(id) ON DELETE CASCADE,
-  node TEXT NOT NULL, kind TEXT NOT NULL, coefficients_json TEXT NOT NULL,
-  r2 REAL, mape_heldout REAL, n_fit INTEGER, n_heldout INTEGER);
-)sql",
-    // 1 -> 2: dynamic mode records the bandwidth state and what chose each configuration.
-    R"sql(
-ALTER TABLE samples ADD COLUMN bandwidth_state INTEGER;
-ALTER TABLE samples ADD COLUMN config_source TEXT;
-CREATE INDEX runs_status ON runs(status);
-)sql",
-    // 2 -> 3: profiling records its per-message overhead, duration and model-loading times.
-    R"sql(
-ALTER TABLE profiles ADD COLUMN message_overhead_ms REAL;
-ALTER TABLE profiles ADD COLUMN seconds REAL;
-CREATE TABLE model_loads(
-  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
-  model_bytes INTEGER NOT NULL, median_ms REAL NOT NULL);
-ALTER TABLE regressions ADD COLUMN feature_set TEXT NOT NULL DEFAULT 'table1';
-)sql",
-};
-static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
-// RAII prepared statement with bounds-checked binding.
-class Stmt {
-public:
-    Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-    ~Stmt() { sqlite3_finalize(stmt_); }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-
-    bool ok() const { return rc_ == SQLITE_OK; }
-    std::string error() const { return sqlite3_errmsg(db_); }
-    Stmt& bind(int i, int64_t v) { return check(sqlite3_bind_int64(stmt_, i, v)); }
-    Stmt& bind(int i, int v) { return bind(i, static_cast<int64_t>(v)); }
-    Stmt& bind(int i, double v) { return check(std::isnan(v) ? sqlite3_bind_null(stmt_, i) : sqlite3_bind_double(stmt_, i, v)); }
-    Stmt& bind(int i, const std::string& v) {
-        return check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    }
-    Stmt& bindTextOrNull(int i, const std::string& v) { return v.empty() ? check(sqlite3_bind_null(stmt_, i)) : bind(i, v); }
-    Stmt& bindNull(int i) { return check(sqlite3_bind_null(stmt_, i)); }
-    int step() { return rc_ == SQLITE_OK ? sqlite3_step(stmt_) : rc_; }
-    void reset() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    int64_t i64(int c) const { return sqlite3_column_int64(stmt_, c); }
-    double f64(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL ? NAN : sqlite3_column_double(stmt_, c); }
-    std::string text(int c) const {
-        const auto* t = sqlite3_column_text(stmt_, c);
-        return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(stmt_, c))) : std::string();
-    }
-
-private:
-    Stmt& check(int rc) {
-        if (rc != SQLITE_OK && rc_ == SQLITE_OK) rc_ = rc;
-        return *this;
-    }
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-    int rc_ = SQLITE_OK;
-};
 
 std::string hostName() { return QSysInfo::machineHostName().toStdString(); }
 
@@ -232,7 +117,7 @@ Result<std::unique_ptr<RunStore>> RunStore::open(const std::string& path, Mode m
         return makeError(s.error());
     for (int v = version; v < kSchemaVersion; ++v) {
         if (auto s = store->exec("BEGIN IMMEDIATE"); !s) return makeError(s.error());
-        if (auto s = store->exec(kMigrations[v]); !s) {
+        if (auto s = store->exec(migrationSql(v)); !s) {
             (void)store->exec("ROLLBACK");
             return makeError("migrating " + path + " to schema version " + std::to_string(v + 1) + " failed: " + s.error());
         }
@@ -479,106 +364,6 @@ Result<std::vector<EventRow>> RunStore::events(int64_t runId) {
     return rows;
 }
 
-Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
-                                      const profile::ProfileOptions& options, const profile::ProfileResult& result,
-                                      double overheadMs) {
-    if (auto s = exec("BEGIN IMMEDIATE"); !s) return makeError(s.error());
-    auto rollback = [&](const std::string& why) -> Result<int64_t> {
-        (void)exec("ROLLBACK");
-        return makeError("database " + path_ + ": " + why);
-    };
-    Stmt p(db_, "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
-    p.bind(1, modelId).bind(2, node).bind(3, host).bind(4, nowIso()).bind(5, threads).bind(6, options.warmup);
-    p.bind(7, options.repeats).bind(8, overheadMs).bind(9, result.seconds);
-    if (p.step() != SQLITE_DONE) return rollback(p.error());
-    const int64_t id = sqlite3_last_insert_rowid(db_);
-    Stmt l(db_, "INSERT INTO profile_layers(profile_id, source, exit, layer_index, kind, features_json, median_ms, p10_ms, "
-                "p90_ms, repeats) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
-    for (const auto& t : result.layers) {
-        std::string features = "[";
-        for (size_t i = 0; i < t.features.size(); ++i) features += (i ? "," : "") + std::to_string(t.features[i]);
-        features += "]";
-        l.reset();
-        l.bind(1, id).bind(2, t.source).bind(3, t.exit).bind(4, t.layerIndex).bind(5, std::string(layerKindName(t.kind)));
-        l.bind(6, features).bind(7, t.medianMs).bind(8, t.p10Ms).bind(9, t.p90Ms).bind(10, t.repeats);
-        if (l.step() != SQLITE_DONE) return rollback(l.error());
-    }
-    Stmt m(db_, "INSERT INTO model_loads(profile_id, model_bytes, median_ms) VALUES(?1,?2,?3)");
-    for (const auto& load : result.loads) {
-        m.reset();
-        m.bind(1, id).bind(2, load.modelBytes).bind(3, load.medianMs);
-        if (m.step() != SQLITE_DONE) return rollback(m.error());
-    }
-    if (auto c = commit(); !c) return makeError(c.error());
-    return id;
-}
-
-Status RunStore::saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit) {
-    std::string coefficients = "[";
-    for (size_t i = 0; i < fit.coefficients.size(); ++i)
-        coefficients += (i ? "," : "") + QString::number(fit.coefficients[i], 'g', 17).toStdString();
-    coefficients += "]";
-    Stmt s(db_, "INSERT INTO regressions(profile_id, node, kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, "
-                "feature_set) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
-    s.bind(1, profileId).bind(2, node).bind(3, std::string(layerKindName(fit.kind))).bind(4, coefficients).bind(5, fit.r2);
-    s.bind(6, fit.mapeHeldOut).bind(7, fit.fitted).bind(8, fit.heldOut).bind(9, std::string(plan::featureSetName(fit.featureSet)));
-    if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
-    return Status::success();
-}
-
-Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, const std::string& node) {
-    Stmt s(db_, "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0) FROM profiles p "
-                "JOIN models m ON m.id=p.model_id WHERE m.hash=?1 AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
-    if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
-    s.bind(1, modelHash).bind(2, node);
-    if (s.step() != SQLITE_ROW)
-        return makeError("database " + path_ + " has no " + node + " profile of this model; run edgent profile first");
-    StoredProfile p;
-    p.id = s.i64(0);
-    p.node = node;
-    p.host = s.text(1);
-    p.threads = static_cast<int>(s.i64(2));
-    p.overheadMs = s.f64(3);
-    Stmt l(db_, "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats FROM profile_layers "
-                "WHERE profile_id=?1");
-    l.bind(1, p.id);
-    while (l.step() == SQLITE_ROW) {
-        auto kind = layerKindFromName(l.text(3));
-        if (!kind) return makeError("database " + path_ + ": " + kind.error());
-        profile::LayerTiming t;
-        t.source = l.text(0);
-        t.exit = static_cast<int>(l.i64(1));
-        t.layerIndex = static_cast<int>(l.i64(2));
-        t.kind = *kind;
-        const QString features = QString::fromStdString(l.text(4));
-        for (const QString& f : features.mid(1, features.size() - 2).split(',', Qt::SkipEmptyParts)) t.features.push_back(f.toDouble());
-        t.medianMs = l.f64(5);
-        t.p10Ms = l.f64(6);
-        t.p90Ms = l.f64(7);
-        t.repeats = static_cast<int>(l.i64(8));
-        p.result.layers.push_back(std::move(t));
-    }
-    Stmt r(db_, "SELECT kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, feature_set FROM regressions "
-                "WHERE profile_id=?1");
-    r.bind(1, p.id);
-    while (r.step() == SQLITE_ROW) {
-        auto kind = layerKindFromName(r.text(0));
-        if (!kind) return makeError("database " + path_ + ": " + kind.error());
-        plan::LinearFit fit;
-        fit.kind = *kind;
-        const QString c = QString::fromStdString(r.text(1));
-        for (const QString& x : c.mid(1, c.size() - 2).split(',', Qt::SkipEmptyParts)) fit.coefficients.push_back(x.toDouble());
-        fit.r2 = r.f64(2);
-        fit.mapeHeldOut = r.f64(3);
-        fit.fitted = static_cast<int>(r.i64(4));
-        fit.heldOut = static_cast<int>(r.i64(5));
-        fit.featureSet = r.text(6) == "table1+macs" ? plan::FeatureSet::TableOneMacs : plan::FeatureSet::TableOne;
-        (fit.featureSet == plan::FeatureSet::TableOne ? p.regressions : p.regressionsMacs)[*kind] = fit;
-    }
-    return p;
-}
-
 Result<RunStats> RunStore::stats(int64_t runId) {
     auto rows = samples(runId);
     if (!rows) return makeError(rows.error());
@@ -617,122 +402,6 @@ Result<RunStats> RunStore::stats(int64_t runId) {
     st.latencyMsP50 = rank(0.5);
     st.latencyMsP95 = rank(0.95);
     return st;
-}
-
-Result<std::unique_ptr<SampleWriter>> SampleWriter::start(const std::string& path, int64_t runId) {
-    return start(path, runId, Options{});
-}
-
-Result<std::unique_ptr<SampleWriter>> SampleWriter::start(const std::string& path, int64_t runId, Options options) {
-    auto store = RunStore::open(path);
-    if (!store) return makeError(store.error());
-    if (auto r = (*store)->run(runId); !r) return makeError(r.error());
-    std::unique_ptr<SampleWriter> w(new SampleWriter());
-    w->path_ = path;
-    w->runId_ = runId;
-    w->options_ = std::move(options);
-    w->store_ = std::move(store).value();
-    w->thread_ = std::thread([p = w.get()] { p->loop(); });
-    return w;
-}
-
-SampleWriter::~SampleWriter() {
-    {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
-
-void SampleWriter::add(SampleRow row) {
-    {
-        std::lock_guard lock(mutex_);
-        samples_.push_back(std::move(row));
-    }
-    wake_.notify_one();
-}
-
-void SampleWriter::addEvent(EventRow row) {
-    {
-        std::lock_guard lock(mutex_);
-        events_.push_back(std::move(row));
-    }
-    wake_.notify_one();
-}
-
-std::string SampleWriter::lastError() const {
-    std::lock_guard lock(mutex_);
-    return error_;
-}
-
-void SampleWriter::loop() {
-    std::unique_lock lock(mutex_);
-    bool backOff = false;
-    while (true) {
-        if (backOff) {
-            // After a failed write, wait a full flush interval before trying again.
-            wake_.wait_for(lock, std::chrono::milliseconds(options_.flushMs), [&] { return stop_; });
-            backOff = false;
-        } else {
-            wake_.wait_for(lock, std::chrono::milliseconds(options_.flushMs),
-                           [&] { return stop_ || samples_.size() >= options_.batchRows; });
-        }
-        if (samples_.empty() && events_.empty()) {
-            if (stop_) return;
-            continue;
-        }
-        std::vector<SampleRow> batch(std::make_move_iterator(samples_.begin()), std::make_move_iterator(samples_.end()));
-        std::vector<EventRow> events(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
-        samples_.clear();
-        events_.clear();
-        lock.unlock();
-        const Status s = store_->insertSamples(runId_, batch);
-        const Status e = store_->insertEvents(runId_, events);
-        lock.lock();
-        if (s) {
-            committed_ += static_cast<int64_t>(batch.size());
-            batch.clear();
-        }
-        if (e) events.clear();
-        if (!s || !e) {
-            // Keep what failed, in order, and try again later; a stopping writer gives up
-            // and finish() reports the loss.
-            if (error_.empty()) error_ = !s ? s.error() : e.error();
-            samples_.insert(samples_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
-            events_.insert(events_.begin(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
-            if (stop_) return;
-            backOff = true;
-        }
-        if (s && options_.onCommit) {
-            const int64_t committed = committed_.load();
-            lock.unlock();
-            options_.onCommit(committed);
-            lock.lock();
-        }
-    }
-}
-
-Status SampleWriter::finish(const std::string& status, const std::string& error) {
-    {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    {
-        std::lock_guard lock(mutex_);
-        if (!samples_.empty() || !events_.empty())
-            return makeError("could not store " + std::to_string(samples_.size()) + " samples: " + error_);
-    }
-    // The end of a run is worth a full sync.
-    char* message = nullptr;
-    sqlite3_exec(store_->handle(), "PRAGMA synchronous=FULL", nullptr, nullptr, &message);
-    sqlite3_free(message);
-    if (auto s = store_->finishRun(runId_, status, error); !s) return s;
-    sqlite3_exec(store_->handle(), "PRAGMA wal_checkpoint(PASSIVE)", nullptr, nullptr, &message);
-    sqlite3_free(message);
-    return Status::success();
 }
 
 }  // namespace edgent::core::store

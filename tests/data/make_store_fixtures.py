@@ -5,7 +5,7 @@
     build/app/edgent export --db /tmp/real.sqlite --run 1 --out tests/data/recorded-samples.csv
     python3 tests/data/make_store_fixtures.py /tmp/real.sqlite tests/data
 
-runs-v1.sqlite is that run in schema version 1 (migration 1 of core/store/RunStore.cpp);
+runs-v1.sqlite is that run in schema version 1 (migration 1 of core/store/Schema.cpp);
 the others are files the store must refuse without touching them.
 """
 import re
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 real, out = Path(sys.argv[1]), Path(sys.argv[2])
-source = (Path(__file__).resolve().parents[2] / "core/store/RunStore.cpp").read_text()
+source = (Path(__file__).resolve().parents[2] / "core/store/Schema.cpp").read_text()
 migration1 = re.search(r'// 0 -> 1\n    R"sql\((.*?)\)sql"', source, re.S).group(1)
 
 v1 = out / "runs-v1.sqlite"

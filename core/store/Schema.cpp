@@ -1,0 +1,93 @@
+#include "core/store/Schema.h"
+
+#include "core/store/RunStore.h"
+
+namespace edgent::core::store {
+
+namespace {
+
+// Numbered migrations: entry i brings the schema from version i to i + 1.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE experiments(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  notes TEXT);
+CREATE TABLE models(
+  id INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  name TEXT,
+  spec_json TEXT NOT NULL,
+  source_path TEXT,
+  weights_bytes INTEGER,
+  exit_accuracy_json TEXT,
+  added_at TEXT NOT NULL);
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY,
+  experiment_id INTEGER REFERENCES experiments(id),
+  model_id INTEGER REFERENCES models(id),
+  status TEXT NOT NULL CHECK(status IN ('running','finished','failed','interrupted')),
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  host TEXT, os TEXT, pid INTEGER,
+  workbench_version TEXT, git_revision TEXT, libtorch_version TEXT,
+  model_hash TEXT, policy TEXT, error TEXT);
+CREATE TABLE run_params(
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  key TEXT NOT NULL, value TEXT,
+  PRIMARY KEY(run_id, key)) WITHOUT ROWID;
+CREATE TABLE samples(
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  device_time_ms REAL, image_index INTEGER,
+  exit INTEGER NOT NULL, partition INTEGER NOT NULL,
+  label INTEGER, prediction INTEGER, correct INTEGER,
+  device_ms REAL, transfer_ms REAL, edge_ms REAL, total_ms REAL,
+  bytes_sent INTEGER, bandwidth_bps REAL, throughput_bps REAL,
+  predicted_ms REAL, energy_mj REAL, energy_source TEXT,
+  PRIMARY KEY(run_id, seq)) WITHOUT ROWID;
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  t_ms REAL, wall_time TEXT, kind TEXT NOT NULL, role TEXT, message TEXT, value REAL);
+CREATE INDEX events_run ON events(run_id);
+CREATE TABLE profiles(
+  id INTEGER PRIMARY KEY,
+  model_id INTEGER REFERENCES models(id),
+  node TEXT NOT NULL, host TEXT, created_at TEXT NOT NULL,
+  threads INTEGER, warmup INTEGER, repeats INTEGER);
+CREATE TABLE profile_layers(
+  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+  source TEXT NOT NULL, exit INTEGER, layer_index INTEGER, kind TEXT NOT NULL,
+  features_json TEXT NOT NULL, median_ms REAL NOT NULL, p10_ms REAL, p90_ms REAL, repeats INTEGER);
+CREATE TABLE regressions(
+  id INTEGER PRIMARY KEY,
+  profile_id INTEGER REFERENCES profiles(id) ON DELETE CASCADE,
+  node TEXT NOT NULL, kind TEXT NOT NULL, coefficients_json TEXT NOT NULL,
+  r2 REAL, mape_heldout REAL, n_fit INTEGER, n_heldout INTEGER);
+)sql",
+    // 1 -> 2: dynamic mode records the bandwidth state and what chose each configuration.
+    R"sql(
+ALTER TABLE samples ADD COLUMN bandwidth_state INTEGER;
+ALTER TABLE samples ADD COLUMN config_source TEXT;
+CREATE INDEX runs_status ON runs(status);
+)sql",
+    // 2 -> 3: profiling records its per-message overhead, duration and model-loading times.
+    R"sql(
+ALTER TABLE profiles ADD COLUMN message_overhead_ms REAL;
+ALTER TABLE profiles ADD COLUMN seconds REAL;
+CREATE TABLE model_loads(
+  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+  model_bytes INTEGER NOT NULL, median_ms REAL NOT NULL);
+ALTER TABLE regressions ADD COLUMN feature_set TEXT NOT NULL DEFAULT 'table1';
+)sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
+
+}  // namespace
+
+const char* migrationSql(int fromVersion) { return kMigrations[fromVersion]; }
+
+}  // namespace edgent::core::store

@@ -1,0 +1,221 @@
+// The device role: the input stream, run on its own thread.
+#include "workers/Worker.h"
+
+#include "workers/WorkerShared.h"
+
+#include "core/data/Dataset.h"
+#include "core/net/Frame.h"
+#include "core/net/Shaper.h"
+
+#include <zmq_addon.hpp>
+
+namespace edgent::workers {
+
+using namespace edgent::core;
+using namespace edgent::core::net;
+
+namespace {
+
+// How long the device waits for the edge's answer to one frame.
+constexpr int kEdgeReplyTimeoutMs = 5000;
+
+}  // namespace
+
+void Worker::startStream(const Identity& owner, const StreamRequest& request) {
+    stopStream();
+    streamOwner_ = owner;
+    streamStop_ = false;
+    streamRunning_ = true;
+    ++streamId_;
+    counters_.samples = 0;
+    stream_ = std::make_unique<std::thread>(&Worker::streamLoop, this, request, streamId_);
+}
+
+void Worker::stopStream() {
+    streamStop_ = true;
+    if (stream_) {
+        stream_->join();
+        stream_.reset();
+    }
+    streamRunning_ = false;
+    // Samples the stream queued before it stopped still go to the controller.
+    if (sampleSink_) onSample();
+}
+
+void Worker::streamLoop(StreamRequest request, uint64_t streamId) {
+    // The thread's exception boundary: a socket or LibTorch error ends the stream with a
+    // reason instead of terminating the worker.
+    try {
+        streamBody(request, streamId);
+    } catch (const zmq::error_t& e) {
+        reportStreamFailure(streamId, std::string("socket error: ") + e.what());
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        reportStreamFailure(streamId, "inference error: " + what.substr(0, what.find('\n')));
+    }
+}
+
+void Worker::reportStreamFailure(uint64_t streamId, const std::string& why) {
+    zmq::socket_t out = connectToMainLoop(context_);
+    QJsonObject e = makeEvent("stream-error", why);
+    e["stream"] = static_cast<qint64>(streamId);
+    e["samples"] = static_cast<qint64>(counters_.samples.load());
+    sendJson(out, e);
+}
+
+void Worker::streamBody(StreamRequest request, uint64_t streamId) {
+    torch::set_num_threads(std::max(1, options_.threads));
+    zmq::socket_t out = connectToMainLoop(context_);
+    auto emit = [&](const QJsonObject& o) { sendJson(out, o); };
+    auto finish = [&](const char* event, const std::string& message, uint64_t count) {
+        QJsonObject e = makeEvent(event, message);
+        e["stream"] = static_cast<qint64>(streamId);
+        e["samples"] = static_cast<qint64>(count);
+        emit(e);
+    };
+
+    auto ds = openDataset(request.dataset, request.dataDir);
+    if (!ds) return finish("stream-error", ds.error(), 0);
+    auto set = (*ds)->load(request.trainSplit ? Split::Train : Split::Test);
+    if (!set) return finish("stream-error", set.error(), 0);
+    if (set->count == 0) return finish("stream-error", "the dataset split is empty", 0);
+
+    zmq::socket_t edge;
+    std::string connectedTo;
+    torch::InferenceMode guard;
+    const auto start = Clock::now();
+    uint64_t done = 0;
+    for (uint64_t seq = 0; request.count == 0 || seq < static_cast<uint64_t>(request.count); ++seq) {
+        if (streamStop_) break;
+        if (request.rateHz > 0.0 &&
+            !TokenBucketShaper::waitUntil(start + std::chrono::duration_cast<Clock::duration>(
+                                                      std::chrono::duration<double>(static_cast<double>(seq) / request.rateHz)),
+                                          &streamStop_))
+            break;
+        DeviceConfig cfg;
+        {
+            std::lock_guard lock(configMutex_);
+            cfg = config_;
+        }
+        std::shared_ptr<MultiExitNet> net;
+        {
+            std::lock_guard lock(netMutex_);
+            net = net_;
+        }
+        const Shape& in = net->spec().input;
+        if (!(in == Shape{{set->channels, set->height, set->width}}))
+            return finish("stream-error", "the model takes " + in.toString() + " input, the dataset has other images", done);
+        const int n = net->pathLength(cfg.exit);
+        if (cfg.partition > n) return finish("stream-error", "partition out of range for the loaded model", done);
+
+        Sample s;
+        s.sequence = seq;
+        s.imageIndex = static_cast<int64_t>((static_cast<uint64_t>(request.offset) + seq) % static_cast<uint64_t>(set->count));
+        s.exit = cfg.exit;
+        s.partition = cfg.partition;
+        s.label = set->labels[static_cast<size_t>(s.imageIndex)];
+        s.bandwidthBps = cfg.bandwidthBps;
+        uint8_t* pixels = const_cast<uint8_t*>(set->image(s.imageIndex));
+
+        const auto t0 = Clock::now();
+        torch::Tensor h;
+        if (cfg.partition > 0) {
+            torch::Tensor x = net->preprocess(torch::from_blob(pixels, {1, in.dims[0], in.dims[1], in.dims[2]}, torch::kUInt8));
+            auto r = net->runSlice(cfg.exit, 0, cfg.partition, x);
+            if (!r) return finish("stream-error", r.error(), done);
+            h = r->contiguous();
+        }
+        const auto t1 = Clock::now();
+        s.deviceMs = msBetween(t0, t1);
+
+        if (cfg.partition < n) {
+            if (cfg.edgeEndpoint.empty()) return finish("stream-error", "no edge endpoint configured", done);
+            if (cfg.edgeEndpoint != connectedTo) {
+                edge = zmq::socket_t(context_, zmq::socket_type::dealer);
+                edge.set(zmq::sockopt::linger, 0);
+                edge.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.maxFrameBytes));
+                if (!clientSecretKey_.empty()) {
+                    edge.set(zmq::sockopt::curve_serverkey, serverPublicKey_);
+                    edge.set(zmq::sockopt::curve_publickey, clientPublicKey_);
+                    edge.set(zmq::sockopt::curve_secretkey, clientSecretKey_);
+                }
+                edge.connect(cfg.edgeEndpoint);
+                connectedTo = cfg.edgeEndpoint;
+            }
+            FrameHeader fh;
+            fh.type = FrameType::Activation;
+            fh.sequence = seq;
+            fh.exit = static_cast<uint16_t>(cfg.exit);
+            fh.partition = static_cast<uint16_t>(cfg.partition);
+            const void* payload;
+            size_t payloadBytes;
+            if (cfg.partition == 0) {
+                fh.dtype = DType::UInt8;
+                fh.dims.assign(in.dims.begin(), in.dims.end());
+                payload = pixels;
+                payloadBytes = static_cast<size_t>(set->imageBytes());
+            } else {
+                fh.dtype = DType::Float32;
+                for (int64_t d = 1; d < h.dim(); ++d) fh.dims.push_back(static_cast<uint32_t>(h.size(d)));
+                payload = h.data_ptr();
+                payloadBytes = static_cast<size_t>(h.numel()) * 4;
+            }
+            zmq::message_t frame(encodedFrameBytes(fh));
+            if (!encodeFrameInto(fh, payload, payloadBytes, frame.data<uint8_t>(), frame.size()))
+                return finish("stream-error", "cannot encode an activation frame", done);
+            s.bytesSent = static_cast<int64_t>(frame.size());
+            if (cfg.bandwidthBps > 0.0 && !TokenBucketShaper::waitUntil(shaper_.reserve(s.bytesSent), &streamStop_)) break;
+            edge.send(frame, zmq::send_flags::none);
+
+            // Wait for this frame's result; drop stale ones from an earlier timeout.
+            bool answered = false;
+            FrameHeader result;
+            const auto deadline = Clock::now() + std::chrono::milliseconds(kEdgeReplyTimeoutMs);
+            while (!answered && !streamStop_ && Clock::now() < deadline) {
+                zmq::pollitem_t items[] = {{edge.handle(), 0, ZMQ_POLLIN, 0}};
+                try {
+                    zmq::poll(items, 1, std::chrono::milliseconds(50));
+                } catch (const zmq::error_t& e) {
+                    if (e.num() != EINTR) throw;
+                }
+                zmq::message_t reply;
+                while (!answered && edge.recv(reply, zmq::recv_flags::dontwait)) {
+                    auto decoded = decodeFrame(reply.data<uint8_t>(), reply.size(), options_.maxFrameBytes);
+                    if (!decoded) {
+                        ++counters_.framesBad;
+                        continue;
+                    }
+                    if (decoded->header.type == FrameType::Result && decoded->header.sequence == seq) {
+                        result = decoded->header;
+                        answered = true;
+                    }
+                }
+            }
+            if (streamStop_) break;
+            if (!answered)
+                return finish("stream-error",
+                              "the edge did not answer frame " + std::to_string(seq) + " within " +
+                                  std::to_string(kEdgeReplyTimeoutMs / 1000) + " s",
+                              done);
+            const auto t2 = Clock::now();
+            s.edgeMs = static_cast<double>(result.edgeComputeNs) / 1e6;
+            s.transferMs = std::max(0.0, msBetween(t1, t2) - s.edgeMs);
+            s.prediction = result.prediction;
+            s.throughputBps = s.transferMs > 0 ? static_cast<double>(s.bytesSent) * 8.0 / (s.transferMs / 1000.0) : 0.0;
+            counters_.bytesSent += static_cast<uint64_t>(s.bytesSent);
+            counters_.transferBitsSum += static_cast<uint64_t>(s.bytesSent) * 8;
+            counters_.transferMsSum = counters_.transferMsSum.load() + s.transferMs;
+        } else {
+            s.prediction = static_cast<int>(h.argmax(1).item<int64_t>());
+        }
+        const auto t3 = Clock::now();
+        s.totalMs = msBetween(t0, t3);
+        s.deviceTimeMs = msBetween(start, t0);
+        emit(sampleToJson(s));
+        ++counters_.samples;
+        ++done;
+    }
+    finish("stream-finished", streamStop_ ? "stopped" : "done", done);
+}
+
+}  // namespace edgent::workers
