@@ -8,7 +8,6 @@
 #include "widgets/RunPlots.h"
 
 #include <QApplication>
-#include <QFile>
 #include <QTemporaryDir>
 
 #include <chrono>
@@ -30,27 +29,12 @@ int main(int argc, char** argv) {
     int64_t n = 100000;
     for (int i = 2; i < argc; ++i)
         if (!std::strcmp(argv[i], "--samples") && i + 1 < argc) n = std::atoll(argv[++i]);
-    std::vector<SampleRow> recorded;
-    QFile f(QString::fromLocal8Bit(argv[1]));
-    if (!f.open(QIODevice::ReadOnly)) return 1;
-    for (const QByteArray& line : f.readAll().split('\n').mid(1)) {
-        const QList<QByteArray> c = line.split(',');
-        if (c.size() < 19) continue;
-        SampleRow r;
-        r.sample.deviceTimeMs = c[2].toDouble();
-        r.sample.exit = c[4].toInt();
-        r.sample.partition = c[5].toInt();
-        r.sample.label = c[6].toInt();
-        r.sample.prediction = c[7].toInt();
-        r.sample.deviceMs = c[9].toDouble();
-        r.sample.transferMs = c[10].toDouble();
-        r.sample.edgeMs = c[11].toDouble();
-        r.sample.totalMs = c[12].toDouble();
-        r.sample.bytesSent = c[13].toLongLong();
-        r.sample.bandwidthBps = c[14].toDouble();
-        r.sample.throughputBps = c[15].toDouble();
-        recorded.push_back(r);
+    auto loaded = readSamplesCsv(argv[1]);
+    if (!loaded || loaded->empty()) {
+        std::fprintf(stderr, "edgent-bench-store: %s\n", loaded ? "no samples" : loaded.error().c_str());
+        return 1;
     }
+    const std::vector<SampleRow> recorded = std::move(loaded).value();
     QTemporaryDir dir;
     const std::string db = dir.filePath("bench.sqlite").toStdString();
     auto store = RunStore::open(db);

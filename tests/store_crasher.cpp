@@ -2,9 +2,8 @@
 // samples recorded from a real run) and prints "committed N" after every commit, until it
 // is killed. Stops by itself after 60 s so it can never outlive a test.
 // Usage: edgent-store-crasher DB RECORDED.csv
+#include "core/store/Export.h"
 #include "core/store/RunStore.h"
-
-#include <QFile>
 
 #include <chrono>
 #include <cstdio>
@@ -17,25 +16,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: edgent-store-crasher DB RECORDED.csv\n");
         return 2;
     }
-    std::vector<SampleRow> recorded;
-    QFile f(QString::fromLocal8Bit(argv[2]));
-    if (!f.open(QIODevice::ReadOnly)) return 1;
-    const QList<QByteArray> lines = f.readAll().split('\n');
-    for (int i = 1; i < lines.size(); ++i) {
-        const QList<QByteArray> c = lines[i].split(',');
-        if (c.size() < 19) continue;
-        SampleRow r;
-        r.sample.exit = c[4].toInt();
-        r.sample.partition = c[5].toInt();
-        r.sample.label = c[6].toInt();
-        r.sample.prediction = c[7].toInt();
-        r.sample.deviceMs = c[9].toDouble();
-        r.sample.transferMs = c[10].toDouble();
-        r.sample.edgeMs = c[11].toDouble();
-        r.sample.totalMs = c[12].toDouble();
-        r.sample.bytesSent = c[13].toLongLong();
-        recorded.push_back(r);
+    auto loaded = readSamplesCsv(argv[2]);
+    if (!loaded) {
+        std::fprintf(stderr, "%s\n", loaded.error().c_str());
+        return 1;
     }
+    const std::vector<SampleRow> recorded = std::move(loaded).value();
     if (recorded.empty()) return 1;
     auto store = RunStore::open(argv[1]);
     if (!store) {

@@ -24,32 +24,8 @@ QByteArray sha(const QString& path) {
 
 // Samples recorded from a real co-inference run (tests/data/recorded-samples.csv).
 std::vector<SampleRow> recordedSamples() {
-    std::vector<SampleRow> rows;
-    QFile f(edgent::test::dataPath("recorded-samples.csv"));
-    if (!f.open(QIODevice::ReadOnly)) return rows;
-    const QList<QByteArray> lines = f.readAll().split('\n');
-    for (int i = 1; i < lines.size(); ++i) {
-        const QList<QByteArray> c = lines[i].split(',');
-        if (c.size() < 19) continue;
-        SampleRow r;
-        net::Sample& s = r.sample;
-        s.sequence = c[1].toULongLong();
-        s.deviceTimeMs = c[2].toDouble();
-        s.imageIndex = c[3].toLongLong();
-        s.exit = c[4].toInt();
-        s.partition = c[5].toInt();
-        s.label = c[6].toInt();
-        s.prediction = c[7].toInt();
-        s.deviceMs = c[9].toDouble();
-        s.transferMs = c[10].toDouble();
-        s.edgeMs = c[11].toDouble();
-        s.totalMs = c[12].toDouble();
-        s.bytesSent = c[13].toLongLong();
-        s.bandwidthBps = c[14].toDouble();
-        s.throughputBps = c[15].toDouble();
-        rows.push_back(r);
-    }
-    return rows;
+    auto rows = readSamplesCsv(edgent::test::dataFile("recorded-samples.csv"));
+    return rows ? std::move(rows).value() : std::vector<SampleRow>{};
 }
 
 int64_t count(sqlite3* db, const char* sql) {

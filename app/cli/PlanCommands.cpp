@@ -25,24 +25,6 @@ using net::Role;
 
 namespace {
 
-Result<std::string> readAll(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) return makeError("cannot read " + path);
-    return f.readAll().toStdString();
-}
-
-// The model's row in the store (inserted when new).
-Result<int64_t> modelRow(store::RunStore& db, const ModelFile& model, const std::string& specText, const std::string& weights) {
-    store::ModelRecord record;
-    record.hash = store::modelHash(specText, weights);
-    record.name = model.spec.name;
-    record.specJson = specJson(model.spec);
-    record.sourcePath = model.path;
-    record.weightsBytes = static_cast<int64_t>(weights.size());
-    record.exitAccuracy = model.spec.exitAccuracy;
-    return db.upsertModel(record);
-}
-
 QJsonObject fitJson(const std::string& node, const plan::LinearFit& f) {
     QJsonArray c;
     for (double x : f.coefficients) c.append(x);
@@ -122,14 +104,12 @@ int runProfile(const QStringList& args) {
     const bool remote = p.isSet("device") || p.isSet("edge");
     if (remote && !(p.isSet("device") && p.isSet("edge"))) return cmd.fail("--device and --edge go together");
     const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
-    auto model = readModelFile(modelPath);
-    if (!model) return cmd.fail(QString::fromStdString(model.error()));
-    auto specText = readAll(modelPath);
-    auto weights = readAll(model->weightsPath);
-    if (!specText || !weights) return cmd.fail(QString::fromStdString(!specText ? specText.error() : weights.error()));
+    auto bytes = readModelBytes(modelPath);
+    if (!bytes) return cmd.fail(QString::fromStdString(bytes.error()));
+    const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(p.value("db").toStdString());
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
-    auto modelId = modelRow(**db, *model, *specText, *weights);
+    auto modelId = (*db)->upsertModel(store::modelRecord(*bytes));
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
 
     control::SpawnedWorker localDevice, localEdge;
@@ -178,7 +158,7 @@ int runProfile(const QStringList& args) {
     };
     for (auto [role, ep] : {std::pair{Role::Edge, edgeEp}, std::pair{Role::Device, deviceEp}}) {
         if (auto s = c.connect(role, ep, 15000); !s) return failWith(s.error());
-        if (auto l = c.call(role, "load-model", {}, 20000, {*specText, *weights}); !l) return failWith(l.error());
+        if (auto l = c.call(role, "load-model", {}, 20000, {bytes->specText, bytes->weights}); !l) return failWith(l.error());
     }
     const auto started = std::chrono::steady_clock::now();
     QJsonObject request{{"repeats", static_cast<int>(*repeats)}, {"synthetic", !p.isSet("no-synthetic")}};
@@ -296,14 +276,12 @@ int runPlan(const QStringList& args) {
     const auto deadline = parseDurationMs(p.value("deadline"));
     if (!deadline) return cmd.fail("--deadline must be positive and look like 300ms or 1.2s, got '" + p.value("deadline") + "'");
     const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
-    auto model = readModelFile(modelPath);
-    if (!model) return cmd.fail(QString::fromStdString(model.error()));
-    auto specText = readAll(modelPath);
-    auto weights = readAll(model->weightsPath);
-    if (!specText || !weights) return cmd.fail(QString::fromStdString(!specText ? specText.error() : weights.error()));
+    auto bytes = readModelBytes(modelPath);
+    if (!bytes) return cmd.fail(QString::fromStdString(bytes.error()));
+    const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(p.value("db").toStdString(), store::RunStore::Mode::ReadOnly);
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
-    auto table = latencyTableFor(**db, *model, store::modelHash(*specText, *weights), p.value("predictor").toStdString());
+    auto table = latencyTableFor(**db, *model, store::modelHash(bytes->specText, bytes->weights), p.value("predictor").toStdString());
     if (!table) return cmd.fail(QString::fromStdString(table.error()));
     const auto chosen = plan::choosePlan(*table, model->spec.exitAccuracy, *bandwidth, *deadline, *policy);
     const QJsonObject out{{"policy", plan::policyName(chosen.policy)},

@@ -72,8 +72,9 @@ int runRun(const QStringList& args) {
     auto& p = cmd.parser();
     core::control::CoRunOptions o;
     o.modelPath = p.isSet("model") ? p.value("model").toStdString() : core::defaultModelPath();
-    auto model = core::readModelFile(o.modelPath);
-    if (!model) return cmd.fail(QString::fromStdString(model.error()));
+    auto bytes = core::readModelBytes(o.modelPath);
+    if (!bytes) return cmd.fail(QString::fromStdString(bytes.error()));
+    const core::ModelFile* model = &bytes->file;
     const bool remote = p.isSet("device") || p.isSet("edge");
     if (remote && p.isSet("local")) return cmd.fail("--local and --device/--edge exclude each other");
     if (remote && !(p.isSet("device") && p.isSet("edge"))) return cmd.fail("--device and --edge go together");
@@ -118,22 +119,7 @@ int runRun(const QStringList& args) {
     if (!store) return cmd.fail(QString::fromStdString(store.error()));
     auto power = core::energy::powerProfile(p.value("power-profile").toStdString());
     if (!power) return cmd.fail(QString::fromStdString(power.error()));
-    std::string specText, weightsBytes;
-    {
-        QFile spec(QString::fromStdString(o.modelPath));
-        QFile weights(QString::fromStdString(model->weightsPath));
-        if (!spec.open(QIODevice::ReadOnly) || !weights.open(QIODevice::ReadOnly))
-            return cmd.fail(QString::fromStdString("cannot read the model files of " + o.modelPath));
-        specText = spec.readAll().toStdString();
-        weightsBytes = weights.readAll().toStdString();
-    }
-    core::store::ModelRecord record;
-    record.hash = core::store::modelHash(specText, weightsBytes);
-    record.name = model->spec.name;
-    record.specJson = core::specJson(model->spec);
-    record.sourcePath = o.modelPath;
-    record.weightsBytes = static_cast<int64_t>(weightsBytes.size());
-    record.exitAccuracy = model->spec.exitAccuracy;
+    const core::store::ModelRecord record = core::store::modelRecord(*bytes);
     auto modelId = (*store)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
     double predictedMs = NAN;

@@ -9,7 +9,6 @@
 #include "core/energy/PowerModel.h"
 #include "core/store/Export.h"
 
-#include <QFile>
 #include <QJsonArray>
 
 #include <cmath>
@@ -31,12 +30,6 @@ std::optional<std::vector<T>> parseList(const QString& text, Parse parse) {
     }
     if (out.empty()) return std::nullopt;
     return out;
-}
-
-Result<std::string> readAll(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) return makeError("cannot read " + path);
-    return f.readAll().toStdString();
 }
 
 }  // namespace
@@ -79,24 +72,16 @@ int runSweep(const QStringList& args) {
     if (!power) return cmd.fail(QString::fromStdString(power.error()));
 
     const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
-    auto model = readModelFile(modelPath);
-    if (!model) return cmd.fail(QString::fromStdString(model.error()));
-    auto specText = readAll(modelPath);
-    auto weights = readAll(model->weightsPath);
-    if (!specText || !weights) return cmd.fail(QString::fromStdString(!specText ? specText.error() : weights.error()));
+    auto bytes = readModelBytes(modelPath);
+    if (!bytes) return cmd.fail(QString::fromStdString(bytes.error()));
+    const ModelFile* model = &bytes->file;
     const std::string dbPath = p.value("db").toStdString();
     auto db = store::RunStore::open(dbPath);
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
-    const std::string hash = store::modelHash(*specText, *weights);
+    const store::ModelRecord record = store::modelRecord(*bytes);
+    const std::string& hash = record.hash;
     auto table = latencyTableFor(**db, *model, hash, p.value("predictor").toStdString());
     if (!table) return cmd.fail(QString::fromStdString(table.error()));
-    store::ModelRecord record;
-    record.hash = hash;
-    record.name = model->spec.name;
-    record.specJson = specJson(model->spec);
-    record.sourcePath = modelPath;
-    record.weightsBytes = static_cast<int64_t>(weights->size());
-    record.exitAccuracy = model->spec.exitAccuracy;
     auto modelId = (*db)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
 

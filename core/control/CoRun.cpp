@@ -2,8 +2,8 @@
 
 #include "core/control/LocalWorkers.h"
 #include "core/model/ModelFile.h"
+#include "core/util/Stats.h"
 
-#include <QFile>
 
 #include <algorithm>
 #include <chrono>
@@ -16,16 +16,6 @@ namespace edgent::core::control {
 using namespace edgent::core::net;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-Result<std::string> readAll(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) return makeError("cannot read " + path + ": " + f.errorString().toStdString());
-    return f.readAll().toStdString();
-}
-
-}  // namespace
-
 CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const Sample&)>& onSample,
                            const std::function<void(const WorkerEvent&)>& onEvent, const std::atomic<bool>* cancel) {
     CoRunResult result;
@@ -36,20 +26,9 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     };
 
     // The model goes to both workers over the control channel, so a Pi needs no copy.
-    auto modelFile = readModelFile(o.modelPath);
-    if (!modelFile) {
-        fail(modelFile.error());
-        return result;
-    }
-    const std::string weightsPath = modelFile->weightsPath;
-    auto specText = readAll(o.modelPath);
-    if (!specText) {
-        fail(specText.error());
-        return result;
-    }
-    auto weights = readAll(weightsPath);
-    if (!weights) {
-        fail(weights.error());
+    auto model = readModelBytes(o.modelPath);
+    if (!model) {
+        fail(model.error());
         return result;
     }
 
@@ -122,7 +101,7 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
         result.deviceHello = controller.info(Role::Device).hello;
         result.edgeHello = controller.info(Role::Edge).hello;
         for (Role r : {Role::Edge, Role::Device}) {
-            auto loaded = controller.call(r, "load-model", {}, o.requestTimeoutMs, {*specText, *weights});
+            auto loaded = controller.call(r, "load-model", {}, o.requestTimeoutMs, {model->specText, model->weights});
             if (!loaded) return makeError(loaded.error());
         }
         QJsonObject cfg;
@@ -237,12 +216,8 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
     s.bytesSentMean /= n;
     s.throughputBpsMean = senders ? throughputSum / static_cast<double>(senders) : 0.0;
     std::sort(latency.begin(), latency.end());
-    auto rank = [&](double q) {
-        const size_t k = static_cast<size_t>(std::ceil(q * n));
-        return latency[std::min(latency.size() - 1, k == 0 ? 0 : k - 1)];
-    };
-    s.latencyMsP50 = rank(0.50);
-    s.latencyMsP95 = rank(0.95);
+    s.latencyMsP50 = nearestRank(latency, 0.50);
+    s.latencyMsP95 = nearestRank(latency, 0.95);
     s.deadlineHitRate = deadlineMs > 0 ? static_cast<double>(hits) / n : -1.0;
     return s;
 }

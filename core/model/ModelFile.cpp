@@ -281,6 +281,22 @@ std::string specJson(const ModelSpec& spec) {
     return QJsonDocument(specToJsonObject(spec)).toJson(QJsonDocument::Compact).toStdString();
 }
 
+Result<std::string> readFileBytes(const std::string& path) {
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly)) return makeError("cannot read " + path + ": " + f.errorString().toStdString());
+    return f.readAll().toStdString();
+}
+
+Result<ModelBytes> readModelBytes(const std::string& jsonPath) {
+    auto file = readModelFile(jsonPath);
+    if (!file) return makeError(file.error());
+    auto spec = readFileBytes(jsonPath);
+    if (!spec) return makeError(spec.error());
+    auto weights = readFileBytes(file->weightsPath);
+    if (!weights) return makeError(weights.error());
+    return ModelBytes{std::move(file).value(), std::move(spec).value(), std::move(weights).value()};
+}
+
 Status writeFileAtomically(const std::string& path, const std::string& bytes) {
     QSaveFile file(QString::fromStdString(path));
     if (!file.open(QIODevice::WriteOnly))

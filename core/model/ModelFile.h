@@ -35,6 +35,18 @@ std::string modelFileJson(const ModelSpec& spec, const std::string& weightsFile,
 // The spec alone as compact JSON (for hashing, the run store and TorchScript metadata).
 std::string specJson(const ModelSpec& spec);
 
+// A model file as it is on disk: parsed, plus the bytes of both files (what workers are sent
+// and what the model hash covers).
+struct ModelBytes {
+    ModelFile file;
+    std::string specText;
+    std::string weights;
+};
+Result<ModelBytes> readModelBytes(const std::string& jsonPath);
+
+// A whole file's bytes, or one line saying why not.
+Result<std::string> readFileBytes(const std::string& path);
+
 // Writes a file atomically (QSaveFile): afterwards it is either the old file or the new one.
 Status writeFileAtomically(const std::string& path, const std::string& bytes);
 

@@ -45,6 +45,17 @@ std::string modelHash(const std::string& specJson, const std::string& weights) {
     return h.result().toHex().toStdString();
 }
 
+ModelRecord modelRecord(const ModelBytes& model) {
+    ModelRecord record;
+    record.hash = modelHash(model.specText, model.weights);
+    record.name = model.file.spec.name;
+    record.specJson = specJson(model.file.spec);
+    record.sourcePath = model.file.path;
+    record.weightsBytes = static_cast<int64_t>(model.weights.size());
+    record.exitAccuracy = model.file.spec.exitAccuracy;
+    return record;
+}
+
 Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
     if (auto r = store.run(runId); !r) return makeError(r.error());
     auto rows = store.samples(runId);
@@ -64,6 +75,41 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
                csvField(r.energySource) + '\n';
     }
     return writeFileAtomically(outPath, out);
+}
+
+Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path) {
+    auto text = readFileBytes(path);
+    if (!text) return makeError(text.error());
+    const QList<QByteArray> lines = QByteArray::fromStdString(*text).split('\n');
+    if (lines.isEmpty() || !lines[0].startsWith("run_id,seq,device_time_ms")) return makeError(path + " is not a samples CSV");
+    auto number = [](const QByteArray& field) { return field.isEmpty() ? NAN : field.toDouble(); };
+    std::vector<SampleRow> rows;
+    for (qsizetype i = 1; i < lines.size(); ++i) {
+        if (lines[i].trimmed().isEmpty()) continue;
+        const QList<QByteArray> c = lines[i].split(',');
+        if (c.size() < 19) return makeError(path + ": line " + std::to_string(i + 1) + " has too few columns");
+        SampleRow r;
+        net::Sample& x = r.sample;
+        x.sequence = c[1].toULongLong();
+        x.deviceTimeMs = c[2].toDouble();
+        x.imageIndex = c[3].toLongLong();
+        x.exit = c[4].toInt();
+        x.partition = c[5].toInt();
+        x.label = c[6].toInt();
+        x.prediction = c[7].toInt();
+        x.deviceMs = c[9].toDouble();
+        x.transferMs = c[10].toDouble();
+        x.edgeMs = c[11].toDouble();
+        x.totalMs = c[12].toDouble();
+        x.bytesSent = c[13].toLongLong();
+        x.bandwidthBps = c[14].toDouble();
+        x.throughputBps = c[15].toDouble();
+        r.predictedMs = number(c[16]);
+        r.energyMj = number(c[17]);
+        r.energySource = c[18].trimmed().toStdString();
+        rows.push_back(std::move(r));
+    }
+    return rows;
 }
 
 Result<QJsonObject> runSummaryJson(RunStore& store, int64_t runId) {

@@ -3,6 +3,7 @@
 // holding just that run with its model, profiles and regressions. Every file is written
 // atomically (a temporary file renamed into place). PDF and PNG plots live in widgets/.
 
+#include "core/model/ModelFile.h"
 #include "core/store/RunStore.h"
 
 #include <QJsonObject>
@@ -13,6 +14,9 @@ namespace edgent::core::store {
 
 // One row per sample with a header; units are in the column names (total_ms, bytes_sent).
 Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath);
+// Reads back a samples CSV written by exportCsv (e.g. the recorded-run fixture).
+Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path);
+
 // The run's metadata, parameters and summary statistics.
 Result<QJsonObject> runSummaryJson(RunStore& store, int64_t runId);
 Status exportJson(RunStore& store, int64_t runId, const std::string& outPath);
@@ -22,6 +26,9 @@ Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath);
 // Picks the format from the extension (.csv, .json, .sqlite); other extensions are an error
 // here (PDF and PNG are handled by the caller that has a screen library).
 Status exportRun(RunStore& store, int64_t runId, const std::string& outPath);
+
+// The store's record of a model read from disk (hash over both files' bytes).
+ModelRecord modelRecord(const ModelBytes& model);
 
 // sha256 over the spec JSON text and the weights bytes, hex.
 std::string modelHash(const std::string& specJson, const std::string& weights);

@@ -2,6 +2,7 @@
 
 #include "core/store/Schema.h"
 #include "core/store/Sql.h"
+#include "core/util/Stats.h"
 
 #include <QDateTime>
 #include <QFileInfo>
@@ -395,12 +396,8 @@ Result<RunStats> RunStore::stats(int64_t runId) {
     st.energyMjMean = energyN ? energy / static_cast<double>(energyN) : NAN;
     st.predictedMsMean = predictedN ? predicted / static_cast<double>(predictedN) : NAN;
     std::sort(latency.begin(), latency.end());
-    auto rank = [&](double q) {
-        const size_t k = static_cast<size_t>(std::ceil(q * n));
-        return latency[std::min(latency.size() - 1, k == 0 ? 0 : k - 1)];
-    };
-    st.latencyMsP50 = rank(0.5);
-    st.latencyMsP95 = rank(0.95);
+    st.latencyMsP50 = nearestRank(latency, 0.5);
+    st.latencyMsP95 = nearestRank(latency, 0.95);
     return st;
 }
 
