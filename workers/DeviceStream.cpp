@@ -6,6 +6,7 @@
 #include "core/data/Dataset.h"
 #include "core/net/Frame.h"
 #include "core/net/Shaper.h"
+#include "core/util/Slowdown.h"
 
 #include <zmq_addon.hpp>
 
@@ -124,12 +125,15 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
             auto r = net->runSlice(cfg.exit, 0, cfg.partition, x);
             if (!r) return finish("stream-error", r.error(), done);
             h = r->contiguous();
+            stretchComputation(t0, options_.slowdown);
         }
         const auto t1 = Clock::now();
         s.deviceMs = msBetween(t0, t1);
 
-        if (cfg.partition < n) {
-            if (cfg.edgeEndpoint.empty()) return finish("stream-error", "no edge endpoint configured", done);
+        // Sends one activation frame through the shaper and waits for its result. Returns
+        // false when the stream must end (stopped, or the edge did not answer).
+        auto exchange = [&](FrameHeader fh, const void* payload, size_t payloadBytes, int64_t& bytes,
+                            FrameHeader& result) -> bool {
             if (cfg.edgeEndpoint != connectedTo) {
                 edge = zmq::socket_t(context_, zmq::socket_type::dealer);
                 edge.set(zmq::sockopt::linger, 0);
@@ -142,34 +146,17 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                 edge.connect(cfg.edgeEndpoint);
                 connectedTo = cfg.edgeEndpoint;
             }
-            FrameHeader fh;
-            fh.type = FrameType::Activation;
-            fh.sequence = seq;
-            fh.exit = static_cast<uint16_t>(cfg.exit);
-            fh.partition = static_cast<uint16_t>(cfg.partition);
-            const void* payload;
-            size_t payloadBytes;
-            if (cfg.partition == 0) {
-                fh.dtype = DType::UInt8;
-                fh.dims.assign(in.dims.begin(), in.dims.end());
-                payload = pixels;
-                payloadBytes = static_cast<size_t>(set->imageBytes());
-            } else {
-                fh.dtype = DType::Float32;
-                for (int64_t d = 1; d < h.dim(); ++d) fh.dims.push_back(static_cast<uint32_t>(h.size(d)));
-                payload = h.data_ptr();
-                payloadBytes = static_cast<size_t>(h.numel()) * 4;
-            }
             zmq::message_t frame(encodedFrameBytes(fh));
-            if (!encodeFrameInto(fh, payload, payloadBytes, frame.data<uint8_t>(), frame.size()))
-                return finish("stream-error", "cannot encode an activation frame", done);
-            s.bytesSent = static_cast<int64_t>(frame.size());
-            if (cfg.bandwidthBps > 0.0 && !TokenBucketShaper::waitUntil(shaper_.reserve(s.bytesSent), &streamStop_)) break;
+            if (!encodeFrameInto(fh, payload, payloadBytes, frame.data<uint8_t>(), frame.size())) {
+                finish("stream-error", "cannot encode an activation frame", done);
+                return false;
+            }
+            bytes = static_cast<int64_t>(frame.size());
+            if (cfg.bandwidthBps > 0.0 && !TokenBucketShaper::waitUntil(shaper_.reserve(bytes), &streamStop_)) return false;
             edge.send(frame, zmq::send_flags::none);
 
             // Wait for this frame's result; drop stale ones from an earlier timeout.
             bool answered = false;
-            FrameHeader result;
             const auto deadline = Clock::now() + std::chrono::milliseconds(kEdgeReplyTimeoutMs);
             while (!answered && !streamStop_ && Clock::now() < deadline) {
                 zmq::pollitem_t items[] = {{edge.handle(), 0, ZMQ_POLLIN, 0}};
@@ -185,24 +172,54 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                         ++counters_.framesBad;
                         continue;
                     }
-                    if (decoded->header.type == FrameType::Result && decoded->header.sequence == seq) {
+                    if (decoded->header.type == FrameType::Result && decoded->header.sequence == fh.sequence) {
                         result = decoded->header;
                         answered = true;
                     }
                 }
             }
-            if (streamStop_) break;
-            if (!answered)
-                return finish("stream-error",
-                              "the edge did not answer frame " + std::to_string(seq) + " within " +
-                                  std::to_string(kEdgeReplyTimeoutMs / 1000) + " s",
-                              done);
+            if (streamStop_) return false;
+            if (!answered) {
+                finish("stream-error",
+                       "the edge did not answer frame " + std::to_string(fh.sequence) + " within " +
+                           std::to_string(kEdgeReplyTimeoutMs / 1000) + " s",
+                       done);
+                return false;
+            }
+            counters_.bytesSent += static_cast<uint64_t>(bytes);
+            return true;
+        };
+        FrameHeader rawHeader;
+        rawHeader.type = FrameType::Activation;
+        rawHeader.sequence = seq;
+        rawHeader.exit = static_cast<uint16_t>(cfg.exit);
+        rawHeader.partition = 0;
+        rawHeader.dtype = DType::UInt8;
+        rawHeader.dims.assign(in.dims.begin(), in.dims.end());
+
+        if (cfg.partition < n) {
+            if (cfg.edgeEndpoint.empty()) return finish("stream-error", "no edge endpoint configured", done);
+            FrameHeader fh = rawHeader;
+            const void* payload = pixels;
+            size_t payloadBytes = static_cast<size_t>(set->imageBytes());
+            if (cfg.partition > 0) {
+                fh.partition = static_cast<uint16_t>(cfg.partition);
+                fh.dtype = DType::Float32;
+                fh.dims.clear();
+                for (int64_t d = 1; d < h.dim(); ++d) fh.dims.push_back(static_cast<uint32_t>(h.size(d)));
+                payload = h.data_ptr();
+                payloadBytes = static_cast<size_t>(h.numel()) * 4;
+            }
+            FrameHeader result;
+            if (!exchange(fh, payload, payloadBytes, s.bytesSent, result)) {
+                if (streamStop_) break;
+                return;
+            }
             const auto t2 = Clock::now();
             s.edgeMs = static_cast<double>(result.edgeComputeNs) / 1e6;
             s.transferMs = std::max(0.0, msBetween(t1, t2) - s.edgeMs);
             s.prediction = result.prediction;
             s.throughputBps = s.transferMs > 0 ? static_cast<double>(s.bytesSent) * 8.0 / (s.transferMs / 1000.0) : 0.0;
-            counters_.bytesSent += static_cast<uint64_t>(s.bytesSent);
             counters_.transferBitsSum += static_cast<uint64_t>(s.bytesSent) * 8;
             counters_.transferMsSum = counters_.transferMsSum.load() + s.transferMs;
         } else {
@@ -210,6 +227,17 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         }
         const auto t3 = Clock::now();
         s.totalMs = msBetween(t0, t3);
+        if (cfg.partition == n && cfg.probe && !cfg.edgeEndpoint.empty()) {
+            // The probe: the raw input to the edge after the prediction is made, so that a
+            // configuration that sends nothing still observes the uplink.
+            FrameHeader result;
+            if (!exchange(rawHeader, pixels, static_cast<size_t>(set->imageBytes()), s.probeBytes, result)) {
+                if (streamStop_) break;
+                return;
+            }
+            s.probeMs = std::max(0.0, msBetween(t3, Clock::now()) - static_cast<double>(result.edgeComputeNs) / 1e6);
+            s.throughputBps = s.probeMs > 0 ? static_cast<double>(s.probeBytes) * 8.0 / (s.probeMs / 1000.0) : 0.0;
+        }
         s.deviceTimeMs = msBetween(start, t0);
         emit(sampleToJson(s));
         ++counters_.samples;

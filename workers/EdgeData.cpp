@@ -4,6 +4,7 @@
 #include "workers/WorkerShared.h"
 
 #include "core/net/Frame.h"
+#include "core/util/Slowdown.h"
 
 #include <zmq_addon.hpp>
 
@@ -53,6 +54,7 @@ void Worker::onData() {
     if (!logits) return bad(logits.error());
     const torch::Tensor out = logits->contiguous();
     const int32_t prediction = static_cast<int32_t>(out.argmax(1).item<int64_t>());
+    stretchComputation(t0, options_.slowdown);
     const uint64_t edgeNs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
 
     FrameHeader r;

@@ -211,6 +211,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         reply["os"] = QSysInfo::prettyProductName();
         reply["libtorch"] = TORCH_VERSION;
         reply["threads"] = torch::get_num_threads();
+        reply["slowdown"] = options_.slowdown;
         reply["pid"] = static_cast<qint64>(::getpid());
         reply["control"] = QString::fromStdString(controlEndpoint_);
         if (!dataEndpoint_.empty()) reply["data"] = QString::fromStdString(dataEndpoint_);
@@ -238,6 +239,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         DeviceConfig next = config_;
         if (request.contains("exit")) next.exit = request.value("exit").toInt(-1);
         if (request.contains("partition")) next.partition = request.value("partition").toInt(-1);
+        if (request.contains("probe")) next.probe = request.value("probe").toBool(false);
         if (request.contains("bandwidth_bps")) next.bandwidthBps = request.value("bandwidth_bps").toDouble(-1.0);
         if (request.contains("edge_endpoint")) {
             next.edgeEndpoint = request.value("edge_endpoint").toString().toStdString();

@@ -30,6 +30,7 @@ struct WorkerOptions {
     int threads = 1;
     std::string curveKeysDir;  // empty: no CURVE
     size_t maxFrameBytes = 0;  // 0: the protocol default
+    double slowdown = 1.0;     // emulate a node this many times slower (core/util/Slowdown.h)
 };
 
 // What the device's stream reads on every inference; changed live by `configure`.
@@ -38,6 +39,7 @@ struct DeviceConfig {
     int partition = 0;
     double bandwidthBps = 0.0;  // shaper rate; 0 = measure only (no shaping)
     std::string edgeEndpoint;
+    bool probe = false;         // dynamic mode: probe the uplink when a sample sends nothing
     uint64_t generation = 0;    // bumped on every change
 };
 

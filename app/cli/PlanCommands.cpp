@@ -92,6 +92,10 @@ int runProfile(const QStringList& args) {
         {"repeats", "Timed repetitions per model layer (default 25).", "N"},
         {"no-synthetic", "Time only the model's own layers."},
         {"threads", "LibTorch threads per local worker (default 1).", "N"},
+        {"device-slowdown", "Local device only: emulate a device F times slower than this host (edgent-worker "
+                            "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.", "F", "1"},
+        {"edge-threads", "LibTorch threads of the local edge worker (default: --threads). On one host, more edge threads "
+                         "make the edge the faster node, as it is in Edgent's setting.", "N"},
         {"curve-keys", "CURVE key folder for remote workers.", "DIR"},
     });
     int code = 0;
@@ -101,6 +105,11 @@ int runProfile(const QStringList& args) {
     const auto repeats = cmd.intOption("repeats", 25, 3, 1000, &code);
     const auto threads = cmd.intOption("threads", 1, 1, 256, &code);
     if (!repeats || !threads) return code;
+    const auto edgeThreads = cmd.intOption("edge-threads", *threads, 1, 256, &code);
+    if (!edgeThreads) return code;
+    bool slowOk = false;
+    const double slowdown = p.value("device-slowdown").toDouble(&slowOk);
+    if (!slowOk || slowdown < 1.0 || slowdown > 1000.0) return cmd.fail("--device-slowdown must be a number from 1 to 1000");
     const bool remote = p.isSet("device") || p.isSet("edge");
     if (remote && !(p.isSet("device") && p.isSet("edge"))) return cmd.fail("--device and --edge go together");
     const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
@@ -116,9 +125,9 @@ int runProfile(const QStringList& args) {
     std::string deviceEp = p.value("device").toStdString(), edgeEp = p.value("edge").toStdString();
     const std::string keys = p.value("curve-keys").toStdString();
     if (!remote) {
-        if (auto s = control::spawnWorker(localEdge, Role::Edge, static_cast<int>(*threads), keys); !s)
+        if (auto s = control::spawnWorker(localEdge, Role::Edge, static_cast<int>(*edgeThreads), keys); !s)
             return cmd.fail(QString::fromStdString(s.error()));
-        if (auto s = control::spawnWorker(localDevice, Role::Device, static_cast<int>(*threads), keys); !s)
+        if (auto s = control::spawnWorker(localDevice, Role::Device, static_cast<int>(*threads), keys, 15000, slowdown); !s)
             return cmd.fail(QString::fromStdString(s.error()));
         deviceEp = localDevice.controlEndpoint;
         edgeEp = localEdge.controlEndpoint;
@@ -162,26 +171,22 @@ int runProfile(const QStringList& args) {
     }
     const auto started = std::chrono::steady_clock::now();
     QJsonObject request{{"repeats", static_cast<int>(*repeats)}, {"synthetic", !p.isSet("no-synthetic")}};
-    for (Role r : {Role::Edge, Role::Device})
-        if (auto s = c.call(r, "profile", request, 5000); !s) return failWith(s.error());
-    // Wait for both to finish (bounded), polling their stats.
+    // One worker after the other: when both share a host (local workers), profiling them
+    // at once would time each while the other competes for the cores and the memory bus.
     const auto deadline = started + std::chrono::minutes(20);
-    while (true) {
-        {
-            std::unique_lock lock(mutex);
-            if (!failed.empty()) return failWith(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
-            changed.wait_for(lock, std::chrono::milliseconds(500));
-        }
-        bool all = true;
-        for (Role r : {Role::Edge, Role::Device}) {
-            if (done.count(r)) continue;
+    for (Role r : {Role::Edge, Role::Device}) {
+        if (auto s = c.call(r, "profile", request, 5000); !s) return failWith(s.error());
+        while (!done.count(r)) {
+            {
+                std::unique_lock lock(mutex);
+                if (!failed.empty()) return failWith(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
+                changed.wait_for(lock, std::chrono::milliseconds(200));
+            }
             auto result = c.call(r, "profile-result", {}, 10000);
             if (!result) return failWith(result.error());
             if (result->value("ready").toBool()) done[r] = result->value("profile").toObject();
-            else all = false;
+            if (std::chrono::steady_clock::now() > deadline) return failWith("profiling did not finish within 20 minutes");
         }
-        if (all) break;
-        if (std::chrono::steady_clock::now() > deadline) return failWith("profiling did not finish within 20 minutes");
     }
     const double profileSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -212,6 +217,7 @@ int runProfile(const QStringList& args) {
         profile::ProfileOptions opts;
         opts.repeats = static_cast<int>(*repeats);
         const QJsonObject hello = c.info(r).hello;
+        opts.slowdown = hello.value("slowdown").toDouble(1.0);
         auto id = (*db)->saveProfile(*modelId, node, hello.value("host").toString().toStdString(), hello.value("threads").toInt(),
                                      opts, *parsed, overheadMs);
         if (!id) return failWith(id.error());

@@ -16,6 +16,7 @@
 #include <QJsonArray>
 
 #include <atomic>
+#include <optional>
 #include <csignal>
 #include <cstdio>
 
@@ -61,11 +62,16 @@ int runRun(const QStringList& args) {
         {"offset", "First test image (default 0).", "N"},
         {"curve-keys", "CURVE key folder for remote workers (see edgent keys).", "DIR"},
         {"threads", "LibTorch threads per local worker (default 1).", "N"},
+        {"device-slowdown", "Local device only: emulate a device F times slower than this host (edgent-worker "
+                            "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.", "F", "1"},
+        {"edge-threads", "LibTorch threads of the local edge worker (default: --threads).", "N"},
         {"db", "Run database (default: runs.sqlite in the user's data folder).", "DB"},
         {"experiment", "Experiment name the run belongs to (default: default).", "NAME", "default"},
         {"policy", "Plan exit and partition from the stored profile: edgent, device-only, edge-only, partition-only or exit-only (needs --deadline).", "P"},
         {"predictor", "With --policy: regression (default), regression-macs or lookup.", "NAME", "regression"},
         {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).", "NAME", "laptop"},
+        {"trace", "Replay a bandwidth trace (CSV time_s,kbps) through the shaper; the run lasts the trace unless --count is given.", "FILE"},
+        {"dynamic", "With --policy: follow the bandwidth live (estimator, change points, configuration map)."},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -84,13 +90,23 @@ int runRun(const QStringList& args) {
     const auto bw = parseBandwidthBps(p.value("bandwidth"));
     if (!bw) return cmd.fail("--bandwidth must look like 50kbps, 1.5Mbps or 100Mbps, got '" + p.value("bandwidth") + "'");
     o.bandwidthBps = p.isSet("measure-only") ? 0.0 : *bw;
+    if (p.isSet("dynamic") && !p.isSet("policy")) return cmd.fail("--dynamic needs --policy (and --deadline)");
     const int exits = model->spec.numExits();
     const auto exit = cmd.intOption("exit", exits - 1, 0, exits - 1, &code);
     if (!exit) return code;
     o.exit = static_cast<int>(*exit);
     const int n = model->spec.pathLength(o.exit);
     const auto partition = cmd.intOption("partition", 0, 0, n, &code);
-    const auto count = cmd.intOption("count", 100, 1, 100'000'000, &code);
+    core::plan::BandwidthTrace trace;
+    if (p.isSet("trace")) {
+        if (p.isSet("measure-only")) return cmd.fail("--trace drives the shaper; it cannot be combined with --measure-only");
+        auto t = core::plan::readBandwidthTrace(p.value("trace").toStdString());
+        if (!t) return cmd.fail(QString::fromStdString(t.error()));
+        trace = std::move(*t);
+        o.trace = &trace;
+        if (!p.isSet("count")) o.durationS = trace.durationS();
+    }
+    const auto count = cmd.intOption("count", o.trace ? 0 : 100, o.trace ? 0 : 1, 100'000'000, &code);
     const auto offset = cmd.intOption("offset", 0, 0, 100'000'000, &code);
     const auto threads = cmd.intOption("threads", 1, 1, 256, &code);
     if (!partition || !count || !offset || !threads) return code;
@@ -98,6 +114,14 @@ int runRun(const QStringList& args) {
     o.count = *count;
     o.offset = *offset;
     o.workerThreads = static_cast<int>(*threads);
+    const auto edgeThreads = cmd.intOption("edge-threads", *threads, 1, 256, &code);
+    if (!edgeThreads) return code;
+    o.edgeThreads = static_cast<int>(*edgeThreads);
+    {
+        bool ok = false;
+        o.deviceSlowdown = p.value("device-slowdown").toDouble(&ok);
+        if (!ok || o.deviceSlowdown < 1.0 || o.deviceSlowdown > 1000.0) return cmd.fail("--device-slowdown must be a number from 1 to 1000");
+    }
     double deadlineMs = 0.0;
     if (p.isSet("deadline")) {
         const auto d = parseDurationMs(p.value("deadline"));
@@ -123,6 +147,7 @@ int runRun(const QStringList& args) {
     auto modelId = (*store)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
     double predictedMs = NAN;
+    std::optional<core::plan::ConfigurationMap> dynamicMap;
     std::string policyName = "manual";
     bool feasible = true;
     if (p.isSet("policy")) {
@@ -132,8 +157,17 @@ int runRun(const QStringList& args) {
         if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
         auto table = latencyTableFor(**store, *model, record.hash, p.value("predictor").toStdString());
         if (!table) return cmd.fail(QString::fromStdString(table.error()));
-        // The shaper's bandwidth is what the plan assumes; in measure-only mode, the stated one.
-        const auto chosen = core::plan::choosePlan(*table, model->spec.exitAccuracy, *bw, deadlineMs, *policy);
+        // The shaper's bandwidth is what the plan assumes; in measure-only mode, the stated one;
+        // with a trace, its first value.
+        const double assumedBps = o.trace ? trace.kbpsAt(0) * 1000.0 : *bw;
+        if (o.trace) o.bandwidthBps = assumedBps;
+        if (p.isSet("dynamic")) {
+            dynamicMap.emplace(*table, model->spec.exitAccuracy, deadlineMs, *policy);
+            o.dynamicMap = &*dynamicMap;
+            o.messageOverheadMs = table->overheadMs();
+        }
+        const auto chosen = dynamicMap ? dynamicMap->planFor(assumedBps)
+                                       : core::plan::choosePlan(*table, model->spec.exitAccuracy, assumedBps, deadlineMs, *policy);
         o.exit = chosen.exit;
         o.partition = chosen.partition;
         predictedMs = chosen.predictedMs;
@@ -157,7 +191,10 @@ int runRun(const QStringList& args) {
                     {"workers", o.local ? std::string("local") : o.deviceEndpoint + " " + o.edgeEndpoint},
                     {"power_profile", power->name},
                     {"predicted_ms", std::isnan(predictedMs) ? std::string() : QString::number(predictedMs, 'g', 10).toStdString()},
-                    {"plan_feasible", feasible ? "true" : "false"}};
+                    {"plan_feasible", feasible ? "true" : "false"},
+                    {"dynamic", dynamicMap ? "true" : "false"},
+                    {"device_slowdown", QString::number(o.deviceSlowdown).toStdString()},
+                    {"trace", p.value("trace").toStdString()}};
     auto runId = (*store)->beginRun(start);
     if (!runId) return cmd.fail(QString::fromStdString(runId.error()));
     auto writer = core::store::SampleWriter::start(dbPath, *runId);
@@ -167,16 +204,22 @@ int runRun(const QStringList& args) {
     std::signal(SIGINT, onRunInterrupt);
     const auto result = core::control::runCoInference(
         o,
-        [w, predictedMs, profile = *power](const core::net::Sample& s) {
-            w->add(core::store::SampleRow{s, predictedMs, profile.energyMj(s), profile.sourceTag()});
+        [w, predictedMs, profile = *power, map = dynamicMap ? &*dynamicMap : nullptr](const core::net::Sample& s) {
+            // In dynamic mode the prediction is that of the plan in force, for its state.
+            const double predicted =
+                map && s.bandwidthStateBps >= 0
+                    ? map->planFor(static_cast<double>(s.bandwidthStateBps) * 1.0000001).predictedMs
+                    : predictedMs;
+            w->add(core::store::SampleRow{s, predicted, profile.energyMj(s), profile.sourceTag()});
         },
         [w](const core::control::WorkerEvent& e) {
             core::store::EventRow row;
             row.tMs = e.atMs;
             row.wallTime = e.wallTime;
             row.kind = e.kind == "up" || e.kind == "down" ? "worker-" + e.kind : e.kind;
-            row.role = core::net::roleName(e.role);
+            row.role = e.controller ? std::string() : std::string(core::net::roleName(e.role));
             row.message = e.message;
+            row.value = e.value;
             w->addEvent(row);
         },
         &gCancel);
@@ -213,6 +256,30 @@ int runRun(const QStringList& args) {
         out["energy_mj_mean"] = result.samples.empty() ? 0.0 : energy / static_cast<double>(result.samples.size());
         out["energy_source"] = QString::fromStdString(power->sourceTag());
     }
+    if (dynamicMap) {
+        out["change_points"] = static_cast<qint64>(result.changePoints);
+        out["reconfigurations"] = static_cast<qint64>(result.reconfigurations);
+        // For every trace step: samples that arrived between the step and the next plan
+        // switch, or null when no switch followed before the next step.
+        QJsonArray delays;
+        for (size_t i = 0; i < result.events.size(); ++i) {
+            const auto& step = result.events[i];
+            if (!step.controller || step.kind != "bandwidth") continue;
+            QJsonValue delay = QJsonValue::Null;
+            for (size_t j = i + 1; j < result.events.size(); ++j) {
+                const auto& e = result.events[j];
+                if (!e.controller) continue;
+                if (e.kind == "bandwidth") break;
+                if (e.kind == "plan") {
+                    delay = static_cast<qint64>(e.samples - step.samples);
+                    break;
+                }
+            }
+            delays.append(delay);
+        }
+        out["switch_delay_samples"] = delays;
+    }
+    if (o.trace) out["trace"] = p.value("trace");
     out["frames_bad"] = result.edgeStats.value("frames_bad").toInteger();
     out["wall_seconds"] = result.wallSeconds;
     out["status"] = QString::fromStdString(status);

@@ -10,6 +10,9 @@
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+
+#include <QDateTime>
 
 namespace edgent::core::control {
 
@@ -35,11 +38,11 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     SpawnedWorker localDevice, localEdge;
     std::string deviceEp = o.deviceEndpoint, edgeEp = o.edgeEndpoint;
     if (o.local) {
-        if (auto s = spawnWorker(localEdge, Role::Edge, o.workerThreads, o.curveKeysDir); !s) {
+        if (auto s = spawnWorker(localEdge, Role::Edge, o.edgeThreads > 0 ? o.edgeThreads : o.workerThreads, o.curveKeysDir); !s) {
         fail(s.error());
         return result;
     }
-        if (auto s = spawnWorker(localDevice, Role::Device, o.workerThreads, o.curveKeysDir); !s) {
+        if (auto s = spawnWorker(localDevice, Role::Device, o.workerThreads, o.curveKeysDir, 15000, o.deviceSlowdown); !s) {
         fail(s.error());
         return result;
     }
@@ -57,12 +60,67 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     std::string streamError;
     Clock::time_point lastSample = Clock::now();
 
+    // Dynamic mode: the estimator and the configuration in force, guarded by `mutex`.
+    plan::BandwidthEstimator estimator(o.messageOverheadMs, o.cusum);
+    int state = o.dynamicMap ? o.dynamicMap->stateFor(o.bandwidthBps) : -1;
+    std::string configSource = "initial";
+    std::optional<plan::PlanResult> pendingPlan;
+    std::vector<WorkerEvent> runEvents;  // raised under `mutex`, delivered by the run's thread
+
     Controller::Options copts;
     copts.curveKeysDir = o.curveKeysDir;
     Controller controller(copts);
-    controller.setSampleHandler([&](const Sample& s) {
+    // An event of the run itself; its time is relative to the stream's start.
+    auto runEvent = [&](const char* kind, std::string message, double value) {
+        WorkerEvent e;
+        e.kind = kind;
+        e.message = std::move(message);
+        e.controller = true;
+        e.value = value;
+        e.samples = static_cast<int64_t>(result.samples.size());  // samples received before it
+        e.atMs = controller.nowMs() - std::max(0.0, streamStartMs);
+        e.wallTime = QDateTime::currentDateTime().toString(Qt::ISODateWithMs).toStdString();
+        return e;
+    };
+    auto deliverRunEvents = [&] {
+        std::vector<WorkerEvent> events;
         {
             std::lock_guard lock(mutex);
+            events.swap(runEvents);
+            result.events.insert(result.events.end(), events.begin(), events.end());
+        }
+        if (onEvent)
+            for (const auto& e : events) onEvent(e);
+    };
+    controller.setSampleHandler([&](const Sample& in) {
+        Sample s = in;
+        {
+            std::lock_guard lock(mutex);
+            if (o.dynamicMap) {
+                // The sample carries the state and source of the configuration in force; its
+                // transfer (or probe) then feeds the estimator.
+                s.bandwidthStateBps = static_cast<int64_t>(std::llround(o.dynamicMap->stateLowerBps(state)));
+                s.configSource = configSource;
+                const bool sent = s.bytesSent > 0;
+                const bool fired = estimator.observe(sent ? s.bytesSent : s.probeBytes, sent ? s.transferMs : s.probeMs);
+                const double estimate = estimator.estimateBps();
+                if (fired) {
+                    ++result.changePoints;
+                    runEvents.push_back(runEvent("change-point",
+                                                 "bandwidth changed: now about " + std::to_string(std::llround(estimate / 1000)) + " kbps",
+                                                 estimate));
+                }
+                // Re-plan at a change point and while the new segment's estimate settles.
+                const int next = o.dynamicMap->stateFor(estimate);
+                if (estimate > 0 && next != state && (fired || estimator.segmentLength() <= o.cusum.warmup + 3 ||
+                                                      estimator.changePoints() == 0)) {
+                    const auto& was = o.dynamicMap->plan(state);
+                    const auto& now = o.dynamicMap->plan(next);
+                    state = next;
+                    configSource = fired ? "change-point" : "estimate";
+                    if (now.exit != was.exit || now.partition != was.partition) pendingPlan = now;
+                }
+            }
             result.samples.push_back(s);
             lastSample = Clock::now();
         }
@@ -107,7 +165,13 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
         QJsonObject cfg;
         cfg["exit"] = o.exit;
         cfg["partition"] = o.partition;
-        cfg["bandwidth_bps"] = o.bandwidthBps;
+        if (o.dynamicMap) {
+            const auto& first = o.dynamicMap->plan(state);
+            cfg["exit"] = first.exit;
+            cfg["partition"] = first.partition;
+            cfg["probe"] = true;
+        }
+        cfg["bandwidth_bps"] = o.trace ? o.trace->kbpsAt(0) * 1000.0 : o.bandwidthBps;
         cfg["edge_endpoint"] = QString::fromStdString(controller.info(Role::Edge).dataEndpoint);
         if (auto r = controller.call(Role::Device, "configure", cfg, o.requestTimeoutMs); !r) return makeError(r.error());
         QJsonObject stream;
@@ -132,10 +196,43 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
 
         std::unique_lock lock(mutex);
         lastSample = Clock::now();
+        size_t nextTracePoint = 1;
         while (true) {
             if (!streamError.empty()) return makeError(streamError);
             if (streamEnded || (o.count > 0 && static_cast<int64_t>(result.samples.size()) >= o.count)) break;
             if (cancel && cancel->load()) break;
+            const double elapsedMs = controller.nowMs() - streamStartMs;
+            if (o.durationS > 0 && elapsedMs >= o.durationS * 1000.0) break;
+            // The trace's next step, and a new configuration chosen by dynamic mode, go to
+            // the device live (configure merges what it is given).
+            QJsonObject live;
+            if (o.trace && nextTracePoint < o.trace->points.size() &&
+                elapsedMs >= o.trace->points[nextTracePoint].timeS * 1000.0) {
+                const double bps = o.trace->points[nextTracePoint].kbps * 1000.0;
+                live["bandwidth_bps"] = bps;
+                runEvents.push_back(runEvent("bandwidth", "trace step to " + std::to_string(std::llround(bps / 1000)) + " kbps", bps));
+                ++nextTracePoint;
+            }
+            if (pendingPlan) {
+                live["exit"] = pendingPlan->exit;
+                live["partition"] = pendingPlan->partition;
+                runEvents.push_back(runEvent("plan",
+                                             "exit " + std::to_string(pendingPlan->exit) + ", partition " +
+                                                 std::to_string(pendingPlan->partition) + " for >= " +
+                                                 std::to_string(std::llround(o.dynamicMap->stateLowerBps(state) / 1000)) +
+                                                 " kbps (" + configSource + ")",
+                                             o.dynamicMap->stateLowerBps(state)));
+                ++result.reconfigurations;
+                pendingPlan.reset();
+            }
+            if (!runEvents.empty()) {
+                lock.unlock();
+                deliverRunEvents();
+                if (!live.isEmpty())
+                    if (auto r = controller.call(Role::Device, "configure", live, o.requestTimeoutMs); !r) return makeError(r.error());
+                lock.lock();
+                continue;
+            }
             // Local processes that exit are noticed at once, not only by missing heartbeats.
             if (o.local) {
                 for (auto* w : {&localDevice, &localEdge}) {
@@ -150,13 +247,17 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
             }
             if (Clock::now() - lastSample > std::chrono::milliseconds(o.sampleSilenceLimitMs))
                 return makeError("the device sent no sample for " + std::to_string(o.sampleSilenceLimitMs / 1000) + " s");
-            wake.wait_for(lock, std::chrono::milliseconds(100));
+            double waitMs = 100.0;
+            if (o.trace && nextTracePoint < o.trace->points.size())
+                waitMs = std::clamp(o.trace->points[nextTracePoint].timeS * 1000.0 - elapsedMs, 0.0, waitMs);
+            wake.wait_for(lock, std::chrono::microseconds(static_cast<int64_t>(waitMs * 1000.0)));
         }
         return Status::success();
     };
 
     const Status status = run();
     if (!status) fail(status.error());
+    deliverRunEvents();
     {
         // A run that failed before streaming still records what happened (controller clock).
         std::vector<WorkerEvent> before;

@@ -5,6 +5,7 @@
 // Controller directly for live runs.
 
 #include "core/control/Controller.h"
+#include "core/plan/Dynamic.h"
 
 #include <atomic>
 #include <functional>
@@ -28,8 +29,19 @@ struct CoRunOptions {
     int64_t offset = 0;             // first test image
     std::string curveKeysDir;
     int workerThreads = 1;
+    int edgeThreads = 0;            // local edge's threads; 0: workerThreads
+    double deviceSlowdown = 1.0;    // local device: emulate a device this many times slower
     int requestTimeoutMs = 15000;
     int sampleSilenceLimitMs = 30000;  // the run fails when the device goes quiet this long
+    double durationS = 0.0;          // > 0: stop after this long even if count is not reached
+
+    // Trace replay: the shaper's rate follows the trace (time 0 = the stream's start).
+    const plan::BandwidthTrace* trace = nullptr;
+    // Dynamic mode: the configuration follows the estimated bandwidth through this map.
+    // The first configuration is the map's plan for bandwidthBps (the initial assumption).
+    const plan::ConfigurationMap* dynamicMap = nullptr;
+    double messageOverheadMs = 0.0;  // from the profile, for the bandwidth estimator
+    plan::CusumOptions cusum;
 };
 
 struct CoRunResult {
@@ -39,6 +51,8 @@ struct CoRunResult {
     std::string error;  // one line naming the worker when one died
     QJsonObject deviceHello, edgeHello, deviceStats, edgeStats;
     double wallSeconds = 0.0;
+    int64_t changePoints = 0;        // dynamic mode
+    int64_t reconfigurations = 0;    // dynamic mode: configurations sent after the first
 };
 
 // Runs to completion, failure or cancellation. onSample and onEvent run on the

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <future>
 #include <memory>
 #include <string>
@@ -22,11 +23,15 @@ namespace edgent::core::control {
 
 struct WorkerEvent {
     net::Role role = net::Role::Device;
-    std::string kind;     // up, down, stream-finished, stream-error, log
+    std::string kind;     // up, down, stream-finished, stream-error, log; and from the
+                          // run itself (controller = true): bandwidth, change-point, plan
     std::string message;  // plain words, e.g. why a worker is considered dead
-    int64_t samples = 0;  // for stream-finished / stream-error: samples the device sent
+    int64_t samples = 0;  // stream-finished / stream-error: samples the device sent;
+                          // run events: samples the controller had received before it
     double atMs = 0.0;    // controller clock: ms since the controller started
     std::string wallTime; // ISO-8601 local time, for people
+    bool controller = false;  // raised by the controller, not by a worker
+    double value = std::numeric_limits<double>::quiet_NaN();  // bandwidth, change-point, plan: bit/s
 };
 
 struct WorkerInfo {

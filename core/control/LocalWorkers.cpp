@@ -145,9 +145,14 @@ std::string workerExecutable() {
     return onPath.isEmpty() ? std::string("edgent-worker") : onPath.toStdString();
 }
 
-Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std::string& curveKeysDir, int timeoutMs) {
+Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std::string& curveKeysDir, int timeoutMs,
+                   double slowdown) {
     worker.role = role;
     std::vector<std::string> args{"--role", net::roleName(role), "--threads", std::to_string(std::max(1, threads))};
+    if (slowdown > 1.0) {
+        args.push_back("--slowdown");
+        args.push_back(std::to_string(slowdown));
+    }
     if (!curveKeysDir.empty()) {
         args.push_back("--curve-keys");
         args.push_back(curveKeysDir);

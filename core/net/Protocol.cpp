@@ -30,6 +30,10 @@ QJsonObject sampleToJson(const Sample& s) {
     o["bandwidth_bps"] = s.bandwidthBps;
     o["throughput_bps"] = s.throughputBps;
     o["device_time_ms"] = s.deviceTimeMs;
+    if (s.probeBytes > 0) {
+        o["probe_bytes"] = static_cast<qint64>(s.probeBytes);
+        o["probe_ms"] = s.probeMs;
+    }
     return o;
 }
 
@@ -52,6 +56,8 @@ Result<Sample> sampleFromJson(const QJsonObject& o) {
     s.bandwidthBps = o.value("bandwidth_bps").toDouble();
     s.throughputBps = o.value("throughput_bps").toDouble();
     s.deviceTimeMs = o.value("device_time_ms").toDouble();
+    s.probeBytes = o.value("probe_bytes").toInteger(0);
+    s.probeMs = o.value("probe_ms").toDouble(0.0);
     return s;
 }
 

@@ -50,6 +50,14 @@ struct Sample {
     double bandwidthBps = 0.0;     // shaper rate in force (0 in measure-only mode)
     double throughputBps = 0.0;    // bytesSent*8 / transferMs, 0 when nothing was sent
     double deviceTimeMs = 0.0;     // device-local clock, ms since the stream started
+    // Dynamic mode's probe: when a configuration sends nothing (all layers on the device),
+    // the device sends the raw input after the prediction is made, so the bandwidth can
+    // still be observed. Not part of this sample's latency.
+    int64_t probeBytes = 0;
+    double probeMs = 0.0;          // the probe's transfer time, less the edge's compute
+    // Set by the controller in dynamic mode (not sent by the device).
+    int64_t bandwidthStateBps = -1;  // lower edge of the bandwidth state in force; -1: none
+    std::string configSource;        // what chose this configuration: initial, change-point, ...
     bool correct() const { return prediction == label; }
 };
 

@@ -40,6 +40,7 @@ struct ProfileOptions {
     int syntheticRepeats = 11;   // sweep configurations
     bool synthetic = true;
     uint64_t seed = 1;
+    double slowdown = 1.0;       // emulated slower device (see core/util/Slowdown.h)
 };
 
 struct ProfileProgress {

@@ -62,7 +62,8 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
     if (!rows) return makeError(rows.error());
     std::string out =
         "run_id,seq,device_time_ms,image_index,exit,partition,label,prediction,correct,device_ms,transfer_ms,edge_ms,"
-        "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source\n";
+        "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source,bandwidth_state,"
+        "config_source\n";
     out.reserve(rows->size() * 120);
     const std::string run = std::to_string(runId);
     for (const auto& r : *rows) {
@@ -72,7 +73,9 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
                std::to_string(x.prediction) + ',' + (x.correct() ? "1" : "0") + ',' + num(x.deviceMs) + ',' +
                num(x.transferMs) + ',' + num(x.edgeMs) + ',' + num(x.totalMs) + ',' + std::to_string(x.bytesSent) + ',' +
                num(x.bandwidthBps) + ',' + num(x.throughputBps) + ',' + num(r.predictedMs) + ',' + num(r.energyMj) + ',' +
-               csvField(r.energySource) + '\n';
+               csvField(r.energySource) + ',' +
+               (x.bandwidthStateBps >= 0 ? std::to_string(x.bandwidthStateBps) : std::string()) + ',' +
+               csvField(x.configSource) + '\n';
     }
     return writeFileAtomically(outPath, out);
 }
@@ -107,6 +110,10 @@ Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path) {
         r.predictedMs = number(c[16]);
         r.energyMj = number(c[17]);
         r.energySource = c[18].trimmed().toStdString();
+        if (c.size() >= 21) {
+            x.bandwidthStateBps = c[19].isEmpty() ? -1 : c[19].toLongLong();
+            x.configSource = c[20].trimmed().toStdString();
+        }
         rows.push_back(std::move(r));
     }
     return rows;

@@ -15,10 +15,10 @@ Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, 
         (void)exec("ROLLBACK");
         return makeError("database " + path_ + ": " + why);
     };
-    Stmt p(db_, "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    Stmt p(db_, "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds, "
+                "slowdown) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
     p.bind(1, modelId).bind(2, node).bind(3, host).bind(4, nowIso()).bind(5, threads).bind(6, options.warmup);
-    p.bind(7, options.repeats).bind(8, overheadMs).bind(9, result.seconds);
+    p.bind(7, options.repeats).bind(8, overheadMs).bind(9, result.seconds).bind(10, options.slowdown);
     if (p.step() != SQLITE_DONE) return rollback(p.error());
     const int64_t id = sqlite3_last_insert_rowid(db_);
     Stmt l(db_, "INSERT INTO profile_layers(profile_id, source, exit, layer_index, kind, features_json, median_ms, p10_ms, "

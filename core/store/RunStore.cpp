@@ -41,7 +41,8 @@ bool processAlive(int64_t pid) {
 
 constexpr const char* kSampleColumns =
     "seq, device_time_ms, image_index, exit, partition, label, prediction, correct, device_ms, transfer_ms, edge_ms, "
-    "total_ms, bytes_sent, bandwidth_bps, throughput_bps, predicted_ms, energy_mj, energy_source";
+    "total_ms, bytes_sent, bandwidth_bps, throughput_bps, predicted_ms, energy_mj, energy_source, bandwidth_state, "
+    "config_source";
 
 }  // namespace
 
@@ -229,7 +230,7 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
     if (rows.empty()) return Status::success();
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
     const std::string sql = std::string("INSERT INTO samples(run_id, ") + kSampleColumns +
-                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
+                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)";
     Stmt s(db_, sql.c_str());
     for (const SampleRow& r : rows) {
         const net::Sample& x = r.sample;
@@ -239,6 +240,9 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
         s.bind(10, x.deviceMs).bind(11, x.transferMs).bind(12, x.edgeMs).bind(13, x.totalMs).bind(14, x.bytesSent);
         s.bind(15, x.bandwidthBps).bind(16, x.throughputBps).bind(17, r.predictedMs).bind(18, r.energyMj);
         s.bindTextOrNull(19, r.energySource);
+        if (x.bandwidthStateBps >= 0) s.bind(20, x.bandwidthStateBps);
+        else s.bindNull(20);
+        s.bindTextOrNull(21, x.configSource);
         if (s.step() != SQLITE_DONE) {
             const std::string why = s.error();
             (void)exec("ROLLBACK");
@@ -338,6 +342,8 @@ Result<std::vector<SampleRow>> RunStore::samples(int64_t runId) {
         r.predictedMs = s.f64(15);
         r.energyMj = s.f64(16);
         r.energySource = s.text(17);
+        x.bandwidthStateBps = s.isNull(18) ? -1 : s.i64(18);
+        x.configSource = s.text(19);
         rows.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());

@@ -31,7 +31,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 struct SampleRow {
     net::Sample sample;

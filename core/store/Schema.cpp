@@ -83,6 +83,10 @@ CREATE TABLE model_loads(
   model_bytes INTEGER NOT NULL, median_ms REAL NOT NULL);
 ALTER TABLE regressions ADD COLUMN feature_set TEXT NOT NULL DEFAULT 'table1';
 )sql",
+    // 3 -> 4: a profile records the node's emulated slowdown (1 = none).
+    R"sql(
+ALTER TABLE profiles ADD COLUMN slowdown REAL NOT NULL DEFAULT 1;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

@@ -33,6 +33,7 @@ public:
         sqlite3_clear_bindings(stmt_);
     }
     int64_t i64(int c) const { return sqlite3_column_int64(stmt_, c); }
+    bool isNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
     double f64(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL ? NAN : sqlite3_column_double(stmt_, c); }
     std::string text(int c) const {
         const auto* t = sqlite3_column_text(stmt_, c);
