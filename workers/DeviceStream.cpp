@@ -118,6 +118,9 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         s.bandwidthBps = cfg.bandwidthBps;
         uint8_t* pixels = const_cast<uint8_t*>(set->image(s.imageIndex));
 
+        double energyAtStart = 0.0;
+        if (energy_)
+            if (auto e = energy_->microjoules()) energyAtStart = *e;
         const auto t0 = Clock::now();
         torch::Tensor h;
         if (cfg.partition > 0) {
@@ -227,6 +230,11 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         }
         const auto t3 = Clock::now();
         s.totalMs = msBetween(t0, t3);
+        if (energy_)
+            if (auto e = energy_->microjoules()) {
+                s.sensorEnergyMj = (*e - energyAtStart) / 1000.0;
+                s.sensorName = energy_->name();
+            }
         if (cfg.partition == n && cfg.probe && !cfg.edgeEndpoint.empty()) {
             // The probe: the raw input to the edge after the prediction is made, so that a
             // configuration that sends nothing still observes the uplink.

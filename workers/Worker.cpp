@@ -70,6 +70,11 @@ Worker::~Worker() {
 }
 
 Status Worker::bind() {
+    if (options_.role == Role::Device) {
+        auto sensor = energy::findEnergySensor(options_.energySensor);
+        if (!sensor) return makeError(sensor.error());
+        energy_ = std::move(*sensor);
+    }
     try {
         if (!options_.curveKeysDir.empty()) {
             auto keys = loadCurveKeys(options_.curveKeysDir, true);
@@ -212,6 +217,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         reply["libtorch"] = TORCH_VERSION;
         reply["threads"] = torch::get_num_threads();
         reply["slowdown"] = options_.slowdown;
+        reply["energy_sensor"] = energy_ ? QString::fromStdString(energy_->name()) : QString();
         reply["pid"] = static_cast<qint64>(::getpid());
         reply["control"] = QString::fromStdString(controlEndpoint_);
         if (!dataEndpoint_.empty()) reply["data"] = QString::fromStdString(dataEndpoint_);

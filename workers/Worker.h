@@ -6,6 +6,7 @@
 // thread that owns its own sockets. Sockets never cross threads.
 
 #include "core/model/MultiExitNet.h"
+#include "core/energy/EnergySensor.h"
 #include "core/net/Protocol.h"
 #include "core/net/Shaper.h"
 
@@ -31,6 +32,7 @@ struct WorkerOptions {
     std::string curveKeysDir;  // empty: no CURVE
     size_t maxFrameBytes = 0;  // 0: the protocol default
     double slowdown = 1.0;     // emulate a node this many times slower (core/util/Slowdown.h)
+    std::string energySensor = "auto";  // auto, rapl, ina219 or none (core/energy/EnergySensor.h)
 };
 
 // What the device's stream reads on every inference; changed live by `configure`.
@@ -76,6 +78,7 @@ public:
     int run(const std::atomic<bool>& stopSignal);
 
 private:
+    std::unique_ptr<core::energy::EnergySensor> energy_;  // device: read around each sample
     using Identity = std::string;
 
     void onControl();

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
         {"threads", "LibTorch compute threads (default 1).", "N", "1"},
         {"curve-keys", "Folder of CURVE keys (see `edgent keys`): only authorised clients may connect.", "DIR"},
         {"max-frame-bytes", "Largest data frame accepted (default 64 MiB).", "BYTES"},
+        {"energy", "Device: energy sensor to read per sample: auto (RAPL, then an INA219, else the controller's "
+                   "power model), rapl, ina219 or none.", "KIND", "auto"},
         {"slowdown", "Emulate a node F times slower: every computation is followed by a wait of (F-1) times its "
                      "duration. For demos without a slow device; reported in hello and recorded with runs.", "F", "1"},
     });
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
     }
     options.slowdown = parser.value("slowdown").toDouble(&ok);
     if (!ok || options.slowdown < 1.0 || options.slowdown > 1000.0) return fail("--slowdown must be a number from 1 to 1000");
+    options.energySensor = parser.value("energy").toStdString();
     torch::set_num_threads(options.threads);
     // Flush denormal floats to zero. On real images some activations (after LRN) fall into
     // the denormal range, where x86 arithmetic is many times slower: inferences then took

@@ -210,7 +210,7 @@ int runRun(const QStringList& args) {
                 map && s.bandwidthStateBps >= 0
                     ? map->planFor(static_cast<double>(s.bandwidthStateBps) * 1.0000001).predictedMs
                     : predictedMs;
-            w->add(core::store::SampleRow{s, predicted, profile.energyMj(s), profile.sourceTag()});
+            w->add(core::store::SampleRow{s, predicted, profile.energyOf(s), profile.sourceOf(s)});
         },
         [w](const core::control::WorkerEvent& e) {
             core::store::EventRow row;
@@ -252,9 +252,13 @@ int runRun(const QStringList& args) {
     out["throughput_bps_mean"] = s.throughputBpsMean;
     {
         double energy = 0;
-        for (const auto& x : result.samples) energy += power->energyMj(x);
+        std::string source = power->sourceTag();
+        for (const auto& x : result.samples) {
+            energy += power->energyOf(x);
+            source = power->sourceOf(x);
+        }
         out["energy_mj_mean"] = result.samples.empty() ? 0.0 : energy / static_cast<double>(result.samples.size());
-        out["energy_source"] = QString::fromStdString(power->sourceTag());
+        out["energy_source"] = QString::fromStdString(source);
     }
     if (dynamicMap) {
         out["change_points"] = static_cast<qint64>(result.changePoints);

@@ -130,14 +130,14 @@ int runSweep(const QStringList& args) {
                 const double predicted = chosen.predictedMs;
                 const auto result = control::runCoInference(
                     o, [w, predicted, profile = *power](const net::Sample& s) {
-                        w->add(store::SampleRow{s, predicted, profile.energyMj(s), profile.sourceTag()});
+                        w->add(store::SampleRow{s, predicted, profile.energyOf(s), profile.sourceOf(s)});
                     });
                 if (auto f = w->finish(result.failed ? "failed" : "finished", result.error); !f)
                     return cmd.fail(QString::fromStdString(f.error()));
                 if (result.failed) return cmd.fail(QString::fromStdString(result.error));
                 const auto s = control::summarize(result.samples, deadline);
                 double energy = 0;
-                for (const auto& x : result.samples) energy += power->energyMj(x);
+                for (const auto& x : result.samples) energy += power->energyOf(x);
                 energy /= std::max<size_t>(1, result.samples.size());
                 char line[512];
                 std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f\n", bps,

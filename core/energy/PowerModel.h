@@ -7,6 +7,7 @@
 
 #include "core/net/Protocol.h"
 
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -21,6 +22,12 @@ struct PowerProfile {
 
     double energyMj(const net::Sample& s) const;
     std::string sourceTag() const { return "model:" + name; }
+    // The sample's sensor reading when the device has a sensor, else this model's estimate;
+    // with the source to record ("sensor:<name>" or "model:<profile>").
+    double energyOf(const net::Sample& s) const { return std::isnan(s.sensorEnergyMj) ? energyMj(s) : s.sensorEnergyMj; }
+    std::string sourceOf(const net::Sample& s) const {
+        return std::isnan(s.sensorEnergyMj) ? sourceTag() : "sensor:" + s.sensorName;
+    }
 };
 
 // The profiles file: $EDGENT_POWER_PROFILES, else the one shipped in resources/.

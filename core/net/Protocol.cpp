@@ -1,5 +1,7 @@
 #include "core/net/Protocol.h"
 
+#include <cmath>
+
 #include <QJsonDocument>
 
 namespace edgent::core::net {
@@ -30,6 +32,10 @@ QJsonObject sampleToJson(const Sample& s) {
     o["bandwidth_bps"] = s.bandwidthBps;
     o["throughput_bps"] = s.throughputBps;
     o["device_time_ms"] = s.deviceTimeMs;
+    if (!std::isnan(s.sensorEnergyMj)) {
+        o["energy_mj"] = s.sensorEnergyMj;
+        o["energy_sensor"] = QString::fromStdString(s.sensorName);
+    }
     if (s.probeBytes > 0) {
         o["probe_bytes"] = static_cast<qint64>(s.probeBytes);
         o["probe_ms"] = s.probeMs;
@@ -56,6 +62,10 @@ Result<Sample> sampleFromJson(const QJsonObject& o) {
     s.bandwidthBps = o.value("bandwidth_bps").toDouble();
     s.throughputBps = o.value("throughput_bps").toDouble();
     s.deviceTimeMs = o.value("device_time_ms").toDouble();
+    if (o.value("energy_mj").isDouble()) {
+        s.sensorEnergyMj = o.value("energy_mj").toDouble();
+        s.sensorName = o.value("energy_sensor").toString().toStdString();
+    }
     s.probeBytes = o.value("probe_bytes").toInteger(0);
     s.probeMs = o.value("probe_ms").toDouble(0.0);
     return s;

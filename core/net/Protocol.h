@@ -17,6 +17,7 @@
 #include <QJsonObject>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct Sample {
     // still be observed. Not part of this sample's latency.
     int64_t probeBytes = 0;
     double probeMs = 0.0;          // the probe's transfer time, less the edge's compute
+    // Measured by a real sensor on the device over the sample (core/energy/EnergySensor.h);
+    // NaN when the device has none and the power model applies.
+    double sensorEnergyMj = std::numeric_limits<double>::quiet_NaN();
+    std::string sensorName;          // e.g. rapl:package-0
     // Set by the controller in dynamic mode (not sent by the device).
     int64_t bandwidthStateBps = -1;  // lower edge of the bandwidth state in force; -1: none
     std::string configSource;        // what chose this configuration: initial, change-point, ...

@@ -119,6 +119,8 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
                                  const std::function<void(const ProfileProgress&)>& progress, const std::atomic<bool>* cancel) {
     torch::InferenceMode guard;
     torch::manual_seed(o.seed);
+    // Workers flush denormals (see workers/main.cpp); profile under the same arithmetic.
+    at::globalContext().setFlushDenormal(true);
     const auto start = Clock::now();
     ProfileResult result;
     const ModelSpec& spec = net.spec();
