@@ -3,6 +3,7 @@
 #include "app/cli/Planning.h"
 
 #include "core/control/Controller.h"
+#include "core/control/ProfileRun.h"
 #include "core/control/LocalWorkers.h"
 #include "core/model/ModelFile.h"
 #include "core/plan/Planner.h"
@@ -44,38 +45,6 @@ QJsonObject fitJson(const std::string& node, const plan::LinearFit& f) {
 }
 
 }  // namespace
-
-// Builds the latency table for a model from the newest profile in the store.
-Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
-                                           const std::string& predictor) {
-    auto device = db.latestProfile(modelHashHex, "device");
-    if (!device) return makeError(device.error());
-    auto edge = db.latestProfile(modelHashHex, "edge");
-    if (!edge) return makeError(edge.error());
-    const double overhead = device->overheadMs;
-    if (predictor == "regression") return plan::LatencyTable::fromRegressions(model.spec, device->regressions, edge->regressions, overhead);
-    if (predictor == "regression-macs")
-        return plan::LatencyTable::fromRegressions(model.spec, device->regressionsMacs, edge->regressionsMacs, overhead);
-    if (predictor != "lookup") return makeError("unknown predictor '" + predictor + "' (regression, regression-macs or lookup)");
-    std::vector<std::vector<double>> d, e;
-    for (int x = 0; x < model.spec.numExits(); ++x) {
-        d.emplace_back(static_cast<size_t>(model.spec.pathLength(x)), -1.0);
-        e.emplace_back(static_cast<size_t>(model.spec.pathLength(x)), -1.0);
-    }
-    auto fill = [&](const store::StoredProfile& p, std::vector<std::vector<double>>& into) -> Status {
-        for (const auto& t : p.result.layers)
-            if (t.source == "model" && t.exit >= 0 && t.exit < model.spec.numExits() && t.layerIndex >= 0 &&
-                t.layerIndex < model.spec.pathLength(t.exit))
-                into[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] = t.medianMs;
-        for (const auto& row : into)
-            for (double ms : row)
-                if (ms < 0) return makeError("the " + p.node + " profile does not cover every layer of the model");
-        return Status::success();
-    };
-    if (auto s = fill(*device, d); !s) return makeError(s.error());
-    if (auto s = fill(*edge, e); !s) return makeError(s.error());
-    return plan::LatencyTable::fromLayerTimes(model.spec, d, e, overhead);
-}
 
 int runProfile(const QStringList& args) {
     Command cmd(QStringLiteral("profile"),
@@ -132,28 +101,9 @@ int runProfile(const QStringList& args) {
         deviceEp = localDevice.controlEndpoint;
         edgeEp = localEdge.controlEndpoint;
     }
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::map<Role, QJsonObject> done;
-    std::map<Role, std::string> failed;
-    std::vector<net::Sample> calibration;
     control::Controller::Options copts;
     copts.curveKeysDir = keys;
     control::Controller c(copts);
-    c.setSampleHandler([&](const net::Sample& s) {
-        std::lock_guard lock(mutex);
-        calibration.push_back(s);
-        changed.notify_all();
-    });
-    c.setEventHandler([&](const control::WorkerEvent& e) {
-        std::lock_guard lock(mutex);
-        if (e.kind == "profile-progress" && !cmd.json())
-            std::fprintf(stderr, "%s: %s\n", net::roleName(e.role), e.message.c_str());
-        if (e.kind == "profile-error" || e.kind == "down" || e.kind == "stream-error") failed[e.role] = e.message;
-        changed.notify_all();
-    });
-    // profile-done carries the payload; the Controller hands events over as WorkerEvent,
-    // so ask each worker for it through a dedicated request below.
     auto shutdown = [&] {
         if (remote) return;
         for (Role r : {Role::Device, Role::Edge})
@@ -169,72 +119,28 @@ int runProfile(const QStringList& args) {
         if (auto s = c.connect(role, ep, 15000); !s) return failWith(s.error());
         if (auto l = c.call(role, "load-model", {}, 20000, {bytes->specText, bytes->weights}); !l) return failWith(l.error());
     }
-    const auto started = std::chrono::steady_clock::now();
-    QJsonObject request{{"repeats", static_cast<int>(*repeats)}, {"synthetic", !p.isSet("no-synthetic")}};
-    // One worker after the other: when both share a host (local workers), profiling them
-    // at once would time each while the other competes for the cores and the memory bus.
-    const auto deadline = started + std::chrono::minutes(20);
-    for (Role r : {Role::Edge, Role::Device}) {
-        if (auto s = c.call(r, "profile", request, 5000); !s) return failWith(s.error());
-        while (!done.count(r)) {
-            {
-                std::unique_lock lock(mutex);
-                if (!failed.empty()) return failWith(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
-                changed.wait_for(lock, std::chrono::milliseconds(200));
-            }
-            auto result = c.call(r, "profile-result", {}, 10000);
-            if (!result) return failWith(result.error());
-            if (result->value("ready").toBool()) done[r] = result->value("profile").toObject();
-            if (std::chrono::steady_clock::now() > deadline) return failWith("profiling did not finish within 20 minutes");
-        }
-    }
-    const double profileSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-    // Per-message overhead: small frames at full speed, no shaping; what remains of the
-    // transfer time is the fixed cost of a message.
-    const int last = model->spec.numExits() - 1;
-    const int n = model->spec.pathLength(last);
-    QJsonObject cfg{{"exit", last}, {"partition", n - 1}, {"bandwidth_bps", 0.0},
-                    {"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}};
-    if (auto r = c.call(Role::Device, "configure", cfg); !r) return failWith(r.error());
-    if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", 40}}); !r) return failWith(r.error());
-    {
-        std::unique_lock lock(mutex);
-        if (!changed.wait_for(lock, std::chrono::seconds(60), [&] { return calibration.size() >= 40 || !failed.empty(); }))
-            return failWith("the overhead calibration stream did not finish within 60 s");
-    }
-    std::vector<double> transfer;
-    for (const auto& s : calibration) transfer.push_back(s.transferMs);
-    std::sort(transfer.begin(), transfer.end());
-    const double overheadMs = transfer[transfer.size() / 2];
-
+    control::ProfileRunOptions options;
+    options.repeats = static_cast<int>(*repeats);
+    options.synthetic = !p.isSet("no-synthetic");
+    std::mutex printing;
+    auto run = control::profileWorkers(c, *model, options, [&](const control::ProfileRunProgress& pr) {
+        if (cmd.json()) return;
+        std::lock_guard lock(printing);
+        std::fprintf(stderr, "%s: %s %d/%d\n", net::roleName(pr.role), pr.stage.c_str(), pr.done, pr.total);
+    });
+    if (!run) return failWith(run.error());
+    auto stored = control::saveProfileRun(**db, *modelId, *run, options);
+    if (!stored) return failWith(stored.error());
+    const double profileSeconds = run->seconds;
+    const double overheadMs = run->overheadMs;
     QJsonArray fits;
+    for (const auto& f : *stored) fits.append(fitJson(f.node, f.fit));
     QJsonObject nodes;
-    for (Role r : {Role::Device, Role::Edge}) {
-        auto parsed = profile::profileFromJson(done[r]);
-        if (!parsed) return failWith(parsed.error());
-        const std::string node = net::roleName(r);
-        profile::ProfileOptions opts;
-        opts.repeats = static_cast<int>(*repeats);
-        const QJsonObject hello = c.info(r).hello;
-        opts.slowdown = hello.value("slowdown").toDouble(1.0);
-        auto id = (*db)->saveProfile(*modelId, node, hello.value("host").toString().toStdString(), hello.value("threads").toInt(),
-                                     opts, *parsed, overheadMs);
-        if (!id) return failWith(id.error());
-        std::map<LayerKind, std::vector<plan::Observation>> byKind;
-        for (const auto& t : parsed->layers) byKind[t.kind].push_back(plan::Observation{t.features, t.medianMs});
-        for (const auto& [kind, obs] : byKind)
-            for (auto set : {plan::FeatureSet::TableOne, plan::FeatureSet::TableOneMacs}) {
-                auto fit = plan::fitLinear(kind, obs, 4, 1, set);
-                if (!fit) continue;  // a kind with too few points keeps no regression
-                if (auto s = (*db)->saveRegression(*id, node, *fit); !s) return failWith(s.error());
-                fits.append(fitJson(node, *fit));
-            }
-        nodes[QString::fromStdString(node)] = QJsonObject{{"profile_id", static_cast<qint64>(*id)},
-                                                          {"layers_timed", static_cast<int>(parsed->layers.size())},
-                                                          {"seconds", parsed->seconds},
-                                                          {"host", hello.value("host")}};
-    }
+    for (const auto& node : run->nodes)
+        nodes[net::roleName(node.role)] = QJsonObject{{"layers_timed", static_cast<int>(node.result.layers.size())},
+                                                      {"seconds", node.result.seconds},
+                                                      {"host", node.hello.value("host")},
+                                                      {"slowdown", node.hello.value("slowdown")}};
     shutdown();
     QJsonObject out{{"model", QString::fromStdString(model->spec.name)},
                     {"nodes", nodes},

@@ -234,6 +234,8 @@ struct Controller::Impl {
             e.kind = message->value("event").toString().toStdString();
             e.message = message->value("message").toString().toStdString();
             e.samples = message->value("samples").toInteger();
+            e.done = message->value("done").toInt();
+            e.total = message->value("total").toInt();
             emitEvent(e);
         }
     }

@@ -30,6 +30,7 @@ struct WorkerEvent {
                           // run events: samples the controller had received before it
     double atMs = 0.0;    // controller clock: ms since the controller started
     std::string wallTime; // ISO-8601 local time, for people
+    int done = 0, total = 0;  // profile-progress: items timed of the stage's total
     bool controller = false;  // raised by the controller, not by a worker
     double value = std::numeric_limits<double>::quiet_NaN();  // bandwidth, change-point, plan: bit/s
 };

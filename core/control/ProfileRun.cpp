@@ -1,0 +1,157 @@
+#include "core/control/ProfileRun.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+namespace edgent::core::control {
+
+using net::Role;
+
+Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, const ProfileRunOptions& options,
+                                        const std::function<void(const ProfileRunProgress&)>& progress,
+                                        const std::atomic<bool>* cancel) {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::map<Role, QJsonObject> done;
+    std::map<Role, std::string> failed;
+    std::vector<net::Sample> calibration;
+    c.setSampleHandler([&](const net::Sample& s) {
+        std::lock_guard lock(mutex);
+        calibration.push_back(s);
+        changed.notify_all();
+    });
+    c.setEventHandler([&](const WorkerEvent& e) {
+        if (e.kind == "profile-progress" && progress) {
+            ProfileRunProgress p;
+            p.role = e.role;
+            p.stage = e.message;
+            p.done = e.done;
+            p.total = e.total;
+            progress(p);
+        }
+        std::lock_guard lock(mutex);
+        if (e.kind == "profile-error" || e.kind == "down" || e.kind == "stream-error") failed[e.role] = e.message;
+        changed.notify_all();
+    });
+    struct Clear {
+        Controller& c;
+        ~Clear() {
+            c.setSampleHandler({});
+            c.setEventHandler({});
+        }
+    } clear{c};
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + std::chrono::milliseconds(options.timeoutMs);
+    QJsonObject request{{"repeats", options.repeats}, {"synthetic", options.synthetic}};
+    // One worker after the other: when both share a host (local workers), profiling them
+    // at once would time each while the other competes for the cores and the memory bus.
+    for (Role r : {Role::Edge, Role::Device}) {
+        if (auto s = c.call(r, "profile", request, 5000); !s) return makeError(s.error());
+        while (!done.count(r)) {
+            {
+                std::unique_lock lock(mutex);
+                if (!failed.empty())
+                    return makeError(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
+                changed.wait_for(lock, std::chrono::milliseconds(200));
+            }
+            if (cancel && cancel->load()) {
+                (void)c.call(r, "stop", {}, 5000);
+                return makeError("profiling was cancelled");
+            }
+            auto result = c.call(r, "profile-result", {}, 10000);
+            if (!result) return makeError(result.error());
+            if (result->value("ready").toBool()) done[r] = result->value("profile").toObject();
+            if (std::chrono::steady_clock::now() > deadline)
+                return makeError("profiling did not finish within " + std::to_string(options.timeoutMs / 60000) + " minutes");
+        }
+    }
+    ProfileRunResult out;
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    // Per-message overhead: small frames at full speed, no shaping; what remains of the
+    // transfer time is the fixed cost of a message.
+    const int last = model.spec.numExits() - 1;
+    const int n = model.spec.pathLength(last);
+    QJsonObject cfg{{"exit", last}, {"partition", n - 1}, {"bandwidth_bps", 0.0}, {"probe", false},
+                    {"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}};
+    if (auto r = c.call(Role::Device, "configure", cfg); !r) return makeError(r.error());
+    if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", 40}}); !r) return makeError(r.error());
+    {
+        std::unique_lock lock(mutex);
+        if (!changed.wait_for(lock, std::chrono::seconds(60), [&] { return calibration.size() >= 40 || !failed.empty(); }))
+            return makeError("the overhead calibration stream did not finish within 60 s");
+        if (!failed.empty()) return makeError(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
+    }
+    std::vector<double> transfer;
+    for (const auto& s : calibration) transfer.push_back(s.transferMs);
+    std::sort(transfer.begin(), transfer.end());
+    out.overheadMs = transfer[transfer.size() / 2];
+
+    for (Role r : {Role::Edge, Role::Device}) {
+        auto parsed = profile::profileFromJson(done[r]);
+        if (!parsed) return makeError(parsed.error());
+        out.nodes.push_back(NodeProfile{r, c.info(r).hello, std::move(*parsed)});
+    }
+    return out;
+}
+
+Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t modelId, const ProfileRunResult& run,
+                                              const ProfileRunOptions& options) {
+    std::vector<StoredFit> fits;
+    for (const NodeProfile& node : run.nodes) {
+        const std::string name = net::roleName(node.role);
+        profile::ProfileOptions opts;
+        opts.repeats = options.repeats;
+        opts.slowdown = node.hello.value("slowdown").toDouble(1.0);
+        auto id = db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(),
+                                 node.hello.value("threads").toInt(), opts, node.result, run.overheadMs);
+        if (!id) return makeError(id.error());
+        std::map<LayerKind, std::vector<plan::Observation>> byKind;
+        for (const auto& t : node.result.layers) byKind[t.kind].push_back(plan::Observation{t.features, t.medianMs});
+        for (const auto& [kind, obs] : byKind)
+            for (auto set : {plan::FeatureSet::TableOne, plan::FeatureSet::TableOneMacs}) {
+                auto fit = plan::fitLinear(kind, obs, 4, 1, set);
+                if (!fit) continue;  // a kind with too few points keeps no regression
+                if (auto s = db.saveRegression(*id, name, *fit); !s) return makeError(s.error());
+                fits.push_back(StoredFit{name, *fit});
+            }
+    }
+    return fits;
+}
+
+// Builds the latency table for a model from the newest profile in the store.
+Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
+                                           const std::string& predictor) {
+    auto device = db.latestProfile(modelHashHex, "device");
+    if (!device) return makeError(device.error());
+    auto edge = db.latestProfile(modelHashHex, "edge");
+    if (!edge) return makeError(edge.error());
+    const double overhead = device->overheadMs;
+    if (predictor == "regression") return plan::LatencyTable::fromRegressions(model.spec, device->regressions, edge->regressions, overhead);
+    if (predictor == "regression-macs")
+        return plan::LatencyTable::fromRegressions(model.spec, device->regressionsMacs, edge->regressionsMacs, overhead);
+    if (predictor != "lookup") return makeError("unknown predictor '" + predictor + "' (regression, regression-macs or lookup)");
+    std::vector<std::vector<double>> d, e;
+    for (int x = 0; x < model.spec.numExits(); ++x) {
+        d.emplace_back(static_cast<size_t>(model.spec.pathLength(x)), -1.0);
+        e.emplace_back(static_cast<size_t>(model.spec.pathLength(x)), -1.0);
+    }
+    auto fill = [&](const store::StoredProfile& p, std::vector<std::vector<double>>& into) -> Status {
+        for (const auto& t : p.result.layers)
+            if (t.source == "model" && t.exit >= 0 && t.exit < model.spec.numExits() && t.layerIndex >= 0 &&
+                t.layerIndex < model.spec.pathLength(t.exit))
+                into[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] = t.medianMs;
+        for (const auto& row : into)
+            for (double ms : row)
+                if (ms < 0) return makeError("the " + p.node + " profile does not cover every layer of the model");
+        return Status::success();
+    };
+    if (auto s = fill(*device, d); !s) return makeError(s.error());
+    if (auto s = fill(*edge, e); !s) return makeError(s.error());
+    return plan::LatencyTable::fromLayerTimes(model.spec, d, e, overhead);
+}
+
+}  // namespace edgent::core::control

@@ -1,0 +1,69 @@
+#pragma once
+// Profiling both workers from the controller, as `edgent profile` and the window's Profile
+// panel do: each worker times the model's layers and the synthetic sweep (one worker after
+// the other), the device streams a short calibration to measure the per-message overhead,
+// and the results, with Edgent's per-kind regressions, go into the run store.
+// Torch-free: the CLI and the GUI include this.
+
+#include "core/control/Controller.h"
+#include "core/model/ModelFile.h"
+#include "core/plan/Planner.h"
+#include "core/plan/Regression.h"
+#include "core/profile/Profiler.h"
+#include "core/store/RunStore.h"
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace edgent::core::control {
+
+struct ProfileRunOptions {
+    int repeats = 25;
+    bool synthetic = true;
+    int timeoutMs = 20 * 60 * 1000;
+};
+
+struct NodeProfile {
+    net::Role role = net::Role::Device;
+    QJsonObject hello;
+    profile::ProfileResult result;
+};
+
+struct ProfileRunResult {
+    std::vector<NodeProfile> nodes;  // edge, then device
+    double overheadMs = 0.0;         // median transfer time of small frames, unshaped
+    double seconds = 0.0;
+};
+
+struct ProfileRunProgress {
+    net::Role role = net::Role::Device;
+    std::string stage;
+    int done = 0, total = 0;
+};
+
+// The controller must be connected to both workers, with the model loaded into both. The
+// controller's sample and event handlers are replaced while this runs and cleared after;
+// a caller with its own handlers sets them again. `progress` runs on the controller's I/O
+// thread. Cancelling stops the workers' profiling and returns an error.
+Result<ProfileRunResult> profileWorkers(Controller& controller, const ModelFile& model, const ProfileRunOptions& options,
+                                        const std::function<void(const ProfileRunProgress&)>& progress = {},
+                                        const std::atomic<bool>* cancel = nullptr);
+
+struct StoredFit {
+    std::string node;
+    plan::LinearFit fit;
+};
+
+// Saves both nodes' profiles and fits the regressions (Table 1, and Table 1 with a MAC term)
+// per (node, kind); returns the fits.
+Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t modelId, const ProfileRunResult& run,
+                                              const ProfileRunOptions& options);
+
+// The latency table of a model from the newest profile in the store; predictor is
+// "regression" (Edgent), "regression-macs" or "lookup" (measured per-layer medians).
+Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
+                                           const std::string& predictor);
+
+}  // namespace edgent::core::control
