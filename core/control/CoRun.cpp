@@ -61,9 +61,8 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     Clock::time_point lastSample = Clock::now();
 
     // Dynamic mode: the estimator and the configuration in force, guarded by `mutex`.
-    plan::BandwidthEstimator estimator(o.messageOverheadMs, o.cusum);
-    int state = o.dynamicMap ? o.dynamicMap->stateFor(o.bandwidthBps) : -1;
-    std::string configSource = "initial";
+    std::optional<plan::DynamicPlanner> dynamic;
+    if (o.dynamicMap) dynamic.emplace(*o.dynamicMap, o.bandwidthBps, o.messageOverheadMs, o.cusum);
     std::optional<plan::PlanResult> pendingPlan;
     std::vector<WorkerEvent> runEvents;  // raised under `mutex`, delivered by the run's thread
 
@@ -96,30 +95,19 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
         Sample s = in;
         {
             std::lock_guard lock(mutex);
-            if (o.dynamicMap) {
+            if (dynamic) {
                 // The sample carries the state and source of the configuration in force; its
                 // transfer (or probe) then feeds the estimator.
-                s.bandwidthStateBps = static_cast<int64_t>(std::llround(o.dynamicMap->stateLowerBps(state)));
-                s.configSource = configSource;
-                const bool sent = s.bytesSent > 0;
-                const bool fired = estimator.observe(sent ? s.bytesSent : s.probeBytes, sent ? s.transferMs : s.probeMs);
-                const double estimate = estimator.estimateBps();
-                if (fired) {
+                s.bandwidthStateBps = dynamic->stateLowerBps();
+                s.configSource = dynamic->source();
+                const auto d = dynamic->observe(s.bytesSent, s.transferMs, s.probeBytes, s.probeMs);
+                if (d.changePoint) {
                     ++result.changePoints;
                     runEvents.push_back(runEvent("change-point",
-                                                 "bandwidth changed: now about " + std::to_string(std::llround(estimate / 1000)) + " kbps",
-                                                 estimate));
+                                                 "bandwidth changed: now about " + std::to_string(std::llround(d.estimateBps / 1000)) + " kbps",
+                                                 d.estimateBps));
                 }
-                // Re-plan at a change point and while the new segment's estimate settles.
-                const int next = o.dynamicMap->stateFor(estimate);
-                if (estimate > 0 && next != state && (fired || estimator.segmentLength() <= o.cusum.warmup + 3 ||
-                                                      estimator.changePoints() == 0)) {
-                    const auto& was = o.dynamicMap->plan(state);
-                    const auto& now = o.dynamicMap->plan(next);
-                    state = next;
-                    configSource = fired ? "change-point" : "estimate";
-                    if (now.exit != was.exit || now.partition != was.partition) pendingPlan = now;
-                }
+                if (d.switchTo) pendingPlan = d.switchTo;
             }
             result.samples.push_back(s);
             lastSample = Clock::now();
@@ -165,8 +153,8 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
         QJsonObject cfg;
         cfg["exit"] = o.exit;
         cfg["partition"] = o.partition;
-        if (o.dynamicMap) {
-            const auto& first = o.dynamicMap->plan(state);
+        if (dynamic) {
+            const auto& first = dynamic->plan();
             cfg["exit"] = first.exit;
             cfg["partition"] = first.partition;
             cfg["probe"] = true;
@@ -219,9 +207,8 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
                 runEvents.push_back(runEvent("plan",
                                              "exit " + std::to_string(pendingPlan->exit) + ", partition " +
                                                  std::to_string(pendingPlan->partition) + " for >= " +
-                                                 std::to_string(std::llround(o.dynamicMap->stateLowerBps(state) / 1000)) +
-                                                 " kbps (" + configSource + ")",
-                                             o.dynamicMap->stateLowerBps(state)));
+                                                 std::to_string(dynamic->stateLowerBps() / 1000) + " kbps (" + dynamic->source() + ")",
+                                             static_cast<double>(dynamic->stateLowerBps())));
                 ++result.reconfigurations;
                 pendingPlan.reset();
             }

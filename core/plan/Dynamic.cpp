@@ -132,4 +132,26 @@ double ConfigurationMap::stateLowerBps(int state) const {
     return minBps_ * std::pow(10.0, static_cast<double>(state) / perDecade_);
 }
 
+DynamicPlanner::DynamicPlanner(const ConfigurationMap& map, double initialBps, double messageOverheadMs, CusumOptions options)
+    : map_(map), estimator_(messageOverheadMs, options), options_(options), state_(map.stateFor(initialBps)) {}
+
+int64_t DynamicPlanner::stateLowerBps() const { return static_cast<int64_t>(std::llround(map_.stateLowerBps(state_))); }
+
+DynamicPlanner::Decision DynamicPlanner::observe(int64_t bytesSent, double transferMs, int64_t probeBytes, double probeMs) {
+    Decision d;
+    const bool sent = bytesSent > 0;
+    d.changePoint = estimator_.observe(sent ? bytesSent : probeBytes, sent ? transferMs : probeMs);
+    d.estimateBps = estimator_.estimateBps();
+    const int next = map_.stateFor(d.estimateBps);
+    const bool settling = estimator_.segmentLength() <= options_.warmup + 3 || estimator_.changePoints() == 0;
+    if (d.estimateBps > 0 && next != state_ && (d.changePoint || settling)) {
+        const PlanResult& was = map_.plan(state_);
+        const PlanResult& now = map_.plan(next);
+        state_ = next;
+        source_ = d.changePoint ? "change-point" : "estimate";
+        if (now.exit != was.exit || now.partition != was.partition) d.switchTo = now;
+    }
+    return d;
+}
+
 }  // namespace edgent::core::plan

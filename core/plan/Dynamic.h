@@ -16,6 +16,7 @@
 #include "core/util/Result.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,36 @@ private:
     double minBps_;
     int perDecade_;
     std::vector<PlanResult> plans_;
+};
+
+// Dynamic mode's decisions, shared by `edgent run --dynamic` and the window: the estimator,
+// the map, and the state whose configuration is in force. Not thread-safe.
+class DynamicPlanner {
+public:
+    DynamicPlanner(const ConfigurationMap& map, double initialBps, double messageOverheadMs, CusumOptions options = {});
+
+    struct Decision {
+        bool changePoint = false;
+        double estimateBps = 0.0;
+        std::optional<PlanResult> switchTo;  // a new configuration to send to the device
+    };
+    // Feeds one sample: its transfer (or the probe's) goes to the estimator. Re-plans at a
+    // change point and while the new segment's estimate settles; switchTo is set when the
+    // state's plan differs from the one in force.
+    Decision observe(int64_t bytesSent, double transferMs, int64_t probeBytes, double probeMs);
+
+    const PlanResult& plan() const { return map_.plan(state_); }
+    int64_t stateLowerBps() const;
+    const std::string& source() const { return source_; }  // initial, change-point or estimate
+    const ConfigurationMap& map() const { return map_; }
+    const BandwidthEstimator& estimator() const { return estimator_; }
+
+private:
+    const ConfigurationMap& map_;
+    BandwidthEstimator estimator_;
+    CusumOptions options_;
+    int state_;
+    std::string source_ = "initial";
 };
 
 }  // namespace edgent::core::plan
