@@ -49,6 +49,7 @@ int runSweep(const QStringList& args) {
         {"predictor", "regression (default), regression-macs or lookup.", "NAME", "regression"},
         {"count", "Inferences per point (default 30).", "N"},
         {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
+        {"device-slowdown", "Emulate a device F times slower than this host (as for the profile).", "F", "1"},
         {"out", "CSV table to write.", "TABLE"},
     });
     int code = 0;
@@ -68,6 +69,9 @@ int runSweep(const QStringList& args) {
     }
     const auto count = cmd.intOption("count", 30, 1, 1'000'000, &code);
     if (!count) return code;
+    bool slowOk = false;
+    const double slowdown = p.value("device-slowdown").toDouble(&slowOk);
+    if (!slowOk || slowdown < 1.0 || slowdown > 1000.0) return cmd.fail("--device-slowdown must be a number from 1 to 1000");
     auto power = energy::powerProfile(p.value("power-profile").toStdString());
     if (!power) return cmd.fail(QString::fromStdString(power.error()));
 
@@ -88,7 +92,7 @@ int runSweep(const QStringList& args) {
     // One pair of workers serves the whole grid.
     control::SpawnedWorker device, edge;
     if (auto s = control::spawnWorker(edge, net::Role::Edge, 1, {}); !s) return cmd.fail(QString::fromStdString(s.error()));
-    if (auto s = control::spawnWorker(device, net::Role::Device, 1, {}); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (auto s = control::spawnWorker(device, net::Role::Device, 1, {}, 15000, slowdown); !s) return cmd.fail(QString::fromStdString(s.error()));
 
     std::string csv =
         "bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms,exit_accuracy,run_id,inferences,"
@@ -112,6 +116,7 @@ int runSweep(const QStringList& args) {
                                 {"predicted_ms", QString::number(chosen.predictedMs, 'g', 10).toStdString()},
                                 {"plan_feasible", chosen.feasible ? "true" : "false"},
                                 {"count", std::to_string(*count)},
+                                {"device_slowdown", QString::number(slowdown).toStdString()},
                                 {"power_profile", power->name}};
                 auto runId = (*db)->beginRun(start);
                 if (!runId) return cmd.fail(QString::fromStdString(runId.error()));

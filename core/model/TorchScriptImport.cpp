@@ -1,8 +1,12 @@
 #include "core/model/TorchScriptImport.h"
 
+#include "core/model/ModelIO.h"
+#include "core/model/ModelImport.h"
+
 #include <torch/script.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 namespace edgent::core {
@@ -371,6 +375,28 @@ Result<std::vector<torch::Tensor>> runTorchScriptForward(const std::string& path
         std::string what = e.what_without_backtrace();
         return makeError("cannot run TorchScript archive " + path + ": " + what.substr(0, what.find('\n')));
     }
+}
+
+}  // namespace edgent::core
+
+// ---------------------------------------------------------------------------- readAnyModel
+
+namespace edgent::core {
+
+Result<ModelBytes> readAnyModel(const std::string& path) {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    if (ext != ".pt" && ext != ".ptl" && ext != ".torchscript") return readModelBytes(path);
+    auto net = importTorchScript(path);
+    if (!net) return makeError(net.error());
+    ModelBytes out;
+    out.weights = encodeWeights(**net);
+    const std::string stem = std::filesystem::path(path).stem().string();
+    out.specText = modelFileJson((*net)->spec(), stem + ".weights", static_cast<int64_t>(out.weights.size()),
+                                 crc32Of(out.weights), "{\"imported_from\":\"torchscript\"}");
+    auto file = parseModelFile(out.specText, path, std::filesystem::path(path).parent_path().string());
+    if (!file) return makeError(file.error());
+    out.file = std::move(*file);
+    return out;
 }
 
 }  // namespace edgent::core

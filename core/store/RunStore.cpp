@@ -299,6 +299,15 @@ Result<std::vector<RunInfo>> RunStore::listRuns() {
         runs.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
+    // Every run's parameters in one statement (runs are listed in id order).
+    Stmt p(db_, "SELECT run_id, key, value FROM run_params ORDER BY run_id");
+    size_t at = 0;
+    while ((rc = p.step()) == SQLITE_ROW) {
+        const int64_t id = p.i64(0);
+        while (at < runs.size() && runs[at].id < id) ++at;
+        if (at < runs.size() && runs[at].id == id) runs[at].params[p.text(1)] = p.text(2);
+    }
+    if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + p.error());
     return runs;
 }
 

@@ -129,7 +129,7 @@ public:
     // The newest profile of a model on one node, with its regressions.
     Result<StoredProfile> latestProfile(const std::string& modelHash, const std::string& node);
 
-    Result<std::vector<RunInfo>> listRuns();
+    Result<std::vector<RunInfo>> listRuns();  // with every run's params
     Result<RunInfo> run(int64_t runId);
     Result<std::vector<SampleRow>> samples(int64_t runId);
     Result<std::vector<EventRow>> events(int64_t runId);

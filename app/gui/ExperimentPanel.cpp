@@ -1,0 +1,277 @@
+#include "app/gui/ExperimentPanel.h"
+
+#include "app/gui/Session.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSlider>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace edgent::gui {
+
+namespace {
+
+constexpr double kMinBps = 10e3, kMaxBps = 1e9;
+constexpr double kMinMs = 10.0, kMaxMs = 5000.0;
+constexpr int kSteps = 1000;
+
+double logMap(int position, double lo, double hi) {
+    return lo * std::pow(hi / lo, static_cast<double>(position) / kSteps);
+}
+int logUnmap(double v, double lo, double hi) {
+    return static_cast<int>(std::lround(std::log(std::clamp(v, lo, hi) / lo) / std::log(hi / lo) * kSteps));
+}
+
+}  // namespace
+
+double ExperimentPanel::sliderToBps(int p) { return logMap(p, kMinBps, kMaxBps); }
+int ExperimentPanel::bpsToSlider(double bps) { return logUnmap(bps, kMinBps, kMaxBps); }
+double ExperimentPanel::sliderToMs(int p) { return logMap(p, kMinMs, kMaxMs); }
+int ExperimentPanel::msToSlider(double ms) { return logUnmap(ms, kMinMs, kMaxMs); }
+
+ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* layout = new QVBoxLayout(this);
+    auto* inputs = new QGroupBox(tr("Conditions"), this);
+    auto* form = new QFormLayout(inputs);
+
+    bandwidthSlider_ = new QSlider(Qt::Horizontal, inputs);
+    bandwidthSlider_->setObjectName("bandwidthSlider");
+    bandwidthSlider_->setRange(0, kSteps);
+    bandwidthKbps_ = new QDoubleSpinBox(inputs);
+    bandwidthKbps_->setObjectName("bandwidthValue");
+    bandwidthKbps_->setRange(kMinBps / 1000, kMaxBps / 1000);
+    bandwidthKbps_->setDecimals(1);
+    bandwidthKbps_->setSuffix(tr(" kbps"));
+    bandwidthKbps_->setKeyboardTracking(false);
+    auto* bwRow = new QHBoxLayout;
+    bwRow->addWidget(bandwidthSlider_, 1);
+    bwRow->addWidget(bandwidthKbps_);
+    form->addRow(tr("Uplink bandwidth"), bwRow);
+
+    deadlineSlider_ = new QSlider(Qt::Horizontal, inputs);
+    deadlineSlider_->setObjectName("deadlineSlider");
+    deadlineSlider_->setRange(0, kSteps);
+    deadlineMs_ = new QDoubleSpinBox(inputs);
+    deadlineMs_->setObjectName("deadlineValue");
+    deadlineMs_->setRange(kMinMs, kMaxMs);
+    deadlineMs_->setDecimals(1);
+    deadlineMs_->setSuffix(tr(" ms"));
+    deadlineMs_->setKeyboardTracking(false);
+    auto* dlRow = new QHBoxLayout;
+    dlRow->addWidget(deadlineSlider_, 1);
+    dlRow->addWidget(deadlineMs_);
+    form->addRow(tr("Deadline"), dlRow);
+
+    policy_ = new QComboBox(inputs);
+    policy_->setObjectName("policyCombo");
+    for (const auto& name : core::plan::policyNames()) policy_->addItem(QString::fromStdString(name));
+    form->addRow(tr("Policy"), policy_);
+    predictor_ = new QComboBox(inputs);
+    predictor_->setObjectName("predictorCombo");
+    predictor_->addItems({QStringLiteral("lookup"), QStringLiteral("regression"), QStringLiteral("regression-macs")});
+    predictor_->setToolTip(tr("lookup: measured per-layer medians; regression: Edgent's Table-1 fits; "
+                              "regression-macs: plus a multiply-accumulate term"));
+    form->addRow(tr("Predictor"), predictor_);
+    rate_ = new QDoubleSpinBox(inputs);
+    rate_->setObjectName("rateValue");
+    rate_->setRange(0.0, 10000.0);
+    rate_->setDecimals(1);
+    rate_->setSpecialValueText(tr("back-to-back"));
+    rate_->setSuffix(tr(" inputs/s"));
+    form->addRow(tr("Input rate"), rate_);
+    trace_ = new QLineEdit(inputs);
+    trace_->setObjectName("tracePath");
+    trace_->setPlaceholderText(tr("none: the slider sets the bandwidth"));
+    auto* browse = new QPushButton(tr("Browse…"), inputs);
+    auto* traceRow = new QHBoxLayout;
+    traceRow->addWidget(trace_, 1);
+    traceRow->addWidget(browse);
+    form->addRow(tr("Bandwidth trace"), traceRow);
+    dynamic_ = new QCheckBox(tr("Dynamic mode"), inputs);
+    dynamic_->setToolTip(tr("Estimate the bandwidth from the transfers, detect change points (CUSUM) and switch to "
+                            "the configuration map's plan for the new bandwidth state"));
+    dynamic_->setObjectName("dynamicCheck");
+    form->addRow(QString(), dynamic_);
+    layout->addWidget(inputs);
+
+    auto* buttons = new QHBoxLayout;
+    start_ = new QPushButton(tr("Start"), this);
+    start_->setObjectName("startButton");
+    pause_ = new QPushButton(tr("Pause"), this);
+    pause_->setObjectName("pauseButton");
+    stop_ = new QPushButton(tr("Stop"), this);
+    stop_->setObjectName("stopButton");
+    buttons->addWidget(start_);
+    buttons->addWidget(pause_);
+    buttons->addWidget(stop_);
+    buttons->addStretch();
+    layout->addLayout(buttons);
+
+    auto* planBox = new QGroupBox(tr("Plan"), this);
+    auto* planLayout = new QVBoxLayout(planBox);
+    plan_ = new QLabel(planBox);
+    plan_->setObjectName("planLabel");
+    plan_->setWordWrap(true);
+    plan_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    planLayout->addWidget(plan_);
+    layout->addWidget(planBox);
+    layout->addStretch();
+
+    setBandwidthBps(1e6);
+    setDeadlineMs(100.0);
+
+    connect(bandwidthSlider_, &QSlider::valueChanged, this, [this](int v) {
+        if (syncing_) return;
+        syncing_ = true;
+        bandwidthKbps_->setValue(sliderToBps(v) / 1000.0);
+        syncing_ = false;
+        pushInputs(tr("bandwidth slider"));
+    });
+    connect(bandwidthKbps_, &QDoubleSpinBox::valueChanged, this, [this](double kbps) {
+        if (syncing_) return;
+        syncing_ = true;
+        bandwidthSlider_->setValue(bpsToSlider(kbps * 1000.0));
+        syncing_ = false;
+        pushInputs(tr("bandwidth typed"));
+    });
+    connect(deadlineSlider_, &QSlider::valueChanged, this, [this](int v) {
+        if (syncing_) return;
+        syncing_ = true;
+        deadlineMs_->setValue(sliderToMs(v));
+        syncing_ = false;
+        pushInputs(tr("deadline slider"));
+    });
+    connect(deadlineMs_, &QDoubleSpinBox::valueChanged, this, [this](double ms) {
+        if (syncing_) return;
+        syncing_ = true;
+        deadlineSlider_->setValue(msToSlider(ms));
+        syncing_ = false;
+        pushInputs(tr("deadline typed"));
+    });
+    connect(policy_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("policy")); });
+    connect(predictor_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("predictor")); });
+    connect(browse, &QPushButton::clicked, this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("Bandwidth trace"), trace_->text(), tr("Traces (*.csv)"));
+        if (!f.isEmpty()) trace_->setText(f);
+    });
+    connect(start_, &QPushButton::clicked, this, &ExperimentPanel::start);
+    connect(pause_, &QPushButton::clicked, this, &ExperimentPanel::togglePause);
+    connect(stop_, &QPushButton::clicked, this, &ExperimentPanel::stop);
+    connect(&session_, &Session::planChanged, this, &ExperimentPanel::showPlan);
+    connect(&session_, &Session::runStarted, this, &ExperimentPanel::showRunState);
+    connect(&session_, &Session::runStopped, this, &ExperimentPanel::showRunState);
+    connect(&session_, &Session::workersChanged, this, &ExperimentPanel::showRunState);
+    // A trace moves the bandwidth: the slider follows without re-planning by itself.
+    connect(&session_, &Session::runEvent, this, [this](const QString& kind, const QString&, double, double value) {
+        if (kind != QLatin1String("bandwidth") || std::isnan(value)) return;
+        syncing_ = true;
+        bandwidthKbps_->setValue(value / 1000.0);
+        bandwidthSlider_->setValue(bpsToSlider(value));
+        syncing_ = false;
+    });
+    showPlan();
+    showRunState();
+}
+
+double ExperimentPanel::bandwidthBps() const { return bandwidthKbps_->value() * 1000.0; }
+double ExperimentPanel::deadlineMs() const { return deadlineMs_->value(); }
+QString ExperimentPanel::policy() const { return policy_->currentText(); }
+QString ExperimentPanel::predictor() const { return predictor_->currentText(); }
+double ExperimentPanel::rateHz() const { return rate_->value(); }
+QString ExperimentPanel::tracePath() const { return trace_->text().trimmed(); }
+bool ExperimentPanel::dynamicMode() const { return dynamic_->isChecked(); }
+void ExperimentPanel::setPolicy(const QString& name) { policy_->setCurrentText(name); }
+void ExperimentPanel::setPredictor(const QString& name) { predictor_->setCurrentText(name); }
+void ExperimentPanel::setRateHz(double hz) { rate_->setValue(hz); }
+void ExperimentPanel::setTracePath(const QString& path) { trace_->setText(path); }
+void ExperimentPanel::setDynamicMode(bool on) { dynamic_->setChecked(on); }
+
+void ExperimentPanel::setBandwidthBps(double bps) {
+    syncing_ = true;
+    bandwidthKbps_->setValue(bps / 1000.0);
+    bandwidthSlider_->setValue(bpsToSlider(bps));
+    syncing_ = false;
+    pushInputs(tr("bandwidth set"));
+}
+
+void ExperimentPanel::setDeadlineMs(double ms) {
+    syncing_ = true;
+    deadlineMs_->setValue(ms);
+    deadlineSlider_->setValue(msToSlider(ms));
+    syncing_ = false;
+    pushInputs(tr("deadline set"));
+}
+
+void ExperimentPanel::pushInputs(const QString& why) {
+    PlanInputs in;
+    in.bandwidthBps = bandwidthBps();
+    in.deadlineMs = deadlineMs();
+    auto policy = core::plan::policyFromName(policy_->currentText().toStdString());
+    if (policy) in.policy = *policy;
+    in.predictor = predictor_->currentText();
+    session_.setPlanInputs(in, why);
+}
+
+void ExperimentPanel::showPlan() {
+    const auto& p = session_.plan();
+    if (!p) {
+        plan_->setText(session_.planProblem().isEmpty() ? tr("No plan yet.") : session_.planProblem());
+        return;
+    }
+    const auto* t = session_.latencyTable();
+    const int n = t ? t->pathLength(p->exit) : 0;
+    QString where = p->partition == 0 ? tr("all on the edge") : p->partition == n ? tr("all on the device")
+                                                                                   : tr("device runs layers 0–%1").arg(p->partition - 1);
+    plan_->setText(tr("<b>exit %1</b>, partition <b>%2/%3</b> (%4)<br>predicted latency <b>%5 ms</b>, expected accuracy "
+                      "<b>%6%</b>%7")
+                       .arg(p->exit)
+                       .arg(p->partition)
+                       .arg(n)
+                       .arg(where)
+                       .arg(p->predictedMs, 0, 'f', 2)
+                       .arg(100.0 * p->accuracy, 0, 'f', 2)
+                       .arg(p->feasible ? QString() : tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
+                                                         "this is the policy's fastest option</span>")));
+}
+
+void ExperimentPanel::showRunState() {
+    const bool running = session_.running();
+    start_->setEnabled(!running && session_.workersReady());
+    pause_->setEnabled(running);
+    pause_->setText(session_.paused() ? tr("Resume") : tr("Pause"));
+    stop_->setEnabled(running);
+    trace_->setEnabled(!running);
+    dynamic_->setEnabled(!running);
+}
+
+void ExperimentPanel::start() {
+    RunRequest r;
+    r.rateHz = rateHz();
+    r.tracePath = tracePath();
+    r.dynamic = dynamicMode();
+    session_.startRun(r);
+    showRunState();
+}
+
+void ExperimentPanel::togglePause() {
+    if (session_.paused()) session_.resumeRun();
+    else session_.pauseRun();
+    showRunState();
+}
+
+void ExperimentPanel::stop() {
+    session_.stopRun();
+    showRunState();
+}
+
+}  // namespace edgent::gui

@@ -1,0 +1,296 @@
+#include "app/gui/LivePlots.h"
+
+#include <qcustomplot.h>
+
+#include <QCheckBox>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace edgent::gui {
+
+namespace {
+
+constexpr size_t kWindow = 100;   // rolling accuracy over this many inferences
+constexpr double kFollowS = 30.0; // seconds shown while following the run
+constexpr int kMaxMarkers = 300;
+
+QColor tone(int i, int alpha = 255) {
+    // Colour-blind-safe (Okabe-Ito), readable on light and dark palettes.
+    static const QColor c[] = {QColor(0, 114, 178), QColor(230, 159, 0), QColor(0, 158, 115), QColor(204, 121, 167),
+                               QColor(213, 94, 0), QColor(86, 180, 233)};
+    QColor x = c[i % 6];
+    x.setAlpha(alpha);
+    return x;
+}
+
+}  // namespace
+
+LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
+    auto* layout = new QVBoxLayout(this);
+    auto* bar = new QHBoxLayout;
+    readout_ = new QLabel(tr("No run yet."), this);
+    readout_->setObjectName("liveReadout");
+    readout_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // long text never widens the window
+    followBox_ = new QCheckBox(tr("Follow"), this);
+    followBox_->setChecked(true);
+    auto* png = new QPushButton(tr("Export PNG…"), this);
+    auto* pdf = new QPushButton(tr("Export PDF…"), this);
+    bar->addWidget(readout_, 1);
+    bar->addWidget(followBox_);
+    bar->addWidget(png);
+    bar->addWidget(pdf);
+    layout->addLayout(bar);
+
+    plot_ = new QCustomPlot(this);
+    plot_->setObjectName("livePlot");
+    plot_->setMinimumHeight(420);
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot_->setNoAntialiasingOnDrag(true);
+    plot_->setAutoAddPlottableToLegend(false);
+    plot_->plotLayout()->clear();
+    const QPalette pal = palette();
+    plot_->setBackground(pal.color(QPalette::Base));
+
+    auto makeRect = [&](const QString& yLabel) {
+        auto* r = new QCPAxisRect(plot_);
+        r->axis(QCPAxis::atLeft)->setLabel(yLabel);
+        r->setRangeDrag(Qt::Horizontal);
+        r->setRangeZoom(Qt::Horizontal);
+        for (auto* a : r->axes()) {
+            a->setBasePen(QPen(pal.color(QPalette::Text)));
+            a->setTickPen(QPen(pal.color(QPalette::Text)));
+            a->setSubTickPen(QPen(pal.color(QPalette::Text)));
+            a->setTickLabelColor(pal.color(QPalette::Text));
+            a->setLabelColor(pal.color(QPalette::Text));
+            a->grid()->setPen(QPen(pal.color(QPalette::Mid), 0, Qt::DotLine));
+        }
+        return r;
+    };
+    latencyRect_ = makeRect(tr("latency (ms)"));
+    accuracyRect_ = makeRect(tr("accuracy (%)"));
+    energyRect_ = makeRect(tr("energy (mJ)"));
+    configRect_ = makeRect(tr("exit / partition"));
+    plot_->plotLayout()->addElement(0, 0, latencyRect_);
+    plot_->plotLayout()->addElement(1, 0, accuracyRect_);
+    plot_->plotLayout()->addElement(2, 0, energyRect_);
+    plot_->plotLayout()->addElement(3, 0, configRect_);
+    plot_->plotLayout()->setRowStretchFactors({3.0, 1.2, 1.2, 1.2});
+    configRect_->axis(QCPAxis::atBottom)->setLabel(tr("time since the run started (s)"));
+    // One time axis for all four.
+    auto* group = new QCPMarginGroup(plot_);
+    for (auto* r : {latencyRect_, accuracyRect_, energyRect_, configRect_}) {
+        r->setMarginGroup(QCP::msLeft | QCP::msRight, group);
+        connect(r->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this](const QCPRange& range) {
+            for (auto* o : {latencyRect_, accuracyRect_, energyRect_, configRect_})
+                if (o->axis(QCPAxis::atBottom)->range() != range) o->axis(QCPAxis::atBottom)->setRange(range);
+        });
+    }
+    auto graph = [&](QCPAxisRect* r, const QColor& c, const QString& name) {
+        auto* g = plot_->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
+        g->setPen(QPen(c, 1.2));
+        g->setName(name);
+        g->setAdaptiveSampling(true);
+        return g;
+    };
+    // Stacked breakdown: device, device + transfer, device + transfer + edge, filled.
+    device_ = graph(latencyRect_, tone(0, 200), tr("device"));
+    device_->setBrush(tone(0, 90));
+    deviceTransfer_ = graph(latencyRect_, tone(1, 200), tr("transfer"));
+    deviceTransfer_->setBrush(tone(1, 90));
+    deviceTransfer_->setChannelFillGraph(device_);
+    stacked_ = graph(latencyRect_, tone(2, 200), tr("edge"));
+    stacked_->setBrush(tone(2, 90));
+    stacked_->setChannelFillGraph(deviceTransfer_);
+    total_ = graph(latencyRect_, pal.color(QPalette::Text), tr("measured"));
+    total_->setLineStyle(QCPGraph::lsNone);
+    total_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 2.5));
+    predicted_ = graph(latencyRect_, tone(4), tr("predicted"));
+    predicted_->setPen(QPen(tone(4), 1.6, Qt::DashLine));
+    predicted_->setLineStyle(QCPGraph::lsStepLeft);
+    latencyRect_->insetLayout()->addElement(new QCPLegend, Qt::AlignTop | Qt::AlignRight);
+    auto* legend = qobject_cast<QCPLegend*>(latencyRect_->insetLayout()->elementAt(0));
+    legend->setLayer(QStringLiteral("legend"));
+    legend->setBrush(pal.color(QPalette::Base));
+    legend->setTextColor(pal.color(QPalette::Text));
+    for (auto* g : {total_, predicted_, device_, deviceTransfer_, stacked_}) g->addToLegend(legend);
+    accuracy_ = graph(accuracyRect_, tone(2), tr("rolling accuracy"));
+    accuracyRect_->axis(QCPAxis::atLeft)->setRange(0, 100);
+    energy_ = graph(energyRect_, tone(3), tr("energy"));
+    energy_->setLineStyle(QCPGraph::lsNone);
+    energy_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 2.5));
+    exit_ = graph(configRect_, tone(5), tr("exit"));
+    exit_->setLineStyle(QCPGraph::lsStepLeft);
+    partition_ = graph(configRect_, tone(4), tr("partition"));
+    partition_->setLineStyle(QCPGraph::lsStepLeft);
+    configRect_->insetLayout()->addElement(new QCPLegend, Qt::AlignTop | Qt::AlignRight);
+    auto* configLegend = qobject_cast<QCPLegend*>(configRect_->insetLayout()->elementAt(0));
+    configLegend->setBrush(pal.color(QPalette::Base));
+    configLegend->setTextColor(pal.color(QPalette::Text));
+    exit_->addToLegend(configLegend);
+    partition_->addToLegend(configLegend);
+    layout->addWidget(plot_, 1);
+
+    // Dragging or zooming stops following; double-click follows again.
+    connect(plot_, &QCustomPlot::mousePress, this, [this] { followBox_->setChecked(false); });
+    connect(plot_, &QCustomPlot::mouseWheel, this, [this] { followBox_->setChecked(false); });
+    connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this] {
+        followBox_->setChecked(true);
+        replotNow();
+    });
+    auto ask = [this](const QString& filter) {
+        const QString f = QFileDialog::getSaveFileName(this, tr("Export plots"), QString(), filter);
+        if (!f.isEmpty()) Q_EMIT exported(f, exportTo(f));
+    };
+    connect(png, &QPushButton::clicked, this, [ask] { ask(tr("PNG image (*.png)")); });
+    connect(pdf, &QPushButton::clicked, this, [ask] { ask(tr("PDF document (*.pdf)")); });
+    auto* timer = new QTimer(this);
+    timer->setInterval(33);
+    connect(timer, &QTimer::timeout, this, &LivePlots::refresh);
+    timer->start();
+}
+
+void LivePlots::clear() {
+    for (auto* g : {total_, predicted_, device_, deviceTransfer_, stacked_, accuracy_, energy_, exit_, partition_}) g->data()->clear();
+    plot_->clearItems();
+    markers_ = 0;
+    points_ = 0;
+    lastT_ = 0.0;
+    latencyMax_ = energyMax_ = 1.0;
+    partitionMax_ = 1;
+    std::fill(window_.begin(), window_.end(), 0);
+    windowNext_ = 0;
+    windowCorrect_ = 0;
+    setDeadlineMs(deadlineMs_);
+    readout_->setText(tr("Waiting for samples…"));
+    dirty_ = true;
+}
+
+void LivePlots::setDeadlineMs(double ms) {
+    deadlineMs_ = ms;
+    static const char* kTag = "deadline";
+    for (int i = plot_->itemCount() - 1; i >= 0; --i)
+        if (plot_->item(i)->property(kTag).toBool()) plot_->removeItem(i);
+    if (ms <= 0) return;
+    auto* line = new QCPItemStraightLine(plot_);
+    line->setProperty(kTag, true);
+    line->setClipAxisRect(latencyRect_);
+    line->point1->setAxes(latencyRect_->axis(QCPAxis::atBottom), latencyRect_->axis(QCPAxis::atLeft));
+    line->point2->setAxes(latencyRect_->axis(QCPAxis::atBottom), latencyRect_->axis(QCPAxis::atLeft));
+    line->point1->setCoords(0, ms);
+    line->point2->setCoords(1, ms);
+    line->setPen(QPen(QColor(207, 34, 46), 1.5, Qt::DashDotLine));
+    latencyMax_ = std::max(latencyMax_, ms * 1.1);
+    dirty_ = true;
+}
+
+void LivePlots::addSamples(const std::vector<LiveSample>& samples) {
+    for (const LiveSample& x : samples) {
+        const auto& s = x.row.sample;
+        const double t = x.tSeconds;
+        device_->addData(t, s.deviceMs);
+        deviceTransfer_->addData(t, s.deviceMs + s.transferMs);
+        stacked_->addData(t, s.deviceMs + s.transferMs + s.edgeMs);
+        total_->addData(t, s.totalMs);
+        if (!std::isnan(x.row.predictedMs)) predicted_->addData(t, x.row.predictedMs);
+        windowCorrect_ += s.correct() - window_[windowNext_];
+        window_[windowNext_] = s.correct() ? 1 : 0;
+        windowNext_ = (windowNext_ + 1) % kWindow;
+        const auto seen = static_cast<double>(std::min<int64_t>(points_ + 1, static_cast<int64_t>(kWindow)));
+        accuracy_->addData(t, 100.0 * windowCorrect_ / seen);
+        if (!std::isnan(x.row.energyMj)) {
+            energy_->addData(t, x.row.energyMj);
+            energyMax_ = std::max(energyMax_, x.row.energyMj * 1.1);
+        }
+        exit_->addData(t, s.exit);
+        partition_->addData(t, s.partition);
+        partitionMax_ = std::max(partitionMax_, s.partition);
+        latencyMax_ = std::max(latencyMax_, s.totalMs * 1.1);
+        lastT_ = std::max(lastT_, t);
+        ++points_;
+    }
+    if (!samples.empty()) {
+        const auto& last = samples.back();
+        const auto& s = last.row.sample;
+        readout_->setText(tr("%1 inferences · last: exit %2, partition %3, %4 ms (device %5 + transfer %6 + edge %7) · "
+                             "rolling accuracy %8%")
+                              .arg(points_)
+                              .arg(s.exit)
+                              .arg(s.partition)
+                              .arg(s.totalMs, 0, 'f', 2)
+                              .arg(s.deviceMs, 0, 'f', 2)
+                              .arg(s.transferMs, 0, 'f', 2)
+                              .arg(s.edgeMs, 0, 'f', 2)
+                              .arg(accuracy_->data()->isEmpty() ? 0.0 : (accuracy_->data()->constEnd() - 1)->value, 0, 'f', 1));
+    }
+    dirty_ = true;
+}
+
+void LivePlots::addMarker(double t, const QString& kind, const QString& label) {
+    if (markers_ >= kMaxMarkers) return;
+    ++markers_;
+    const QColor c = kind == QLatin1String("change-point") ? QColor(204, 121, 167)
+                     : kind == QLatin1String("plan")       ? QColor(0, 158, 115)
+                                                            : QColor(128, 128, 128);
+    for (auto* r : {latencyRect_, configRect_}) {
+        auto* line = new QCPItemStraightLine(plot_);
+        line->setClipAxisRect(r);
+        line->point1->setAxes(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
+        line->point2->setAxes(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
+        line->point1->setCoords(t, 0);
+        line->point2->setCoords(t, 1);
+        line->setPen(QPen(c, 1, Qt::DotLine));
+    }
+    auto* text = new QCPItemText(plot_);
+    text->setClipAxisRect(latencyRect_);
+    text->position->setAxes(latencyRect_->axis(QCPAxis::atBottom), latencyRect_->axis(QCPAxis::atLeft));
+    text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    text->position->setCoords(t, 0.02);
+    text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    text->setText(label);
+    text->setColor(c);
+    text->setFont(QFont(font().family(), std::max(7, font().pointSize() - 2)));
+    dirty_ = true;
+}
+
+void LivePlots::follow() {
+    if (!followBox_->isChecked()) return;
+    const double hi = std::max(lastT_, 1.0);
+    latencyRect_->axis(QCPAxis::atBottom)->setRange(std::max(0.0, hi - kFollowS), hi + 0.5);
+    latencyRect_->axis(QCPAxis::atLeft)->setRange(0, latencyMax_);
+    energyRect_->axis(QCPAxis::atLeft)->setRange(0, energyMax_);
+    configRect_->axis(QCPAxis::atLeft)->setRange(-0.5, partitionMax_ + 1.5);
+}
+
+void LivePlots::refresh() {
+    if (!dirty_ || !isVisible()) return;
+    dirty_ = false;
+    follow();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LivePlots::replotNow() {
+    dirty_ = false;
+    follow();
+    plot_->replot(QCustomPlot::rpImmediateRefresh);
+}
+
+void LivePlots::setFollowing(bool on) { followBox_->setChecked(on); }
+
+void LivePlots::showRange(double fromS, double toS) {
+    latencyRect_->axis(QCPAxis::atBottom)->setRange(fromS, toS);  // the others follow it
+}
+
+bool LivePlots::exportTo(const QString& path) {
+    follow();
+    const int w = std::max(plot_->width(), 1000), h = std::max(plot_->height(), 800);
+    if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot_->savePdf(path, w, h);
+    return plot_->savePng(path, w, h, 2.0);
+}
+
+}  // namespace edgent::gui

@@ -1,0 +1,656 @@
+#include "app/gui/Session.h"
+
+#include "core/control/ProfileRun.h"
+#include "core/energy/PowerModel.h"
+#include "core/model/ModelImport.h"
+#include "core/store/Export.h"
+
+#include <QDateTime>
+#include <QFileInfo>
+
+#include <cmath>
+
+namespace edgent::gui {
+
+using namespace edgent::core;
+using net::Role;
+
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+constexpr int kCallTimeoutMs = 15000;
+
+}  // namespace
+
+Session::Session(QObject* parent) : QObject(parent) {
+    qRegisterMetaType<std::vector<LiveSample>>();
+    jobThread_ = std::thread([this] {
+        std::unique_lock lock(jobMutex_);
+        while (true) {
+            jobWake_.wait(lock, [this] { return jobStop_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;  // stopping, and nothing left
+            auto job = std::move(jobs_.front());
+            jobs_.pop_front();
+            lock.unlock();
+            job();
+            lock.lock();
+        }
+    });
+    workerTimer_.setInterval(500);
+    connect(&workerTimer_, &QTimer::timeout, this, &Session::workersChanged);
+    workerTimer_.start();
+    flushTimer_.setInterval(33);  // about 30 refreshes a second
+    connect(&flushTimer_, &QTimer::timeout, this, &Session::flushSamples);
+    traceTimer_.setSingleShot(true);
+    connect(&traceTimer_, &QTimer::timeout, this, &Session::applyTraceStep);
+}
+
+Session::~Session() {
+    if (running()) finishRun(QStringLiteral("finished"), {});
+    stopWorkers();
+    {
+        std::lock_guard lock(jobMutex_);
+        jobStop_ = true;
+    }
+    jobWake_.notify_all();
+    if (jobThread_.joinable()) jobThread_.join();
+}
+
+void Session::post(std::function<void()> job) {
+    {
+        std::lock_guard lock(jobMutex_);
+        jobs_.push_back(std::move(job));
+    }
+    jobWake_.notify_all();
+}
+
+std::shared_ptr<control::Controller> Session::ctrl() const {
+    std::lock_guard lock(ctrlMutex_);
+    return controller_;
+}
+
+bool Session::localWorkers() const {
+    std::lock_guard lock(ctrlMutex_);
+    return localDevice_ != nullptr;
+}
+
+qint64 Session::localPid(Role role) const {
+    std::lock_guard lock(ctrlMutex_);
+    const auto& w = role == Role::Device ? localDevice_ : localEdge_;
+    return w ? static_cast<qint64>(w->process.pid()) : 0;
+}
+
+control::WorkerInfo Session::workerInfo(Role role) const {
+    auto c = ctrl();
+    return c ? c->info(role) : control::WorkerInfo{};
+}
+
+// ---------------------------------------------------------------------------- workers
+
+void Session::startLocalWorkers(double deviceSlowdown) {
+    stopWorkers();
+    Q_EMIT busy(tr("Starting local workers…"));
+    post([this, deviceSlowdown] {
+        auto device = std::make_shared<control::SpawnedWorker>();
+        auto edge = std::make_shared<control::SpawnedWorker>();
+        Status s = control::spawnWorker(*edge, Role::Edge, 1, {});
+        if (s) s = control::spawnWorker(*device, Role::Device, 1, {}, 15000, deviceSlowdown);
+        {
+            std::lock_guard lock(ctrlMutex_);
+            localDevice_ = device;
+            localEdge_ = edge;
+        }
+        if (!s) {
+            onUi([this, why = qs(s.error())] {
+                Q_EMIT busy({});
+                Q_EMIT errorOccurred(why);
+            });
+            return;
+        }
+        connectWorkers(qs(device->controlEndpoint), qs(edge->controlEndpoint), {});
+    });
+}
+
+void Session::connectWorkers(const QString& deviceEndpoint, const QString& edgeEndpoint, const QString& curveKeysDir) {
+    post([this, deviceEndpoint, edgeEndpoint, curveKeysDir] {
+        control::Controller::Options o;
+        o.curveKeysDir = curveKeysDir.toStdString();
+        auto c = std::make_shared<control::Controller>(o);
+        {
+            std::lock_guard lock(ctrlMutex_);
+            controller_ = c;
+        }
+        installHandlers();
+        workersReady_ = false;
+        modelInWorkers_ = false;
+        Status s = c->connect(Role::Edge, edgeEndpoint.toStdString(), kCallTimeoutMs);
+        if (s) s = c->connect(Role::Device, deviceEndpoint.toStdString(), kCallTimeoutMs);
+        if (!s) {
+            onUi([this, why = qs(s.error())] {
+                Q_EMIT busy({});
+                Q_EMIT errorOccurred(why);
+                Q_EMIT workersChanged();
+            });
+            return;
+        }
+        workersReady_ = true;
+        onUi([this] {
+            Q_EMIT workersChanged();
+            afterWorkersUp();
+        });
+    });
+}
+
+void Session::stopWorkers() {
+    if (running()) finishRun(QStringLiteral("finished"), {});
+    workersReady_ = false;
+    modelInWorkers_ = false;
+    std::shared_ptr<control::Controller> c;
+    std::shared_ptr<control::SpawnedWorker> device, edge;
+    {
+        std::lock_guard lock(ctrlMutex_);
+        c.swap(controller_);
+        device.swap(localDevice_);
+        edge.swap(localEdge_);
+    }
+    if (!c && !device && !edge) return;
+    // Shutting down waits on the workers: on the job thread.
+    post([c, device, edge] {
+        if (c) {
+            c->setSampleHandler({});
+            c->setEventHandler({});
+            for (Role r : {Role::Device, Role::Edge})
+                if (c->info(r).alive && ((r == Role::Device && device) || (r == Role::Edge && edge)))
+                    (void)c->call(r, "shutdown", {}, 2000);
+        }
+        if (device) device->process.stop(3000);
+        if (edge) edge->process.stop(3000);
+    });
+    Q_EMIT workersChanged();
+}
+
+void Session::installHandlers() {
+    auto c = ctrl();
+    if (!c) return;
+    c->setSampleHandler([this](const net::Sample& s) { onSampleIo(s); });
+    c->setEventHandler([this](const control::WorkerEvent& e) {
+        if (e.kind == "profile-progress") {
+            onUi([this, e] { Q_EMIT profileProgress(net::roleName(e.role), qs(e.message), e.done, e.total); });
+            return;
+        }
+        if (e.kind != "down" && e.kind != "up" && e.kind != "stream-error") return;
+        onUi([this, e] {
+            Q_EMIT workersChanged();
+            if (e.kind == "up") return;
+            const QString why = qs(e.message);
+            if (running()) {
+                recordEvent(e.kind == "down" ? QStringLiteral("worker-down") : QStringLiteral("stream-error"), why, NAN,
+                            net::roleName(e.role));
+                finishRun(QStringLiteral("failed"), why);
+            }
+            if (e.kind == "down") workersReady_ = false;
+            Q_EMIT errorOccurred(why);
+        });
+    });
+}
+
+void Session::afterWorkersUp() {
+    Q_EMIT busy({});
+    if (model_) sendModelToWorkers();
+}
+
+// ---------------------------------------------------------------------------- model and store
+
+void Session::loadModel(const QString& path) {
+    Q_EMIT busy(tr("Loading %1…").arg(QFileInfo(path).fileName()));
+    post([this, path] {
+        auto bytes = readAnyModel(path.toStdString());
+        onUi([this, path, bytes = std::make_shared<Result<ModelBytes>>(std::move(bytes))] {
+            Q_EMIT busy({});
+            if (!*bytes) {
+                Q_EMIT errorOccurred(tr("Cannot load the model: %1").arg(qs(bytes->error())));
+                return;
+            }
+            if (running()) stopRun();
+            model_ = std::make_shared<const ModelBytes>(std::move(**bytes));
+            modelPath_ = path;
+            const auto record = store::modelRecord(*model_);
+            modelHash_ = record.hash;
+            modelId_ = 0;
+            if (store_)
+                if (auto id = store_->upsertModel(record)) modelId_ = *id;
+            modelInWorkers_ = false;
+            rebuildTable();
+            Q_EMIT modelChanged();
+            if (workersReady_) sendModelToWorkers();
+        });
+    });
+}
+
+void Session::sendModelToWorkers() {
+    auto model = model_;
+    Q_EMIT busy(tr("Sending the model to both workers…"));
+    post([this, model] {
+        auto c = ctrl();
+        std::string error;
+        if (!c) error = "no workers are connected";
+        for (Role r : {Role::Edge, Role::Device}) {
+            if (!error.empty()) break;
+            auto loaded = c->call(r, "load-model", {}, 30000, {model->specText, model->weights});
+            if (!loaded) error = loaded.error();
+        }
+        modelInWorkers_ = error.empty();
+        onUi([this, error] {
+            Q_EMIT busy({});
+            if (!error.empty()) Q_EMIT errorOccurred(qs(error));
+            Q_EMIT workersChanged();
+        });
+    });
+}
+
+Status Session::openDatabase(const QString& path) {
+    auto db = store::RunStore::open(path.toStdString());
+    if (!db) return makeError(db.error());
+    store_ = std::move(*db);
+    dbPath_ = path;
+    if (model_)
+        if (auto id = store_->upsertModel(store::modelRecord(*model_))) modelId_ = *id;
+    rebuildTable();
+    return Status::success();
+}
+
+std::optional<store::StoredProfile> Session::latestProfile(Role role) {
+    if (!store_ || modelHash_.empty()) return std::nullopt;
+    auto p = store_->latestProfile(modelHash_, net::roleName(role));
+    if (!p) return std::nullopt;
+    return std::move(*p);
+}
+
+// ---------------------------------------------------------------------------- profiling
+
+void Session::startProfile(int repeats, bool synthetic) {
+    if (profiling_) return;
+    if (!workersReady_ || !modelInWorkers_) {
+        Q_EMIT profileFinished(false, tr("Profiling needs both workers up with the model loaded."));
+        return;
+    }
+    if (running()) stopRun();
+    profiling_ = true;
+    profileCancel_ = false;
+    auto model = model_;
+    const std::string dbPath = dbPath_.toStdString();
+    const int64_t modelId = modelId_;
+    post([this, repeats, synthetic, model, dbPath, modelId] {
+        auto c = ctrl();
+        control::ProfileRunOptions o;
+        o.repeats = repeats;
+        o.synthetic = synthetic;
+        QString message;
+        bool ok = false;
+        if (!c) {
+            message = tr("No workers are connected.");
+        } else {
+            auto run = control::profileWorkers(*c, model->file, o, [this](const control::ProfileRunProgress& p) {
+                onUi([this, p] { Q_EMIT profileProgress(net::roleName(p.role), qs(p.stage), p.done, p.total); });
+            }, &profileCancel_);
+            installHandlers();  // profiling replaced them
+            if (!run) {
+                message = qs(run.error());
+            } else {
+                // The job thread writes through its own connection.
+                auto db = store::RunStore::open(dbPath);
+                if (!db) {
+                    message = qs(db.error());
+                } else if (auto fits = control::saveProfileRun(**db, modelId, *run, o); !fits) {
+                    message = qs(fits.error());
+                } else {
+                    ok = true;
+                    message = tr("Profiled both workers in %1 s; per-message overhead %2 ms; %3 regressions fitted.")
+                                  .arg(run->seconds, 0, 'f', 1)
+                                  .arg(run->overheadMs, 0, 'f', 3)
+                                  .arg(fits->size());
+                }
+            }
+        }
+        onUi([this, ok, message] {
+            profiling_ = false;
+            if (ok) rebuildTable();
+            Q_EMIT profileFinished(ok, message);
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------- planning
+
+void Session::rebuildTable() {
+    table_.reset();
+    planProblem_.clear();
+    if (!model_) {
+        planProblem_ = tr("No model loaded.");
+    } else if (!store_) {
+        planProblem_ = tr("No run database open.");
+    } else {
+        auto t = control::latencyTableFor(*store_, model_->file, modelHash_, inputs_.predictor.toStdString());
+        if (t) table_ = std::move(*t);
+        else planProblem_ = qs(t.error());
+    }
+    replan();
+}
+
+void Session::setPlanInputs(const PlanInputs& inputs, const QString& why) {
+    const bool predictorChanged = inputs.predictor != inputs_.predictor;
+    const bool bandwidthChanged = inputs.bandwidthBps != inputs_.bandwidthBps;
+    inputs_ = inputs;
+    if (predictorChanged) {
+        rebuildTable();
+        return;
+    }
+    const bool moved = replan();
+    if (!running()) return;
+    // Without a trace, the bandwidth slider is the shaper's rate; in dynamic mode the
+    // controller has to find the change out by itself.
+    std::optional<double> bandwidth;
+    if (bandwidthChanged && !trace_) bandwidth = inputs_.bandwidthBps;
+    if (dynamic_) {
+        if (bandwidth) reconfigureLive(std::nullopt, bandwidth, QStringLiteral("slider"), why);
+    } else if (moved || bandwidth) {
+        reconfigureLive(moved ? plan_ : std::nullopt, bandwidth, moved ? QStringLiteral("plan") : QStringLiteral("slider"), why);
+    }
+}
+
+bool Session::replan() {
+    const auto before = plan_;
+    if (!table_ || !model_) {
+        plan_.reset();
+    } else if (dynamic_) {
+        std::lock_guard lock(ioMutex_);
+        plan_ = dynamic_->plan();
+    } else {
+        plan_ = plan::choosePlan(*table_, model_->file.spec.exitAccuracy, inputs_.bandwidthBps, inputs_.deadlineMs,
+                                 inputs_.policy);
+    }
+    Q_EMIT planChanged();
+    if (!plan_) return false;
+    return !before || before->exit != plan_->exit || before->partition != plan_->partition;
+}
+
+void Session::reconfigureLive(const std::optional<plan::PlanResult>& p, std::optional<double> bandwidthBps,
+                              const QString& kind, const QString& why) {
+    QJsonObject cfg;
+    QString message;
+    if (p) {
+        cfg["exit"] = p->exit;
+        cfg["partition"] = p->partition;
+        std::lock_guard lock(ioMutex_);
+        predictedMs_ = p->predictedMs;
+        message = tr("exit %1, partition %2").arg(p->exit).arg(p->partition);
+    }
+    if (bandwidthBps) {
+        cfg["bandwidth_bps"] = *bandwidthBps;
+        message += (message.isEmpty() ? QString() : QStringLiteral(" at ")) + tr("%1 kbps").arg(*bandwidthBps / 1000.0, 0, 'f', 0);
+    }
+    if (cfg.isEmpty()) return;
+    if (!why.isEmpty()) message += " (" + why + ")";
+    recordEvent(kind, message, bandwidthBps.value_or(NAN));
+    post([this, cfg] {
+        auto c = ctrl();
+        if (!c) return;
+        auto r = c->call(Role::Device, "configure", cfg, kCallTimeoutMs);
+        if (!r) onUi([this, why = qs(r.error())] { Q_EMIT errorOccurred(tr("The device refused the new configuration: %1").arg(why)); });
+    });
+}
+
+// ---------------------------------------------------------------------------- live runs
+
+double Session::runSeconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart_).count();
+}
+
+void Session::startRun(const RunRequest& request) {
+    if (running()) return;
+    auto c = ctrl();
+    if (!c || !workersReady_ || !modelInWorkers_) {
+        Q_EMIT errorOccurred(tr("Start needs both workers up with the model loaded."));
+        return;
+    }
+    if (!store_) {
+        Q_EMIT errorOccurred(tr("No run database is open."));
+        return;
+    }
+    if (!plan_) {
+        Q_EMIT errorOccurred(planProblem_.isEmpty() ? tr("Nothing to run: no plan.") : planProblem_);
+        return;
+    }
+    if (profiling_) {
+        Q_EMIT errorOccurred(tr("Profiling is running; wait for it or cancel it."));
+        return;
+    }
+    trace_.reset();
+    if (!request.tracePath.isEmpty()) {
+        auto t = plan::readBandwidthTrace(request.tracePath.toStdString());
+        if (!t) {
+            Q_EMIT errorOccurred(qs(t.error()));
+            return;
+        }
+        trace_ = std::move(*t);
+        inputs_.bandwidthBps = trace_->kbpsAt(0) * 1000.0;
+        replan();
+    }
+    request_ = request;
+    store::RunStart start;
+    start.experiment = request.experiment.toStdString();
+    start.modelId = modelId_;
+    start.modelHash = modelHash_;
+    start.policy = plan::policyName(inputs_.policy);
+    start.params = {{"exit", std::to_string(plan_->exit)},
+                    {"partition", std::to_string(plan_->partition)},
+                    {"bandwidth_bps", QString::number(inputs_.bandwidthBps, 'g', 12).toStdString()},
+                    {"shaping", "shape"},
+                    {"deadline_ms", QString::number(inputs_.deadlineMs).toStdString()},
+                    {"rate_hz", QString::number(request.rateHz).toStdString()},
+                    {"predictor", inputs_.predictor.toStdString()},
+                    {"dynamic", request.dynamic ? "true" : "false"},
+                    {"trace", request.tracePath.toStdString()},
+                    {"workers", localWorkers() ? std::string("local") : c->info(Role::Device).endpoint + " " + c->info(Role::Edge).endpoint},
+                    {"power_profile", powerProfile_},
+                    {"source", "workbench window"}};
+    auto id = store_->beginRun(start);
+    if (!id) {
+        Q_EMIT errorOccurred(qs(id.error()));
+        return;
+    }
+    auto writer = store::SampleWriter::start(dbPath_.toStdString(), *id);
+    if (!writer) {
+        Q_EMIT errorOccurred(qs(writer.error()));
+        return;
+    }
+    {
+        std::lock_guard lock(ioMutex_);
+        writer_ = std::move(*writer);
+        map_.reset();
+        dynamic_.reset();
+        if (request.dynamic) {
+            map_.emplace(*table_, model_->file.spec.exitAccuracy, inputs_.deadlineMs, inputs_.policy);
+            dynamic_.emplace(*map_, inputs_.bandwidthBps, table_->overheadMs());
+        }
+        predictedMs_ = dynamic_ ? dynamic_->plan().predictedMs : plan_->predictedMs;
+        seqOffset_ = 0;
+        timeOffsetMs_ = 0.0;
+        lastDeviceTimeMs_ = 0.0;
+        pending_.clear();
+    }
+    if (dynamic_) replan();
+    runId_ = *id;
+    paused_ = false;
+    samplesThisRun_ = 0;
+    runStart_ = std::chrono::steady_clock::now();
+    flushTimer_.start();
+    traceNext_ = 1;
+    if (trace_ && trace_->points.size() > 1) traceTimer_.start(static_cast<int>(trace_->points[1].timeS * 1000.0));
+    Q_EMIT runStarted(runId_);
+
+    QJsonObject cfg{{"exit", plan_->exit},
+                    {"partition", plan_->partition},
+                    {"bandwidth_bps", inputs_.bandwidthBps},
+                    {"probe", request.dynamic},
+                    {"edge_endpoint", qs(c->info(Role::Edge).dataEndpoint)}};
+    const double rate = request.rateHz;
+    post([this, cfg, rate] {
+        auto c = ctrl();
+        if (!c) return;
+        auto r = c->call(Role::Device, "configure", cfg, kCallTimeoutMs);
+        if (r) r = c->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", rate}}, kCallTimeoutMs);
+        if (!r) onUi([this, why = qs(r.error())] { finishRun(QStringLiteral("failed"), why); Q_EMIT errorOccurred(why); });
+    });
+}
+
+void Session::pauseRun() {
+    if (!running() || paused_) return;
+    paused_ = true;
+    traceTimer_.stop();
+    recordEvent(QStringLiteral("pause"), tr("paused"), NAN);
+    post([this] {
+        if (auto c = ctrl()) (void)c->call(Role::Device, "stop", {}, kCallTimeoutMs);
+        // The device numbers the next segment from 0 again, on a new clock.
+        std::lock_guard lock(ioMutex_);
+        seqOffset_ = static_cast<uint64_t>(samplesThisRun_.load());
+        timeOffsetMs_ = lastDeviceTimeMs_;
+    });
+}
+
+void Session::resumeRun() {
+    if (!running() || !paused_) return;
+    paused_ = false;
+    recordEvent(QStringLiteral("resume"), tr("resumed"), NAN);
+    if (trace_ && traceNext_ < trace_->points.size())
+        traceTimer_.start(std::max(0, static_cast<int>(trace_->points[traceNext_].timeS * 1000.0 - runSeconds() * 1000.0)));
+    const double rate = request_.rateHz;
+    post([this, rate] {
+        auto c = ctrl();
+        if (!c) return;
+        auto r = c->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", rate}}, kCallTimeoutMs);
+        if (!r) onUi([this, why = qs(r.error())] { Q_EMIT errorOccurred(why); });
+    });
+}
+
+void Session::stopRun() {
+    if (!running()) return;
+    post([this] {
+        if (auto c = ctrl(); c && c->info(Role::Device).alive) (void)c->call(Role::Device, "stop", {}, kCallTimeoutMs);
+        onUi([this] { finishRun(QStringLiteral("finished"), {}); });
+    });
+}
+
+void Session::finishRun(const QString& status, const QString& error) {
+    if (!running()) return;
+    traceTimer_.stop();
+    flushSamples();
+    flushTimer_.stop();
+    std::unique_ptr<store::SampleWriter> writer;
+    {
+        std::lock_guard lock(ioMutex_);
+        writer.swap(writer_);
+        dynamic_.reset();
+        map_.reset();
+    }
+    const qint64 id = runId_;
+    runId_ = 0;
+    paused_ = false;
+    trace_.reset();
+    if (writer)
+        if (auto s = writer->finish(status.toStdString(), error.toStdString()); !s) Q_EMIT errorOccurred(qs(s.error()));
+    replan();
+    Q_EMIT runStopped(id, status);
+}
+
+void Session::applyTraceStep() {
+    if (!running() || !trace_ || traceNext_ >= trace_->points.size()) return;
+    const auto& step = trace_->points[traceNext_++];
+    const double bps = step.kbps * 1000.0;
+    inputs_.bandwidthBps = bps;
+    // The shaper follows the trace; a static plan is re-planned for it (Edgent's static
+    // mode knows the bandwidth), a dynamic one finds out by itself.
+    if (!dynamic_) {
+        const bool moved = replan();
+        reconfigureLive(moved ? plan_ : std::nullopt, bps, moved ? QStringLiteral("plan") : QStringLiteral("bandwidth"), tr("trace"));
+    } else {
+        reconfigureLive(std::nullopt, bps, QStringLiteral("bandwidth"), tr("trace"));
+    }
+    if (traceNext_ < trace_->points.size()) {
+        traceTimer_.start(std::max(0, static_cast<int>(trace_->points[traceNext_].timeS * 1000.0 - runSeconds() * 1000.0)));
+    } else {
+        // The last time stamp ends the trace.
+        stopRun();
+    }
+}
+
+void Session::recordEvent(const QString& kind, const QString& message, double value, const std::string& role) {
+    if (!running()) return;
+    const double t = runSeconds();
+    store::EventRow row;
+    row.tMs = t * 1000.0;
+    row.wallTime = QDateTime::currentDateTime().toString(Qt::ISODateWithMs).toStdString();
+    row.kind = kind.toStdString();
+    row.role = role;
+    row.message = message.toStdString();
+    row.value = value;
+    {
+        std::lock_guard lock(ioMutex_);
+        if (writer_) writer_->addEvent(row);
+    }
+    Q_EMIT runEvent(kind, message, t, value);
+}
+
+void Session::onSampleIo(const net::Sample& in) {
+    static const auto power = energy::powerProfile("laptop");
+    std::lock_guard lock(ioMutex_);
+    if (!writer_) return;  // a sample after the run ended
+    store::SampleRow row;
+    row.sample = in;
+    net::Sample& s = row.sample;
+    s.sequence += seqOffset_;
+    s.deviceTimeMs += timeOffsetMs_;
+    lastDeviceTimeMs_ = s.deviceTimeMs;
+    std::optional<plan::PlanResult> switchTo;
+    double changeBps = NAN;
+    if (dynamic_) {
+        s.bandwidthStateBps = dynamic_->stateLowerBps();
+        s.configSource = dynamic_->source();
+        const auto d = dynamic_->observe(s.bytesSent, s.transferMs, s.probeBytes, s.probeMs);
+        if (d.changePoint) changeBps = d.estimateBps;
+        if (d.switchTo) {
+            switchTo = d.switchTo;
+            predictedMs_ = d.switchTo->predictedMs;
+        }
+    }
+    row.predictedMs = predictedMs_;
+    if (power) {
+        row.energyMj = power->energyOf(s);
+        row.energySource = power->sourceOf(s);
+    }
+    writer_->add(row);
+    ++samplesThisRun_;
+    pending_.push_back(LiveSample{row, s.deviceTimeMs / 1000.0});
+    if (!std::isnan(changeBps) || switchTo)
+        onUi([this, changeBps, switchTo] {
+            if (!std::isnan(changeBps))
+                recordEvent(QStringLiteral("change-point"), tr("bandwidth changed: now about %1 kbps").arg(std::llround(changeBps / 1000)),
+                            changeBps);
+            if (switchTo && running()) {
+                replan();
+                reconfigureLive(switchTo, std::nullopt, QStringLiteral("plan"), tr("dynamic mode"));
+            }
+        });
+}
+
+void Session::flushSamples() {
+    std::vector<LiveSample> batch;
+    {
+        std::lock_guard lock(ioMutex_);
+        batch.swap(pending_);
+    }
+    if (!batch.empty()) Q_EMIT samplesArrived(batch);
+}
+
+}  // namespace edgent::gui
