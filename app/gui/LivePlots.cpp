@@ -29,6 +29,15 @@ QColor tone(int i, int alpha = 255) {
     return x;
 }
 
+// Appends to a step plot, keeping only the points where the value changes and the latest
+// one: a step plot of 10^6 inferences with a handful of switches holds a handful of points.
+void appendStep(QCPGraph* g, double t, double v) {
+    auto d = g->data();
+    const int n = d->size();
+    if (n >= 2 && (d->constEnd() - 1)->value == v && (d->constEnd() - 2)->value == v) d->remove((d->constEnd() - 1)->key);
+    d->add(QCPGraphData(t, v));
+}
+
 }  // namespace
 
 LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
@@ -53,6 +62,9 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     plot_->setNoAntialiasingOnDrag(true);
     plot_->setAutoAddPlottableToLegend(false);
+    // Speed over polish while a run streams: no antialiasing of data, fast polylines.
+    plot_->setNotAntialiasedElements(QCP::aePlottables | QCP::aeFills | QCP::aeScatters | QCP::aeItems);
+    plot_->setPlottingHints(QCP::phFastPolylines | QCP::phCacheLabels);
     plot_->plotLayout()->clear();
     const QPalette pal = palette();
     plot_->setBackground(pal.color(QPalette::Base));
@@ -197,7 +209,7 @@ void LivePlots::addSamples(const std::vector<LiveSample>& samples) {
         deviceTransfer_->addData(t, s.deviceMs + s.transferMs);
         stacked_->addData(t, s.deviceMs + s.transferMs + s.edgeMs);
         total_->addData(t, s.totalMs);
-        if (!std::isnan(x.row.predictedMs)) predicted_->addData(t, x.row.predictedMs);
+        if (!std::isnan(x.row.predictedMs)) appendStep(predicted_, t, x.row.predictedMs);
         windowCorrect_ += s.correct() - window_[windowNext_];
         window_[windowNext_] = s.correct() ? 1 : 0;
         windowNext_ = (windowNext_ + 1) % kWindow;
@@ -207,8 +219,8 @@ void LivePlots::addSamples(const std::vector<LiveSample>& samples) {
             energy_->addData(t, x.row.energyMj);
             energyMax_ = std::max(energyMax_, x.row.energyMj * 1.1);
         }
-        exit_->addData(t, s.exit);
-        partition_->addData(t, s.partition);
+        appendStep(exit_, t, s.exit);
+        appendStep(partition_, t, s.partition);
         partitionMax_ = std::max(partitionMax_, s.partition);
         latencyMax_ = std::max(latencyMax_, s.totalMs * 1.1);
         lastT_ = std::max(lastT_, t);
