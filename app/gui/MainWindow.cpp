@@ -145,7 +145,12 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     restoreSettings(options);
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+    // The session finishes a running experiment and stops the workers while the window is
+    // still whole; its last signals no longer reach the panels.
+    session_->disconnect(this);
+    delete session_;
+}
 
 void MainWindow::buildMenus() {
     auto* file = menuBar()->addMenu(tr("&File"));

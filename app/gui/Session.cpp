@@ -47,6 +47,7 @@ Session::Session(QObject* parent) : QObject(parent) {
 }
 
 Session::~Session() {
+    profileCancel_ = true;  // the job thread must not wait for a long profile
     if (running()) finishRun(QStringLiteral("finished"), {});
     stopWorkers();
     {
@@ -143,6 +144,7 @@ void Session::connectWorkers(const QString& deviceEndpoint, const QString& edgeE
 }
 
 void Session::stopWorkers() {
+    profileCancel_ = true;
     if (running()) finishRun(QStringLiteral("finished"), {});
     workersReady_ = false;
     modelInWorkers_ = false;
@@ -240,8 +242,9 @@ void Session::sendModelToWorkers() {
             auto loaded = c->call(r, "load-model", {}, 30000, {model->specText, model->weights});
             if (!loaded) error = loaded.error();
         }
-        modelInWorkers_ = error.empty();
-        onUi([this, error] {
+        onUi([this, error, model] {
+            // A newer model may have been chosen meanwhile; it has its own upload.
+            if (model == model_) modelInWorkers_ = error.empty();
             Q_EMIT busy({});
             if (!error.empty()) Q_EMIT errorOccurred(qs(error));
             Q_EMIT workersChanged();
@@ -323,7 +326,18 @@ void Session::startProfile(int repeats, bool synthetic) {
 
 // ---------------------------------------------------------------------------- planning
 
-void Session::rebuildTable() {
+void Session::rebuildDynamic() {
+    // A new deadline, policy or predictor during a dynamic run: a new map, and the estimator
+    // starts again from its current estimate.
+    std::lock_guard lock(ioMutex_);
+    if (!dynamic_ || !table_) return;
+    const double estimate = dynamic_->estimator().estimateBps() > 0 ? dynamic_->estimator().estimateBps() : inputs_.bandwidthBps;
+    dynamic_.reset();
+    map_.emplace(*table_, model_->file.spec.exitAccuracy, inputs_.deadlineMs, inputs_.policy);
+    dynamic_.emplace(*map_, estimate, table_->overheadMs());
+}
+
+bool Session::rebuildTable() {
     table_.reset();
     planProblem_.clear();
     if (!model_) {
@@ -335,25 +349,28 @@ void Session::rebuildTable() {
         if (t) table_ = std::move(*t);
         else planProblem_ = qs(t.error());
     }
-    replan();
+    return replan();
 }
 
 void Session::setPlanInputs(const PlanInputs& inputs, const QString& why) {
     const bool predictorChanged = inputs.predictor != inputs_.predictor;
-    const bool bandwidthChanged = inputs.bandwidthBps != inputs_.bandwidthBps;
+    const double traceBps = inputs_.bandwidthBps;
+    const bool bandwidthChanged = inputs.bandwidthBps != inputs_.bandwidthBps && !trace_;
+    const bool goalChanged = inputs.deadlineMs != inputs_.deadlineMs || inputs.policy != inputs_.policy;
     inputs_ = inputs;
-    if (predictorChanged) {
-        rebuildTable();
-        return;
+    if (trace_) inputs_.bandwidthBps = traceBps;  // during a trace, the trace sets the bandwidth
+    if (running() && dynamic_ && (goalChanged || predictorChanged)) {
+        if (predictorChanged) rebuildTable();
+        rebuildDynamic();
     }
-    const bool moved = replan();
+    const bool moved = predictorChanged && !dynamic_ ? rebuildTable() : replan();
     if (!running()) return;
     // Without a trace, the bandwidth slider is the shaper's rate; in dynamic mode the
     // controller has to find the change out by itself.
     std::optional<double> bandwidth;
-    if (bandwidthChanged && !trace_) bandwidth = inputs_.bandwidthBps;
+    if (bandwidthChanged) bandwidth = inputs_.bandwidthBps;
     if (dynamic_) {
-        if (bandwidth) reconfigureLive(std::nullopt, bandwidth, QStringLiteral("slider"), why);
+        if (bandwidth || moved) reconfigureLive(moved ? plan_ : std::nullopt, bandwidth, moved ? QStringLiteral("plan") : QStringLiteral("slider"), why);
     } else if (moved || bandwidth) {
         reconfigureLive(moved ? plan_ : std::nullopt, bandwidth, moved ? QStringLiteral("plan") : QStringLiteral("slider"), why);
     }
@@ -393,10 +410,24 @@ void Session::reconfigureLive(const std::optional<plan::PlanResult>& p, std::opt
     if (cfg.isEmpty()) return;
     if (!why.isEmpty()) message += " (" + why + ")";
     recordEvent(kind, message, bandwidthBps.value_or(NAN));
-    post([this, cfg] {
+    // A dragged slider changes many times a second: changes wait in one merged
+    // configuration, and one job at a time sends what is newest.
+    {
+        std::lock_guard lock(configMutex_);
+        for (auto it = cfg.begin(); it != cfg.end(); ++it) pendingConfig_[it.key()] = it.value();
+        if (configQueued_) return;
+        configQueued_ = true;
+    }
+    post([this] {
+        QJsonObject send;
+        {
+            std::lock_guard lock(configMutex_);
+            send.swap(pendingConfig_);
+            configQueued_ = false;
+        }
         auto c = ctrl();
-        if (!c) return;
-        auto r = c->call(Role::Device, "configure", cfg, kCallTimeoutMs);
+        if (!c || send.isEmpty()) return;
+        auto r = c->call(Role::Device, "configure", send, kCallTimeoutMs);
         if (!r) onUi([this, why = qs(r.error())] { Q_EMIT errorOccurred(tr("The device refused the new configuration: %1").arg(why)); });
     });
 }
@@ -404,7 +435,10 @@ void Session::reconfigureLive(const std::optional<plan::PlanResult>& p, std::opt
 // ---------------------------------------------------------------------------- live runs
 
 double Session::runSeconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart_).count();
+    // Time the stream ran: pauses left out, as the samples' device clock leaves them out.
+    auto now = std::chrono::steady_clock::now();
+    if (paused_) now = pausedAt_;
+    return std::chrono::duration<double>(now - runStart_ - pausedTotal_).count();
 }
 
 void Session::startRun(const RunRequest& request) {
@@ -438,13 +472,19 @@ void Session::startRun(const RunRequest& request) {
         replan();
     }
     request_ = request;
+    // What runs first: the static plan, or in dynamic mode the map's plan for the assumed
+    // bandwidth (the same one replan() takes below).
+    plan::PlanResult first = *plan_;
+    if (request.dynamic)
+        first = plan::ConfigurationMap(*table_, model_->file.spec.exitAccuracy, inputs_.deadlineMs, inputs_.policy)
+                    .planFor(inputs_.bandwidthBps);
     store::RunStart start;
     start.experiment = request.experiment.toStdString();
     start.modelId = modelId_;
     start.modelHash = modelHash_;
     start.policy = plan::policyName(inputs_.policy);
-    start.params = {{"exit", std::to_string(plan_->exit)},
-                    {"partition", std::to_string(plan_->partition)},
+    start.params = {{"exit", std::to_string(first.exit)},
+                    {"partition", std::to_string(first.partition)},
                     {"bandwidth_bps", QString::number(inputs_.bandwidthBps, 'g', 12).toStdString()},
                     {"shaping", "shape"},
                     {"deadline_ms", QString::number(inputs_.deadlineMs).toStdString()},
@@ -462,6 +502,7 @@ void Session::startRun(const RunRequest& request) {
     }
     auto writer = store::SampleWriter::start(dbPath_.toStdString(), *id);
     if (!writer) {
+        (void)store_->finishRun(*id, "failed", writer.error());
         Q_EMIT errorOccurred(qs(writer.error()));
         return;
     }
@@ -485,6 +526,7 @@ void Session::startRun(const RunRequest& request) {
     paused_ = false;
     samplesThisRun_ = 0;
     runStart_ = std::chrono::steady_clock::now();
+    pausedTotal_ = {};
     flushTimer_.start();
     traceNext_ = 1;
     if (trace_ && trace_->points.size() > 1) traceTimer_.start(static_cast<int>(trace_->points[1].timeS * 1000.0));
@@ -508,37 +550,58 @@ void Session::startRun(const RunRequest& request) {
 void Session::pauseRun() {
     if (!running() || paused_) return;
     paused_ = true;
+    pausedAt_ = std::chrono::steady_clock::now();
     traceTimer_.stop();
     recordEvent(QStringLiteral("pause"), tr("paused"), NAN);
-    post([this] {
-        if (auto c = ctrl()) (void)c->call(Role::Device, "stop", {}, kCallTimeoutMs);
-        // The device numbers the next segment from 0 again, on a new clock.
-        std::lock_guard lock(ioMutex_);
-        seqOffset_ = static_cast<uint64_t>(samplesThisRun_.load());
-        timeOffsetMs_ = lastDeviceTimeMs_;
+    const qint64 id = runId_;
+    post([this, id] {
+        auto c = ctrl();
+        auto r = c ? c->call(Role::Device, "stop", {}, kCallTimeoutMs) : Result<QJsonObject>(makeError("no workers are connected"));
+        if (r) {
+            // The device numbers the next segment from 0 again, on a new clock.
+            std::lock_guard lock(ioMutex_);
+            seqOffset_ = static_cast<uint64_t>(samplesThisRun_.load());
+            timeOffsetMs_ = lastDeviceTimeMs_;
+            return;
+        }
+        onUi([this, id, why = qs(r.error())] {
+            if (runId_ != id) return;
+            finishRun(QStringLiteral("failed"), tr("the device did not pause: %1").arg(why));
+            Q_EMIT errorOccurred(tr("The device did not pause: %1").arg(why));
+        });
     });
 }
 
 void Session::resumeRun() {
     if (!running() || !paused_) return;
     paused_ = false;
+    pausedTotal_ += std::chrono::steady_clock::now() - pausedAt_;
     recordEvent(QStringLiteral("resume"), tr("resumed"), NAN);
     if (trace_ && traceNext_ < trace_->points.size())
         traceTimer_.start(std::max(0, static_cast<int>(trace_->points[traceNext_].timeS * 1000.0 - runSeconds() * 1000.0)));
     const double rate = request_.rateHz;
-    post([this, rate] {
+    const qint64 id = runId_;
+    post([this, rate, id] {
         auto c = ctrl();
-        if (!c) return;
-        auto r = c->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", rate}}, kCallTimeoutMs);
-        if (!r) onUi([this, why = qs(r.error())] { Q_EMIT errorOccurred(why); });
+        auto r = c ? c->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", rate}}, kCallTimeoutMs)
+                   : Result<QJsonObject>(makeError("no workers are connected"));
+        if (!r)
+            onUi([this, id, why = qs(r.error())] {
+                if (runId_ != id) return;
+                finishRun(QStringLiteral("failed"), why);
+                Q_EMIT errorOccurred(tr("The device did not resume: %1").arg(why));
+            });
     });
 }
 
 void Session::stopRun() {
     if (!running()) return;
-    post([this] {
+    const qint64 id = runId_;
+    post([this, id] {
         if (auto c = ctrl(); c && c->info(Role::Device).alive) (void)c->call(Role::Device, "stop", {}, kCallTimeoutMs);
-        onUi([this] { finishRun(QStringLiteral("finished"), {}); });
+        onUi([this, id] {
+            if (runId_ == id) finishRun(QStringLiteral("finished"), {});
+        });
     });
 }
 
@@ -559,7 +622,11 @@ void Session::finishRun(const QString& status, const QString& error) {
     paused_ = false;
     trace_.reset();
     if (writer)
-        if (auto s = writer->finish(status.toStdString(), error.toStdString()); !s) Q_EMIT errorOccurred(qs(s.error()));
+        if (auto s = writer->finish(status.toStdString(), error.toStdString()); !s) {
+            // The run's own record still says how it ended.
+            if (store_) (void)store_->finishRun(id, "failed", s.error());
+            Q_EMIT errorOccurred(qs(s.error()));
+        }
     replan();
     Q_EMIT runStopped(id, status);
 }

@@ -123,7 +123,8 @@ private:
     void installHandlers();
     void afterWorkersUp();
     void sendModelToWorkers();
-    void rebuildTable();
+    bool rebuildTable();  // as replan()
+    void rebuildDynamic();
     bool replan();  // true when the exit or the partition changed
     // Sends the device what changed (live) and records it as an event of the run.
     void reconfigureLive(const std::optional<core::plan::PlanResult>& plan, std::optional<double> bandwidthBps,
@@ -176,8 +177,13 @@ private:
     QTimer traceTimer_;
     QTimer workerTimer_;
     QTimer flushTimer_;
-    std::chrono::steady_clock::time_point runStart_;
+    std::chrono::steady_clock::time_point runStart_, pausedAt_;
+    std::chrono::steady_clock::duration pausedTotal_{};
     std::atomic<int64_t> samplesThisRun_{0};
+
+    std::mutex configMutex_;     // reconfigureLive's merged, not yet sent configuration
+    QJsonObject pendingConfig_;
+    bool configQueued_ = false;
 
     std::mutex ioMutex_;
     std::unique_ptr<core::store::SampleWriter> writer_;

@@ -38,6 +38,12 @@ void scriptDemo(MainWindow& w, double seconds, const QString& screenshot, int* e
         *exitCode = 1;
         QApplication::exit(1);
     });
+    QObject::connect(&session, &edgent::gui::Session::profileFinished, &w, [exitCode](bool ok, const QString& m) {
+        if (ok) return;
+        std::fprintf(stderr, "edgent-workbench: profiling failed: %s\n", m.toLocal8Bit().constData());
+        *exitCode = 1;
+        QApplication::exit(1);
+    });
     QObject::connect(waitTimer, &QTimer::timeout, &w, [&w, &session, waitTimer, waited, seconds, screenshot, exitCode] {
         if (++*waited > 1200) {  // 240 s
             waitTimer->stop();
@@ -65,7 +71,7 @@ void scriptDemo(MainWindow& w, double seconds, const QString& screenshot, int* e
                             status.toLocal8Bit().constData(), static_cast<long long>(w.livePlots()->points()),
                             QFileInfo(screenshot).absoluteFilePath().toLocal8Bit().constData(), shot.width(), shot.height(),
                             w.session().databasePath().toLocal8Bit().constData());
-                *exitCode = status == QLatin1String("finished") ? 0 : 1;
+                if (*exitCode == 0) *exitCode = status == QLatin1String("finished") ? 0 : 1;
             }
             QApplication::exit(*exitCode);
         });

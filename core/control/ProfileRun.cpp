@@ -13,28 +13,39 @@ using net::Role;
 Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, const ProfileRunOptions& options,
                                         const std::function<void(const ProfileRunProgress&)>& progress,
                                         const std::atomic<bool>* cancel) {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::map<Role, QJsonObject> done;
-    std::map<Role, std::string> failed;
-    std::vector<net::Sample> calibration;
-    c.setSampleHandler([&](const net::Sample& s) {
-        std::lock_guard lock(mutex);
-        calibration.push_back(s);
-        changed.notify_all();
+    // Shared with the handlers: the controller may still be running one when this returns.
+    struct State {
+        std::mutex mutex;
+        std::condition_variable changed;
+        std::map<Role, QJsonObject> done;
+        std::map<Role, std::string> failed;
+        std::vector<net::Sample> calibration;
+        std::function<void(const ProfileRunProgress&)> progress;
+    };
+    auto state = std::make_shared<State>();
+    state->progress = progress;
+    std::mutex& mutex = state->mutex;
+    std::condition_variable& changed = state->changed;
+    std::map<Role, QJsonObject>& done = state->done;
+    std::map<Role, std::string>& failed = state->failed;
+    std::vector<net::Sample>& calibration = state->calibration;
+    c.setSampleHandler([state](const net::Sample& s) {
+        std::lock_guard lock(state->mutex);
+        state->calibration.push_back(s);
+        state->changed.notify_all();
     });
-    c.setEventHandler([&](const WorkerEvent& e) {
-        if (e.kind == "profile-progress" && progress) {
+    c.setEventHandler([state](const WorkerEvent& e) {
+        if (e.kind == "profile-progress" && state->progress) {
             ProfileRunProgress p;
             p.role = e.role;
             p.stage = e.message;
             p.done = e.done;
             p.total = e.total;
-            progress(p);
+            state->progress(p);
         }
-        std::lock_guard lock(mutex);
-        if (e.kind == "profile-error" || e.kind == "down" || e.kind == "stream-error") failed[e.role] = e.message;
-        changed.notify_all();
+        std::lock_guard lock(state->mutex);
+        if (e.kind == "profile-error" || e.kind == "down" || e.kind == "stream-error") state->failed[e.role] = e.message;
+        state->changed.notify_all();
     });
     struct Clear {
         Controller& c;
