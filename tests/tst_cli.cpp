@@ -383,6 +383,36 @@ private Q_SLOTS:
         sqlite3_finalize(s);
         sqlite3_close(handle);
     }
+
+    // A killed controller (here `edgent run`; the window spawns workers the same way) leaves
+    // no worker behind, and the next open of the database marks its run interrupted.
+    void localWorkersDoNotOutliveAKilledController() {
+        const QString db = dir_.filePath("orphans.sqlite");
+        QProcess p;
+        p.start(QStringLiteral(EDGENT_CLI_PATH), {"run", "--db", db, "--count", "100000", "--rate", "50"});
+        QVERIFY(p.waitForStarted(5000));
+        QList<qint64> workers;
+        for (int i = 0; i < 100 && workers.size() < 2; ++i) {
+            QTest::qWait(100);
+            workers = childrenWith(p.processId(), "edgent-worker");
+        }
+        QCOMPARE(workers.size(), 2);
+        QTest::qWait(1500);
+        ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
+        QVERIFY(p.waitForFinished(5000));
+        for (qint64 pid : workers) {
+            bool gone = false;
+            for (int i = 0; i < 50 && !gone; ++i) {
+                QTest::qWait(100);
+                // Gone, or a zombie waiting for init to reap it.
+                QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+                gone = !stat.open(QIODevice::ReadOnly) || stat.readAll().contains(") Z ");
+            }
+            QVERIFY2(gone, qPrintable(QStringLiteral("worker %1 outlived its controller").arg(pid)));
+        }
+        const Run list = run({"runs", "list", "--db", db, "--json"});
+        QVERIFY2(list.out.contains("interrupted"), list.out.constData());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

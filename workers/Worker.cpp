@@ -143,7 +143,15 @@ int Worker::run(const std::atomic<bool>& stopSignal) {
             return 1;
         }
         const auto now = Clock::now();
-        if (now - lastHeartbeat_ >= std::chrono::milliseconds(kHeartbeatIntervalMs)) sendHeartbeats();
+        if (now - lastHeartbeat_ >= std::chrono::milliseconds(kHeartbeatIntervalMs)) {
+            sendHeartbeats();
+            // A local worker does not outlive the controller that spawned it (killed GUI or CLI).
+            if (options_.parentPid > 0 && ::getppid() != options_.parentPid) {
+                std::fprintf(stderr, "edgent-worker: the process that started this worker (pid %ld) is gone; exiting\n",
+                             options_.parentPid);
+                break;
+            }
+        }
         if (streamRunning_ && !streamOwner_.empty()) {
             auto it = peers_.find(streamOwner_);
             if (it == peers_.end() || now - it->second > kOwnerSilenceLimit) {

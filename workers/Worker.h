@@ -33,6 +33,7 @@ struct WorkerOptions {
     size_t maxFrameBytes = 0;  // 0: the protocol default
     double slowdown = 1.0;     // emulate a node this many times slower (core/util/Slowdown.h)
     std::string energySensor = "auto";  // auto, rapl, ina219 or none (core/energy/EnergySensor.h)
+    long parentPid = 0;        // > 0: exit when this process (the spawning controller) is gone
 };
 
 // What the device's stream reads on every inference; changed live by `configure`.

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
         {"threads", "LibTorch compute threads (default 1).", "N", "1"},
         {"curve-keys", "Folder of CURVE keys (see `edgent keys`): only authorised clients may connect.", "DIR"},
         {"max-frame-bytes", "Largest data frame accepted (default 64 MiB).", "BYTES"},
+        {"parent-pid", "Exit when this process is no longer the worker's parent (set by controllers that spawn local "
+                       "workers, so none outlives a killed window or command).", "PID"},
         {"energy", "Device: energy sensor to read per sample: auto (RAPL, then an INA219, else the controller's "
                    "power model), rapl, ina219 or none.", "KIND", "auto"},
         {"slowdown", "Emulate a node F times slower: every computation is followed by a wait of (F-1) times its "
@@ -57,6 +59,10 @@ int main(int argc, char** argv) {
     options.threads = parser.value("threads").toInt(&ok);
     if (!ok || options.threads < 1 || options.threads > 256) return fail("--threads must be an integer from 1 to 256");
     options.curveKeysDir = parser.value("curve-keys").toStdString();
+    if (parser.isSet("parent-pid")) {
+        options.parentPid = parser.value("parent-pid").toLong(&ok);
+        if (!ok || options.parentPid <= 0) return fail("--parent-pid must be a process id");
+    }
     if (parser.isSet("max-frame-bytes")) {
         const qint64 cap = parser.value("max-frame-bytes").toLongLong(&ok);
         if (!ok || cap < 1024) return fail("--max-frame-bytes must be an integer of at least 1024");

@@ -32,6 +32,16 @@ namespace edgent::gui {
 
 using core::net::Role;
 
+namespace {
+
+// A path as people read it: relative to the working folder when it lies inside it.
+QString shown(const QString& path) {
+    const QString relative = QDir::current().relativeFilePath(path);
+    return relative.startsWith(QLatin1String("..")) ? path : relative;
+}
+
+}  // namespace
+
 QString MainWindow::defaultDatabasePath() {
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + "/edgent-workbench";
     QDir().mkpath(dir);
@@ -93,7 +103,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     });
     connect(session_, &Session::modelChanged, this, [this] {
         modelPanel_->setModel(session_->model() ? &session_->model()->file : nullptr, session_->modelPath());
-        note(tr("Model %1 loaded from %2").arg(QString::fromStdString(session_->model()->file.spec.name), session_->modelPath()));
+        note(tr("Model %1 loaded from %2").arg(QString::fromStdString(session_->model()->file.spec.name), shown(session_->modelPath())));
         refreshProfiles();
     });
     connect(session_, &Session::planChanged, this, [this] {
@@ -118,7 +128,7 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
         plots_->clear();
         plots_->setDeadlineMs(session_->planInputs().deadlineMs);
         banner_->hide();
-        note(tr("Run %1 started; recorded in %2").arg(id).arg(session_->databasePath()));
+        note(tr("Run %1 started; recorded in %2").arg(id).arg(shown(session_->databasePath())));
     });
     connect(session_, &Session::runStopped, this, [this](qint64 id, const QString& status) {
         note(tr("Run %1 %2: %3 inferences").arg(id).arg(status).arg(plots_->points()));

@@ -149,6 +149,8 @@ Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std
                    double slowdown) {
     worker.role = role;
     std::vector<std::string> args{"--role", net::roleName(role), "--threads", std::to_string(std::max(1, threads))};
+    args.push_back("--parent-pid");
+    args.push_back(std::to_string(::getpid()));
     if (slowdown > 1.0) {
         args.push_back("--slowdown");
         args.push_back(std::to_string(slowdown));

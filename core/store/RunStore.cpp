@@ -296,6 +296,9 @@ Result<std::vector<RunInfo>> RunStore::listRuns() {
         r.policy = s.text(13);
         r.error = s.text(14);
         r.sampleCount = s.i64(15);
+        // A read-only open cannot record it, but a run whose process on this host is gone
+        // was interrupted all the same.
+        if (r.status == "running" && r.host == hostName() && !processAlive(r.pid)) r.status = "interrupted";
         runs.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
