@@ -2,7 +2,9 @@
 // Small helpers shared by the Qt Test executables.
 
 #include <QByteArray>
+#include <QProcess>
 #include <QString>
+#include <QStringList>
 
 #include <string>
 
@@ -14,6 +16,27 @@ inline std::string dataFile(const char* name) { return dataPath(QString::fromUtf
 inline std::string defaultModel() {
     const QByteArray env = qgetenv("EDGENT_DEFAULT_MODEL");
     return env.isEmpty() ? std::string(EDGENT_DEFAULT_MODEL_PATH) : env.toStdString();
+}
+
+// One `edgent` command: its exit code (-1 when it did not finish in time) and its output.
+struct CliRun {
+    int code = -1;
+    QByteArray out;
+    QByteArray err;
+};
+inline CliRun runCli(const QStringList& args, int timeoutMs = 120000) {
+    QProcess p;
+    p.start(QStringLiteral(EDGENT_CLI_PATH), args);
+    CliRun r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished(5000);
+        return r;
+    }
+    r.code = p.exitCode();
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
 }
 
 }  // namespace edgent::test

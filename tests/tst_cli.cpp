@@ -45,26 +45,8 @@ class TestCli : public QObject {
     Q_OBJECT
     QTemporaryDir dir_;
 
-    struct Run {
-        int code = -1;
-        QByteArray out;
-        QByteArray err;
-    };
-
-    static Run run(const QStringList& args, int timeoutMs = 120000) {
-        QProcess p;
-        p.start(QStringLiteral(EDGENT_CLI_PATH), args);
-        Run r;
-        if (!p.waitForFinished(timeoutMs)) {
-            p.kill();
-            p.waitForFinished(5000);
-            return r;
-        }
-        r.code = p.exitCode();
-        r.out = p.readAllStandardOutput();
-        r.err = p.readAllStandardError();
-        return r;
-    }
+    using Run = edgent::test::CliRun;
+    static Run run(const QStringList& args, int timeoutMs = 120000) { return edgent::test::runCli(args, timeoutMs); }
 
     static void expectOneLineError(const Run& r, const char* fragment) {
         QVERIFY2(r.code != 0 && r.code != -1, qPrintable(QStringLiteral("exit code %1").arg(r.code)));

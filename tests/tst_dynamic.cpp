@@ -19,24 +19,8 @@ class TestDynamic : public QObject {
     Q_OBJECT
     QTemporaryDir dir_;
 
-    struct Run {
-        int code = -1;
-        QByteArray out, err;
-    };
-    static Run cli(const QStringList& args, int timeoutMs = 300000) {
-        QProcess p;
-        p.start(QStringLiteral(EDGENT_CLI_PATH), args);
-        Run r;
-        if (!p.waitForFinished(timeoutMs)) {
-            p.kill();
-            p.waitForFinished(5000);
-            return r;
-        }
-        r.code = p.exitCode();
-        r.out = p.readAllStandardOutput();
-        r.err = p.readAllStandardError();
-        return r;
-    }
+    using Run = edgent::test::CliRun;
+    static Run cli(const QStringList& args, int timeoutMs = 300000) { return edgent::test::runCli(args, timeoutMs); }
     QString writeFile(const QString& name, const QByteArray& text) {
         QFile f(dir_.filePath(name));
         if (!f.open(QIODevice::WriteOnly)) return {};
@@ -142,7 +126,10 @@ private Q_SLOTS:
             QVERIFY2(d.isDouble(), r.out.constData());  // every step led to a switch
             QVERIFY2(d.toInt() >= 1 && d.toInt() <= 6, r.out.constData());
         }
-        QVERIFY2(o["change_points"].toInt() >= 3 && o["change_points"].toInt() <= 6, r.out.constData());
+        // Every step is detected. On a busy machine scheduling noise adds change points
+        // within a state; they must not make the device flap between configurations.
+        QVERIFY2(o["change_points"].toInt() >= 3, r.out.constData());
+        QVERIFY2(o["reconfigurations"].toInt() >= 3 && o["reconfigurations"].toInt() <= 9, r.out.constData());
 
         // Every sample records the state and what chose its configuration; the device ran
         // on the device alone at 300 and 200 kbps and offloaded at 10 and 5 Mbps.

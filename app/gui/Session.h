@@ -115,6 +115,8 @@ Q_SIGNALS:
     void busy(const QString& what);  // empty: idle
 
 private:
+    static constexpr int kCallTimeoutMs = 15000;  // any one request to a worker
+    static QString qs(const std::string& s) { return QString::fromStdString(s); }
     void post(std::function<void()> job);  // runs on the job thread, in order
     template <typename F>
     void onUi(F&& f) {
