@@ -72,6 +72,19 @@ std::optional<qint64> Command::intOption(const QString& option, qint64 fallback,
     return v;
 }
 
+std::optional<double> Command::numberOption(const QString& option, double fallback, double min, double max,
+                                             int* exitCode) const {
+    if (!parser_.isSet(option)) return fallback;
+    bool ok = false;
+    const double v = parser_.value(option).toDouble(&ok);
+    if (!ok || v < min || v > max) {
+        *exitCode = 2;
+        fail(QStringLiteral("--%1 must be a number from %2 to %3, got '%4'").arg(option).arg(min).arg(max).arg(parser_.value(option)));
+        return std::nullopt;
+    }
+    return v;
+}
+
 void printJson(const QJsonObject& object) {
     const QByteArray text = QJsonDocument(object).toJson(QJsonDocument::Compact);
     std::fwrite(text.constData(), 1, static_cast<size_t>(text.size()), stdout);

@@ -29,6 +29,8 @@ public:
 
     // Integer option: missing → fallback; malformed or out of range → error via fail().
     std::optional<qint64> intOption(const QString& option, qint64 fallback, qint64 min, qint64 max, int* exitCode) const;
+    // The same for a real number.
+    std::optional<double> numberOption(const QString& option, double fallback, double min, double max, int* exitCode) const;
 
 private:
     QString name_;

@@ -76,9 +76,9 @@ int runProfile(const QStringList& args) {
     if (!repeats || !threads) return code;
     const auto edgeThreads = cmd.intOption("edge-threads", *threads, 1, 256, &code);
     if (!edgeThreads) return code;
-    bool slowOk = false;
-    const double slowdown = p.value("device-slowdown").toDouble(&slowOk);
-    if (!slowOk || slowdown < 1.0 || slowdown > 1000.0) return cmd.fail("--device-slowdown must be a number from 1 to 1000");
+    const auto slowdownOption = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
+    if (!slowdownOption) return code;
+    const double slowdown = *slowdownOption;
     const bool remote = p.isSet("device") || p.isSet("edge");
     if (remote && !(p.isSet("device") && p.isSet("edge"))) return cmd.fail("--device and --edge go together");
     const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();

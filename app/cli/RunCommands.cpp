@@ -117,11 +117,9 @@ int runRun(const QStringList& args) {
     const auto edgeThreads = cmd.intOption("edge-threads", *threads, 1, 256, &code);
     if (!edgeThreads) return code;
     o.edgeThreads = static_cast<int>(*edgeThreads);
-    {
-        bool ok = false;
-        o.deviceSlowdown = p.value("device-slowdown").toDouble(&ok);
-        if (!ok || o.deviceSlowdown < 1.0 || o.deviceSlowdown > 1000.0) return cmd.fail("--device-slowdown must be a number from 1 to 1000");
-    }
+    const auto slowdown = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
+    if (!slowdown) return code;
+    o.deviceSlowdown = *slowdown;
     double deadlineMs = 0.0;
     if (p.isSet("deadline")) {
         const auto d = parseDurationMs(p.value("deadline"));

@@ -69,9 +69,9 @@ int runSweep(const QStringList& args) {
     }
     const auto count = cmd.intOption("count", 30, 1, 1'000'000, &code);
     if (!count) return code;
-    bool slowOk = false;
-    const double slowdown = p.value("device-slowdown").toDouble(&slowOk);
-    if (!slowOk || slowdown < 1.0 || slowdown > 1000.0) return cmd.fail("--device-slowdown must be a number from 1 to 1000");
+    const auto slowdownOption = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
+    if (!slowdownOption) return code;
+    const double slowdown = *slowdownOption;
     auto power = energy::powerProfile(p.value("power-profile").toStdString());
     if (!power) return cmd.fail(QString::fromStdString(power.error()));
 

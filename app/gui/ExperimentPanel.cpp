@@ -130,34 +130,26 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     setBandwidthBps(1e6);
     setDeadlineMs(100.0);
 
-    connect(bandwidthSlider_, &QSlider::valueChanged, this, [this](int v) {
-        if (syncing_) return;
-        syncing_ = true;
-        bandwidthKbps_->setValue(sliderToBps(v) / 1000.0);
-        syncing_ = false;
-        pushInputs(tr("bandwidth slider"));
-    });
-    connect(bandwidthKbps_, &QDoubleSpinBox::valueChanged, this, [this](double kbps) {
-        if (syncing_) return;
-        syncing_ = true;
-        bandwidthSlider_->setValue(bpsToSlider(kbps * 1000.0));
-        syncing_ = false;
-        pushInputs(tr("bandwidth typed"));
-    });
-    connect(deadlineSlider_, &QSlider::valueChanged, this, [this](int v) {
-        if (syncing_) return;
-        syncing_ = true;
-        deadlineMs_->setValue(sliderToMs(v));
-        syncing_ = false;
-        pushInputs(tr("deadline slider"));
-    });
-    connect(deadlineMs_, &QDoubleSpinBox::valueChanged, this, [this](double ms) {
-        if (syncing_) return;
-        syncing_ = true;
-        deadlineSlider_->setValue(msToSlider(ms));
-        syncing_ = false;
-        pushInputs(tr("deadline typed"));
-    });
+    // A slider and its spin box move together; either one re-plans.
+    auto link = [this](QSlider* slider, QDoubleSpinBox* box, double (*toValue)(int), int (*toPosition)(double),
+                       double unit, const QString& what) {
+        connect(slider, &QSlider::valueChanged, this, [=](int v) {
+            if (syncing_) return;
+            syncing_ = true;
+            box->setValue(toValue(v) / unit);
+            syncing_ = false;
+            pushInputs(tr("%1 slider").arg(what));
+        });
+        connect(box, &QDoubleSpinBox::valueChanged, this, [=](double x) {
+            if (syncing_) return;
+            syncing_ = true;
+            slider->setValue(toPosition(x * unit));
+            syncing_ = false;
+            pushInputs(tr("%1 typed").arg(what));
+        });
+    };
+    link(bandwidthSlider_, bandwidthKbps_, &sliderToBps, &bpsToSlider, 1000.0, tr("bandwidth"));
+    link(deadlineSlider_, deadlineMs_, &sliderToMs, &msToSlider, 1.0, tr("deadline"));
     connect(policy_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("policy")); });
     connect(predictor_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("predictor")); });
     connect(browse, &QPushButton::clicked, this, [this] {

@@ -15,6 +15,7 @@ using net::Role;
 
 Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<std::vector<LiveSample>>();
+    if (auto p = energy::powerProfile(powerProfile_)) power_ = std::move(*p);
     jobThread_ = std::thread([this] {
         std::unique_lock lock(jobMutex_);
         while (true) {

@@ -10,6 +10,7 @@
 
 #include "core/control/Controller.h"
 #include "core/control/LocalWorkers.h"
+#include "core/energy/PowerModel.h"
 #include "core/model/ModelFile.h"
 #include "core/plan/Dynamic.h"
 #include "core/plan/Planner.h"
@@ -197,6 +198,7 @@ private:
     double lastDeviceTimeMs_ = 0.0;
     std::vector<LiveSample> pending_;  // for the UI thread
     std::string powerProfile_ = "laptop";
+    std::optional<core::energy::PowerProfile> power_;  // loaded once; read on the I/O thread
 };
 
 }  // namespace edgent::gui

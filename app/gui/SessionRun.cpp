@@ -2,7 +2,6 @@
 // the controller's I/O thread to the store and the plots.
 #include "app/gui/Session.h"
 
-#include "core/energy/PowerModel.h"
 
 #include <QDateTime>
 
@@ -251,7 +250,6 @@ void Session::recordEvent(const QString& kind, const QString& message, double va
 }
 
 void Session::onSampleIo(const net::Sample& in) {
-    static const auto power = energy::powerProfile("laptop");
     std::lock_guard lock(ioMutex_);
     if (!writer_) return;  // a sample after the run ended
     store::SampleRow row;
@@ -273,9 +271,9 @@ void Session::onSampleIo(const net::Sample& in) {
         }
     }
     row.predictedMs = predictedMs_;
-    if (power) {
-        row.energyMj = power->energyOf(s);
-        row.energySource = power->sourceOf(s);
+    if (power_) {
+        row.energyMj = power_->energyOf(s);
+        row.energySource = power_->sourceOf(s);
     }
     writer_->add(row);
     ++samplesThisRun_;
