@@ -2,8 +2,10 @@
 // model, at several bandwidths, on loopback with the application shaper. Predictions come
 // from the newest profile in a run database (run `edgent profile --db DB` first), with both
 // predictors side by side. Prints MAPE per bandwidth and predictor, and the worst cells.
-// Usage: edgent-bench-predict DB [--count N]
+// The device worker runs with the slowdown its profile was taken with.
+// Usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...]   (default 1e5,1e6,1e7)
 #include "core/control/Controller.h"
+#include "core/control/ProfileRun.h"
 #include "core/control/LocalWorkers.h"
 #include "core/model/ModelFile.h"
 #include "core/plan/Planner.h"
@@ -34,25 +36,31 @@ int die(const std::string& why) {
     return 1;
 }
 
-Result<plan::LatencyTable> lookupTable(const ModelSpec& spec, const store::StoredProfile& d, const store::StoredProfile& e) {
-    std::vector<std::vector<double>> dm, em;
-    for (int x = 0; x < spec.numExits(); ++x) {
-        dm.emplace_back(static_cast<size_t>(spec.pathLength(x)), 0.0);
-        em.emplace_back(static_cast<size_t>(spec.pathLength(x)), 0.0);
+// "1e6,10e6" or "1000000" (bits per second).
+std::vector<double> parseBandwidths(const char* text) {
+    std::vector<double> out;
+    for (const QString& part : QString::fromUtf8(text).split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const double v = part.trimmed().toDouble(&ok);
+        if (!ok || !(v > 0)) return {};
+        out.push_back(v);
     }
-    for (const auto* p : {&d, &e})
-        for (const auto& t : p->result.layers)
-            if (t.source == "model") (p == &d ? dm : em)[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] = t.medianMs;
-    return plan::LatencyTable::fromLayerTimes(spec, dm, em, d.overheadMs);
+    return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) return die("usage: edgent-bench-predict DB [--count N]");
+    const char* usage = "usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...]";
+    if (argc < 2) return die(usage);
     int count = 5;
-    for (int i = 2; i < argc; ++i)
+    std::vector<double> bandwidths{100e3, 1e6, 10e6};
+    for (int i = 2; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--count") && i + 1 < argc) count = std::max(3, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--bandwidths") && i + 1 < argc) bandwidths = parseBandwidths(argv[++i]);
+        else return die(usage);
+    }
+    if (bandwidths.empty()) return die("--bandwidths takes positive bits per second, e.g. 1e6,10e6");
     const std::string modelPath = defaultModelPath();
     auto model = readModelFile(modelPath);
     if (!model) return die(model.error());
@@ -61,16 +69,15 @@ int main(int argc, char** argv) {
     if (!db) return die(db.error());
     const std::string hash = store::modelHash(spec, weights);
     auto dprof = (*db)->latestProfile(hash, "device");
-    auto eprof = (*db)->latestProfile(hash, "edge");
-    if (!dprof || !eprof) return die(!dprof ? dprof.error() : eprof.error());
-    auto lookup = lookupTable(model->spec, *dprof, *eprof);
-    auto regression = plan::LatencyTable::fromRegressions(model->spec, dprof->regressions, eprof->regressions, dprof->overheadMs);
-    auto macs = plan::LatencyTable::fromRegressions(model->spec, dprof->regressionsMacs, eprof->regressionsMacs, dprof->overheadMs);
+    if (!dprof) return die(dprof.error());
+    auto lookup = latencyTableFor(**db, *model, hash, "lookup");
+    auto regression = latencyTableFor(**db, *model, hash, "regression");
+    auto macs = latencyTableFor(**db, *model, hash, "regression-macs");
     if (!lookup || !regression || !macs) return die(!lookup ? lookup.error() : !regression ? regression.error() : macs.error());
 
     SpawnedWorker device, edge;
     if (auto s = spawnWorker(edge, Role::Edge, 1, {}); !s) return die(s.error());
-    if (auto s = spawnWorker(device, Role::Device, 1, {}); !s) return die(s.error());
+    if (auto s = spawnWorker(device, Role::Device, 1, {}, 15000, dprof->slowdown); !s) return die(s.error());
     std::mutex mutex;
     std::condition_variable cv;
     std::vector<net::Sample> samples;
@@ -91,8 +98,10 @@ int main(int argc, char** argv) {
         if (auto l = c.call(r, "load-model", {}, 20000, {spec, weights}); !l) return die(l.error());
     (void)c.call(Role::Device, "configure", QJsonObject{{"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}});
 
-    std::printf("predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow)\n", count);
-    for (double bps : {100e3, 1e6, 10e6}) {
+    std::printf("predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow), "
+                "device slowdown %g\n",
+                count, dprof->slowdown);
+    for (double bps : bandwidths) {
         double apeLookup = 0, apeRegression = 0, apeMacs = 0;
         int cells = 0;
         struct Worst {

@@ -206,6 +206,24 @@ private Q_SLOTS:
             QCOMPARE(o["policy"].toString(), QString(policy));
             QVERIFY(o["predicted_ms"].toDouble() > 0.0);
         }
+        // The tail-aware predictor never predicts less than the medians, and more where layers vary.
+        for (const char* policy : {"device-only", "edge-only"}) {
+            QJsonObject o[2];
+            int i = 0;
+            for (const char* predictor : {"lookup", "lookup-p95"}) {
+                const Run plan = run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--policy", policy,
+                                      "--predictor", predictor, "--json"});
+                QVERIFY2(plan.code == 0, plan.err.constData());
+                o[i++] = QJsonDocument::fromJson(plan.out).object();
+            }
+            QCOMPARE(o[1]["exit"].toInt(), o[0]["exit"].toInt());
+            QCOMPARE(o[1]["partition"].toInt(), o[0]["partition"].toInt());
+            QVERIFY2(o[1]["predicted_ms"].toDouble() > o[0]["predicted_ms"].toDouble(),
+                     qPrintable(QStringLiteral("%1: p95 %2 ms, median %3 ms").arg(policy).arg(o[1]["predicted_ms"].toDouble())
+                                    .arg(o[0]["predicted_ms"].toDouble())));
+        }
+        expectOneLineError(run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--predictor", "p99"}),
+                           "unknown predictor 'p99' (lookup, lookup-p95, regression, regression-macs)");
         const Run planned = run({"run", "--db", db, "--policy", "edgent", "--bandwidth", "400kbps", "--deadline", "200ms",
                                  "--count", "10", "--json"});
         QVERIFY2(planned.code == 0, planned.err.constData());
@@ -344,7 +362,21 @@ private Q_SLOTS:
             edges = childrenWith(p.processId(), "--role edge");
         }
         QCOMPARE(edges.size(), 1);
-        QTest::qWait(2000);  // let samples flow
+        // Let samples flow: the kill comes once the database holds more than 10 of them.
+        int stored = 0;
+        for (int i = 0; i < 300 && stored <= 10; ++i) {
+            QTest::qWait(100);
+            sqlite3* reader = nullptr;
+            if (sqlite3_open_v2(db.toLocal8Bit().constData(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+                sqlite3_stmt* q = nullptr;
+                if (sqlite3_prepare_v2(reader, "SELECT count(*) FROM samples", -1, &q, nullptr) == SQLITE_OK &&
+                    sqlite3_step(q) == SQLITE_ROW)
+                    stored = sqlite3_column_int(q, 0);
+                sqlite3_finalize(q);
+            }
+            sqlite3_close(reader);
+        }
+        QVERIFY2(stored > 10, "no samples were stored within 30 s");
         ::kill(static_cast<pid_t>(edges.first()), SIGKILL);
         QVERIFY(p.waitForFinished(30000));
         QCOMPARE(p.exitCode(), 1);

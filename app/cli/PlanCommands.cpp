@@ -146,11 +146,12 @@ int runProfile(const QStringList& args) {
                     {"nodes", nodes},
                     {"regressions", fits},
                     {"message_overhead_ms", overheadMs},
+                    {"message_overhead_p95_ms", run->overheadP95Ms},
                     {"seconds", profileSeconds}};
     if (cmd.json()) printJson(out);
     else {
-        std::printf("profiled %s on both workers in %.1f s; per-message overhead %.3f ms\n", model->spec.name.c_str(),
-                    profileSeconds, overheadMs);
+        std::printf("profiled %s on both workers in %.1f s; per-message overhead %.3f ms (p95 %.3f ms)\n",
+                    model->spec.name.c_str(), profileSeconds, overheadMs, run->overheadP95Ms);
         std::printf("%-7s %-10s %-12s %8s %14s %6s\n", "node", "kind", "features", "R2", "heldout MAPE", "points");
         for (const auto& v : fits) {
             const QJsonObject f = v.toObject();
@@ -174,7 +175,7 @@ int runPlan(const QStringList& args) {
         {"bandwidth", "Uplink bandwidth, e.g. 400kbps.", "B"},
         {"deadline", "Latency deadline, e.g. 300ms.", "D"},
         {"policy", "edgent (default), device-only, edge-only, partition-only or exit-only.", "P", "edgent"},
-        {"predictor", "regression (default: Edgent's Table-1 fits), regression-macs (plus a MAC term for conv and fc) or lookup (measured per-layer medians).", "NAME", "regression"},
+        {"predictor", "regression (default: Edgent's Table-1 fits), regression-macs (plus a MAC term for conv and fc), lookup (measured per-layer medians) or lookup-p95 (their 95th percentiles: plans that meet the deadline in ~95% of inferences).", "NAME", "regression"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;

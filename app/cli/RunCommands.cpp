@@ -63,12 +63,13 @@ int runRun(const QStringList& args) {
         {"curve-keys", "CURVE key folder for remote workers (see edgent keys).", "DIR"},
         {"threads", "LibTorch threads per local worker (default 1).", "N"},
         {"device-slowdown", "Local device only: emulate a device F times slower than this host (edgent-worker "
-                            "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.", "F", "1"},
+                            "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge (default 1; with --policy, "
+                            "as when the device was profiled).", "F"},
         {"edge-threads", "LibTorch threads of the local edge worker (default: --threads).", "N"},
         {"db", "Run database (default: runs.sqlite in the user's data folder).", "DB"},
         {"experiment", "Experiment name the run belongs to (default: default).", "NAME", "default"},
         {"policy", "Plan exit and partition from the stored profile: edgent, device-only, edge-only, partition-only or exit-only (needs --deadline).", "P"},
-        {"predictor", "With --policy: regression (default), regression-macs or lookup.", "NAME", "regression"},
+        {"predictor", "With --policy: regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME", "regression"},
         {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).", "NAME", "laptop"},
         {"trace", "Replay a bandwidth trace (CSV time_s,kbps) through the shaper; the run lasts the trace unless --count is given.", "FILE"},
         {"dynamic", "With --policy: follow the bandwidth live (estimator, change points, configuration map)."},
@@ -117,9 +118,6 @@ int runRun(const QStringList& args) {
     const auto edgeThreads = cmd.intOption("edge-threads", *threads, 1, 256, &code);
     if (!edgeThreads) return code;
     o.edgeThreads = static_cast<int>(*edgeThreads);
-    const auto slowdown = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
-    if (!slowdown) return code;
-    o.deviceSlowdown = *slowdown;
     double deadlineMs = 0.0;
     if (p.isSet("deadline")) {
         const auto d = parseDurationMs(p.value("deadline"));
@@ -145,6 +143,7 @@ int runRun(const QStringList& args) {
     auto modelId = (*store)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
     double predictedMs = NAN;
+    double profiledSlowdown = 1.0;
     std::optional<core::plan::ConfigurationMap> dynamicMap;
     std::string policyName = "manual";
     bool feasible = true;
@@ -155,6 +154,11 @@ int runRun(const QStringList& args) {
         if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
         auto table = latencyTableFor(**store, *model, record.hash, p.value("predictor").toStdString());
         if (!table) return cmd.fail(QString::fromStdString(table.error()));
+        double profiledOverheadMs = table->overheadMs();
+        if (auto device = (*store)->latestProfile(record.hash, "device")) {
+            profiledSlowdown = device->slowdown;
+            profiledOverheadMs = device->overheadMs;
+        }
         // The shaper's bandwidth is what the plan assumes; in measure-only mode, the stated one;
         // with a trace, its first value.
         const double assumedBps = o.trace ? trace.kbpsAt(0) * 1000.0 : *bw;
@@ -162,7 +166,7 @@ int runRun(const QStringList& args) {
         if (p.isSet("dynamic")) {
             dynamicMap.emplace(*table, model->spec.exitAccuracy, deadlineMs, *policy);
             o.dynamicMap = &*dynamicMap;
-            o.messageOverheadMs = table->overheadMs();
+            o.messageOverheadMs = profiledOverheadMs;  // the typical cost, whatever the predictor adds
         }
         const auto chosen = dynamicMap ? dynamicMap->planFor(assumedBps)
                                        : core::plan::choosePlan(*table, model->spec.exitAccuracy, assumedBps, deadlineMs, *policy);
@@ -172,6 +176,13 @@ int runRun(const QStringList& args) {
         feasible = chosen.feasible;
         policyName = core::plan::policyName(*policy);
     }
+    // A planned run's local device defaults to the slowdown it was profiled with.
+    const auto slowdown = cmd.numberOption("device-slowdown", profiledSlowdown, 1.0, 1000.0, &code);
+    if (!slowdown) return code;
+    o.deviceSlowdown = *slowdown;
+    if (p.isSet("policy") && o.local && o.deviceSlowdown != profiledSlowdown)
+        std::fprintf(stderr, "warning: the device was profiled with slowdown %g, this run uses %g; the plan will be off\n",
+                     profiledSlowdown, o.deviceSlowdown);
     core::store::RunStart start;
     start.experiment = p.value("experiment").toStdString();
     start.modelId = *modelId;
@@ -234,6 +245,7 @@ int runRun(const QStringList& args) {
     out["latency_ms_p95"] = s.latencyMsP95;
     out["latency_ms_mean"] = s.latencyMsMean;
     out["deadline_hit_rate"] = s.deadlineHitRate >= 0 ? QJsonValue(s.deadlineHitRate) : QJsonValue::Null;
+    out["timely_accuracy"] = s.timelyAccuracy >= 0 ? QJsonValue(s.timelyAccuracy) : QJsonValue::Null;
     out["deadline_ms"] = deadlineMs > 0 ? QJsonValue(deadlineMs) : QJsonValue::Null;
     out["predicted_ms"] = std::isnan(predictedMs) ? QJsonValue(QJsonValue::Null) : QJsonValue(predictedMs);
     out["policy"] = QString::fromStdString(policyName);

@@ -46,10 +46,10 @@ int runSweep(const QStringList& args) {
         {"deadlines", "Comma-separated deadlines, e.g. 10ms,50ms,100ms.", "LIST"},
         {"policies", "Comma-separated policies (default: all five).", "LIST",
          "edgent,device-only,edge-only,partition-only,exit-only"},
-        {"predictor", "regression (default), regression-macs or lookup.", "NAME", "regression"},
+        {"predictor", "regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME", "regression"},
         {"count", "Inferences per point (default 30).", "N"},
         {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
-        {"device-slowdown", "Emulate a device F times slower than this host (as for the profile).", "F", "1"},
+        {"device-slowdown", "Emulate a device F times slower than this host (default: as when the device was profiled).", "F"},
         {"out", "CSV table to write.", "TABLE"},
     });
     int code = 0;
@@ -69,9 +69,6 @@ int runSweep(const QStringList& args) {
     }
     const auto count = cmd.intOption("count", 30, 1, 1'000'000, &code);
     if (!count) return code;
-    const auto slowdownOption = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
-    if (!slowdownOption) return code;
-    const double slowdown = *slowdownOption;
     auto power = energy::powerProfile(p.value("power-profile").toStdString());
     if (!power) return cmd.fail(QString::fromStdString(power.error()));
 
@@ -86,6 +83,14 @@ int runSweep(const QStringList& args) {
     const std::string& hash = record.hash;
     auto table = latencyTableFor(**db, *model, hash, p.value("predictor").toStdString());
     if (!table) return cmd.fail(QString::fromStdString(table.error()));
+    auto deviceProfile = (*db)->latestProfile(hash, "device");
+    if (!deviceProfile) return cmd.fail(QString::fromStdString(deviceProfile.error()));
+    const auto slowdownOption = cmd.numberOption("device-slowdown", deviceProfile->slowdown, 1.0, 1000.0, &code);
+    if (!slowdownOption) return code;
+    const double slowdown = *slowdownOption;
+    if (slowdown != deviceProfile->slowdown)
+        std::fprintf(stderr, "warning: the device was profiled with slowdown %g, the sweep runs it with %g; plans will be off\n",
+                     deviceProfile->slowdown, slowdown);
     auto modelId = (*db)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
 
@@ -96,7 +101,7 @@ int runSweep(const QStringList& args) {
 
     std::string csv =
         "bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms,exit_accuracy,run_id,inferences,"
-        "measured_accuracy,latency_ms_p50,latency_ms_p95,deadline_hit_rate,energy_mj_mean\n";
+        "measured_accuracy,latency_ms_p50,latency_ms_p95,deadline_hit_rate,energy_mj_mean,timely_accuracy\n";
     QJsonArray rows;
     const int points = static_cast<int>(bandwidths->size() * deadlines->size() * policies.size());
     int done = 0;
@@ -145,11 +150,11 @@ int runSweep(const QStringList& args) {
                 for (const auto& x : result.samples) energy += power->energyOf(x);
                 energy /= std::max<size_t>(1, result.samples.size());
                 char line[512];
-                std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f\n", bps,
+                std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", bps,
                               deadline, plan::policyName(policy), chosen.exit, chosen.partition, chosen.feasible ? 1 : 0,
                               chosen.predictedMs, chosen.accuracy, static_cast<long long>(*runId),
                               static_cast<long long>(s.inferences), s.accuracy, s.latencyMsP50, s.latencyMsP95,
-                              s.deadlineHitRate, energy);
+                              s.deadlineHitRate, energy, s.timelyAccuracy);
                 csv += line;
                 rows.append(QJsonObject{{"bandwidth_bps", bps},
                                         {"deadline_ms", deadline},
@@ -161,7 +166,8 @@ int runSweep(const QStringList& args) {
                                         {"exit_accuracy", chosen.accuracy},
                                         {"run_id", static_cast<qint64>(*runId)},
                                         {"latency_ms_p50", s.latencyMsP50},
-                                        {"deadline_hit_rate", s.deadlineHitRate}});
+                                        {"deadline_hit_rate", s.deadlineHitRate},
+                                        {"timely_accuracy", s.timelyAccuracy}});
                 if (!cmd.json())
                     std::fprintf(stderr, "sweep %d/%d: %s at %.0f kbps, deadline %.0f ms: exit %d, p %d, p50 %.2f ms, hit rate %.2f\n",
                                  ++done, points, plan::policyName(policy), bps / 1e3, deadline, chosen.exit, chosen.partition,

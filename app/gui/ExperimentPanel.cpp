@@ -1,6 +1,7 @@
 #include "app/gui/ExperimentPanel.h"
 
 #include "app/gui/Session.h"
+#include "core/control/ProfileRun.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -78,9 +79,10 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     form->addRow(tr("Policy"), policy_);
     predictor_ = new QComboBox(inputs);
     predictor_->setObjectName("predictorCombo");
-    predictor_->addItems({QStringLiteral("lookup"), QStringLiteral("regression"), QStringLiteral("regression-macs")});
-    predictor_->setToolTip(tr("lookup: measured per-layer medians; regression: Edgent's Table-1 fits; "
-                              "regression-macs: plus a multiply-accumulate term"));
+    for (const auto& name : core::control::predictorNames()) predictor_->addItem(QString::fromStdString(name));
+    predictor_->setToolTip(tr("lookup: measured per-layer medians; lookup-p95: their 95th percentiles, so that "
+                              "the plan meets the deadline in ~95% of inferences, not half; regression: Edgent's "
+                              "Table-1 fits; regression-macs: plus a multiply-accumulate term"));
     form->addRow(tr("Predictor"), predictor_);
     rate_ = new QDoubleSpinBox(inputs);
     rate_->setObjectName("rateValue");

@@ -325,7 +325,7 @@ void Session::rebuildDynamic() {
     const double estimate = dynamic_->estimator().estimateBps() > 0 ? dynamic_->estimator().estimateBps() : inputs_.bandwidthBps;
     dynamic_.reset();
     map_.emplace(*table_, model_->file.spec.exitAccuracy, inputs_.deadlineMs, inputs_.policy);
-    dynamic_.emplace(*map_, estimate, table_->overheadMs());
+    dynamic_.emplace(*map_, estimate, messageOverheadMs_);
 }
 
 bool Session::rebuildTable() {
@@ -339,6 +339,8 @@ bool Session::rebuildTable() {
         auto t = control::latencyTableFor(*store_, model_->file, modelHash_, inputs_.predictor.toStdString());
         if (t) table_ = std::move(*t);
         else planProblem_ = qs(t.error());
+        // The estimator subtracts the typical per-message cost, whatever the predictor adds.
+        if (auto device = store_->latestProfile(modelHash_, "device")) messageOverheadMs_ = device->overheadMs;
     }
     return replan();
 }

@@ -167,6 +167,7 @@ private:
 
     PlanInputs inputs_;
     std::optional<core::plan::LatencyTable> table_;
+    double messageOverheadMs_ = 0.0;  // the device profile's median per-message cost
     std::optional<core::plan::PlanResult> plan_;
     QString planProblem_;
 

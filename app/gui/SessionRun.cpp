@@ -93,7 +93,7 @@ void Session::startRun(const RunRequest& request) {
         dynamic_.reset();
         if (request.dynamic) {
             map_.emplace(*table_, model_->file.spec.exitAccuracy, inputs_.deadlineMs, inputs_.policy);
-            dynamic_.emplace(*map_, inputs_.bandwidthBps, table_->overheadMs());
+            dynamic_.emplace(*map_, inputs_.bandwidthBps, messageOverheadMs_);
         }
         predictedMs_ = dynamic_ ? dynamic_->plan().predictedMs : plan_->predictedMs;
         seqOffset_ = 0;

@@ -279,12 +279,13 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
     s.inferences = static_cast<int64_t>(samples.size());
     if (samples.empty()) return s;
     std::vector<double> latency;
-    int64_t correct = 0, hits = 0, senders = 0;
+    int64_t correct = 0, hits = 0, timely = 0, senders = 0;
     double throughputSum = 0.0;
     for (const auto& x : samples) {
         latency.push_back(x.totalMs);
         correct += x.correct();
         hits += deadlineMs > 0 && x.totalMs <= deadlineMs;
+        timely += deadlineMs > 0 && x.totalMs <= deadlineMs && x.correct();
         s.deviceMsMean += x.deviceMs;
         s.transferMsMean += x.transferMs;
         s.edgeMsMean += x.edgeMs;
@@ -307,6 +308,7 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
     s.latencyMsP50 = nearestRank(latency, 0.50);
     s.latencyMsP95 = nearestRank(latency, 0.95);
     s.deadlineHitRate = deadlineMs > 0 ? static_cast<double>(hits) / n : -1.0;
+    s.timelyAccuracy = deadlineMs > 0 ? static_cast<double>(timely) / n : -1.0;
     return s;
 }
 

@@ -100,6 +100,7 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     for (const auto& s : calibration) transfer.push_back(s.transferMs);
     std::sort(transfer.begin(), transfer.end());
     out.overheadMs = transfer[transfer.size() / 2];
+    out.overheadP95Ms = transfer[std::min(transfer.size() - 1, transfer.size() * 95 / 100)];
 
     for (Role r : {Role::Edge, Role::Device}) {
         auto parsed = profile::profileFromJson(done[r]);
@@ -118,7 +119,8 @@ Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t model
         opts.repeats = options.repeats;
         opts.slowdown = node.hello.value("slowdown").toDouble(1.0);
         auto id = db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(),
-                                 node.hello.value("threads").toInt(), opts, node.result, run.overheadMs);
+                                 node.hello.value("threads").toInt(), opts, node.result, run.overheadMs,
+                                 run.overheadP95Ms);
         if (!id) return makeError(id.error());
         std::map<LayerKind, std::vector<plan::Observation>> byKind;
         for (const auto& t : node.result.layers) byKind[t.kind].push_back(plan::Observation{t.features, t.medianMs});
@@ -133,6 +135,22 @@ Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t model
     return fits;
 }
 
+namespace {
+
+// A layer's 95th percentile from its median and 90th: for a normal tail, p95 - median is
+// 1.6449 / 1.2816 times p90 - median.
+constexpr double kP95PerP90 = 1.6449 / 1.2816;
+
+std::string joinPredictorNames() {
+    std::string out;
+    for (const auto& n : predictorNames()) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> predictorNames() { return {"lookup", "lookup-p95", "regression", "regression-macs"}; }
+
 // Builds the latency table for a model from the newest profile in the store.
 Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
                                            const std::string& predictor) {
@@ -144,7 +162,9 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     if (predictor == "regression") return plan::LatencyTable::fromRegressions(model.spec, device->regressions, edge->regressions, overhead);
     if (predictor == "regression-macs")
         return plan::LatencyTable::fromRegressions(model.spec, device->regressionsMacs, edge->regressionsMacs, overhead);
-    if (predictor != "lookup") return makeError("unknown predictor '" + predictor + "' (regression, regression-macs or lookup)");
+    const bool tail = predictor == "lookup-p95";
+    if (predictor != "lookup" && !tail)
+        return makeError("unknown predictor '" + predictor + "' (" + joinPredictorNames() + ")");
     std::vector<std::vector<double>> d, e;
     for (int x = 0; x < model.spec.numExits(); ++x) {
         d.emplace_back(static_cast<size_t>(model.spec.pathLength(x)), -1.0);
@@ -154,7 +174,8 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
         for (const auto& t : p.result.layers)
             if (t.source == "model" && t.exit >= 0 && t.exit < model.spec.numExits() && t.layerIndex >= 0 &&
                 t.layerIndex < model.spec.pathLength(t.exit))
-                into[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] = t.medianMs;
+                into[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] =
+                    tail ? t.medianMs + kP95PerP90 * std::max(0.0, t.p90Ms - t.medianMs) : t.medianMs;
         for (const auto& row : into)
             for (double ms : row)
                 if (ms < 0) return makeError("the " + p.node + " profile does not cover every layer of the model");
@@ -162,7 +183,7 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     };
     if (auto s = fill(*device, d); !s) return makeError(s.error());
     if (auto s = fill(*edge, e); !s) return makeError(s.error());
-    return plan::LatencyTable::fromLayerTimes(model.spec, d, e, overhead);
+    return plan::LatencyTable::fromLayerTimes(model.spec, d, e, tail ? device->overheadP95Ms : overhead);
 }
 
 }  // namespace edgent::core::control

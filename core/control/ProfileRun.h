@@ -34,6 +34,7 @@ struct NodeProfile {
 struct ProfileRunResult {
     std::vector<NodeProfile> nodes;  // edge, then device
     double overheadMs = 0.0;         // median transfer time of small frames, unshaped
+    double overheadP95Ms = 0.0;      // and its 95th percentile
     double seconds = 0.0;
 };
 
@@ -61,8 +62,18 @@ struct StoredFit {
 Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t modelId, const ProfileRunResult& run,
                                               const ProfileRunOptions& options);
 
+// The predictors latencyTableFor knows.
+std::vector<std::string> predictorNames();
+
 // The latency table of a model from the newest profile in the store; predictor is
-// "regression" (Edgent), "regression-macs" or "lookup" (measured per-layer medians).
+//   "lookup":          the measured per-layer medians, and the overhead's median;
+//   "lookup-p95":      tail-aware: each layer's 95th percentile (estimated from its median and
+//                      90th as for a normal tail), summed as if slow layers came together,
+//                      and the overhead's 95th percentile. Planning on it meets a deadline
+//                      in about 95% of inferences rather than half; its prediction is a
+//                      tail, not a typical latency;
+//   "regression":      Edgent's per-kind regressions on the Table-1 features;
+//   "regression-macs": the same with a multiply-accumulate term for conv and fc.
 Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
                                            const std::string& predictor);
 

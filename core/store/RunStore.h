@@ -31,7 +31,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 struct SampleRow {
     net::Sample sample;
@@ -94,7 +94,9 @@ struct StoredProfile {
     std::string node;  // device or edge
     std::string host;
     int threads = 0;
-    double overheadMs = 0.0;  // per-message cost measured at calibration
+    double overheadMs = 0.0;     // per-message cost measured at calibration (median)
+    double overheadP95Ms = 0.0;  // its 95th percentile (the median in profiles older than schema 5)
+    double slowdown = 1.0;    // the node's emulated slowdown when profiled (1 = none)
     profile::ProfileResult result;
     std::map<LayerKind, plan::LinearFit> regressions;      // Edgent's Table-1 features
     std::map<LayerKind, plan::LinearFit> regressionsMacs;  // plus the MAC term for conv and fc
@@ -124,7 +126,7 @@ public:
 
     Result<int64_t> saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
                                 const profile::ProfileOptions& options, const profile::ProfileResult& result,
-                                double overheadMs);
+                                double overheadMs, double overheadP95Ms);
     Status saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit);
     // The newest profile of a model on one node, with its regressions.
     Result<StoredProfile> latestProfile(const std::string& modelHash, const std::string& node);
