@@ -2,10 +2,12 @@
 // regressions fitted on a real profile of the default model.
 #include "TestUtil.h"
 
+#include "core/control/ProfileRun.h"
 #include "core/model/ModelIO.h"
 #include "core/net/Frame.h"
 #include "core/plan/Planner.h"
 #include "core/profile/Profiler.h"
+#include "core/store/RunStore.h"
 
 #include <QtTest>
 
@@ -125,6 +127,60 @@ private Q_SLOTS:
         const PlanResult edgent = choosePlan(*t, r.accuracy, bps, d, Policy::Edgent);
         for (const PlanResult& b : {device, edge, split, exitOnly})
             if (b.feasible) QVERIFY(edgent.feasible && edgent.accuracy >= b.accuracy);
+    }
+
+    // The stored profile's medians make the lookup table; the tail-aware table adds 1.2835 x
+    // (p90 - median) per layer and uses the overhead's 95th percentile.
+    void tailAwareLookupAddsEachLayersSpread() {
+        QTemporaryDir dir;
+        auto db = store::RunStore::open(dir.filePath("t.sqlite").toStdString());
+        QVERIFY2(db, db ? "" : db.error().c_str());
+        ModelFile model;
+        model.spec = alexNet5Spec(1, 28, 28, 10);
+        store::ModelRecord record;
+        record.hash = "test-model";
+        record.name = "test";
+        record.specJson = "{}";
+        auto modelId = (*db)->upsertModel(record);
+        QVERIFY(modelId);
+        std::mt19937_64 rng(7);
+        std::uniform_real_distribution<double> ms(0.1, 5.0), spread(0.0, 2.0);
+        profile::ProfileResult device, edge;
+        for (auto* r : {&device, &edge})
+            for (int e = 0; e < model.spec.numExits(); ++e)
+                for (int i = 0; i < model.spec.pathLength(e); ++i) {
+                    profile::LayerTiming t;
+                    t.source = "model";
+                    t.exit = e;
+                    t.layerIndex = i;
+                    t.medianMs = ms(rng);
+                    t.p10Ms = t.medianMs * 0.9;
+                    t.p90Ms = t.medianMs + spread(rng);
+                    t.repeats = 25;
+                    r->layers.push_back(t);
+                }
+        profile::ProfileOptions options;
+        QVERIFY((*db)->saveProfile(*modelId, "edge", "h", 1, options, edge, 0.5, 1.5));
+        QVERIFY((*db)->saveProfile(*modelId, "device", "h", 1, options, device, 0.5, 1.5));
+        auto median = control::latencyTableFor(**db, model, record.hash, "lookup");
+        auto tail = control::latencyTableFor(**db, model, record.hash, "lookup-p95");
+        QVERIFY2(median && tail, (median ? tail : median).error().c_str());
+        QCOMPARE(median->overheadMs(), 0.5);
+        QCOMPARE(tail->overheadMs(), 1.5);
+        for (int e = 0; e < model.spec.numExits(); ++e) {
+            const int n = model.spec.pathLength(e);
+            double d = 0, dTail = 0, g = 0, gTail = 0;
+            for (const auto& t : device.layers)
+                if (t.exit == e) d += t.medianMs, dTail += t.medianMs + 1.6449 / 1.2816 * (t.p90Ms - t.medianMs);
+            for (const auto& t : edge.layers)
+                if (t.exit == e) g += t.medianMs, gTail += t.medianMs + 1.6449 / 1.2816 * (t.p90Ms - t.medianMs);
+            QVERIFY(std::abs(median->deviceMs(e, n) - d) < 1e-9 && std::abs(median->edgeMs(e, 0) - g) < 1e-9);
+            QVERIFY(std::abs(tail->deviceMs(e, n) - dTail) < 1e-9 && std::abs(tail->edgeMs(e, 0) - gTail) < 1e-9);
+            QVERIFY(tail->predictMs(e, 0, 1e6) - median->predictMs(e, 0, 1e6) > 1.0);  // at least the overhead's tail
+        }
+        auto unknown = control::latencyTableFor(**db, model, record.hash, "p99");
+        QVERIFY(!unknown);
+        QVERIFY2(unknown.error().find("unknown predictor 'p99'") != std::string::npos, unknown.error().c_str());
     }
 
     void policiesHaveNames() {
