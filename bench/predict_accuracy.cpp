@@ -3,7 +3,9 @@
 // from the newest profile in a run database (run `edgent profile --db DB` first), with both
 // predictors side by side. Prints MAPE per bandwidth and predictor, and the worst cells.
 // The device worker runs with the slowdown its profile was taken with.
-// Usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...]   (default 1e5,1e6,1e7)
+// With --cells, every cell's measured and predicted parts (device, transfer, edge), and per
+// bandwidth the mean signed error of each part, to show where the prediction misses.
+// Usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...] [--cells]   (default 1e5,1e6,1e7)
 #include "core/control/Controller.h"
 #include "core/control/ProfileRun.h"
 #include "core/control/LocalWorkers.h"
@@ -31,6 +33,11 @@ std::string readFile(const std::string& path) {
     return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
 }
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
 int die(const std::string& why) {
     std::fprintf(stderr, "edgent-bench-predict: %s\n", why.c_str());
     return 1;
@@ -51,13 +58,15 @@ std::vector<double> parseBandwidths(const char* text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const char* usage = "usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...]";
+    const char* usage = "usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...] [--cells]";
+    bool printCells = false;
     if (argc < 2) return die(usage);
     int count = 5;
     std::vector<double> bandwidths{100e3, 1e6, 10e6};
     for (int i = 2; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--count") && i + 1 < argc) count = std::max(3, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--bandwidths") && i + 1 < argc) bandwidths = parseBandwidths(argv[++i]);
+        else if (!std::strcmp(argv[i], "--cells")) printCells = true;
         else return die(usage);
     }
     if (bandwidths.empty()) return die("--bandwidths takes positive bits per second, e.g. 1e6,10e6");
@@ -103,6 +112,7 @@ int main(int argc, char** argv) {
                 count, dprof->slowdown);
     for (double bps : bandwidths) {
         double apeLookup = 0, apeRegression = 0, apeMacs = 0;
+        double partError[3] = {0, 0, 0};  // predicted - measured medians: device, transfer, edge
         int cells = 0;
         struct Worst {
             double ape;
@@ -126,7 +136,21 @@ int main(int argc, char** argv) {
                 if (!cv.wait_for(lock, std::chrono::seconds(120), [&] { return ended; })) return die("a stream timed out");
                 if (samples.size() != static_cast<size_t>(n)) return die("a stream ended early");
                 std::vector<double> total;
-                for (const auto& s : samples) total.push_back(s.totalMs);
+                std::vector<double> deviceMs, transferMs, edgeMs;
+                for (const auto& s : samples) {
+                    total.push_back(s.totalMs);
+                    deviceMs.push_back(s.deviceMs);
+                    transferMs.push_back(s.transferMs);
+                    edgeMs.push_back(s.edgeMs);
+                }
+                const double md = median(deviceMs), mt = median(transferMs), me = median(edgeMs);
+                const double pd = lookup->deviceMs(e, p), pe = lookup->edgeMs(e, p), pt = predictedLookup - pd - pe;
+                partError[0] += pd - md;
+                partError[1] += pt - mt;
+                partError[2] += pe - me;
+                if (printCells)
+                    std::printf("  %6.0f kbps e%d p%-2d  device %7.2f/%7.2f  transfer %8.2f/%8.2f  edge %6.2f/%6.2f  (measured/predicted ms)\n",
+                                bps / 1e3, e, p, md, pd, mt, pt, me, pe);
                 std::sort(total.begin(), total.end());
                 const double measured = total[total.size() / 2];
                 const double a = std::abs(predictedLookup - measured) / measured;
@@ -143,7 +167,8 @@ int main(int argc, char** argv) {
                     bps / 1e3, 100 * apeLookup / cells, 100 * apeRegression / cells, 100 * apeMacs / cells, cells);
         for (size_t i = 0; i < 3 && i < worst.size(); ++i)
             std::printf(" (e%d p%d: %.2f ms measured, %.2f predicted)", worst[i].e, worst[i].p, worst[i].measured, worst[i].predicted);
-        std::printf("\n");
+        std::printf("\n    lookup's mean error (predicted - measured) per part: device %+.2f ms, transfer %+.2f ms, edge %+.2f ms\n",
+                    partError[0] / cells, partError[1] / cells, partError[2] / cells);
         std::fflush(stdout);
     }
     (void)c.call(Role::Device, "shutdown", {}, 2000);

@@ -24,16 +24,21 @@ Stats summarize(std::vector<double> v) {
     return {at(0.5), at(0.1), at(0.9)};
 }
 
+// An emulated slower node (slowdown F > 1) records F times the real duration and then waits
+// as the stretched computation would. Recording the stretched wall time instead would add
+// the sleep's wake-up lateness (a few tenths of a millisecond on a virtual machine) to every
+// layer, which a real run pays once per slice, not once per layer.
 Stats timeLayer(const NetLayer& layer, const torch::Tensor& x, int warmup, int repeats, double slowdown) {
     for (int i = 0; i < warmup; ++i) (void)layer.forward(x);
     std::vector<double> ms;
     ms.reserve(static_cast<size_t>(repeats));
+    const double factor = std::max(1.0, slowdown);
     for (int i = 0; i < repeats; ++i) {
         const auto t0 = Clock::now();
         torch::Tensor y = layer.forward(x);
         (void)y.data_ptr();  // CPU ops are synchronous; touch the result all the same
+        ms.push_back(factor * std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         stretchComputation(t0, slowdown);
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     return summarize(std::move(ms));
 }
@@ -45,16 +50,19 @@ std::vector<Stats> timePath(const MultiExitNet& net, int e, const torch::Tensor&
                             double slowdown) {
     const int n = net.pathLength(e);
     std::vector<std::vector<double>> ms(static_cast<size_t>(n));
+    const double factor = std::max(1.0, slowdown);
     for (int r = 0; r < warmup + repeats; ++r) {
         torch::Tensor x = input;
+        const auto pass = Clock::now();
         for (int i = 0; i < n; ++i) {
             const auto t0 = Clock::now();
             torch::Tensor y = net.layer(e, i).forward(x);
             (void)y.data_ptr();
-            stretchComputation(t0, slowdown);
-            if (r >= warmup) ms[static_cast<size_t>(i)].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+            if (r >= warmup)
+                ms[static_cast<size_t>(i)].push_back(factor * std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
             x = y;
         }
+        stretchComputation(pass, slowdown);  // one wait per pass, as a run's slice has
     }
     std::vector<Stats> out;
     for (auto& v : ms) out.push_back(summarize(std::move(v)));
