@@ -129,8 +129,9 @@ private Q_SLOTS:
             if (b.feasible) QVERIFY(edgent.feasible && edgent.accuracy >= b.accuracy);
     }
 
-    // The stored profile's medians make the lookup table; the tail-aware table adds 1.2835 x
-    // (p90 - median) per layer and uses the overhead's 95th percentile.
+    // The stored profile's medians make the lookup table; the tail-aware one takes per layer the
+    // larger of median x the node's run tail ratio and median + 1.2835 x (p90 - median), and
+    // the overhead's 95th percentile.
     void tailAwareLookupAddsEachLayersSpread() {
         QTemporaryDir dir;
         auto db = store::RunStore::open(dir.filePath("t.sqlite").toStdString());
@@ -160,8 +161,8 @@ private Q_SLOTS:
                     r->layers.push_back(t);
                 }
         profile::ProfileOptions options;
-        QVERIFY((*db)->saveProfile(*modelId, "edge", "h", 1, options, edge, 0.5, 1.5));
-        QVERIFY((*db)->saveProfile(*modelId, "device", "h", 1, options, device, 0.5, 1.5));
+        QVERIFY((*db)->saveProfile(*modelId, "edge", "h", 1, options, edge, 0.5, 1.5, 1.0));
+        QVERIFY((*db)->saveProfile(*modelId, "device", "h", 1, options, device, 0.5, 1.5, 1.3));
         auto median = control::latencyTableFor(**db, model, record.hash, "lookup");
         auto tail = control::latencyTableFor(**db, model, record.hash, "lookup-p95");
         QVERIFY2(median && tail, (median ? tail : median).error().c_str());
@@ -171,7 +172,8 @@ private Q_SLOTS:
             const int n = model.spec.pathLength(e);
             double d = 0, dTail = 0, g = 0, gTail = 0;
             for (const auto& t : device.layers)
-                if (t.exit == e) d += t.medianMs, dTail += t.medianMs + 1.6449 / 1.2816 * (t.p90Ms - t.medianMs);
+                if (t.exit == e)
+                    d += t.medianMs, dTail += std::max(1.3 * t.medianMs, t.medianMs + 1.6449 / 1.2816 * (t.p90Ms - t.medianMs));
             for (const auto& t : edge.layers)
                 if (t.exit == e) g += t.medianMs, gTail += t.medianMs + 1.6449 / 1.2816 * (t.p90Ms - t.medianMs);
             QVERIFY(std::abs(median->deviceMs(e, n) - d) < 1e-9 && std::abs(median->edgeMs(e, 0) - g) < 1e-9);

@@ -140,7 +140,8 @@ int runProfile(const QStringList& args) {
         nodes[net::roleName(node.role)] = QJsonObject{{"layers_timed", static_cast<int>(node.result.layers.size())},
                                                       {"seconds", node.result.seconds},
                                                       {"host", node.hello.value("host")},
-                                                      {"slowdown", node.hello.value("slowdown")}};
+                                                      {"slowdown", node.hello.value("slowdown")},
+                                                      {"run_tail_ratio", node.tailRatio}};
     shutdown();
     QJsonObject out{{"model", QString::fromStdString(model->spec.name)},
                     {"nodes", nodes},

@@ -86,26 +86,50 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     // transfer time is the fixed cost of a message.
     const int last = model.spec.numExits() - 1;
     const int n = model.spec.pathLength(last);
-    QJsonObject cfg{{"exit", last}, {"partition", n - 1}, {"bandwidth_bps", 0.0}, {"probe", false},
-                    {"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}};
-    if (auto r = c.call(Role::Device, "configure", cfg); !r) return makeError(r.error());
-    if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", 40}}); !r) return makeError(r.error());
-    {
+    // Two calibration streams of 40 inferences, unshaped: (a) the device runs all but the last
+    // layer and sends a small tensor; (b) the edge runs the whole path on the raw input.
+    auto calibrate = [&](int partition, std::vector<net::Sample>& into) -> Status {
+        QJsonObject cfg{{"exit", last}, {"partition", partition}, {"bandwidth_bps", 0.0}, {"probe", false},
+                        {"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}};
+        {
+            std::lock_guard lock(mutex);
+            calibration.clear();
+        }
+        if (auto r = c.call(Role::Device, "configure", cfg); !r) return makeError(r.error());
+        if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", 40}}); !r) return makeError(r.error());
         std::unique_lock lock(mutex);
         if (!changed.wait_for(lock, std::chrono::seconds(60), [&] { return calibration.size() >= 40 || !failed.empty(); }))
-            return makeError("the overhead calibration stream did not finish within 60 s");
+            return makeError("the calibration stream did not finish within 60 s");
         if (!failed.empty()) return makeError(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
-    }
-    std::vector<double> transfer;
-    for (const auto& s : calibration) transfer.push_back(s.transferMs);
-    std::sort(transfer.begin(), transfer.end());
-    out.overheadMs = transfer[transfer.size() / 2];
-    out.overheadP95Ms = transfer[std::min(transfer.size() - 1, transfer.size() * 95 / 100)];
+        into = calibration;
+        return Status::success();
+    };
+    std::vector<net::Sample> deviceHeavy, edgeHeavy;
+    if (auto s = calibrate(n - 1, deviceHeavy); !s) return makeError(s.error());
+    if (auto s = calibrate(0, edgeHeavy); !s) return makeError(s.error());
+    auto quantile = [](std::vector<net::Sample> v, double q, double net::Sample::*field) {
+        std::vector<double> x;
+        for (const auto& s : v) x.push_back(s.*field);
+        std::sort(x.begin(), x.end());
+        return x[std::min(x.size() - 1, static_cast<size_t>(q * static_cast<double>(x.size())))];
+    };
+    // What remains of a small frame's transfer time is the fixed cost of a message.
+    out.overheadMs = quantile(deviceHeavy, 0.5, &net::Sample::transferMs);
+    out.overheadP95Ms = quantile(deviceHeavy, 0.95, &net::Sample::transferMs);
 
     for (Role r : {Role::Edge, Role::Device}) {
         auto parsed = profile::profileFromJson(done[r]);
         if (!parsed) return makeError(parsed.error());
-        out.nodes.push_back(NodeProfile{r, c.info(r).hello, std::move(*parsed)});
+        // The run's tail against the profile: p95 of the calibration's compute on this node
+        // over the sum of the same layers' profiled medians. It takes in what per-layer timing
+        // cannot see: a slice's fixed cost, caches gone cold while waiting on the network.
+        double profiled = 0.0;
+        for (const auto& t : parsed->layers)
+            if (t.source == "model" && t.exit == last && (r == Role::Edge || t.layerIndex < n - 1)) profiled += t.medianMs;
+        const double measured = r == Role::Edge ? quantile(edgeHeavy, 0.95, &net::Sample::edgeMs)
+                                                : quantile(deviceHeavy, 0.95, &net::Sample::deviceMs);
+        const double ratio = profiled > 0.0 ? std::max(1.0, measured / profiled) : 1.0;
+        out.nodes.push_back(NodeProfile{r, c.info(r).hello, std::move(*parsed), ratio});
     }
     return out;
 }
@@ -120,7 +144,7 @@ Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t model
         opts.slowdown = node.hello.value("slowdown").toDouble(1.0);
         auto id = db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(),
                                  node.hello.value("threads").toInt(), opts, node.result, run.overheadMs,
-                                 run.overheadP95Ms);
+                                 run.overheadP95Ms, node.tailRatio);
         if (!id) return makeError(id.error());
         std::map<LayerKind, std::vector<plan::Observation>> byKind;
         for (const auto& t : node.result.layers) byKind[t.kind].push_back(plan::Observation{t.features, t.medianMs});
@@ -175,7 +199,8 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
             if (t.source == "model" && t.exit >= 0 && t.exit < model.spec.numExits() && t.layerIndex >= 0 &&
                 t.layerIndex < model.spec.pathLength(t.exit))
                 into[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] =
-                    tail ? t.medianMs + kP95PerP90 * std::max(0.0, t.p90Ms - t.medianMs) : t.medianMs;
+                    tail ? std::max(t.medianMs * p.tailRatio, t.medianMs + kP95PerP90 * std::max(0.0, t.p90Ms - t.medianMs))
+                         : t.medianMs;
         for (const auto& row : into)
             for (double ms : row)
                 if (ms < 0) return makeError("the " + p.node + " profile does not cover every layer of the model");

@@ -29,6 +29,7 @@ struct NodeProfile {
     net::Role role = net::Role::Device;
     QJsonObject hello;
     profile::ProfileResult result;
+    double tailRatio = 1.0;  // p95 of a calibration run's compute on this node over its profiled median
 };
 
 struct ProfileRunResult {
@@ -67,9 +68,10 @@ std::vector<std::string> predictorNames();
 
 // The latency table of a model from the newest profile in the store; predictor is
 //   "lookup":          the measured per-layer medians, and the overhead's median;
-//   "lookup-p95":      tail-aware: each layer's 95th percentile (estimated from its median and
-//                      90th as for a normal tail), summed as if slow layers came together,
-//                      and the overhead's 95th percentile. Planning on it meets a deadline
+//   "lookup-p95":      tail-aware: each layer's 95th percentile, the larger of its median times
+//                      the node's run tail ratio (measured at calibration) and the estimate
+//                      from its median and 90th as for a normal tail, summed as if slow
+//                      layers came together, and the overhead's 95th percentile. Planning on it meets a deadline
 //                      in about 95% of inferences rather than half; its prediction is a
 //                      tail, not a typical latency;
 //   "regression":      Edgent's per-kind regressions on the Table-1 features;

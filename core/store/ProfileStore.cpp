@@ -9,16 +9,16 @@ namespace edgent::core::store {
 
 Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
                                       const profile::ProfileOptions& options, const profile::ProfileResult& result,
-                                      double overheadMs, double overheadP95Ms) {
+                                      double overheadMs, double overheadP95Ms, double tailRatio) {
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return makeError(s.error());
     auto rollback = [&](const std::string& why) -> Result<int64_t> {
         (void)exec("ROLLBACK");
         return makeError("database " + path_ + ": " + why);
     };
     Stmt p(db_, "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds, "
-                "slowdown, message_overhead_p95_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+                "slowdown, message_overhead_p95_ms, run_tail_ratio) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
     p.bind(1, modelId).bind(2, node).bind(3, host).bind(4, nowIso()).bind(5, threads).bind(6, options.warmup);
-    p.bind(7, options.repeats).bind(8, overheadMs).bind(9, result.seconds).bind(10, options.slowdown).bind(11, overheadP95Ms);
+    p.bind(7, options.repeats).bind(8, overheadMs).bind(9, result.seconds).bind(10, options.slowdown).bind(11, overheadP95Ms).bind(12, tailRatio);
     if (p.step() != SQLITE_DONE) return rollback(p.error());
     const int64_t id = sqlite3_last_insert_rowid(db_);
     Stmt l(db_, "INSERT INTO profile_layers(profile_id, source, exit, layer_index, kind, features_json, median_ms, p10_ms, "
@@ -56,7 +56,7 @@ Status RunStore::saveRegression(int64_t profileId, const std::string& node, cons
 }
 
 Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, const std::string& node) {
-    Stmt s(db_, "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0), p.slowdown, coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0) FROM profiles p "
+    Stmt s(db_, "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0), p.slowdown, coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0), coalesce(p.run_tail_ratio, 1) FROM profiles p "
                 "JOIN models m ON m.id=p.model_id WHERE m.hash=?1 AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
     s.bind(1, modelHash).bind(2, node);
@@ -70,6 +70,7 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
     p.overheadMs = s.f64(3);
     p.slowdown = s.f64(4);
     p.overheadP95Ms = s.f64(5);
+    p.tailRatio = s.f64(6);
     Stmt l(db_, "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats FROM profile_layers "
                 "WHERE profile_id=?1");
     l.bind(1, p.id);

@@ -96,6 +96,7 @@ struct StoredProfile {
     int threads = 0;
     double overheadMs = 0.0;     // per-message cost measured at calibration (median)
     double overheadP95Ms = 0.0;  // its 95th percentile (the median in profiles older than schema 5)
+    double tailRatio = 1.0;      // a calibration run's p95 compute over the profiled median (1 before schema 5)
     double slowdown = 1.0;    // the node's emulated slowdown when profiled (1 = none)
     profile::ProfileResult result;
     std::map<LayerKind, plan::LinearFit> regressions;      // Edgent's Table-1 features
@@ -126,7 +127,7 @@ public:
 
     Result<int64_t> saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
                                 const profile::ProfileOptions& options, const profile::ProfileResult& result,
-                                double overheadMs, double overheadP95Ms);
+                                double overheadMs, double overheadP95Ms, double tailRatio);
     Status saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit);
     // The newest profile of a model on one node, with its regressions.
     Result<StoredProfile> latestProfile(const std::string& modelHash, const std::string& node);

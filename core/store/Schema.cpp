@@ -87,9 +87,11 @@ ALTER TABLE regressions ADD COLUMN feature_set TEXT NOT NULL DEFAULT 'table1';
     R"sql(
 ALTER TABLE profiles ADD COLUMN slowdown REAL NOT NULL DEFAULT 1;
 )sql",
-    // 4 -> 5: the per-message overhead's 95th percentile, for tail-aware planning.
+    // 4 -> 5: the per-message overhead's 95th percentile and the node's run tail ratio, for
+    // tail-aware planning.
     R"sql(
 ALTER TABLE profiles ADD COLUMN message_overhead_p95_ms REAL;
+ALTER TABLE profiles ADD COLUMN run_tail_ratio REAL;
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
