@@ -118,6 +118,8 @@ int runRun(const QStringList& args) {
     const auto edgeThreads = cmd.intOption("edge-threads", *threads, 1, 256, &code);
     if (!edgeThreads) return code;
     o.edgeThreads = static_cast<int>(*edgeThreads);
+    // Checked here, before the database is touched; its default comes from the profile below.
+    if (!cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code)) return code;
     double deadlineMs = 0.0;
     if (p.isSet("deadline")) {
         const auto d = parseDurationMs(p.value("deadline"));

@@ -20,6 +20,7 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
         std::map<Role, QJsonObject> done;
         std::map<Role, std::string> failed;
         std::vector<net::Sample> calibration;
+        int streamsFinished = 0;
         std::function<void(const ProfileRunProgress&)> progress;
     };
     auto state = std::make_shared<State>();
@@ -45,6 +46,7 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
         }
         std::lock_guard lock(state->mutex);
         if (e.kind == "profile-error" || e.kind == "down" || e.kind == "stream-error") state->failed[e.role] = e.message;
+        if (e.kind == "stream-finished") ++state->streamsFinished;
         state->changed.notify_all();
     });
     struct Clear {
@@ -91,14 +93,20 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     auto calibrate = [&](int partition, std::vector<net::Sample>& into) -> Status {
         QJsonObject cfg{{"exit", last}, {"partition", partition}, {"bandwidth_bps", 0.0}, {"probe", false},
                         {"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}};
+        int finishedBefore = 0;
         {
             std::lock_guard lock(mutex);
             calibration.clear();
+            finishedBefore = state->streamsFinished;
         }
         if (auto r = c.call(Role::Device, "configure", cfg); !r) return makeError(r.error());
         if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", 40}}); !r) return makeError(r.error());
+        // Until the stream has ended on the device, not only until its samples are in: the
+        // next stream can start only then.
         std::unique_lock lock(mutex);
-        if (!changed.wait_for(lock, std::chrono::seconds(60), [&] { return calibration.size() >= 40 || !failed.empty(); }))
+        if (!changed.wait_for(lock, std::chrono::seconds(60), [&] {
+                return (calibration.size() >= 40 && state->streamsFinished > finishedBefore) || !failed.empty();
+            }))
             return makeError("the calibration stream did not finish within 60 s");
         if (!failed.empty()) return makeError(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
         into = calibration;
