@@ -115,7 +115,7 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     std::vector<net::Sample> deviceHeavy, edgeHeavy;
     if (auto s = calibrate(n - 1, deviceHeavy); !s) return makeError(s.error());
     if (auto s = calibrate(0, edgeHeavy); !s) return makeError(s.error());
-    auto quantile = [](std::vector<net::Sample> v, double q, double net::Sample::*field) {
+    auto quantile = [](const std::vector<net::Sample>& v, double q, double net::Sample::*field) {
         std::vector<double> x;
         for (const auto& s : v) x.push_back(s.*field);
         std::sort(x.begin(), x.end());
