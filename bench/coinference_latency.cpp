@@ -65,11 +65,12 @@ int main(int argc, char** argv) {
     const std::string spec = readFile(model), weights = readFile(model.substr(0, model.size() - 5) + ".weights");
     for (Role r : {Role::Edge, Role::Device})
         if (auto l = c.call(r, "load-model", {}, 20000, {spec, weights}); !l) return die(l.error());
-    (void)c.call(Role::Device, "configure", QJsonObject{{"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}});
+    (void)c.call(Role::Device, "configure",
+                 QJsonObject{{"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}});
 
     std::printf("loopback, application shaper, exit 4, %d inferences per row (p50 over samples)\n", count);
-    std::printf("%9s %4s %9s %10s %10s %10s %10s %10s %8s %6s\n", "bandwidth", "p", "bytes", "device_ms", "bytes/B_ms",
-                "edge_ms", "parts_ms", "measured", "ratio", "goal");
+    std::printf("%9s %4s %9s %10s %10s %10s %10s %10s %8s %6s\n", "bandwidth", "p", "bytes", "device_ms", "bytes/B_ms", "edge_ms",
+                "parts_ms", "measured", "ratio", "goal");
     int misses = 0;
     for (double bps : {1e6, 10e6, 100e6}) {
         for (int p : {0, 1, 4, 8, 16, 22}) {
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
                 samples.clear();
                 ended = false;
             }
-            if (auto r = c.call(Role::Device, "configure", QJsonObject{{"exit", 4}, {"partition", p}, {"bandwidth_bps", bps}}); !r)
+            if (auto r = c.call(Role::Device, "configure", QJsonObject{{"exit", 4}, {"partition", p}, {"bandwidth_bps", bps}});
+                !r)
                 return die(r.error());
             if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", count}}); !r) return die(r.error());
             std::unique_lock lock(mutex);

@@ -43,9 +43,12 @@ int main(int argc, char** argv) {
     QString db;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
-        if (a == "--points") points = std::atoll(argv[i + 1]);
-        else if (a == "--stream-seconds") streamSeconds = std::atof(argv[i + 1]);
-        else if (a == "--db") db = argv[i + 1];
+        if (a == "--points")
+            points = std::atoll(argv[i + 1]);
+        else if (a == "--stream-seconds")
+            streamSeconds = std::atof(argv[i + 1]);
+        else if (a == "--db")
+            db = argv[i + 1];
     }
 
     // 1. Refresh rate.
@@ -116,8 +119,9 @@ int main(int argc, char** argv) {
     QElapsedTimer stopping;
     stopping.start();
     while (w.session().running() && stopping.elapsed() < 20000) QApplication::processEvents(QEventLoop::AllEvents, 50);
-    std::printf("streaming %.0f s back-to-back: %lld inferences (%.0f/s), UI timer ticks %lld, worst event-loop delay %.1f ms "
-                "(goal <= 50)\n",
-                streamSeconds, static_cast<long long>(samples), samples / streamSeconds, static_cast<long long>(ticks), worst / 1e6);
+    std::printf(
+        "streaming %.0f s back-to-back: %lld inferences (%.0f/s), UI timer ticks %lld, worst event-loop delay %.1f ms "
+        "(goal <= 50)\n",
+        streamSeconds, static_cast<long long>(samples), samples / streamSeconds, static_cast<long long>(ticks), worst / 1e6);
     return 0;
 }

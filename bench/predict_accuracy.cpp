@@ -64,10 +64,14 @@ int main(int argc, char** argv) {
     int count = 5;
     std::vector<double> bandwidths{100e3, 1e6, 10e6};
     for (int i = 2; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--count") && i + 1 < argc) count = std::max(3, std::atoi(argv[++i]));
-        else if (!std::strcmp(argv[i], "--bandwidths") && i + 1 < argc) bandwidths = parseBandwidths(argv[++i]);
-        else if (!std::strcmp(argv[i], "--cells")) printCells = true;
-        else return die(usage);
+        if (!std::strcmp(argv[i], "--count") && i + 1 < argc)
+            count = std::max(3, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--bandwidths") && i + 1 < argc)
+            bandwidths = parseBandwidths(argv[++i]);
+        else if (!std::strcmp(argv[i], "--cells"))
+            printCells = true;
+        else
+            return die(usage);
     }
     if (bandwidths.empty()) return die("--bandwidths takes positive bits per second, e.g. 1e6,10e6");
     const std::string modelPath = defaultModelPath();
@@ -105,11 +109,13 @@ int main(int argc, char** argv) {
     if (auto s = c.connect(Role::Device, device.controlEndpoint); !s) return die(s.error());
     for (Role r : {Role::Edge, Role::Device})
         if (auto l = c.call(r, "load-model", {}, 20000, {spec, weights}); !l) return die(l.error());
-    (void)c.call(Role::Device, "configure", QJsonObject{{"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}});
+    (void)c.call(Role::Device, "configure",
+                 QJsonObject{{"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}});
 
-    std::printf("predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow), "
-                "device slowdown %g\n",
-                count, dprof->slowdown);
+    std::printf(
+        "predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow), "
+        "device slowdown %g\n",
+        count, dprof->slowdown);
     for (double bps : bandwidths) {
         double apeLookup = 0, apeRegression = 0, apeMacs = 0;
         double partError[3] = {0, 0, 0};  // predicted - measured medians: device, transfer, edge
@@ -129,7 +135,9 @@ int main(int argc, char** argv) {
                     samples.clear();
                     ended = false;
                 }
-                if (auto r = c.call(Role::Device, "configure", QJsonObject{{"exit", e}, {"partition", p}, {"bandwidth_bps", bps}}); !r)
+                if (auto r =
+                        c.call(Role::Device, "configure", QJsonObject{{"exit", e}, {"partition", p}, {"bandwidth_bps", bps}});
+                    !r)
                     return die(r.error());
                 if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", n}}); !r) return die(r.error());
                 std::unique_lock lock(mutex);
@@ -149,8 +157,10 @@ int main(int argc, char** argv) {
                 partError[1] += pt - mt;
                 partError[2] += pe - me;
                 if (printCells)
-                    std::printf("  %6.0f kbps e%d p%-2d  device %7.2f/%7.2f  transfer %8.2f/%8.2f  edge %6.2f/%6.2f  (measured/predicted ms)\n",
-                                bps / 1e3, e, p, md, pd, mt, pt, me, pe);
+                    std::printf(
+                        "  %6.0f kbps e%d p%-2d  device %7.2f/%7.2f  transfer %8.2f/%8.2f  edge %6.2f/%6.2f  (measured/predicted "
+                        "ms)\n",
+                        bps / 1e3, e, p, md, pd, mt, pt, me, pe);
                 std::sort(total.begin(), total.end());
                 const double measured = total[total.size() / 2];
                 const double a = std::abs(predictedLookup - measured) / measured;
@@ -162,13 +172,16 @@ int main(int argc, char** argv) {
                 worst.push_back({a, e, p, measured, predictedLookup});
             }
         std::sort(worst.begin(), worst.end(), [](const Worst& x, const Worst& y) { return x.ape > y.ape; });
-        std::printf("%8.0f kbps: MAPE lookup %5.1f%%, regression (Table 1) %6.1f%%, regression-macs %6.1f%% over %d cells; "
-                    "worst lookup cells:",
-                    bps / 1e3, 100 * apeLookup / cells, 100 * apeRegression / cells, 100 * apeMacs / cells, cells);
+        std::printf(
+            "%8.0f kbps: MAPE lookup %5.1f%%, regression (Table 1) %6.1f%%, regression-macs %6.1f%% over %d cells; "
+            "worst lookup cells:",
+            bps / 1e3, 100 * apeLookup / cells, 100 * apeRegression / cells, 100 * apeMacs / cells, cells);
         for (size_t i = 0; i < 3 && i < worst.size(); ++i)
-            std::printf(" (e%d p%d: %.2f ms measured, %.2f predicted)", worst[i].e, worst[i].p, worst[i].measured, worst[i].predicted);
-        std::printf("\n    lookup's mean error (predicted - measured) per part: device %+.2f ms, transfer %+.2f ms, edge %+.2f ms\n",
-                    partError[0] / cells, partError[1] / cells, partError[2] / cells);
+            std::printf(" (e%d p%d: %.2f ms measured, %.2f predicted)", worst[i].e, worst[i].p, worst[i].measured,
+                        worst[i].predicted);
+        std::printf(
+            "\n    lookup's mean error (predicted - measured) per part: device %+.2f ms, transfer %+.2f ms, edge %+.2f ms\n",
+            partError[0] / cells, partError[1] / cells, partError[2] / cells);
         std::fflush(stdout);
     }
     (void)c.call(Role::Device, "shutdown", {}, 2000);

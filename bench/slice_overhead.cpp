@@ -70,12 +70,15 @@ int main(int argc, char** argv) {
     int reps = 41;
     int threads = 1;
     for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(5, std::atoi(argv[++i]));
-        else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::max(1, std::atoi(argv[++i]));
+        if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = std::max(5, std::atoi(argv[++i]));
+        else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = std::max(1, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--help")) {
             std::printf("Usage: edgent-bench-slices [MODEL.json] [--reps N] [--threads N]\n");
             return 0;
-        } else modelPath = argv[i];
+        } else
+            modelPath = argv[i];
     }
     torch::set_num_threads(threads);
     auto net = loadModel(modelPath);
@@ -94,8 +97,8 @@ int main(int argc, char** argv) {
         inputs.push_back(x);
         x = *(*net)->runSlice(e, i, i + 1, x);
     }
-    std::printf("slice API vs bare LibTorch, exit %d (%d layers), batch 1, %d thread(s), median of %d interleaved reps\n",
-                e, n, threads, reps);
+    std::printf("slice API vs bare LibTorch, exit %d (%d layers), batch 1, %d thread(s), median of %d interleaved reps\n", e, n,
+                threads, reps);
     std::printf("%-4s %-10s %-10s %12s %12s %8s\n", "i", "layer", "kind", "slice_us", "bare_us", "ratio");
     double sumSlice = 0, sumBare = 0;
     for (int i = 0; i < n; ++i) {
@@ -130,8 +133,8 @@ int main(int argc, char** argv) {
             50));
     }
     const double pathSlice = median(a), pathBare = median(b);
-    std::printf("sum of per-layer medians: slice %.1f us, bare %.1f us, ratio %.3f (overhead %+.1f%%)\n", sumSlice,
-                sumBare, sumSlice / sumBare, 100.0 * (sumSlice / sumBare - 1.0));
+    std::printf("sum of per-layer medians: slice %.1f us, bare %.1f us, ratio %.3f (overhead %+.1f%%)\n", sumSlice, sumBare,
+                sumSlice / sumBare, 100.0 * (sumSlice / sumBare - 1.0));
     std::printf("whole path [0,%d): slice %.1f us, bare %.1f us, ratio %.3f (overhead %+.1f%%)\n", n, pathSlice, pathBare,
                 pathSlice / pathBare, 100.0 * (pathSlice / pathBare - 1.0));
     return 0;

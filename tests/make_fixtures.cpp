@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
     if (!spec) die(spec.error());
     auto net = MultiExitNet::create(*spec, 7);
     if (!net) die(net.error());
-    if (auto s = saveModel(**net, dir.filePath("tiny.json").toStdString(), "{\"note\":\"test fixture, seed 7\"}"); !s) die(s.error());
+    if (auto s = saveModel(**net, dir.filePath("tiny.json").toStdString(), "{\"note\":\"test fixture, seed 7\"}"); !s)
+        die(s.error());
     QFile w(dir.filePath("tiny.weights"));
     if (!w.open(QIODevice::ReadOnly)) die("tiny.weights not written");
     const QByteArray weights = w.readAll();
@@ -144,7 +145,8 @@ int main(int argc, char** argv) {
     version[4] = 9;
     write(dir.filePath("frame-corpus/future-version"), version);
     QByteArray overflow = actFrame;
-    for (int i = 0; i < 3; ++i) overflow[40 + 4 * i] = overflow[41 + 4 * i] = overflow[42 + 4 * i] = overflow[43 + 4 * i] = '\xff';
+    for (int i = 0; i < 3; ++i)
+        overflow[40 + 4 * i] = overflow[41 + 4 * i] = overflow[42 + 4 * i] = overflow[43 + 4 * i] = '\xff';
     write(dir.filePath("frame-corpus/overflowing-shape"), overflow);
     QByteArray dims = actFrame;
     dims[7] = 6;

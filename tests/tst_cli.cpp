@@ -95,8 +95,7 @@ private Q_SLOTS:
         expectOneLineError(run({"eval", "--model", edgent::test::dataPath("bad-unknown-kind.json")}), "unknown layer kind");
     }
     void inconsistentShapesGetOneLine() {
-        expectOneLineError(run({"eval", "--model", edgent::test::dataPath("bad-inconsistent-shapes.json")}),
-                           "does not match");
+        expectOneLineError(run({"eval", "--model", edgent::test::dataPath("bad-inconsistent-shapes.json")}), "does not match");
     }
     void wrongIdxMagicGetsOneLine() {
         expectOneLineError(run({"eval", "--data-dir", edgent::test::dataPath("fmnist-bad-magic")}), "wrong magic number");
@@ -128,8 +127,8 @@ private Q_SLOTS:
 
     void runStoresTheRunAndPrintsItsSummary() {
         const QString db = dir_.filePath("cli.sqlite");
-        const Run r = run({"run", "--local", "--db", db, "--exit", "1", "--partition", "4", "--bandwidth", "5Mbps",
-                           "--deadline", "500ms", "--count", "20", "--json"});
+        const Run r = run({"run", "--local", "--db", db, "--exit", "1", "--partition", "4", "--bandwidth", "5Mbps", "--deadline",
+                           "500ms", "--count", "20", "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
         const QJsonObject o = QJsonDocument::fromJson(r.out).object();
         for (const char* key : {"run_id", "inferences", "accuracy", "latency_ms_p50", "latency_ms_p95", "deadline_hit_rate",
@@ -145,8 +144,8 @@ private Q_SLOTS:
         // active, transmit and idle watts times the measured durations.
         QVERIFY(o["predicted_ms"].isNull());
         QCOMPARE(o["energy_source"].toString(), QStringLiteral("model:laptop"));
-        const double expectedEnergy = 18.0 * o["device_ms_mean"].toDouble() + 9.0 * o["transfer_ms_mean"].toDouble() +
-                                      6.0 * o["edge_ms_mean"].toDouble();
+        const double expectedEnergy =
+            18.0 * o["device_ms_mean"].toDouble() + 9.0 * o["transfer_ms_mean"].toDouble() + 6.0 * o["edge_ms_mean"].toDouble();
         QVERIFY(std::abs(o["energy_mj_mean"].toDouble() - expectedEnergy) < 1e-6 * expectedEnergy);
         const int id = o["run_id"].toInt();
 
@@ -163,7 +162,8 @@ private Q_SLOTS:
 
         QStringList formats{"csv", "json", "sqlite"};
 #ifdef EDGENT_HAVE_WIDGETS
-        formats << "png" << "pdf";
+        formats << "png"
+                << "pdf";
 #endif
         for (const QString& ext : formats) {
             const QString out = dir_.filePath(QStringLiteral("run.%1").arg(ext));
@@ -199,10 +199,12 @@ private Q_SLOTS:
         for (const char* k : {"conv", "relu", "maxpool", "lrn", "dropout", "fc"}) QVERIFY2(kinds.contains(k), k);
 
         for (const char* policy : {"edgent", "device-only", "edge-only", "partition-only", "exit-only"}) {
-            const Run plan = run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--policy", policy, "--json"});
+            const Run plan =
+                run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--policy", policy, "--json"});
             QVERIFY2(plan.code == 0, plan.err.constData());
             const QJsonObject o = QJsonDocument::fromJson(plan.out).object();
-            for (const char* key : {"exit", "partition", "predicted_ms", "accuracy", "feasible", "policy"}) QVERIFY2(o.contains(key), key);
+            for (const char* key : {"exit", "partition", "predicted_ms", "accuracy", "feasible", "policy"})
+                QVERIFY2(o.contains(key), key);
             QCOMPARE(o["policy"].toString(), QString(policy));
             QVERIFY(o["predicted_ms"].toDouble() > 0.0);
         }
@@ -219,7 +221,9 @@ private Q_SLOTS:
             QCOMPARE(o[1]["exit"].toInt(), o[0]["exit"].toInt());
             QCOMPARE(o[1]["partition"].toInt(), o[0]["partition"].toInt());
             QVERIFY2(o[1]["predicted_ms"].toDouble() > o[0]["predicted_ms"].toDouble(),
-                     qPrintable(QStringLiteral("%1: p95 %2 ms, median %3 ms").arg(policy).arg(o[1]["predicted_ms"].toDouble())
+                     qPrintable(QStringLiteral("%1: p95 %2 ms, median %3 ms")
+                                    .arg(policy)
+                                    .arg(o[1]["predicted_ms"].toDouble())
                                     .arg(o[0]["predicted_ms"].toDouble())));
         }
         expectOneLineError(run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--predictor", "p99"}),
@@ -241,7 +245,8 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
         QCOMPARE(lines.size(), 11);
-        QVERIFY(std::abs(lines[1].split(',')[16].toDouble() - r["predicted_ms"].toDouble()) < 1e-6 * r["predicted_ms"].toDouble());
+        QVERIFY(std::abs(lines[1].split(',')[16].toDouble() - r["predicted_ms"].toDouble()) <
+                1e-6 * r["predicted_ms"].toDouble());
     }
 
     void sweepWritesOneStoredRunPerGridPoint() {
@@ -269,21 +274,26 @@ private Q_SLOTS:
                            "--bandwidths must be positive");
         expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "0ms", "--out", table}),
                            "--deadlines must be positive");
-        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "5ms", "--policies", "greedy",
-                                "--out", table}),
-                           "unknown policy 'greedy'");
+        expectOneLineError(
+            run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "5ms", "--policies", "greedy", "--out", table}),
+            "unknown policy 'greedy'");
     }
 
     void planRefusesBadInput() {
         const QString noProfile = dir_.filePath("no-profile.sqlite");
         QVERIFY(run({"run", "--db", noProfile, "--count", "1"}).code == 0);
-        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "100ms"}), "run edgent profile first");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "100ms"}),
+                           "run edgent profile first");
         expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "100ms", "--policy", "fastest"}),
                            "unknown policy 'fastest'");
-        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "0Mbps", "--deadline", "100ms"}), "--bandwidth must be positive");
-        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "-5Mbps", "--deadline", "100ms"}), "--bandwidth must be positive");
-        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "0ms"}), "--deadline must be positive");
-        expectOneLineError(run({"run", "--db", noProfile, "--policy", "edgent", "--bandwidth", "1Mbps"}), "--policy needs --deadline");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "0Mbps", "--deadline", "100ms"}),
+                           "--bandwidth must be positive");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "-5Mbps", "--deadline", "100ms"}),
+                           "--bandwidth must be positive");
+        expectOneLineError(run({"plan", "--db", noProfile, "--bandwidth", "1Mbps", "--deadline", "0ms"}),
+                           "--deadline must be positive");
+        expectOneLineError(run({"run", "--db", noProfile, "--policy", "edgent", "--bandwidth", "1Mbps"}),
+                           "--policy needs --deadline");
     }
 
     void badDatabasesGetOneLineAndStayUntouched() {
@@ -311,25 +321,25 @@ private Q_SLOTS:
         QVERIFY(edgent::core::control::spawnWorker(edge, edgent::core::net::Role::Edge, 1, {}).ok());
         QVERIFY(edgent::core::control::spawnWorker(device, edgent::core::net::Role::Device, 1, {}).ok());
         const Run r = run({"run", "--device", QString::fromStdString(device.controlEndpoint), "--edge",
-                           QString::fromStdString(edge.controlEndpoint), "--db", dir_.filePath("remote.sqlite"), "--exit",
-                           "0", "--partition", "3", "--count", "10", "--json"});
+                           QString::fromStdString(edge.controlEndpoint), "--db", dir_.filePath("remote.sqlite"), "--exit", "0",
+                           "--partition", "3", "--count", "10", "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
         QCOMPARE(QJsonDocument::fromJson(r.out).object()["inferences"].toInt(), 10);
         // Workers the CLI did not start keep running after the run.
         QVERIFY(device.process.running() && edge.process.running());
         expectOneLineError(run({"run", "--device", QString::fromStdString(device.controlEndpoint), "--count", "1"}),
                            "--device and --edge go together");
-        expectOneLineError(run({"run", "--device", QString::fromStdString(edge.controlEndpoint), "--edge",
-                                QString::fromStdString(edge.controlEndpoint), "--db", dir_.filePath("wrong.sqlite"),
-                                "--count", "1"}),
-                           "not a device worker");
+        expectOneLineError(
+            run({"run", "--device", QString::fromStdString(edge.controlEndpoint), "--edge",
+                 QString::fromStdString(edge.controlEndpoint), "--db", dir_.filePath("wrong.sqlite"), "--count", "1"}),
+            "not a device worker");
     }
 
     void ctrlCDuringTrainingSavesACheckpoint() {
         QProcess p;
         const QString out = dir_.filePath("interrupted.json");
-        p.start(QStringLiteral(EDGENT_CLI_PATH), {"train", "--out", out, "--train-limit", "20000", "--eval-limit", "200",
-                                                  "--epochs", "3", "--threads", "1"});
+        p.start(QStringLiteral(EDGENT_CLI_PATH),
+                {"train", "--out", out, "--train-limit", "20000", "--eval-limit", "200", "--epochs", "3", "--threads", "1"});
         QVERIFY(p.waitForStarted(5000));
         // Wait for the first progress line, then interrupt as a terminal would.
         QByteArray err;
@@ -353,8 +363,8 @@ private Q_SLOTS:
     void aWorkerKilledMidRunEndsTheRunWithItsNameAndKeepsTheSamples() {
         const QString db = dir_.filePath("killed.sqlite");
         QProcess p;
-        p.start(QStringLiteral(EDGENT_CLI_PATH), {"run", "--db", db, "--exit", "4", "--partition", "8", "--count", "100000",
-                                                  "--rate", "50", "--json"});
+        p.start(QStringLiteral(EDGENT_CLI_PATH),
+                {"run", "--db", db, "--exit", "4", "--partition", "8", "--count", "100000", "--rate", "50", "--json"});
         QVERIFY(p.waitForStarted(5000));
         QList<qint64> edges;
         for (int i = 0; i < 100 && edges.isEmpty(); ++i) {

@@ -82,7 +82,8 @@ class TestCoInference : public QObject {
         QJsonObject cfg{{"exit", exit}, {"partition", partition}, {"bandwidth_bps", bandwidthBps}};
         auto r = controller_->call(Role::Device, "configure", cfg);
         if (!r) qWarning("%s", r.error().c_str());
-        auto s = controller_->call(Role::Device, "start-stream", QJsonObject{{"count", count}, {"offset", static_cast<qint64>(offset)}});
+        auto s = controller_->call(Role::Device, "start-stream",
+                                   QJsonObject{{"count", count}, {"offset", static_cast<qint64>(offset)}});
         if (!s) qWarning("%s", s.error().c_str());
         waitForEvent("stream-finished", Role::Device, 60000);
         std::lock_guard lock(mutex_);
@@ -113,8 +114,9 @@ class TestCoInference : public QObject {
             auto loaded = controller_->call(r, "load-model", {}, 20000, {spec, weights});
             QVERIFY2(loaded.ok(), loaded.error().c_str());
         }
-        auto cfg = controller_->call(Role::Device, "configure",
-                                     QJsonObject{{"edge_endpoint", QString::fromStdString(controller_->info(Role::Edge).dataEndpoint)}});
+        auto cfg =
+            controller_->call(Role::Device, "configure",
+                              QJsonObject{{"edge_endpoint", QString::fromStdString(controller_->info(Role::Edge).dataEndpoint)}});
         QVERIFY2(cfg.ok(), cfg.error().c_str());
     }
 
@@ -146,8 +148,7 @@ private Q_SLOTS:
 
     void predictionsMatchTheLocalForwardForEveryExitAndASpreadOfPartitions() {
         torch::InferenceMode guard;
-        const torch::Tensor x =
-            net_->preprocess(torch::from_blob(images_.pixels.data(), {16, 1, 28, 28}, torch::kUInt8).clone());
+        const torch::Tensor x = net_->preprocess(torch::from_blob(images_.pixels.data(), {16, 1, 28, 28}, torch::kUInt8).clone());
         for (int e = 0; e < net_->numExits(); ++e) {
             const int n = net_->pathLength(e);
             const std::vector<int> partitions{0, 1, n / 2, n - 1, n};
@@ -163,11 +164,16 @@ private Q_SLOTS:
                              qPrintable(QStringLiteral("exit %1 partition %2 image %3").arg(e).arg(p).arg(s.imageIndex)));
                     // Bytes on the wire: the tensor plus the 40-byte header and 4 bytes per dimension.
                     const int64_t tensor = transferBytes(net_->spec(), net_->pathInfo(e), p);
-                    const int64_t dims = p == 0 ? 3 : static_cast<int64_t>(p < n ? net_->pathInfo(e)[static_cast<size_t>(p - 1)].output.dims.size() : 0);
+                    const int64_t dims =
+                        p == 0
+                            ? 3
+                            : static_cast<int64_t>(p < n ? net_->pathInfo(e)[static_cast<size_t>(p - 1)].output.dims.size() : 0);
                     QCOMPARE(s.bytesSent, tensor == 0 ? int64_t(0) : tensor + 40 + 4 * dims);
                     QVERIFY(s.totalMs >= s.deviceMs);
-                    if (p == n) QCOMPARE(s.edgeMs, 0.0);
-                    else QVERIFY(s.edgeMs > 0.0);
+                    if (p == n)
+                        QCOMPARE(s.edgeMs, 0.0);
+                    else
+                        QVERIFY(s.edgeMs > 0.0);
                 }
             }
         }
@@ -188,7 +194,8 @@ private Q_SLOTS:
 
     void liveReconfigurationTakesEffectOnTheNextInference() {
         clear();
-        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 1}, {"partition", 2}, {"bandwidth_bps", 50e6}}).ok());
+        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 1}, {"partition", 2}, {"bandwidth_bps", 50e6}})
+                    .ok());
         QVERIFY(controller_->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", 100.0}}).ok());
         QVERIFY(waitForSamples(10, 20000));
         uint64_t lastSeqBefore;
@@ -196,7 +203,8 @@ private Q_SLOTS:
             std::lock_guard lock(mutex_);
             lastSeqBefore = samples_.back().sequence;
         }
-        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 3}, {"partition", 0}, {"bandwidth_bps", 20e6}}).ok());
+        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 3}, {"partition", 0}, {"bandwidth_bps", 20e6}})
+                    .ok());
         const size_t seen = [&] {
             std::lock_guard lock(mutex_);
             return samples_.size();
@@ -242,8 +250,8 @@ private Q_SLOTS:
         QVERIFY(encodeFrame(h, images_.image(0), 27 * 28, wrongShape).ok());
         std::string badMagic = valid;
         badMagic[1] = '?';
-        const std::vector<std::string> garbage{"", "hello", std::string(39, '\0'), badMagic, valid.substr(0, 100),
-                                               valid + "tail", wrongShape};
+        const std::vector<std::string> garbage{
+            "", "hello", std::string(39, '\0'), badMagic, valid.substr(0, 100), valid + "tail", wrongShape};
         for (const auto& g : garbage) s.send(zmq::buffer(g), zmq::send_flags::none);
         // Three-part messages are malformed too.
         s.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);
@@ -302,7 +310,8 @@ private Q_SLOTS:
 
     void killingTheEdgeMidRunIsDetectedWithinThreeSeconds() {
         clear();
-        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 4}, {"partition", 3}, {"bandwidth_bps", 100e6}}).ok());
+        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 4}, {"partition", 3}, {"bandwidth_bps", 100e6}})
+                    .ok());
         QVERIFY(controller_->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", 50.0}}).ok());
         QVERIFY(waitForSamples(5, 20000));
         const double killedAt = controller_->nowMs();

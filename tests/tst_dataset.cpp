@@ -63,7 +63,9 @@ private Q_SLOTS:
         QVERIFY2(std::abs(sd - (*ds)->stddev()) < 1e-3, qPrintable(QString::number(sd)));
     }
 
-    void rejectsWrongMagicNumber() { expectLoadError(edgent::test::dataFile("fmnist-bad-magic"), "wrong magic number 0x00000804"); }
+    void rejectsWrongMagicNumber() {
+        expectLoadError(edgent::test::dataFile("fmnist-bad-magic"), "wrong magic number 0x00000804");
+    }
     void rejectsShortRead() { expectLoadError(edgent::test::dataFile("fmnist-short"), "short read"); }
     void rejectsLabelFileWithImageMagic() { expectLoadError(edgent::test::dataFile("fmnist-bad-labels"), "wrong magic number"); }
 

@@ -138,7 +138,8 @@ private Q_SLOTS:
         auto scalar = [&](const char* sql) {
             sqlite3_stmt* s = nullptr;
             double v = -1;
-            if (sqlite3_prepare_v2(h, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_double(s, 0);
+            if (sqlite3_prepare_v2(h, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+                v = sqlite3_column_double(s, 0);
             sqlite3_finalize(s);
             return v;
         };

@@ -121,7 +121,9 @@ private Q_SLOTS:
         h.dims = {2, 3};
         QCOMPARE(encodedFrameBytes(h), kFrameHeaderBytes + 8 + 24);
         std::string out;
-        QVERIFY(!encodeFrame(FrameHeader{FrameType::Activation, DType::Float32, 0, 0, 0, -1, 0, {1, 1, 1, 1, 1, 1, 1}}, nullptr, 4, out).ok());
+        QVERIFY(!encodeFrame(FrameHeader{FrameType::Activation, DType::Float32, 0, 0, 0, -1, 0, {1, 1, 1, 1, 1, 1, 1}}, nullptr,
+                             4, out)
+                     .ok());
     }
 
     void rejectsNonZeroReserved() {

@@ -19,7 +19,9 @@ private Q_SLOTS:
             QFile f(dir.filePath(name));
             QVERIFY(f.open(QIODevice::ReadOnly));
             const QByteArray bytes = f.readAll();
-            QCOMPARE(LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.constData()), static_cast<size_t>(bytes.size())), 0);
+            QCOMPARE(
+                LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.constData()), static_cast<size_t>(bytes.size())),
+                0);
         }
     }
 
@@ -47,7 +49,8 @@ private Q_SLOTS:
         QFile f(QStringLiteral(EDGENT_TEST_DATA_DIR "/frame-corpus/") + seed);
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QByteArray bytes = f.readAll();
-        auto r = edgent::core::net::decodeFrame(reinterpret_cast<const uint8_t*>(bytes.constData()), static_cast<size_t>(bytes.size()));
+        auto r = edgent::core::net::decodeFrame(reinterpret_cast<const uint8_t*>(bytes.constData()),
+                                                static_cast<size_t>(bytes.size()));
         QCOMPARE(r.ok(), valid);
         if (!valid) QVERIFY2(r.error().find(reason.toStdString()) != std::string::npos, r.error().c_str());
     }

@@ -32,7 +32,8 @@ class TestGui : public QObject {
         double v = -1;
         if (sqlite3_open_v2(w_->session().databasePath().toUtf8().constData(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
             sqlite3_stmt* s = nullptr;
-            if (sqlite3_prepare_v2(h, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_double(s, 0);
+            if (sqlite3_prepare_v2(h, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+                v = sqlite3_column_double(s, 0);
             sqlite3_finalize(s);
         }
         sqlite3_close(h);
@@ -56,10 +57,10 @@ private Q_SLOTS:
 
     void everyPanelIsBuilt() {
         QCOMPARE(w_->tabs()->count(), 5);
-        for (const char* name : {"bandwidthSlider", "deadlineSlider", "policyCombo", "predictorCombo", "startButton",
-                                 "pauseButton", "stopButton", "planLabel", "livePlot", "workersTable", "exitsTable",
-                                 "layersTable", "pathView", "profileStartButton", "fitsTable", "fitPlot", "runsTable",
-                                 "exportRunButton", "log"})
+        for (const char* name :
+             {"bandwidthSlider", "deadlineSlider", "policyCombo", "predictorCombo", "startButton", "pauseButton", "stopButton",
+              "planLabel", "livePlot", "workersTable", "exitsTable", "layersTable", "pathView", "profileStartButton", "fitsTable",
+              "fitPlot", "runsTable", "exportRunButton", "log"})
             QVERIFY2(w_->findChild<QWidget*>(name), name);
         // The model panel lists the default model's five exits, the profile panel its fits.
         QCOMPARE(w_->findChild<QTableWidget*>("exitsTable")->rowCount(), 5);
@@ -91,7 +92,9 @@ private Q_SLOTS:
         QVERIFY(std::abs(exp->bandwidthBps() - 150e3) < 150e3 * 0.01);
         // The device runs the new configuration: samples with it reach the database.
         const QString sql = QString("SELECT count(*) FROM samples WHERE run_id=%1 AND exit=%2 AND partition=%3")
-                                .arg(w_->session().runId()).arg(slow.exit).arg(slow.partition);
+                                .arg(w_->session().runId())
+                                .arg(slow.exit)
+                                .arg(slow.partition);
         QTRY_VERIFY_WITH_TIMEOUT(scalar(sql.toUtf8().constData()) > 5, 30000);
         // ...and the slider move is recorded as an event of the run.
         QTRY_VERIFY_WITH_TIMEOUT(scalar("SELECT count(*) FROM events WHERE kind='plan'") >= 1, 10000);

@@ -118,13 +118,18 @@ private Q_SLOTS:
     void rejectsBadSpecs_data() {
         QTest::addColumn<QString>("file");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("unknown kind") << "bad-unknown-kind.json" << "unknown layer kind 'softmax2'";
+        QTest::newRow("unknown kind") << "bad-unknown-kind.json"
+                                      << "unknown layer kind 'softmax2'";
         QTest::newRow("inconsistent shapes") << "bad-inconsistent-shapes.json"
                                              << "in_features 32 does not match the 64 incoming features";
-        QTest::newRow("attach out of range") << "bad-attach-out-of-range.json" << "outside the trunk";
-        QTest::newRow("fc on a feature map") << "bad-fc-on-feature-map.json" << "expects a flat vector";
-        QTest::newRow("not json") << "bad-not-json.json" << "not valid JSON";
-        QTest::newRow("missing file") << "no-such-model.json" << "does not exist";
+        QTest::newRow("attach out of range") << "bad-attach-out-of-range.json"
+                                             << "outside the trunk";
+        QTest::newRow("fc on a feature map") << "bad-fc-on-feature-map.json"
+                                             << "expects a flat vector";
+        QTest::newRow("not json") << "bad-not-json.json"
+                                  << "not valid JSON";
+        QTest::newRow("missing file") << "no-such-model.json"
+                                      << "does not exist";
     }
     void rejectsBadSpecs() {
         QFETCH(QString, file);

@@ -67,8 +67,7 @@ private Q_SLOTS:
         for (const QStringList& args :
              {QStringList{"link", "add", vethDevice_, "type", "veth", "peer", "name", vethEdge_},
               QStringList{"link", "set", vethEdge_, "netns", ns_},
-              QStringList{"addr", "add", deviceIp_ + "/30", "dev", vethDevice_},
-              QStringList{"link", "set", vethDevice_, "up"},
+              QStringList{"addr", "add", deviceIp_ + "/30", "dev", vethDevice_}, QStringList{"link", "set", vethDevice_, "up"},
               QStringList{"netns", "exec", ns_, "ip", "addr", "add", edgeIp_ + "/30", "dev", vethEdge_},
               QStringList{"netns", "exec", ns_, "ip", "link", "set", vethEdge_, "up"},
               QStringList{"netns", "exec", ns_, "ip", "link", "set", "lo", "up"}}) {
@@ -83,9 +82,9 @@ private Q_SLOTS:
         ChildProcess edgeProcess;
         const std::string worker = workerExecutable();
         QVERIFY(edgeProcess
-                    .start(QStandardPaths::findExecutable("ip").toStdString(), {"netns", "exec", ns_.toStdString(), worker, "--role", "edge", "--bind",
-                                            "tcp://" + edgeIp_.toStdString() + ":0", "--data-bind",
-                                            "tcp://" + edgeIp_.toStdString() + ":0"})
+                    .start(QStandardPaths::findExecutable("ip").toStdString(),
+                           {"netns", "exec", ns_.toStdString(), worker, "--role", "edge", "--bind",
+                            "tcp://" + edgeIp_.toStdString() + ":0", "--data-bind", "tcp://" + edgeIp_.toStdString() + ":0"})
                     .ok());
         auto line = edgeProcess.readLine(15000);
         QVERIFY2(line.ok(), line.error().c_str());
@@ -114,12 +113,15 @@ private Q_SLOTS:
 
         // Shape the device's uplink only now, after the model crossed the link.
         const double rateBps = 4e6;
-        auto tc = sh("tc", {"qdisc", "add", "dev", vethDevice_, "root", "tbf", "rate", "4mbit", "burst", "16kb", "latency", "500ms"});
+        auto tc =
+            sh("tc", {"qdisc", "add", "dev", vethDevice_, "root", "tbf", "rate", "4mbit", "burst", "16kb", "latency", "500ms"});
         QVERIFY2(tc.ok(), tc.error().c_str());
         // exit 4, p = 1: the 32x28x28 conv1 map, 100,404 bytes per frame (~200 ms at 4 Mbit/s).
         QVERIFY(controller
                     .call(Role::Device, "configure",
-                          QJsonObject{{"exit", 4}, {"partition", 1}, {"bandwidth_bps", 0.0},
+                          QJsonObject{{"exit", 4},
+                                      {"partition", 1},
+                                      {"bandwidth_bps", 0.0},
                                       {"edge_endpoint", QString::fromStdString(controller.info(Role::Edge).dataEndpoint)}})
                     .ok());
         QVERIFY(controller.call(Role::Device, "start-stream", QJsonObject{{"count", 12}}).ok());

@@ -61,7 +61,8 @@ private Q_SLOTS:
                 for (int i = p; i < n; ++i) expected += r.edge[e][static_cast<size_t>(i)];
                 if (p < n) {
                     const size_t dims = p == 0 ? 3 : path[static_cast<size_t>(p - 1)].output.dims.size();
-                    const double bytes = static_cast<double>(transferBytes(r.spec, path, p)) + 40.0 + 4.0 * static_cast<double>(dims);
+                    const double bytes =
+                        static_cast<double>(transferBytes(r.spec, path, p)) + 40.0 + 4.0 * static_cast<double>(dims);
                     expected += bytes * 8.0 / bps * 1000.0 + 0.25;
                 }
                 QVERIFY(std::abs(t->predictMs(e, p, bps) - expected) < 1e-9 * std::max(1.0, expected));
@@ -212,7 +213,9 @@ private Q_SLOTS:
         }
         // Element-wise kinds scale with their input: the linear model explains most of it.
         for (LayerKind k : {LayerKind::MaxPool, LayerKind::BatchNorm})
-            QVERIFY2(fits[k].r2 > 0.8, qPrintable(QStringLiteral("%1: R2 %2").arg(QString::fromStdString(std::string(layerKindName(k)))).arg(fits[k].r2)));
+            QVERIFY2(fits[k].r2 > 0.8,
+                     qPrintable(
+                         QStringLiteral("%1: R2 %2").arg(QString::fromStdString(std::string(layerKindName(k)))).arg(fits[k].r2)));
         // relu takes microseconds; the model's own relus are timed inside whole forward
         // passes (as they run), right after a conv, so they scatter around the isolated
         // sweep. The sweep alone is linear in the input.

@@ -19,7 +19,7 @@ private Q_SLOTS:
         const QString png = dir.filePath("demo.png");
         QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.remove("QT_QPA_PLATFORM");                     // a real X display, not offscreen
+        env.remove("QT_QPA_PLATFORM");                          // a real X display, not offscreen
         env.insert("XDG_CONFIG_HOME", dir.filePath("config"));  // no settings of the user's
         env.insert("XDG_DATA_HOME", dir.filePath("data"));
         p.setProcessEnvironment(env);

@@ -40,8 +40,7 @@ private Q_SLOTS:
                 auto tail = net_->runSlice(e, p, n, *head);
                 QVERIFY2(tail.ok(), tail.error().c_str());
                 // Same ops in the same order: the results are bitwise equal.
-                QVERIFY2(torch::equal(*tail, *full),
-                         qPrintable(QStringLiteral("exit %1 partition %2 differs").arg(e).arg(p)));
+                QVERIFY2(torch::equal(*tail, *full), qPrintable(QStringLiteral("exit %1 partition %2 differs").arg(e).arg(p)));
                 ++checked;
             }
         }
@@ -63,7 +62,8 @@ private Q_SLOTS:
         torch::InferenceMode guard;
         const auto all = net_->forwardAll(images_);
         QCOMPARE(static_cast<int>(all.size()), net_->numExits());
-        for (int e = 0; e < net_->numExits(); ++e) QVERIFY(torch::allclose(all[static_cast<size_t>(e)], *net_->forwardExit(e, images_)));
+        for (int e = 0; e < net_->numExits(); ++e)
+            QVERIFY(torch::allclose(all[static_cast<size_t>(e)], *net_->forwardExit(e, images_)));
     }
 
     void predictedOutputBytesEqualActual() {

@@ -61,8 +61,9 @@ private Q_SLOTS:
         auto store = RunStore::open(path);
         QVERIFY2(store.ok(), store.error().c_str());
         QCOMPARE((*store)->schemaVersion(), kSchemaVersion);
-        QCOMPARE(count((*store)->handle(), "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
-                                           "('experiments','runs','run_params','samples','events','profiles','regressions','models')"),
+        QCOMPARE(count((*store)->handle(),
+                       "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+                       "('experiments','runs','run_params','samples','events','profiles','regressions','models')"),
                  int64_t(8));
         sqlite3_stmt* s = nullptr;
         sqlite3_prepare_v2((*store)->handle(), "PRAGMA journal_mode", -1, &s, nullptr);
@@ -146,7 +147,8 @@ private Q_SLOTS:
         QCOMPARE(runs->size(), size_t(1));
         QCOMPARE(runs->at(0).status, std::string("finished"));
         QVERIFY(runs->at(0).sampleCount > 0);
-        QCOMPARE(count((*store)->handle(), "SELECT count(*) FROM pragma_table_info('samples') WHERE name='bandwidth_state'"), int64_t(1));
+        QCOMPARE(count((*store)->handle(), "SELECT count(*) FROM pragma_table_info('samples') WHERE name='bandwidth_state'"),
+                 int64_t(1));
     }
 
     void refusesANewerDatabaseUntouched() {
@@ -166,9 +168,12 @@ private Q_SLOTS:
     void refusesFilesThatAreNotRunDatabases_data() {
         QTest::addColumn<QString>("fixture");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("text file") << "not-a-database.sqlite" << "is not an Edgent run database";
-        QTest::newRow("corrupt pages") << "corrupt.sqlite" << "corrupt";
-        QTest::newRow("someone else's sqlite") << "foreign.sqlite" << "not an Edgent run database";
+        QTest::newRow("text file") << "not-a-database.sqlite"
+                                   << "is not an Edgent run database";
+        QTest::newRow("corrupt pages") << "corrupt.sqlite"
+                                       << "corrupt";
+        QTest::newRow("someone else's sqlite") << "foreign.sqlite"
+                                               << "not an Edgent run database";
     }
     void refusesFilesThatAreNotRunDatabases() {
         QFETCH(QString, fixture);

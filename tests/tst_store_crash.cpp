@@ -58,8 +58,9 @@ private Q_SLOTS:
             auto run = (*store)->run(runId);
             QVERIFY(run.ok());
             QCOMPARE(run->status, std::string("interrupted"));
-            QVERIFY2(run->sampleCount >= committed,
-                     qPrintable(QStringLiteral("round %1: %2 stored < %3 committed").arg(round).arg(run->sampleCount).arg(committed)));
+            QVERIFY2(
+                run->sampleCount >= committed,
+                qPrintable(QStringLiteral("round %1: %2 stored < %3 committed").arg(round).arg(run->sampleCount).arg(committed)));
             expectedTotal += committed;
             qInfo("round %d: killed after %lld committed samples; %lld stored", round, static_cast<long long>(committed),
                   static_cast<long long>(run->sampleCount));

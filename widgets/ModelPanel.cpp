@@ -107,9 +107,7 @@ QTableWidget* makeTable(const QStringList& headers, QWidget* parent) {
 // every exit, so one vertical line marks partition p on any path.
 class ExitPathView : public QWidget {
 public:
-    explicit ExitPathView(QWidget* parent) : QWidget(parent) {
-        setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Minimum);
-    }
+    explicit ExitPathView(QWidget* parent) : QWidget(parent) { setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Minimum); }
 
     std::function<void(int)> onExitClicked;
 
@@ -132,9 +130,7 @@ public:
 
     // Rows: the trunk, one lane per exit, and a line for the key to the box labels.
     QSize minimumSizeHint() const override { return {320, top() + rowHeight() * 2 + keyHeight()}; }
-    QSize sizeHint() const override {
-        return {720, top() + rowHeight() * (1 + std::max(1, spec_.numExits())) + keyHeight()};
-    }
+    QSize sizeHint() const override { return {720, top() + rowHeight() * (1 + std::max(1, spec_.numExits())) + keyHeight()}; }
 
 protected:
     void paintEvent(QPaintEvent*) override {
@@ -223,9 +219,11 @@ protected:
             const int len = spec_.pathLength(cutExit_);
             const QString dev = cutPartition_ == len ? tr("device (whole path)") : tr("device");
             const QString edge = cutPartition_ == 0 ? tr("edge (whole path)") : tr("edge");
-            if (cutPartition_ > 0) p.drawText(QRectF(0, 0, x - 5, fm.height() + 2), Qt::AlignRight | Qt::AlignVCenter, dev + QStringLiteral(" ◂"));
+            if (cutPartition_ > 0)
+                p.drawText(QRectF(0, 0, x - 5, fm.height() + 2), Qt::AlignRight | Qt::AlignVCenter, dev + QStringLiteral(" ◂"));
             if (cutPartition_ < len)
-                p.drawText(QRectF(x + 5, 0, width() - x - 5, fm.height() + 2), Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("▸ ") + edge);
+                p.drawText(QRectF(x + 5, 0, width() - x - 5, fm.height() + 2), Qt::AlignLeft | Qt::AlignVCenter,
+                           QStringLiteral("▸ ") + edge);
         }
     }
 
@@ -233,8 +231,10 @@ protected:
         if (e->type() == QEvent::ToolTip) {
             auto* help = static_cast<QHelpEvent*>(e);
             const QString tip = tipAt(help->pos());
-            if (tip.isEmpty()) QToolTip::hideText();
-            else QToolTip::showText(help->globalPos(), tip, this);
+            if (tip.isEmpty())
+                QToolTip::hideText();
+            else
+                QToolTip::showText(help->globalPos(), tip, this);
             return true;
         }
         return QWidget::event(e);
@@ -272,9 +272,9 @@ private:
         // Any exit whose analysed path covers this cell describes the layer.
         for (int e = 0; e < spec_.numExits(); ++e) {
             const auto& ex = spec_.exits[static_cast<size_t>(e)];
-            const bool covers = row == 0 ? column < ex.attach
-                                         : e == row - 1 && column >= ex.attach &&
-                                               column < ex.attach + static_cast<int>(ex.branch.size());
+            const bool covers =
+                row == 0 ? column < ex.attach
+                         : e == row - 1 && column >= ex.attach && column < ex.attach + static_cast<int>(ex.branch.size());
             if (!covers || static_cast<size_t>(e) >= paths_.size()) continue;
             const auto& path = paths_[static_cast<size_t>(e)];
             if (static_cast<size_t>(column) >= path.size()) continue;
@@ -282,7 +282,8 @@ private:
             return tr("%1 (%2), path index %3\noutput %4, %5 bytes")
                 .arg(QString::fromStdString(info.name), kindName(info.kind))
                 .arg(column)
-                .arg(QString::fromStdString(info.output.toString()), QLocale().toString(static_cast<qlonglong>(info.outputBytes)));
+                .arg(QString::fromStdString(info.output.toString()),
+                     QLocale().toString(static_cast<qlonglong>(info.outputBytes)));
         }
         if (row >= 1) return exitLabel(spec_, row - 1);
         return {};
@@ -336,9 +337,9 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
     layersTitle_ = new QLabel(layersBox);
     layersTitle_->setObjectName("layersTitle");
     layersTitle_->setWordWrap(true);
-    layers_ = makeTable({tr("#"), tr("Name"), tr("Kind"), tr("Output shape"), tr("Output bytes"), tr("Runs on"),
-                         tr("Table-1 features")},
-                        layersBox);
+    layers_ = makeTable(
+        {tr("#"), tr("Name"), tr("Kind"), tr("Output shape"), tr("Output bytes"), tr("Runs on"), tr("Table-1 features")},
+        layersBox);
     layers_->setObjectName("layersTable");
     layersLayout->addWidget(layersTitle_);
     layersLayout->addWidget(layers_);
@@ -439,15 +440,20 @@ void ModelPanel::updatePlanLabel() {
     }
     if (!hasModel_ || cutExit_ >= model_.spec.numExits() || cutPartition_ < 0 ||
         cutPartition_ > model_.spec.pathLength(cutExit_)) {
-        plan_->setText(tr("Current plan: exit %1, partition %2 (not part of the loaded model).").arg(cutExit_).arg(cutPartition_));
+        plan_->setText(
+            tr("Current plan: exit %1, partition %2 (not part of the loaded model).").arg(cutExit_).arg(cutPartition_));
         return;
     }
     const int n = model_.spec.pathLength(cutExit_);
     const QString name = exitLabel(model_.spec, cutExit_);
     QString where;
-    if (cutPartition_ == 0) where = tr("the device sends the raw input and the edge runs all %1 layers").arg(n);
-    else if (cutPartition_ == n) where = tr("the device runs all %1 layers").arg(n);
-    else where = tr("the device runs layers 0–%1, the edge runs layers %2–%3").arg(cutPartition_ - 1).arg(cutPartition_).arg(n - 1);
+    if (cutPartition_ == 0)
+        where = tr("the device sends the raw input and the edge runs all %1 layers").arg(n);
+    else if (cutPartition_ == n)
+        where = tr("the device runs all %1 layers").arg(n);
+    else
+        where =
+            tr("the device runs layers 0–%1, the edge runs layers %2–%3").arg(cutPartition_ - 1).arg(cutPartition_).arg(n - 1);
     QString bytes;
     const auto& path = paths_[static_cast<size_t>(cutExit_)];
     if (!path.empty() && cutPartition_ < n)
@@ -476,8 +482,10 @@ void ModelPanel::fillExits() {
         exits_->setItem(e, 0, item(QStringLiteral("%1: %2").arg(e).arg(exitLabel(s, e))));
         exits_->setItem(e, 1, item(accuracy, true));
         exits_->setItem(e, 2, item(QString::number(s.pathLength(e)), true));
-        exits_->setItem(e, 3, item(analysed ? QString::number(static_cast<double>(flops) / 1e6, 'f', 2) : QStringLiteral("—"), true));
-        auto* params = item(analysed ? QLocale().formattedDataSize(paramBytes, 1, QLocale::DataSizeSIFormat) : QStringLiteral("—"), true);
+        exits_->setItem(e, 3,
+                        item(analysed ? QString::number(static_cast<double>(flops) / 1e6, 'f', 2) : QStringLiteral("—"), true));
+        auto* params =
+            item(analysed ? QLocale().formattedDataSize(paramBytes, 1, QLocale::DataSizeSIFormat) : QStringLiteral("—"), true);
         if (analysed) params->setToolTip(tr("%1 bytes").arg(QLocale().toString(static_cast<qlonglong>(paramBytes))));
         exits_->setItem(e, 4, params);
         if (!analysed)

@@ -76,7 +76,8 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     synthetic_ = new QCheckBox(tr("synthetic sweep"), this);
     synthetic_->setObjectName("profileSynthetic");
     synthetic_->setChecked(true);
-    synthetic_->setToolTip(tr("Also time a sweep of layer configurations per kind, so the regressions see more than the model's own layers."));
+    synthetic_->setToolTip(
+        tr("Also time a sweep of layer configurations per kind, so the regressions see more than the model's own layers."));
     cancel_ = new QPushButton(tr("Cancel"), this);
     cancel_->setObjectName("profileCancelButton");
     cancel_->setEnabled(false);
@@ -239,9 +240,12 @@ void ProfilePanel::setProfiles(const core::store::StoredProfile* device, const c
     const int node = nodeCombo_->currentIndex();
     const auto kind = static_cast<LayerKind>(kindCombo_->currentData().toInt());
     const int set = setCombo_->currentData().toInt();
-    if (kindCombo_->count() > 0 && nodes_[node].fits[set].count(kind)) plotCurrent();
-    else if (!rows_.empty()) showFit(QString::fromLatin1(kNodeNames[rows_[0].node]), rows_[0].fit.kind, rows_[0].fit.featureSet);
-    else plotCurrent();
+    if (kindCombo_->count() > 0 && nodes_[node].fits[set].count(kind))
+        plotCurrent();
+    else if (!rows_.empty())
+        showFit(QString::fromLatin1(kNodeNames[rows_[0].node]), rows_[0].fit.kind, rows_[0].fit.featureSet);
+    else
+        plotCurrent();
 }
 
 void ProfilePanel::fillFits() {
@@ -299,7 +303,8 @@ void ProfilePanel::updateSummary() {
             continue;
         }
         const auto model = std::count_if(d.layers.begin(), d.layers.end(), [](const auto& t) { return t.source == "model"; });
-        lines << tr("%1: profile #%2 on %3 (%4 threads), %5 model and %6 synthetic layer timings in %7 s, per-message overhead %8 ms")
+        lines << tr("%1: profile #%2 on %3 (%4 threads), %5 model and %6 synthetic layer timings in %7 s, per-message overhead "
+                    "%8 ms")
                      .arg(node)
                      .arg(d.id)
                      .arg(QString::fromStdString(d.host))
@@ -355,11 +360,13 @@ void ProfilePanel::drawFit(int node, LayerKind kind, FeatureSet featureSet) {
     plot_->clearItems();
     reference_ = nullptr;
     const NodeData& d = nodes_[node];
-    const QString what = QStringLiteral("%1 %2 (%3)").arg(QString::fromLatin1(kNodeNames[node]), kindName(kind), setName(featureSet));
+    const QString what =
+        QStringLiteral("%1 %2 (%3)").arg(QString::fromLatin1(kNodeNames[node]), kindName(kind), setName(featureSet));
     const auto& fits = d.fits[static_cast<int>(featureSet)];
     const auto it = fits.find(kind);
     const bool log = logAxes_->isChecked();
-    const auto ticker = log ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
+    const auto ticker =
+        log ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
         axis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
         axis->setTicker(ticker);
@@ -367,9 +374,12 @@ void ProfilePanel::drawFit(int node, LayerKind kind, FeatureSet featureSet) {
     }
     if (it == fits.end()) {
         const auto timings = std::count_if(d.layers.begin(), d.layers.end(), [kind](const auto& t) { return t.kind == kind; });
-        if (!d.present) title_->setText(tr("No profile of the %1 yet").arg(QString::fromLatin1(kNodeNames[node])));
-        else if (timings == 0) title_->setText(tr("No fit for %1: the profile has no layers of this kind").arg(what));
-        else title_->setText(tr("No fit for %1: too few timings of this kind (%2)").arg(what).arg(timings));
+        if (!d.present)
+            title_->setText(tr("No profile of the %1 yet").arg(QString::fromLatin1(kNodeNames[node])));
+        else if (timings == 0)
+            title_->setText(tr("No fit for %1: the profile has no layers of this kind").arg(what));
+        else
+            title_->setText(tr("No fit for %1: too few timings of this kind (%2)").arg(what).arg(timings));
         plot_->legend->setVisible(false);
         plot_->xAxis->setRange(log ? 0.01 : 0.0, 10.0);
         plot_->yAxis->setRange(log ? 0.01 : 0.0, 10.0);
@@ -415,7 +425,8 @@ void ProfilePanel::drawFit(int node, LayerKind kind, FeatureSet featureSet) {
     plot_->yAxis->setRange(from, to);
 
     plot_->legend->setVisible(true);
-    QString title = tr("%1, measured vs predicted: R² = %2, held-out MAPE = %3 %").arg(what, QString::number(fit.r2, 'f', 3), mapeText(fit));
+    QString title =
+        tr("%1, measured vs predicted: R² = %2, held-out MAPE = %3 %").arg(what, QString::number(fit.r2, 'f', 3), mapeText(fit));
     if (hidden > 0) title += tr("\n%n point(s) at or below 0 ms not shown on log axes", nullptr, hidden);
     title_->setText(title);
     applyPlotColours(false);

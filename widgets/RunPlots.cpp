@@ -9,9 +9,7 @@
 
 namespace edgent::widgets {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 void drawRunFigure(QCustomPlot& plot, const RunFigure& f) {
     plot.plotLayout()->clear();
@@ -70,12 +68,14 @@ void drawRunFigure(QCustomPlot& plot, const RunFigure& f) {
         p->setPen(QPen(QColor(44, 160, 44), 1.5, Qt::DashLine));
     }
     if (f.deadlineMs > 0 && !x.isEmpty()) {
-        QCPGraph* d = addGraph(latency, QVector<double>(x.size(), f.deadlineMs), QColor(120, 120, 120), QStringLiteral("deadline"), false);
+        QCPGraph* d =
+            addGraph(latency, QVector<double>(x.size(), f.deadlineMs), QColor(120, 120, 120), QStringLiteral("deadline"), false);
         d->setPen(QPen(QColor(120, 120, 120), 1.5, Qt::DotLine));
     }
     addGraph(accuracy, rolling, QColor(148, 103, 189), QStringLiteral("accuracy"), false);
     accuracy->axis(QCPAxis::atLeft)->setRange(0, 1.05);
-    if (anyEnergy) addGraph(energy, mj, QColor(140, 86, 75), QStringLiteral("energy"), false);
+    if (anyEnergy)
+        addGraph(energy, mj, QColor(140, 86, 75), QStringLiteral("energy"), false);
     else {
         auto* note = new QCPItemText(&plot);
         note->setClipAxisRect(energy);
@@ -126,9 +126,12 @@ core::Status saveRunFigure(const RunFigure& figure, const QString& path, int wid
     const QString suffix = QFileInfo(path).suffix().toLower();
     const QString tmp = path + ".partial." + suffix;
     bool ok = false;
-    if (suffix == "pdf") ok = plot.savePdf(tmp, widthPx, heightPx);
-    else if (suffix == "png") ok = plot.savePng(tmp, widthPx, heightPx, 2.0);
-    else return core::makeError("plots export to .pdf or .png, not ." + suffix.toStdString());
+    if (suffix == "pdf")
+        ok = plot.savePdf(tmp, widthPx, heightPx);
+    else if (suffix == "png")
+        ok = plot.savePng(tmp, widthPx, heightPx, 2.0);
+    else
+        return core::makeError("plots export to .pdf or .png, not ." + suffix.toStdString());
     if (!ok) {
         QFile::remove(tmp);
         return core::makeError("cannot write " + path.toStdString());

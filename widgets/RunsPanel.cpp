@@ -50,8 +50,21 @@ constexpr int kRunIdRole = Qt::UserRole;     // on every cell of a row
 constexpr int kSortRole = Qt::UserRole + 1;  // the number a cell sorts by, when it has one
 constexpr int64_t kNoStats = -2;             // a replay that needs no statistics (an export)
 
-enum Column { ColId, ColStatus, ColStarted, ColExperiment, ColPolicy, ColExit, ColPartition, ColBandwidth,
-              ColDeadline, ColSamples, ColAccuracy, ColP50, ColumnCount };
+enum Column {
+    ColId,
+    ColStatus,
+    ColStarted,
+    ColExperiment,
+    ColPolicy,
+    ColExit,
+    ColPartition,
+    ColBandwidth,
+    ColDeadline,
+    ColSamples,
+    ColAccuracy,
+    ColP50,
+    ColumnCount
+};
 
 const QString kNone = QStringLiteral("\u2013");
 
@@ -101,7 +114,12 @@ QString msText(double ms) { return QStringLiteral("%1 ms").arg(ms, 0, 'f', std::
 // every panel; not at all when the panel has been destroyed meanwhile.
 template <typename F>
 void post(const QPointer<RunsPanel>& guard, F f) {
-    QMetaObject::invokeMethod(QCoreApplication::instance(), [guard, f]() { if (guard) f(*guard); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        QCoreApplication::instance(),
+        [guard, f]() {
+            if (guard) f(*guard);
+        },
+        Qt::QueuedConnection);
 }
 
 // Runs `work` on the global thread pool and hands its result to `done` on the UI thread.
@@ -147,8 +165,10 @@ void showOnPlot(QCustomPlot& plot, const RunFigure* figure, const QString& messa
     plot.clearItems();
     plot.plotLayout()->clear();
     for (auto* group : plot.findChildren<QCPMarginGroup*>(QString(), Qt::FindDirectChildrenOnly)) delete group;
-    if (figure) drawRunFigure(plot, *figure);
-    else plot.plotLayout()->addElement(0, 0, new QCPTextElement(&plot, message));
+    if (figure)
+        drawRunFigure(plot, *figure);
+    else
+        plot.plotLayout()->addElement(0, 0, new QCPTextElement(&plot, message));
     applyPalette(plot);
     plot.replot();
 }
@@ -253,14 +273,16 @@ RunsPanel::~RunsPanel() {
 void RunsPanel::setDatabase(const QString& path) {
     path_ = path;
     ++listGeneration_, ++openGeneration_, ++compareGeneration_;  // results still coming are for the old file
-    startStats({});  // stops the one in flight
+    startStats({});                                              // stops the one in flight
     stats_.clear();
     idCells_.clear();
     table_->setRowCount(0);
     clearViews();
     updateButtons();
-    if (path_.isEmpty()) setStatus(tr("No run database."));
-    else refresh();
+    if (path_.isEmpty())
+        setStatus(tr("No run database."));
+    else
+        refresh();
 }
 
 QString RunsPanel::database() const { return path_; }
@@ -335,7 +357,8 @@ void RunsPanel::populate(const std::vector<RunInfo>& runs) {
         put(ColAccuracy, QString());
         put(ColP50, QString());
         if (const auto it = stats_.constFind(r.id); it != stats_.constEnd()) setRunStats(r.id, *it);
-        if (selected.contains(r.id)) selection.select(table_->model()->index(row, 0), table_->model()->index(row, ColumnCount - 1));
+        if (selected.contains(r.id))
+            selection.select(table_->model()->index(row, 0), table_->model()->index(row, ColumnCount - 1));
         if (r.id == currentId)
             table_->selectionModel()->setCurrentIndex(table_->model()->index(row, currentColumn), QItemSelectionModel::NoUpdate);
     }
@@ -351,8 +374,10 @@ void RunsPanel::startStats(const std::vector<RunInfo>& runs) {
     statsCancel_.reset();
     std::vector<int64_t> ids;  // newest first; a run's statistics are read again when it has more samples
     for (auto it = runs.rbegin(); it != runs.rend(); ++it)
-        if (it->sampleCount == 0) setRunStats(it->id, RunStats{});
-        else if (!stats_.contains(it->id) || stats_.value(it->id).samples != it->sampleCount) ids.push_back(it->id);
+        if (it->sampleCount == 0)
+            setRunStats(it->id, RunStats{});
+        else if (!stats_.contains(it->id) || stats_.value(it->id).samples != it->sampleCount)
+            ids.push_back(it->id);
     if (ids.empty()) return;
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     statsCancel_ = cancel;
@@ -409,8 +434,10 @@ void RunsPanel::replay(const QList<qint64>& ids) {
         if (!loaded.second.empty()) return self.fail(failure.arg(what, qs(loaded.second)));
         for (const auto& run : loaded.first)
             if (run.stats) self.setRunStats(run.info.id, *run.stats);
-        if (single) self.showRun(loaded.first.at(0));
-        else self.showComparison(loaded.first.at(0), loaded.first.at(1));
+        if (single)
+            self.showRun(loaded.first.at(0));
+        else
+            self.showComparison(loaded.first.at(0), loaded.first.at(1));
     });
 }
 
@@ -449,7 +476,8 @@ void RunsPanel::showComparison(const LoadedRun& left, const LoadedRun& right) {
     };
     const QLocale l;
     const qlonglong more = b.samples - a.samples;
-    put(0, {l.toString(qlonglong(a.samples)), l.toString(qlonglong(b.samples)), (more >= 0 ? QStringLiteral("+") : QString()) + l.toString(more)});
+    put(0, {l.toString(qlonglong(a.samples)), l.toString(qlonglong(b.samples)),
+            (more >= 0 ? QStringLiteral("+") : QString()) + l.toString(more)});
     QStringList names{tr("samples")};
     auto text = [](double v, const QString& unit, bool sign) {
         if (std::isnan(v)) return kNone;
@@ -505,11 +533,13 @@ void RunsPanel::openSelected() {
 void RunsPanel::exportSelected() {
     const QList<qint64> ids = selectedRuns();
     if (ids.size() != 1) return;
-    const QStringList filters{tr("CSV (*.csv)"), tr("JSON (*.json)"), tr("SQLite (*.sqlite)"), tr("PDF (*.pdf)"), tr("PNG (*.png)")};
+    const QStringList filters{tr("CSV (*.csv)"), tr("JSON (*.json)"), tr("SQLite (*.sqlite)"), tr("PDF (*.pdf)"),
+                              tr("PNG (*.png)")};
     QString filter = filters[0];
     const QString dir = exportDir_.isEmpty() ? QFileInfo(path_).absolutePath() : exportDir_;
-    QString out = QFileDialog::getSaveFileName(this, tr("Export run %1").arg(ids[0]),
-                                               QDir(dir).filePath(QStringLiteral("run-%1.csv").arg(ids[0])), filters.join(";;"), &filter);
+    QString out =
+        QFileDialog::getSaveFileName(this, tr("Export run %1").arg(ids[0]),
+                                     QDir(dir).filePath(QStringLiteral("run-%1.csv").arg(ids[0])), filters.join(";;"), &filter);
     if (out.isEmpty()) return;
     if (QFileInfo(out).suffix().isEmpty()) out += filter.mid(filter.indexOf(QLatin1String("*.")) + 1).chopped(1);  // ".csv"
     exportDir_ = QFileInfo(out).absolutePath();

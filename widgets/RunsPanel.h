@@ -48,8 +48,8 @@ public:
     bool isBusy() const;
 
 public Q_SLOTS:
-    void refresh();                 // re-reads the run list, keeping the selection
-    void openRun(qint64 runId);     // replays its plots
+    void refresh();              // re-reads the run list, keeping the selection
+    void openRun(qint64 runId);  // replays its plots
     // Shows both runs' plots side by side with a table of their statistics.
     void compareRuns(qint64 leftRunId, qint64 rightRunId);
     // Writes one run to `path`: .csv, .json and .sqlite as the store exports them, .pdf and
@@ -104,8 +104,8 @@ private:
     QCustomPlot* rightPlot_ = nullptr;
     QTableWidget* compareTable_ = nullptr;
 
-    QHash<qint64, QTableWidgetItem*> idCells_;      // the ID cell of each row (rows move when sorted)
-    QHash<qint64, core::store::RunStats> stats_;    // per run, for the database on show
+    QHash<qint64, QTableWidgetItem*> idCells_;        // the ID cell of each row (rows move when sorted)
+    QHash<qint64, core::store::RunStats> stats_;      // per run, for the database on show
     std::shared_ptr<std::atomic<bool>> statsCancel_;  // stops the statistics job in flight
     quint64 listGeneration_ = 0, openGeneration_ = 0, compareGeneration_ = 0;
     int busy_ = 0;

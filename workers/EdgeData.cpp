@@ -33,8 +33,7 @@ void Worker::onData() {
     }
     if (!net) return bad("activation frame before a model was loaded");
     if (h.exit >= net->numExits() || h.partition >= net->pathLength(h.exit))
-        return bad("frame for exit " + std::to_string(h.exit) + " partition " + std::to_string(h.partition) +
-                   " is out of range");
+        return bad("frame for exit " + std::to_string(h.exit) + " partition " + std::to_string(h.partition) + " is out of range");
     // The shape the frame must carry: the raw input, or the output of layer p-1.
     const Shape expected = h.partition == 0 ? net->spec().input : net->pathInfo(h.exit)[h.partition - 1u].output;
     const DType expectedType = h.partition == 0 ? DType::UInt8 : DType::Float32;
@@ -55,7 +54,8 @@ void Worker::onData() {
     const torch::Tensor out = logits->contiguous();
     const int32_t prediction = static_cast<int32_t>(out.argmax(1).item<int64_t>());
     stretchComputation(t0, options_.slowdown);
-    const uint64_t edgeNs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+    const uint64_t edgeNs =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
 
     FrameHeader r;
     r.type = FrameType::Result;

@@ -48,10 +48,13 @@ void zapLoop(zmq::socket_t rep, std::set<std::string> allowedZ85, const std::ato
         if (!zmq::recv_multipart(rep, std::back_inserter(req))) continue;
         // version, request id, domain, address, identity, mechanism, credentials...
         const bool ok = req.size() >= 7 && req[5].to_string() == "CURVE" && allowed.count(req[6].to_string());
-        std::array<zmq::const_buffer, 6> reply = {zmq::str_buffer("1.0"), zmq::buffer(req.size() > 1 ? req[1].data() : nullptr, req.size() > 1 ? req[1].size() : 0),
-                                                  ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
-                                                  ok ? zmq::str_buffer("OK") : zmq::str_buffer("client key not authorised"),
-                                                  zmq::str_buffer(""), zmq::str_buffer("")};
+        std::array<zmq::const_buffer, 6> reply = {
+            zmq::str_buffer("1.0"),
+            zmq::buffer(req.size() > 1 ? req[1].data() : nullptr, req.size() > 1 ? req[1].size() : 0),
+            ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
+            ok ? zmq::str_buffer("OK") : zmq::str_buffer("client key not authorised"),
+            zmq::str_buffer(""),
+            zmq::str_buffer("")};
         zmq::send_multipart(rep, reply);
     }
 }
@@ -264,8 +267,8 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
             return fail("exit " + std::to_string(next.exit) + " is out of range (the model has " +
                         std::to_string(net->numExits()) + " exits)");
         if (next.partition < 0 || next.partition > net->pathLength(next.exit))
-            return fail("partition " + std::to_string(next.partition) + " is out of range for exit " +
-                        std::to_string(next.exit) + " (0.." + std::to_string(net->pathLength(next.exit)) + ")");
+            return fail("partition " + std::to_string(next.partition) + " is out of range for exit " + std::to_string(next.exit) +
+                        " (0.." + std::to_string(net->pathLength(next.exit)) + ")");
         if (next.bandwidthBps < 0.0 || (next.bandwidthBps > 0.0 && next.bandwidthBps < 1000.0))
             return fail("bandwidth must be 0 (measure only) or at least 1 kbps");
         ++next.generation;

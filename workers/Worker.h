@@ -29,11 +29,11 @@ struct WorkerOptions {
     std::string controlBind = "tcp://127.0.0.1:0";
     std::string dataBind = "tcp://127.0.0.1:0";  // edge only
     int threads = 1;
-    std::string curveKeysDir;  // empty: no CURVE
-    size_t maxFrameBytes = 0;  // 0: the protocol default
-    double slowdown = 1.0;     // emulate a node this many times slower (core/util/Slowdown.h)
+    std::string curveKeysDir;           // empty: no CURVE
+    size_t maxFrameBytes = 0;           // 0: the protocol default
+    double slowdown = 1.0;              // emulate a node this many times slower (core/util/Slowdown.h)
     std::string energySensor = "auto";  // auto, rapl, ina219 or none (core/energy/EnergySensor.h)
-    long parentPid = 0;        // > 0: exit when this process (the spawning controller) is gone
+    long parentPid = 0;                 // > 0: exit when this process (the spawning controller) is gone
 };
 
 // What the device's stream reads on every inference; changed live by `configure`.
@@ -42,13 +42,13 @@ struct DeviceConfig {
     int partition = 0;
     double bandwidthBps = 0.0;  // shaper rate; 0 = measure only (no shaping)
     std::string edgeEndpoint;
-    bool probe = false;         // dynamic mode: probe the uplink when a sample sends nothing
-    uint64_t generation = 0;    // bumped on every change
+    bool probe = false;       // dynamic mode: probe the uplink when a sample sends nothing
+    uint64_t generation = 0;  // bumped on every change
 };
 
 struct StreamRequest {
-    int64_t count = 0;     // 0: until stopped
-    double rateHz = 0.0;   // 0: back-to-back
+    int64_t count = 0;    // 0: until stopped
+    double rateHz = 0.0;  // 0: back-to-back
     std::string dataset = "fashion-mnist";
     std::string dataDir;
     bool trainSplit = false;
@@ -100,8 +100,8 @@ private:
     WorkerOptions options_;
     zmq::context_t context_;
     zmq::socket_t control_;
-    zmq::socket_t data_;          // edge: ROUTER for activation frames
-    zmq::socket_t sampleSink_;    // PULL from the stream and profiling threads
+    zmq::socket_t data_;        // edge: ROUTER for activation frames
+    zmq::socket_t sampleSink_;  // PULL from the stream and profiling threads
     std::string controlEndpoint_;
     std::string dataEndpoint_;
     std::string serverSecretKey_, serverPublicKey_, clientSecretKey_, clientPublicKey_;

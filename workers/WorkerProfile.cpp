@@ -30,21 +30,25 @@ void Worker::startProfile(const Identity& owner, const QJsonObject& request) {
         auto last = Clock::now() - std::chrono::seconds(1);
         Result<profile::ProfileResult> result = makeError("profiling did not run");
         try {
-        result = profile::profileNet(*net, o, [&](const profile::ProfileProgress& p) {
-            const auto now = Clock::now();
-            if (now - last < std::chrono::milliseconds(200) && p.done != p.total) return;
-            last = now;
-            QJsonObject e = makeEvent("profile-progress", p.stage);
-            e["done"] = p.done;
-            e["total"] = p.total;
-            emit(e);
-        }, &profileCancel_);
+            result = profile::profileNet(
+                *net, o,
+                [&](const profile::ProfileProgress& p) {
+                    const auto now = Clock::now();
+                    if (now - last < std::chrono::milliseconds(200) && p.done != p.total) return;
+                    last = now;
+                    QJsonObject e = makeEvent("profile-progress", p.stage);
+                    e["done"] = p.done;
+                    e["total"] = p.total;
+                    emit(e);
+                },
+                &profileCancel_);
         } catch (const std::exception& e) {
             std::string what = e.what();
             result = makeError("profiling failed: " + what.substr(0, what.find('\n')));
         }
         if (!result) return emit(makeEvent("profile-error", result.error()));
-        QJsonObject done = makeEvent("profile-done", "profiled " + std::to_string(result->layers.size()) + " layer configurations");
+        QJsonObject done =
+            makeEvent("profile-done", "profiled " + std::to_string(result->layers.size()) + " layer configurations");
         done["profile"] = profile::profileToJson(*result);
         done["threads"] = torch::get_num_threads();
         emit(done);

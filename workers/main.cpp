@@ -30,18 +30,26 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addOptions({
         {"role", "device or edge.", "ROLE"},
-        {"bind", "Control endpoint to bind (default tcp://127.0.0.1:0, an ephemeral loopback port). "
-                 "Serving a real network needs an explicit address, e.g. tcp://0.0.0.0:5555.", "EP", "tcp://127.0.0.1:0"},
+        {"bind",
+         "Control endpoint to bind (default tcp://127.0.0.1:0, an ephemeral loopback port). "
+         "Serving a real network needs an explicit address, e.g. tcp://0.0.0.0:5555.",
+         "EP", "tcp://127.0.0.1:0"},
         {"data-bind", "Edge only: data endpoint to bind (default tcp://127.0.0.1:0).", "EP", "tcp://127.0.0.1:0"},
         {"threads", "LibTorch compute threads (default 1).", "N", "1"},
         {"curve-keys", "Folder of CURVE keys (see `edgent keys`): only authorised clients may connect.", "DIR"},
         {"max-frame-bytes", "Largest data frame accepted (default 64 MiB).", "BYTES"},
-        {"parent-pid", "Exit when this process is no longer the worker's parent (set by controllers that spawn local "
-                       "workers, so none outlives a killed window or command).", "PID"},
-        {"energy", "Device: energy sensor to read per sample: auto (RAPL, then an INA219, else the controller's "
-                   "power model), rapl, ina219 or none.", "KIND", "auto"},
-        {"slowdown", "Emulate a node F times slower: every computation is followed by a wait of (F-1) times its "
-                     "duration. For demos without a slow device; reported in hello and recorded with runs.", "F", "1"},
+        {"parent-pid",
+         "Exit when this process is no longer the worker's parent (set by controllers that spawn local "
+         "workers, so none outlives a killed window or command).",
+         "PID"},
+        {"energy",
+         "Device: energy sensor to read per sample: auto (RAPL, then an INA219, else the controller's "
+         "power model), rapl, ina219 or none.",
+         "KIND", "auto"},
+        {"slowdown",
+         "Emulate a node F times slower: every computation is followed by a wait of (F-1) times its "
+         "duration. For demos without a slow device; reported in hello and recorded with runs.",
+         "F", "1"},
     });
     if (!parser.parse(QCoreApplication::arguments())) return fail(parser.errorText().toStdString());
     if (parser.isSet("help")) {

@@ -8,7 +8,9 @@
 namespace edgent::app {
 
 Command::Command(QString name, QString description, QString usage)
-    : name_(std::move(name)), description_(std::move(description)), usage_(std::move(usage)) {
+    : name_(std::move(name)),
+      description_(std::move(description)),
+      usage_(std::move(usage)) {
     parser_.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
     addOptions({{QStringLiteral("help"), QStringLiteral("Show this help and exit.")},
                 {QStringLiteral("json"), QStringLiteral("Print one JSON object on stdout.")}});
@@ -55,8 +57,7 @@ int Command::fail(const QString& message) const {
     return 1;
 }
 
-std::optional<qint64> Command::intOption(const QString& option, qint64 fallback, qint64 min, qint64 max,
-                                         int* exitCode) const {
+std::optional<qint64> Command::intOption(const QString& option, qint64 fallback, qint64 min, qint64 max, int* exitCode) const {
     if (!parser_.isSet(option)) return fallback;
     bool ok = false;
     const qint64 v = parser_.value(option).toLongLong(&ok);
@@ -72,14 +73,17 @@ std::optional<qint64> Command::intOption(const QString& option, qint64 fallback,
     return v;
 }
 
-std::optional<double> Command::numberOption(const QString& option, double fallback, double min, double max,
-                                             int* exitCode) const {
+std::optional<double> Command::numberOption(const QString& option, double fallback, double min, double max, int* exitCode) const {
     if (!parser_.isSet(option)) return fallback;
     bool ok = false;
     const double v = parser_.value(option).toDouble(&ok);
     if (!ok || v < min || v > max) {
         *exitCode = 2;
-        fail(QStringLiteral("--%1 must be a number from %2 to %3, got '%4'").arg(option).arg(min).arg(max).arg(parser_.value(option)));
+        fail(QStringLiteral("--%1 must be a number from %2 to %3, got '%4'")
+                 .arg(option)
+                 .arg(min)
+                 .arg(max)
+                 .arg(parser_.value(option)));
         return std::nullopt;
     }
     return v;
@@ -93,14 +97,18 @@ void printJson(const QJsonObject& object) {
 }
 
 std::optional<double> parseBandwidthBps(const QString& text) {
-    static const QRegularExpression re(QStringLiteral(R"(^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([kKmMgG]?)(bps|bit/s)?\s*$)"));
+    static const QRegularExpression re(
+        QStringLiteral(R"(^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([kKmMgG]?)(bps|bit/s)?\s*$)"));
     const auto m = re.match(text);
     if (!m.hasMatch()) return std::nullopt;
     double v = m.captured(1).toDouble();
     const QString unit = m.captured(2).toLower();
-    if (unit == "k") v *= 1e3;
-    else if (unit == "m") v *= 1e6;
-    else if (unit == "g") v *= 1e9;
+    if (unit == "k")
+        v *= 1e3;
+    else if (unit == "m")
+        v *= 1e6;
+    else if (unit == "g")
+        v *= 1e9;
     if (!(v > 0.0)) return std::nullopt;
     return v;
 }
@@ -111,9 +119,12 @@ std::optional<double> parseDurationMs(const QString& text) {
     if (!m.hasMatch()) return std::nullopt;
     double v = m.captured(1).toDouble();
     const QString unit = m.captured(2);
-    if (unit == "us") v /= 1000.0;
-    else if (unit == "s") v *= 1000.0;
-    else if (unit == "min") v *= 60000.0;
+    if (unit == "us")
+        v /= 1000.0;
+    else if (unit == "s")
+        v *= 1000.0;
+    else if (unit == "min")
+        v *= 60000.0;
     if (!(v > 0.0)) return std::nullopt;
     return v;
 }

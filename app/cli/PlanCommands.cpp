@@ -61,10 +61,14 @@ int runProfile(const QStringList& args) {
         {"repeats", "Timed repetitions per model layer (default 25).", "N"},
         {"no-synthetic", "Time only the model's own layers."},
         {"threads", "LibTorch threads per local worker (default 1).", "N"},
-        {"device-slowdown", "Local device only: emulate a device F times slower than this host (edgent-worker "
-                            "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.", "F", "1"},
-        {"edge-threads", "LibTorch threads of the local edge worker (default: --threads). On one host, more edge threads "
-                         "make the edge the faster node, as it is in Edgent's setting.", "N"},
+        {"device-slowdown",
+         "Local device only: emulate a device F times slower than this host (edgent-worker "
+         "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.",
+         "F", "1"},
+        {"edge-threads",
+         "LibTorch threads of the local edge worker (default: --threads). On one host, more edge threads "
+         "make the edge the faster node, as it is in Edgent's setting.",
+         "N"},
         {"curve-keys", "CURVE key folder for remote workers.", "DIR"},
     });
     int code = 0;
@@ -149,7 +153,8 @@ int runProfile(const QStringList& args) {
                     {"message_overhead_ms", overheadMs},
                     {"message_overhead_p95_ms", run->overheadP95Ms},
                     {"seconds", profileSeconds}};
-    if (cmd.json()) printJson(out);
+    if (cmd.json())
+        printJson(out);
     else {
         std::printf("profiled %s on both workers in %.1f s; per-message overhead %.3f ms (p95 %.3f ms)\n",
                     model->spec.name.c_str(), profileSeconds, overheadMs, run->overheadP95Ms);
@@ -158,8 +163,7 @@ int runProfile(const QStringList& args) {
             const QJsonObject f = v.toObject();
             std::printf("%-7s %-10s %-12s %8.4f %13.1f%% %6d\n", f["node"].toString().toLocal8Bit().constData(),
                         f["kind"].toString().toLocal8Bit().constData(), f["features"].toString().toLocal8Bit().constData(),
-                        f["r2"].toDouble(), 100 * f["mape_heldout"].toDouble(),
-                        f["fitted"].toInt() + f["held_out"].toInt());
+                        f["r2"].toDouble(), 100 * f["mape_heldout"].toDouble(), f["fitted"].toInt() + f["held_out"].toInt());
         }
     }
     return 0;
@@ -169,14 +173,18 @@ int runPlan(const QStringList& args) {
     Command cmd(QStringLiteral("plan"),
                 QStringLiteral("Chooses the exit and partition for a bandwidth and a deadline from the stored "
                                "profile: Edgent's optimizer or one of the paper's baselines."),
-                QStringLiteral("[--model MODEL] --db DB --bandwidth B --deadline D [--policy P] [--predictor regression|lookup] [--json]"));
+                QStringLiteral(
+                    "[--model MODEL] --db DB --bandwidth B --deadline D [--policy P] [--predictor regression|lookup] [--json]"));
     cmd.addOptions({
         {"model", "Model JSON (default: the shipped default model).", "MODEL"},
         {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
         {"bandwidth", "Uplink bandwidth, e.g. 400kbps.", "B"},
         {"deadline", "Latency deadline, e.g. 300ms.", "D"},
         {"policy", "edgent (default), device-only, edge-only, partition-only or exit-only.", "P", "edgent"},
-        {"predictor", "regression (default: Edgent's Table-1 fits), regression-macs (plus a MAC term for conv and fc), lookup (measured per-layer medians) or lookup-p95 (their 95th percentiles: plans that meet the deadline in ~95% of inferences).", "NAME", "regression"},
+        {"predictor",
+         "regression (default: Edgent's Table-1 fits), regression-macs (plus a MAC term for conv and fc), lookup (measured "
+         "per-layer medians) or lookup-p95 (their 95th percentiles: plans that meet the deadline in ~95% of inferences).",
+         "NAME", "regression"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -186,7 +194,9 @@ int runPlan(const QStringList& args) {
     auto policy = plan::policyFromName(p.value("policy").toStdString());
     if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
     const auto bandwidth = parseBandwidthBps(p.value("bandwidth"));
-    if (!bandwidth) return cmd.fail("--bandwidth must be positive and look like 50kbps, 1.5Mbps or 100Mbps, got '" + p.value("bandwidth") + "'");
+    if (!bandwidth)
+        return cmd.fail("--bandwidth must be positive and look like 50kbps, 1.5Mbps or 100Mbps, got '" + p.value("bandwidth") +
+                        "'");
     const auto deadline = parseDurationMs(p.value("deadline"));
     if (!deadline) return cmd.fail("--deadline must be positive and look like 300ms or 1.2s, got '" + p.value("deadline") + "'");
     const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
@@ -195,7 +205,8 @@ int runPlan(const QStringList& args) {
     const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(p.value("db").toStdString(), store::RunStore::Mode::ReadOnly);
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
-    auto table = latencyTableFor(**db, *model, store::modelHash(bytes->specText, bytes->weights), p.value("predictor").toStdString());
+    auto table =
+        latencyTableFor(**db, *model, store::modelHash(bytes->specText, bytes->weights), p.value("predictor").toStdString());
     if (!table) return cmd.fail(QString::fromStdString(table.error()));
     const auto chosen = plan::choosePlan(*table, model->spec.exitAccuracy, *bandwidth, *deadline, *policy);
     const QJsonObject out{{"policy", plan::policyName(chosen.policy)},
@@ -208,7 +219,8 @@ int runPlan(const QStringList& args) {
                           {"bandwidth_bps", *bandwidth},
                           {"deadline_ms", *deadline},
                           {"predictor", p.value("predictor")}};
-    if (cmd.json()) printJson(out);
+    if (cmd.json())
+        printJson(out);
     else
         std::printf("%s: exit %d, partition %d/%d, predicted %.2f ms, accuracy %.2f%%%s\n", plan::policyName(chosen.policy),
                     chosen.exit, chosen.partition, table->pathLength(chosen.exit), chosen.predictedMs, 100 * chosen.accuracy,

@@ -62,16 +62,25 @@ int runRun(const QStringList& args) {
         {"offset", "First test image (default 0).", "N"},
         {"curve-keys", "CURVE key folder for remote workers (see edgent keys).", "DIR"},
         {"threads", "LibTorch threads per local worker (default 1).", "N"},
-        {"device-slowdown", "Local device only: emulate a device F times slower than this host (edgent-worker "
-                            "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge (default 1; with --policy, "
-                            "as when the device was profiled).", "F"},
+        {"device-slowdown",
+         "Local device only: emulate a device F times slower than this host (edgent-worker "
+         "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge (default 1; with --policy, "
+         "as when the device was profiled).",
+         "F"},
         {"edge-threads", "LibTorch threads of the local edge worker (default: --threads).", "N"},
         {"db", "Run database (default: runs.sqlite in the user's data folder).", "DB"},
         {"experiment", "Experiment name the run belongs to (default: default).", "NAME", "default"},
-        {"policy", "Plan exit and partition from the stored profile: edgent, device-only, edge-only, partition-only or exit-only (needs --deadline).", "P"},
-        {"predictor", "With --policy: regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME", "regression"},
-        {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).", "NAME", "laptop"},
-        {"trace", "Replay a bandwidth trace (CSV time_s,kbps) through the shaper; the run lasts the trace unless --count is given.", "FILE"},
+        {"policy",
+         "Plan exit and partition from the stored profile: edgent, device-only, edge-only, partition-only or exit-only (needs "
+         "--deadline).",
+         "P"},
+        {"predictor", "With --policy: regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME",
+         "regression"},
+        {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).",
+         "NAME", "laptop"},
+        {"trace",
+         "Replay a bandwidth trace (CSV time_s,kbps) through the shaper; the run lasts the trace unless --count is given.",
+         "FILE"},
         {"dynamic", "With --policy: follow the bandwidth live (estimator, change points, configuration map)."},
     });
     int code = 0;
@@ -150,7 +159,8 @@ int runRun(const QStringList& args) {
     std::string policyName = "manual";
     bool feasible = true;
     if (p.isSet("policy")) {
-        if (p.isSet("exit") || p.isSet("partition")) return cmd.fail("--policy chooses the exit and partition; drop --exit and --partition");
+        if (p.isSet("exit") || p.isSet("partition"))
+            return cmd.fail("--policy chooses the exit and partition; drop --exit and --partition");
         if (deadlineMs <= 0) return cmd.fail("--policy needs --deadline");
         auto policy = core::plan::policyFromName(p.value("policy").toStdString());
         if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
@@ -170,8 +180,9 @@ int runRun(const QStringList& args) {
             o.dynamicMap = &*dynamicMap;
             o.messageOverheadMs = profiledOverheadMs;  // the typical cost, whatever the predictor adds
         }
-        const auto chosen = dynamicMap ? dynamicMap->planFor(assumedBps)
-                                       : core::plan::choosePlan(*table, model->spec.exitAccuracy, assumedBps, deadlineMs, *policy);
+        const auto chosen = dynamicMap
+                                ? dynamicMap->planFor(assumedBps)
+                                : core::plan::choosePlan(*table, model->spec.exitAccuracy, assumedBps, deadlineMs, *policy);
         o.exit = chosen.exit;
         o.partition = chosen.partition;
         predictedMs = chosen.predictedMs;
@@ -190,22 +201,23 @@ int runRun(const QStringList& args) {
     start.modelId = *modelId;
     start.modelHash = record.hash;
     start.policy = policyName;
-    start.params = {{"exit", std::to_string(o.exit)},
-                    {"partition", std::to_string(o.partition)},
-                    {"bandwidth_bps", QString::number(o.bandwidthBps, 'g', 12).toStdString()},
-                    {"shaping", o.bandwidthBps > 0 ? "shape" : "measure"},
-                    {"count", std::to_string(o.count)},
-                    {"rate_hz", QString::number(o.rateHz).toStdString()},
-                    {"deadline_ms", QString::number(deadlineMs).toStdString()},
-                    {"dataset", o.dataset},
-                    {"offset", std::to_string(o.offset)},
-                    {"workers", o.local ? std::string("local") : o.deviceEndpoint + " " + o.edgeEndpoint},
-                    {"power_profile", power->name},
-                    {"predicted_ms", std::isnan(predictedMs) ? std::string() : QString::number(predictedMs, 'g', 10).toStdString()},
-                    {"plan_feasible", feasible ? "true" : "false"},
-                    {"dynamic", dynamicMap ? "true" : "false"},
-                    {"device_slowdown", QString::number(o.deviceSlowdown).toStdString()},
-                    {"trace", p.value("trace").toStdString()}};
+    start.params = {
+        {"exit", std::to_string(o.exit)},
+        {"partition", std::to_string(o.partition)},
+        {"bandwidth_bps", QString::number(o.bandwidthBps, 'g', 12).toStdString()},
+        {"shaping", o.bandwidthBps > 0 ? "shape" : "measure"},
+        {"count", std::to_string(o.count)},
+        {"rate_hz", QString::number(o.rateHz).toStdString()},
+        {"deadline_ms", QString::number(deadlineMs).toStdString()},
+        {"dataset", o.dataset},
+        {"offset", std::to_string(o.offset)},
+        {"workers", o.local ? std::string("local") : o.deviceEndpoint + " " + o.edgeEndpoint},
+        {"power_profile", power->name},
+        {"predicted_ms", std::isnan(predictedMs) ? std::string() : QString::number(predictedMs, 'g', 10).toStdString()},
+        {"plan_feasible", feasible ? "true" : "false"},
+        {"dynamic", dynamicMap ? "true" : "false"},
+        {"device_slowdown", QString::number(o.deviceSlowdown).toStdString()},
+        {"trace", p.value("trace").toStdString()}};
     auto runId = (*store)->beginRun(start);
     if (!runId) return cmd.fail(QString::fromStdString(runId.error()));
     auto writer = core::store::SampleWriter::start(dbPath, *runId);
@@ -217,10 +229,9 @@ int runRun(const QStringList& args) {
         o,
         [w, predictedMs, profile = *power, map = dynamicMap ? &*dynamicMap : nullptr](const core::net::Sample& s) {
             // In dynamic mode the prediction is that of the plan in force, for its state.
-            const double predicted =
-                map && s.bandwidthStateBps >= 0
-                    ? map->planFor(static_cast<double>(s.bandwidthStateBps) * 1.0000001).predictedMs
-                    : predictedMs;
+            const double predicted = map && s.bandwidthStateBps >= 0
+                                         ? map->planFor(static_cast<double>(s.bandwidthStateBps) * 1.0000001).predictedMs
+                                         : predictedMs;
             w->add(core::store::SampleRow{s, predicted, profile.energyOf(s), profile.sourceOf(s)});
         },
         [w](const core::control::WorkerEvent& e) {
@@ -303,12 +314,15 @@ int runRun(const QStringList& args) {
     // A run that never got going prints only its error; one that failed midway still
     // reports what it measured (the samples are in the database too).
     if (result.failed && s.inferences == 0) return cmd.fail(QString::fromStdString(result.error));
-    if (cmd.json()) printJson(out);
+    if (cmd.json())
+        printJson(out);
     else
-        std::printf("run %lld in %s: %lld inferences, exit %d, partition %d/%d: accuracy %.2f%%, latency p50 %.2f ms, p95 %.2f ms "
-                    "(device %.2f + transfer %.2f + edge %.2f ms), %.0f bytes sent\n",
-                    static_cast<long long>(*runId), dbPath.c_str(), static_cast<long long>(s.inferences), o.exit, o.partition, model->spec.pathLength(o.exit), 100 * s.accuracy, s.latencyMsP50,
-                    s.latencyMsP95, s.deviceMsMean, s.transferMsMean, s.edgeMsMean, s.bytesSentMean);
+        std::printf(
+            "run %lld in %s: %lld inferences, exit %d, partition %d/%d: accuracy %.2f%%, latency p50 %.2f ms, p95 %.2f ms "
+            "(device %.2f + transfer %.2f + edge %.2f ms), %.0f bytes sent\n",
+            static_cast<long long>(*runId), dbPath.c_str(), static_cast<long long>(s.inferences), o.exit, o.partition,
+            model->spec.pathLength(o.exit), 100 * s.accuracy, s.latencyMsP50, s.latencyMsP95, s.deviceMsMean, s.transferMsMean,
+            s.edgeMsMean, s.bytesSentMean);
     if (result.failed) return cmd.fail(QString::fromStdString(result.error));
     return gCancel.load() ? 130 : 0;
 }

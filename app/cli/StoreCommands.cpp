@@ -102,7 +102,8 @@ int runRuns(const QStringList& args) {
             summaries.append(*s);
         }
         if (verb == "show") {
-            if (cmd.json()) printJson(summaries[0].toObject());
+            if (cmd.json())
+                printJson(summaries[0].toObject());
             else {
                 const QJsonObject o = summaries[0].toObject();
                 for (auto it = o.begin(); it != o.end(); ++it)
@@ -119,7 +120,8 @@ int runRuns(const QStringList& args) {
         for (auto it = a.begin(); it != a.end(); ++it)
             if (it.value().isDouble() && b.value(it.key()).isDouble() && it.key() != "run_id")
                 delta[it.key()] = b.value(it.key()).toDouble() - it.value().toDouble();
-        if (cmd.json()) printJson(QJsonObject{{"a", a}, {"b", b}, {"delta", delta}});
+        if (cmd.json())
+            printJson(QJsonObject{{"a", a}, {"b", b}, {"delta", delta}});
         else {
             std::printf("%-20s %14s %14s %14s\n", "", ("run " + positional[0]).toLocal8Bit().constData(),
                         ("run " + positional[1]).toLocal8Bit().constData(), "b - a");
@@ -137,7 +139,9 @@ int runExport(const QStringList& args) {
                 QStringLiteral("Exports one run: .csv (samples), .sqlite (the run with its model, profiles and "
                                "regressions), .json (summary), .pdf or .png (latency, accuracy and energy plots)."),
                 QStringLiteral("--db DB --run ID --out FILE.(csv|sqlite|json|pdf|png)"));
-    cmd.addOptions({{"db", "Run database.", "DB"}, {"run", "Run ID.", "ID"}, {"out", "File to write.", "FILE"},
+    cmd.addOptions({{"db", "Run database.", "DB"},
+                    {"run", "Run ID.", "ID"},
+                    {"out", "File to write.", "FILE"},
                     {"deadline", "Deadline line on the latency plot, e.g. 300ms.", "D"}});
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -158,7 +162,10 @@ int runExport(const QStringList& args) {
         auto events = (*store)->events(*runId);
         if (!samples || !events) return cmd.fail(QString::fromStdString(!samples ? samples.error() : events.error()));
         widgets::RunFigure figure;
-        figure.title = QStringLiteral("run %1: %2, %3 inferences").arg(*runId).arg(QString::fromStdString(run->modelName)).arg(samples->size());
+        figure.title = QStringLiteral("run %1: %2, %3 inferences")
+                           .arg(*runId)
+                           .arg(QString::fromStdString(run->modelName))
+                           .arg(samples->size());
         figure.samples = std::move(samples).value();
         figure.events = std::move(events).value();
         if (p.isSet("deadline")) {
@@ -175,8 +182,10 @@ int runExport(const QStringList& args) {
     } else if (auto s = core::store::exportRun(**store, *runId, out.toStdString()); !s) {
         return cmd.fail(QString::fromStdString(s.error()));
     }
-    if (cmd.json()) printJson(QJsonObject{{"run_id", static_cast<qint64>(*runId)}, {"out", out}});
-    else std::printf("run %lld written to %s\n", static_cast<long long>(*runId), out.toLocal8Bit().constData());
+    if (cmd.json())
+        printJson(QJsonObject{{"run_id", static_cast<qint64>(*runId)}, {"out", out}});
+    else
+        std::printf("run %lld written to %s\n", static_cast<long long>(*runId), out.toLocal8Bit().constData());
     return 0;
 }
 

@@ -97,7 +97,8 @@ int runSweep(const QStringList& args) {
     // One pair of workers serves the whole grid.
     control::SpawnedWorker device, edge;
     if (auto s = control::spawnWorker(edge, net::Role::Edge, 1, {}); !s) return cmd.fail(QString::fromStdString(s.error()));
-    if (auto s = control::spawnWorker(device, net::Role::Device, 1, {}, 15000, slowdown); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (auto s = control::spawnWorker(device, net::Role::Device, 1, {}, 15000, slowdown); !s)
+        return cmd.fail(QString::fromStdString(s.error()));
 
     std::string csv =
         "bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms,exit_accuracy,run_id,inferences,"
@@ -138,10 +139,9 @@ int runSweep(const QStringList& args) {
                 o.count = *count;
                 auto* w = writer->get();
                 const double predicted = chosen.predictedMs;
-                const auto result = control::runCoInference(
-                    o, [w, predicted, profile = *power](const net::Sample& s) {
-                        w->add(store::SampleRow{s, predicted, profile.energyOf(s), profile.sourceOf(s)});
-                    });
+                const auto result = control::runCoInference(o, [w, predicted, profile = *power](const net::Sample& s) {
+                    w->add(store::SampleRow{s, predicted, profile.energyOf(s), profile.sourceOf(s)});
+                });
                 if (auto f = w->finish(result.failed ? "failed" : "finished", result.error); !f)
                     return cmd.fail(QString::fromStdString(f.error()));
                 if (result.failed) return cmd.fail(QString::fromStdString(result.error));
@@ -150,11 +150,11 @@ int runSweep(const QStringList& args) {
                 for (const auto& x : result.samples) energy += power->energyOf(x);
                 energy /= std::max<size_t>(1, result.samples.size());
                 char line[512];
-                std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", bps,
-                              deadline, plan::policyName(policy), chosen.exit, chosen.partition, chosen.feasible ? 1 : 0,
+                std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+                              bps, deadline, plan::policyName(policy), chosen.exit, chosen.partition, chosen.feasible ? 1 : 0,
                               chosen.predictedMs, chosen.accuracy, static_cast<long long>(*runId),
-                              static_cast<long long>(s.inferences), s.accuracy, s.latencyMsP50, s.latencyMsP95,
-                              s.deadlineHitRate, energy, s.timelyAccuracy);
+                              static_cast<long long>(s.inferences), s.accuracy, s.latencyMsP50, s.latencyMsP95, s.deadlineHitRate,
+                              energy, s.timelyAccuracy);
                 csv += line;
                 rows.append(QJsonObject{{"bandwidth_bps", bps},
                                         {"deadline_ms", deadline},
@@ -169,15 +169,18 @@ int runSweep(const QStringList& args) {
                                         {"deadline_hit_rate", s.deadlineHitRate},
                                         {"timely_accuracy", s.timelyAccuracy}});
                 if (!cmd.json())
-                    std::fprintf(stderr, "sweep %d/%d: %s at %.0f kbps, deadline %.0f ms: exit %d, p %d, p50 %.2f ms, hit rate %.2f\n",
+                    std::fprintf(stderr,
+                                 "sweep %d/%d: %s at %.0f kbps, deadline %.0f ms: exit %d, p %d, p50 %.2f ms, hit rate %.2f\n",
                                  ++done, points, plan::policyName(policy), bps / 1e3, deadline, chosen.exit, chosen.partition,
                                  s.latencyMsP50, s.deadlineHitRate);
             }
     device.process.stop(3000);
     edge.process.stop(3000);
     if (auto s = writeFileAtomically(p.value("out").toStdString(), csv); !s) return cmd.fail(QString::fromStdString(s.error()));
-    if (cmd.json()) printJson(QJsonObject{{"out", p.value("out")}, {"db", QString::fromStdString(dbPath)}, {"points", rows}});
-    else std::printf("%d points written to %s and %s\n", points, p.value("out").toLocal8Bit().constData(), dbPath.c_str());
+    if (cmd.json())
+        printJson(QJsonObject{{"out", p.value("out")}, {"db", QString::fromStdString(dbPath)}, {"points", rows}});
+    else
+        std::printf("%d points written to %s and %s\n", points, p.value("out").toLocal8Bit().constData(), dbPath.c_str());
     return 0;
 }
 

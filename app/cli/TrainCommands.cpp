@@ -38,10 +38,9 @@ public:
             return;
         }
         lastPrint_ = now;
-        std::fprintf(stderr, "%sepoch %d/%d  batch %lld/%lld  loss %.4f  %.0f img/s  ETA %s%s", tty ? "\r" : "",
-                     p.epoch, p.epochs, static_cast<long long>(p.batch), static_cast<long long>(p.batches), p.loss,
-                     p.imagesPerSecond, formatDuration(p.etaSeconds).toLocal8Bit().constData(),
-                     tty && !last ? "   " : "\n");
+        std::fprintf(stderr, "%sepoch %d/%d  batch %lld/%lld  loss %.4f  %.0f img/s  ETA %s%s", tty ? "\r" : "", p.epoch,
+                     p.epochs, static_cast<long long>(p.batch), static_cast<long long>(p.batches), p.loss, p.imagesPerSecond,
+                     formatDuration(p.etaSeconds).toLocal8Bit().constData(), tty && !last ? "   " : "\n");
         std::fflush(stderr);
     }
 

@@ -26,9 +26,7 @@ constexpr double kMinBps = 10e3, kMaxBps = 1e9;
 constexpr double kMinMs = 10.0, kMaxMs = 5000.0;
 constexpr int kSteps = 1000;
 
-double logMap(int position, double lo, double hi) {
-    return lo * std::pow(hi / lo, static_cast<double>(position) / kSteps);
-}
+double logMap(int position, double lo, double hi) { return lo * std::pow(hi / lo, static_cast<double>(position) / kSteps); }
 int logUnmap(double v, double lo, double hi) {
     return static_cast<int>(std::lround(std::log(std::clamp(v, lo, hi) / lo) / std::log(hi / lo) * kSteps));
 }
@@ -80,9 +78,10 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     predictor_ = new QComboBox(inputs);
     predictor_->setObjectName("predictorCombo");
     for (const auto& name : core::control::predictorNames()) predictor_->addItem(QString::fromStdString(name));
-    predictor_->setToolTip(tr("lookup: measured per-layer medians; lookup-p95: their 95th percentiles, so that "
-                              "the plan meets the deadline in ~95% of inferences, not half; regression: Edgent's "
-                              "Table-1 fits; regression-macs: plus a multiply-accumulate term"));
+    predictor_->setToolTip(
+        tr("lookup: measured per-layer medians; lookup-p95: their 95th percentiles, so that "
+           "the plan meets the deadline in ~95% of inferences, not half; regression: Edgent's "
+           "Table-1 fits; regression-macs: plus a multiply-accumulate term"));
     form->addRow(tr("Predictor"), predictor_);
     rate_ = new QDoubleSpinBox(inputs);
     rate_->setObjectName("rateValue");
@@ -100,8 +99,9 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     traceRow->addWidget(browse);
     form->addRow(tr("Bandwidth trace"), traceRow);
     dynamic_ = new QCheckBox(tr("Dynamic mode"), inputs);
-    dynamic_->setToolTip(tr("Estimate the bandwidth from the transfers, detect change points (CUSUM) and switch to "
-                            "the configuration map's plan for the new bandwidth state"));
+    dynamic_->setToolTip(
+        tr("Estimate the bandwidth from the transfers, detect change points (CUSUM) and switch to "
+           "the configuration map's plan for the new bandwidth state"));
     dynamic_->setObjectName("dynamicCheck");
     form->addRow(QString(), dynamic_);
     layout->addWidget(inputs);
@@ -133,8 +133,8 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     setDeadlineMs(100.0);
 
     // A slider and its spin box move together; either one re-plans.
-    auto link = [this](QSlider* slider, QDoubleSpinBox* box, double (*toValue)(int), int (*toPosition)(double),
-                       double unit, const QString& what) {
+    auto link = [this](QSlider* slider, QDoubleSpinBox* box, double (*toValue)(int), int (*toPosition)(double), double unit,
+                       const QString& what) {
         connect(slider, &QSlider::valueChanged, this, [=](int v) {
             if (syncing_) return;
             syncing_ = true;
@@ -224,8 +224,9 @@ void ExperimentPanel::showPlan() {
     }
     const auto* t = session_.latencyTable();
     const int n = t ? t->pathLength(p->exit) : 0;
-    QString where = p->partition == 0 ? tr("all on the edge") : p->partition == n ? tr("all on the device")
-                                                                                   : tr("device runs layers 0–%1").arg(p->partition - 1);
+    QString where = p->partition == 0   ? tr("all on the edge")
+                    : p->partition == n ? tr("all on the device")
+                                        : tr("device runs layers 0–%1").arg(p->partition - 1);
     plan_->setText(tr("<b>exit %1</b>, partition <b>%2/%3</b> (%4)<br>predicted latency <b>%5 ms</b>, expected accuracy "
                       "<b>%6%</b>%7")
                        .arg(p->exit)
@@ -234,8 +235,9 @@ void ExperimentPanel::showPlan() {
                        .arg(where)
                        .arg(p->predictedMs, 0, 'f', 2)
                        .arg(100.0 * p->accuracy, 0, 'f', 2)
-                       .arg(p->feasible ? QString() : tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
-                                                         "this is the policy's fastest option</span>")));
+                       .arg(p->feasible ? QString()
+                                        : tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
+                                             "this is the policy's fastest option</span>")));
 }
 
 void ExperimentPanel::showRunState() {
@@ -258,8 +260,10 @@ void ExperimentPanel::start() {
 }
 
 void ExperimentPanel::togglePause() {
-    if (session_.paused()) session_.resumeRun();
-    else session_.pauseRun();
+    if (session_.paused())
+        session_.resumeRun();
+    else
+        session_.pauseRun();
     showRunState();
 }
 

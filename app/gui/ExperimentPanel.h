@@ -40,7 +40,7 @@ public:
 
     static double sliderToBps(int position);  // 0..1000 -> 10 kbps..1 Gbps
     static int bpsToSlider(double bps);
-    static double sliderToMs(int position);   // 0..1000 -> 10 ms..5 s
+    static double sliderToMs(int position);  // 0..1000 -> 10 ms..5 s
     static int msToSlider(double ms);
 
 public Q_SLOTS:

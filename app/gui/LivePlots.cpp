@@ -16,14 +16,14 @@ namespace edgent::gui {
 
 namespace {
 
-constexpr size_t kWindow = 100;   // rolling accuracy over this many inferences
-constexpr double kFollowS = 30.0; // seconds shown while following the run
+constexpr size_t kWindow = 100;    // rolling accuracy over this many inferences
+constexpr double kFollowS = 30.0;  // seconds shown while following the run
 constexpr int kMaxMarkers = 300;
 
 QColor tone(int i, int alpha = 255) {
     // Colour-blind-safe (Okabe-Ito), readable on light and dark palettes.
-    static const QColor c[] = {QColor(0, 114, 178), QColor(230, 159, 0), QColor(0, 158, 115), QColor(204, 121, 167),
-                               QColor(213, 94, 0), QColor(86, 180, 233)};
+    static const QColor c[] = {QColor(0, 114, 178),   QColor(230, 159, 0), QColor(0, 158, 115),
+                               QColor(204, 121, 167), QColor(213, 94, 0),  QColor(86, 180, 233)};
     QColor x = c[i % 6];
     x.setAlpha(alpha);
     return x;
@@ -98,10 +98,11 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
     auto* group = new QCPMarginGroup(plot_);
     for (auto* r : {latencyRect_, accuracyRect_, energyRect_, configRect_}) {
         r->setMarginGroup(QCP::msLeft | QCP::msRight, group);
-        connect(r->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this](const QCPRange& range) {
-            for (auto* o : {latencyRect_, accuracyRect_, energyRect_, configRect_})
-                if (o->axis(QCPAxis::atBottom)->range() != range) o->axis(QCPAxis::atBottom)->setRange(range);
-        });
+        connect(r->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
+                [this](const QCPRange& range) {
+                    for (auto* o : {latencyRect_, accuracyRect_, energyRect_, configRect_})
+                        if (o->axis(QCPAxis::atBottom)->range() != range) o->axis(QCPAxis::atBottom)->setRange(range);
+                });
     }
     auto graph = [&](QCPAxisRect* r, const QColor& c, const QString& name) {
         auto* g = plot_->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
@@ -168,7 +169,8 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
 }
 
 void LivePlots::clear() {
-    for (auto* g : {total_, predicted_, device_, deviceTransfer_, stacked_, accuracy_, energy_, exit_, partition_}) g->data()->clear();
+    for (auto* g : {total_, predicted_, device_, deviceTransfer_, stacked_, accuracy_, energy_, exit_, partition_})
+        g->data()->clear();
     plot_->clearItems();
     markers_ = 0;
     points_ = 0;
@@ -248,7 +250,7 @@ void LivePlots::addMarker(double t, const QString& kind, const QString& label) {
     ++markers_;
     const QColor c = kind == QLatin1String("change-point") ? QColor(204, 121, 167)
                      : kind == QLatin1String("plan")       ? QColor(0, 158, 115)
-                                                            : QColor(128, 128, 128);
+                                                           : QColor(128, 128, 128);
     for (auto* r : {latencyRect_, configRect_}) {
         auto* line = new QCPItemStraightLine(plot_);
         line->setClipAxisRect(r);

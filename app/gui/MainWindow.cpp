@@ -49,7 +49,9 @@ QString MainWindow::defaultDatabasePath() {
 }
 
 MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
-    : QMainWindow(parent), session_(new Session(this)), autoProfile_(options.autoProfile) {
+    : QMainWindow(parent),
+      session_(new Session(this)),
+      autoProfile_(options.autoProfile) {
     setWindowTitle(tr("Edgent Workbench"));
     setWindowIcon(QIcon(QStringLiteral(":/edgent-workbench.svg")));
 
@@ -98,12 +100,15 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     // Session -> panels.
     connect(session_, &Session::errorOccurred, this, &MainWindow::showError);
     connect(session_, &Session::busy, this, [this](const QString& what) {
-        if (what.isEmpty()) statusBar()->clearMessage();
-        else statusBar()->showMessage(what);
+        if (what.isEmpty())
+            statusBar()->clearMessage();
+        else
+            statusBar()->showMessage(what);
     });
     connect(session_, &Session::modelChanged, this, [this] {
         modelPanel_->setModel(session_->model() ? &session_->model()->file : nullptr, session_->modelPath());
-        note(tr("Model %1 loaded from %2").arg(QString::fromStdString(session_->model()->file.spec.name), shown(session_->modelPath())));
+        note(tr("Model %1 loaded from %2")
+                 .arg(QString::fromStdString(session_->model()->file.spec.name), shown(session_->modelPath())));
         refreshProfiles();
     });
     connect(session_, &Session::planChanged, this, [this] {
@@ -115,8 +120,10 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     connect(session_, &Session::profileFinished, this, [this](bool ok, const QString& message) {
         profilePanel_->setRunning(false);
         profilePanel_->setMessage(message);
-        if (ok) note(message);
-        else showError(tr("Profiling failed: %1").arg(message));
+        if (ok)
+            note(message);
+        else
+            showError(tr("Profiling failed: %1").arg(message));
         refreshProfiles();
     });
     connect(session_, &Session::samplesArrived, plots_, &LivePlots::addSamples);
@@ -148,8 +155,10 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     connect(profilePanel_, &widgets::ProfilePanel::cancelRequested, session_, &Session::cancelProfile);
     connect(runsPanel_, &widgets::RunsPanel::errorOccurred, this, &MainWindow::showError);
     connect(plots_, &LivePlots::exported, this, [this](const QString& path, bool ok) {
-        if (ok) note(tr("Plots exported to %1").arg(path));
-        else showError(tr("Could not write %1").arg(path));
+        if (ok)
+            note(tr("Plots exported to %1").arg(path));
+        else
+            showError(tr("Could not write %1").arg(path));
     });
 
     restoreSettings(options);
@@ -170,18 +179,22 @@ void MainWindow::buildMenus() {
     });
     openModel->setShortcut(QKeySequence::Open);
     file->addAction(tr("Open run &database…"), this, [this] {
-        const QString f = QFileDialog::getSaveFileName(this, tr("Run database"), session_->databasePath(), tr("SQLite (*.sqlite)"),
-                                                       nullptr, QFileDialog::DontConfirmOverwrite);
+        const QString f = QFileDialog::getSaveFileName(this, tr("Run database"), session_->databasePath(),
+                                                       tr("SQLite (*.sqlite)"), nullptr, QFileDialog::DontConfirmOverwrite);
         if (f.isEmpty()) return;
-        if (auto s = session_->openDatabase(f); !s) showError(QString::fromStdString(s.error()));
-        else runsPanel_->setDatabase(f);
+        if (auto s = session_->openDatabase(f); !s)
+            showError(QString::fromStdString(s.error()));
+        else
+            runsPanel_->setDatabase(f);
         refreshProfiles();
     });
     auto* exportPlots = file->addAction(tr("&Export live plots…"), this, [this] {
         const QString f = QFileDialog::getSaveFileName(this, tr("Export plots"), QString(), tr("PDF (*.pdf);;PNG (*.png)"));
         if (f.isEmpty()) return;
-        if (plots_->exportTo(f)) note(tr("Plots exported to %1").arg(f));
-        else showError(tr("Could not write %1").arg(f));
+        if (plots_->exportTo(f))
+            note(tr("Plots exported to %1").arg(f));
+        else
+            showError(tr("Could not write %1").arg(f));
     });
     exportPlots->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     file->addSeparator();
@@ -216,7 +229,8 @@ void MainWindow::restoreSettings(const WindowOptions& options) {
     tabs_->setCurrentIndex(s.value("window/tab", 0).toInt());
     workersPanel_->setEndpoints(s.value("workers/device").toString(), s.value("workers/edge").toString(),
                                 s.value("workers/keys").toString());
-    workersPanel_->setDeviceSlowdown(options.deviceSlowdown > 0 ? options.deviceSlowdown : s.value("workers/slowdown", 1.0).toDouble());
+    workersPanel_->setDeviceSlowdown(options.deviceSlowdown > 0 ? options.deviceSlowdown
+                                                                : s.value("workers/slowdown", 1.0).toDouble());
     experiment_->setPolicy(s.value("experiment/policy", "edgent").toString());
     experiment_->setPredictor(s.value("experiment/predictor", "lookup").toString());
     experiment_->setBandwidthBps(s.value("experiment/bandwidth_bps", 1e6).toDouble());
@@ -225,7 +239,8 @@ void MainWindow::restoreSettings(const WindowOptions& options) {
     experiment_->setTracePath(s.value("experiment/trace").toString());
     experiment_->setDynamicMode(s.value("experiment/dynamic", false).toBool());
 
-    const QString db = !options.database.isEmpty() ? options.database : s.value("store/database", defaultDatabasePath()).toString();
+    const QString db =
+        !options.database.isEmpty() ? options.database : s.value("store/database", defaultDatabasePath()).toString();
     if (auto st = session_->openDatabase(db); !st) {
         showError(QString::fromStdString(st.error()));
         const QString fallback = defaultDatabasePath();

@@ -24,10 +24,10 @@ class ExperimentPanel;
 class LivePlots;
 
 struct WindowOptions {
-    QString database;         // empty: the settings' or the default
-    QString model;            // empty: the settings' or the default model
-    bool startWorkers = true; // start local workers at once
-    bool autoProfile = true;  // profile the model when the database has no profile of it
+    QString database;             // empty: the settings' or the default
+    QString model;                // empty: the settings' or the default model
+    bool startWorkers = true;     // start local workers at once
+    bool autoProfile = true;      // profile the model when the database has no profile of it
     double deviceSlowdown = 0.0;  // > 0: overrides the saved setting for local workers
 };
 

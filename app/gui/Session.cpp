@@ -285,9 +285,12 @@ void Session::startProfile(int repeats, bool synthetic) {
         if (!c) {
             message = tr("No workers are connected.");
         } else {
-            auto run = control::profileWorkers(*c, model->file, o, [this](const control::ProfileRunProgress& p) {
-                onUi([this, p] { Q_EMIT profileProgress(net::roleName(p.role), qs(p.stage), p.done, p.total); });
-            }, &profileCancel_);
+            auto run = control::profileWorkers(
+                *c, model->file, o,
+                [this](const control::ProfileRunProgress& p) {
+                    onUi([this, p] { Q_EMIT profileProgress(net::roleName(p.role), qs(p.stage), p.done, p.total); });
+                },
+                &profileCancel_);
             installHandlers();  // profiling replaced them
             if (!run) {
                 message = qs(run.error());
@@ -337,8 +340,10 @@ bool Session::rebuildTable() {
         planProblem_ = tr("No run database open.");
     } else {
         auto t = control::latencyTableFor(*store_, model_->file, modelHash_, inputs_.predictor.toStdString());
-        if (t) table_ = std::move(*t);
-        else planProblem_ = qs(t.error());
+        if (t)
+            table_ = std::move(*t);
+        else
+            planProblem_ = qs(t.error());
         // The estimator subtracts the typical per-message cost, whatever the predictor adds.
         if (auto device = store_->latestProfile(modelHash_, "device")) messageOverheadMs_ = device->overheadMs;
     }
@@ -363,7 +368,9 @@ void Session::setPlanInputs(const PlanInputs& inputs, const QString& why) {
     std::optional<double> bandwidth;
     if (bandwidthChanged) bandwidth = inputs_.bandwidthBps;
     if (dynamic_) {
-        if (bandwidth || moved) reconfigureLive(moved ? plan_ : std::nullopt, bandwidth, moved ? QStringLiteral("plan") : QStringLiteral("slider"), why);
+        if (bandwidth || moved)
+            reconfigureLive(moved ? plan_ : std::nullopt, bandwidth, moved ? QStringLiteral("plan") : QStringLiteral("slider"),
+                            why);
     } else if (moved || bandwidth) {
         reconfigureLive(moved ? plan_ : std::nullopt, bandwidth, moved ? QStringLiteral("plan") : QStringLiteral("slider"), why);
     }
@@ -377,16 +384,16 @@ bool Session::replan() {
         std::lock_guard lock(ioMutex_);
         plan_ = dynamic_->plan();
     } else {
-        plan_ = plan::choosePlan(*table_, model_->file.spec.exitAccuracy, inputs_.bandwidthBps, inputs_.deadlineMs,
-                                 inputs_.policy);
+        plan_ =
+            plan::choosePlan(*table_, model_->file.spec.exitAccuracy, inputs_.bandwidthBps, inputs_.deadlineMs, inputs_.policy);
     }
     Q_EMIT planChanged();
     if (!plan_) return false;
     return !before || before->exit != plan_->exit || before->partition != plan_->partition;
 }
 
-void Session::reconfigureLive(const std::optional<plan::PlanResult>& p, std::optional<double> bandwidthBps,
-                              const QString& kind, const QString& why) {
+void Session::reconfigureLive(const std::optional<plan::PlanResult>& p, std::optional<double> bandwidthBps, const QString& kind,
+                              const QString& why) {
     QJsonObject cfg;
     QString message;
     if (p) {
@@ -398,7 +405,8 @@ void Session::reconfigureLive(const std::optional<plan::PlanResult>& p, std::opt
     }
     if (bandwidthBps) {
         cfg["bandwidth_bps"] = *bandwidthBps;
-        message += (message.isEmpty() ? QString() : QStringLiteral(" at ")) + tr("%1 kbps").arg(*bandwidthBps / 1000.0, 0, 'f', 0);
+        message +=
+            (message.isEmpty() ? QString() : QStringLiteral(" at ")) + tr("%1 kbps").arg(*bandwidthBps / 1000.0, 0, 'f', 0);
     }
     if (cfg.isEmpty()) return;
     if (!why.isEmpty()) message += " (" + why + ")";
@@ -421,7 +429,10 @@ void Session::reconfigureLive(const std::optional<plan::PlanResult>& p, std::opt
         auto c = ctrl();
         if (!c || send.isEmpty()) return;
         auto r = c->call(Role::Device, "configure", send, kCallTimeoutMs);
-        if (!r) onUi([this, why = qs(r.error())] { Q_EMIT errorOccurred(tr("The device refused the new configuration: %1").arg(why)); });
+        if (!r)
+            onUi([this, why = qs(r.error())] {
+                Q_EMIT errorOccurred(tr("The device refused the new configuration: %1").arg(why));
+            });
     });
 }
 

@@ -40,9 +40,9 @@ struct PlanInputs {
 };
 
 struct RunRequest {
-    double rateHz = 0.0;  // 0: back-to-back
-    QString tracePath;    // empty: the bandwidth slider drives the shaper
-    bool dynamic = false; // follow the estimated bandwidth (needs a stored profile)
+    double rateHz = 0.0;   // 0: back-to-back
+    QString tracePath;     // empty: the bandwidth slider drives the shaper
+    bool dynamic = false;  // follow the estimated bandwidth (needs a stored profile)
     QString experiment = QStringLiteral("workbench");
 };
 
@@ -132,8 +132,8 @@ private:
     // Sends the device what changed (live) and records it as an event of the run.
     void reconfigureLive(const std::optional<core::plan::PlanResult>& plan, std::optional<double> bandwidthBps,
                          const QString& kind, const QString& why);
-    void onSampleIo(const core::net::Sample& s);   // controller I/O thread
-    void flushSamples();                           // UI thread
+    void onSampleIo(const core::net::Sample& s);  // controller I/O thread
+    void flushSamples();                          // UI thread
     void recordEvent(const QString& kind, const QString& message, double value, const std::string& role = {});
     void applyTraceStep();
     void finishRun(const QString& status, const QString& error);
@@ -185,7 +185,7 @@ private:
     std::chrono::steady_clock::duration pausedTotal_{};
     std::atomic<int64_t> samplesThisRun_{0};
 
-    std::mutex configMutex_;     // reconfigureLive's merged, not yet sent configuration
+    std::mutex configMutex_;  // reconfigureLive's merged, not yet sent configuration
     QJsonObject pendingConfig_;
     bool configQueued_ = false;
 
@@ -194,8 +194,8 @@ private:
     std::optional<core::plan::ConfigurationMap> map_;
     std::optional<core::plan::DynamicPlanner> dynamic_;
     double predictedMs_ = 0.0;
-    uint64_t seqOffset_ = 0;       // samples of earlier segments (a pause restarts the device's count)
-    double timeOffsetMs_ = 0.0;    // and its clock
+    uint64_t seqOffset_ = 0;     // samples of earlier segments (a pause restarts the device's count)
+    double timeOffsetMs_ = 0.0;  // and its clock
     double lastDeviceTimeMs_ = 0.0;
     std::vector<LiveSample> pending_;  // for the UI thread
     std::string powerProfile_ = "laptop";

@@ -2,7 +2,6 @@
 // the controller's I/O thread to the store and the plots.
 #include "app/gui/Session.h"
 
-
 #include <QDateTime>
 
 #include <cmath>
@@ -63,18 +62,19 @@ void Session::startRun(const RunRequest& request) {
     start.modelId = modelId_;
     start.modelHash = modelHash_;
     start.policy = plan::policyName(inputs_.policy);
-    start.params = {{"exit", std::to_string(first.exit)},
-                    {"partition", std::to_string(first.partition)},
-                    {"bandwidth_bps", QString::number(inputs_.bandwidthBps, 'g', 12).toStdString()},
-                    {"shaping", "shape"},
-                    {"deadline_ms", QString::number(inputs_.deadlineMs).toStdString()},
-                    {"rate_hz", QString::number(request.rateHz).toStdString()},
-                    {"predictor", inputs_.predictor.toStdString()},
-                    {"dynamic", request.dynamic ? "true" : "false"},
-                    {"trace", request.tracePath.toStdString()},
-                    {"workers", localWorkers() ? std::string("local") : c->info(Role::Device).endpoint + " " + c->info(Role::Edge).endpoint},
-                    {"power_profile", powerProfile_},
-                    {"source", "workbench window"}};
+    start.params = {
+        {"exit", std::to_string(first.exit)},
+        {"partition", std::to_string(first.partition)},
+        {"bandwidth_bps", QString::number(inputs_.bandwidthBps, 'g', 12).toStdString()},
+        {"shaping", "shape"},
+        {"deadline_ms", QString::number(inputs_.deadlineMs).toStdString()},
+        {"rate_hz", QString::number(request.rateHz).toStdString()},
+        {"predictor", inputs_.predictor.toStdString()},
+        {"dynamic", request.dynamic ? "true" : "false"},
+        {"trace", request.tracePath.toStdString()},
+        {"workers", localWorkers() ? std::string("local") : c->info(Role::Device).endpoint + " " + c->info(Role::Edge).endpoint},
+        {"power_profile", powerProfile_},
+        {"source", "workbench window"}};
     auto id = store_->beginRun(start);
     if (!id) {
         Q_EMIT errorOccurred(qs(id.error()));
@@ -123,7 +123,11 @@ void Session::startRun(const RunRequest& request) {
         if (!c) return;
         auto r = c->call(Role::Device, "configure", cfg, kCallTimeoutMs);
         if (r) r = c->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", rate}}, kCallTimeoutMs);
-        if (!r) onUi([this, why = qs(r.error())] { finishRun(QStringLiteral("failed"), why); Q_EMIT errorOccurred(why); });
+        if (!r)
+            onUi([this, why = qs(r.error())] {
+                finishRun(QStringLiteral("failed"), why);
+                Q_EMIT errorOccurred(why);
+            });
     });
 }
 
@@ -136,7 +140,8 @@ void Session::pauseRun() {
     const qint64 id = runId_;
     post([this, id] {
         auto c = ctrl();
-        auto r = c ? c->call(Role::Device, "stop", {}, kCallTimeoutMs) : Result<QJsonObject>(makeError("no workers are connected"));
+        auto r =
+            c ? c->call(Role::Device, "stop", {}, kCallTimeoutMs) : Result<QJsonObject>(makeError("no workers are connected"));
         if (r) {
             // The device numbers the next segment from 0 again, on a new clock.
             std::lock_guard lock(ioMutex_);
@@ -220,7 +225,8 @@ void Session::applyTraceStep() {
     // mode knows the bandwidth), a dynamic one finds out by itself.
     if (!dynamic_) {
         const bool moved = replan();
-        reconfigureLive(moved ? plan_ : std::nullopt, bps, moved ? QStringLiteral("plan") : QStringLiteral("bandwidth"), tr("trace"));
+        reconfigureLive(moved ? plan_ : std::nullopt, bps, moved ? QStringLiteral("plan") : QStringLiteral("bandwidth"),
+                        tr("trace"));
     } else {
         reconfigureLive(std::nullopt, bps, QStringLiteral("bandwidth"), tr("trace"));
     }
@@ -281,8 +287,8 @@ void Session::onSampleIo(const net::Sample& in) {
     if (!std::isnan(changeBps) || switchTo)
         onUi([this, changeBps, switchTo] {
             if (!std::isnan(changeBps))
-                recordEvent(QStringLiteral("change-point"), tr("bandwidth changed: now about %1 kbps").arg(std::llround(changeBps / 1000)),
-                            changeBps);
+                recordEvent(QStringLiteral("change-point"),
+                            tr("bandwidth changed: now about %1 kbps").arg(std::llround(changeBps / 1000)), changeBps);
             if (switchTo && running()) {
                 replan();
                 reconfigureLive(switchTo, std::nullopt, QStringLiteral("plan"), tr("dynamic mode"));

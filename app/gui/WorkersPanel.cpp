@@ -31,8 +31,9 @@ WorkersPanel::WorkersPanel(Session& session, QWidget* parent) : QWidget(parent),
     slowdown_->setRange(1.0, 100.0);
     slowdown_->setDecimals(1);
     slowdown_->setSuffix(QStringLiteral("×"));
-    slowdown_->setToolTip(tr("Emulate a device this many times slower than this machine (1 = none). "
-                             "Recorded with every run and profile."));
+    slowdown_->setToolTip(
+        tr("Emulate a device this many times slower than this machine (1 = none). "
+           "Recorded with every run and profile."));
     localRow->addWidget(startLocal);
     localRow->addWidget(new QLabel(tr("device slowdown"), local));
     localRow->addWidget(slowdown_);
@@ -63,8 +64,8 @@ WorkersPanel::WorkersPanel(Session& session, QWidget* parent) : QWidget(parent),
 
     table_ = new QTableWidget(2, 7, this);
     table_->setObjectName("workersTable");
-    table_->setHorizontalHeaderLabels({tr("Role"), tr("Status"), tr("Host"), tr("Endpoint"), tr("Versions"),
-                                       tr("Heartbeat"), tr("Details")});
+    table_->setHorizontalHeaderLabels(
+        {tr("Role"), tr("Status"), tr("Host"), tr("Endpoint"), tr("Versions"), tr("Heartbeat"), tr("Details")});
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -132,12 +133,18 @@ void WorkersPanel::refresh() {
         QString details = QString::fromStdString(info.deathReason);
         if (details.isEmpty() && !h.isEmpty()) {
             details = h.value("os").toString();
-            if (h.value("slowdown").toDouble(1.0) > 1.0) details += tr(", emulated slowdown %1×").arg(h.value("slowdown").toDouble());
-            if (!h.value("energy_sensor").toString().isEmpty()) details += tr(", energy sensor %1").arg(h.value("energy_sensor").toString());
+            if (h.value("slowdown").toDouble(1.0) > 1.0)
+                details += tr(", emulated slowdown %1×").arg(h.value("slowdown").toDouble());
+            if (!h.value("energy_sensor").toString().isEmpty())
+                details += tr(", energy sensor %1").arg(h.value("energy_sensor").toString());
         }
-        const QStringList cells{QString::fromLatin1(core::net::roleName(role)), status, h.value("host").toString(),
-                                QString::fromStdString(info.endpoint), versions,
-                                info.connected ? tr("%1 ms ago").arg(info.heartbeatAgeMs, 0, 'f', 0) : QString(), details};
+        const QStringList cells{QString::fromLatin1(core::net::roleName(role)),
+                                status,
+                                h.value("host").toString(),
+                                QString::fromStdString(info.endpoint),
+                                versions,
+                                info.connected ? tr("%1 ms ago").arg(info.heartbeatAgeMs, 0, 'f', 0) : QString(),
+                                details};
         for (int c = 0; c < cells.size(); ++c) {
             auto* item = table_->item(row, c);
             if (!item) table_->setItem(row, c, item = new QTableWidgetItem);

@@ -61,20 +61,21 @@ void scriptDemo(MainWindow& w, double seconds, const QString& screenshot, int* e
             QTimer::singleShot(static_cast<int>(seconds * 1000.0 * (i + 1) / (n + 1)), &w,
                                [&w, bps = settings[i]] { w.experiment()->setBandwidthBps(bps); });
         QTimer::singleShot(static_cast<int>(seconds * 1000.0), &w, [&w, &session] { session.stopRun(); });
-        QObject::connect(&session, &edgent::gui::Session::runStopped, &w, [&w, screenshot, exitCode](qint64 id, const QString& status) {
-            w.livePlots()->replotNow();
-            QPixmap shot = w.grab();
-            if (!shot.save(screenshot, "PNG")) {
-                *exitCode = fail(QStringLiteral("cannot write the screenshot %1").arg(screenshot));
-            } else {
-                std::printf("run %lld %s: %lld inferences; screenshot %s (%dx%d); database %s\n", static_cast<long long>(id),
-                            status.toLocal8Bit().constData(), static_cast<long long>(w.livePlots()->points()),
-                            QFileInfo(screenshot).absoluteFilePath().toLocal8Bit().constData(), shot.width(), shot.height(),
-                            w.session().databasePath().toLocal8Bit().constData());
-                if (*exitCode == 0) *exitCode = status == QLatin1String("finished") ? 0 : 1;
-            }
-            QApplication::exit(*exitCode);
-        });
+        QObject::connect(
+            &session, &edgent::gui::Session::runStopped, &w, [&w, screenshot, exitCode](qint64 id, const QString& status) {
+                w.livePlots()->replotNow();
+                QPixmap shot = w.grab();
+                if (!shot.save(screenshot, "PNG")) {
+                    *exitCode = fail(QStringLiteral("cannot write the screenshot %1").arg(screenshot));
+                } else {
+                    std::printf("run %lld %s: %lld inferences; screenshot %s (%dx%d); database %s\n", static_cast<long long>(id),
+                                status.toLocal8Bit().constData(), static_cast<long long>(w.livePlots()->points()),
+                                QFileInfo(screenshot).absoluteFilePath().toLocal8Bit().constData(), shot.width(), shot.height(),
+                                w.session().databasePath().toLocal8Bit().constData());
+                    if (*exitCode == 0) *exitCode = status == QLatin1String("finished") ? 0 : 1;
+                }
+                QApplication::exit(*exitCode);
+            });
     });
     waitTimer->start(200);
 }

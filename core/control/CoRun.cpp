@@ -4,7 +4,6 @@
 #include "core/model/ModelFile.h"
 #include "core/util/Stats.h"
 
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -38,14 +37,15 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     SpawnedWorker localDevice, localEdge;
     std::string deviceEp = o.deviceEndpoint, edgeEp = o.edgeEndpoint;
     if (o.local) {
-        if (auto s = spawnWorker(localEdge, Role::Edge, o.edgeThreads > 0 ? o.edgeThreads : o.workerThreads, o.curveKeysDir); !s) {
-        fail(s.error());
-        return result;
-    }
+        if (auto s = spawnWorker(localEdge, Role::Edge, o.edgeThreads > 0 ? o.edgeThreads : o.workerThreads, o.curveKeysDir);
+            !s) {
+            fail(s.error());
+            return result;
+        }
         if (auto s = spawnWorker(localDevice, Role::Device, o.workerThreads, o.curveKeysDir, 15000, o.deviceSlowdown); !s) {
-        fail(s.error());
-        return result;
-    }
+            fail(s.error());
+            return result;
+        }
         deviceEp = localDevice.controlEndpoint;
         edgeEp = localEdge.controlEndpoint;
     }
@@ -103,9 +103,10 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
                 const auto d = dynamic->observe(s.bytesSent, s.transferMs, s.probeBytes, s.probeMs);
                 if (d.changePoint) {
                     ++result.changePoints;
-                    runEvents.push_back(runEvent("change-point",
-                                                 "bandwidth changed: now about " + std::to_string(std::llround(d.estimateBps / 1000)) + " kbps",
-                                                 d.estimateBps));
+                    runEvents.push_back(
+                        runEvent("change-point",
+                                 "bandwidth changed: now about " + std::to_string(std::llround(d.estimateBps / 1000)) + " kbps",
+                                 d.estimateBps));
                 }
                 if (d.switchTo) pendingPlan = d.switchTo;
             }
@@ -126,7 +127,8 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
             e.atMs -= streamStartMs;
             result.events.push_back(e);
             if (e.kind == "stream-finished" || e.kind == "stream-error") streamEnded = true;
-            if (e.kind == "stream-error" && streamError.empty()) streamError = std::string(roleName(e.role)) + " worker: " + e.message;
+            if (e.kind == "stream-error" && streamError.empty())
+                streamError = std::string(roleName(e.role)) + " worker: " + e.message;
             if (e.kind == "down" && streamError.empty()) streamError = e.message + " at " + e.wallTime;
         }
         if (onEvent) onEvent(e);
@@ -198,17 +200,18 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
                 elapsedMs >= o.trace->points[nextTracePoint].timeS * 1000.0) {
                 const double bps = o.trace->points[nextTracePoint].kbps * 1000.0;
                 live["bandwidth_bps"] = bps;
-                runEvents.push_back(runEvent("bandwidth", "trace step to " + std::to_string(std::llround(bps / 1000)) + " kbps", bps));
+                runEvents.push_back(
+                    runEvent("bandwidth", "trace step to " + std::to_string(std::llround(bps / 1000)) + " kbps", bps));
                 ++nextTracePoint;
             }
             if (pendingPlan) {
                 live["exit"] = pendingPlan->exit;
                 live["partition"] = pendingPlan->partition;
-                runEvents.push_back(runEvent("plan",
-                                             "exit " + std::to_string(pendingPlan->exit) + ", partition " +
-                                                 std::to_string(pendingPlan->partition) + " for >= " +
-                                                 std::to_string(dynamic->stateLowerBps() / 1000) + " kbps (" + dynamic->source() + ")",
-                                             static_cast<double>(dynamic->stateLowerBps())));
+                runEvents.push_back(runEvent(
+                    "plan",
+                    "exit " + std::to_string(pendingPlan->exit) + ", partition " + std::to_string(pendingPlan->partition) +
+                        " for >= " + std::to_string(dynamic->stateLowerBps() / 1000) + " kbps (" + dynamic->source() + ")",
+                    static_cast<double>(dynamic->stateLowerBps())));
                 ++result.reconfigurations;
                 pendingPlan.reset();
             }
@@ -216,7 +219,8 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
                 lock.unlock();
                 deliverRunEvents();
                 if (!live.isEmpty())
-                    if (auto r = controller.call(Role::Device, "configure", live, o.requestTimeoutMs); !r) return makeError(r.error());
+                    if (auto r = controller.call(Role::Device, "configure", live, o.requestTimeoutMs); !r)
+                        return makeError(r.error());
                 lock.lock();
                 continue;
             }
@@ -268,7 +272,8 @@ CoRunResult runCoInference(const CoRunOptions& o, const std::function<void(const
     controller.setEventHandler({});
     {
         std::lock_guard lock(mutex);
-        if (o.count > 0 && static_cast<int64_t>(result.samples.size()) > o.count) result.samples.resize(static_cast<size_t>(o.count));
+        if (o.count > 0 && static_cast<int64_t>(result.samples.size()) > o.count)
+            result.samples.resize(static_cast<size_t>(o.count));
     }
     result.wallSeconds = std::chrono::duration<double>(Clock::now() - started).count();
     return result;

@@ -15,25 +15,25 @@
 namespace edgent::core::control {
 
 struct CoRunOptions {
-    std::string modelPath;          // native model JSON
-    bool local = true;              // spawn both workers on loopback
-    std::string deviceEndpoint;     // when not local
+    std::string modelPath;       // native model JSON
+    bool local = true;           // spawn both workers on loopback
+    std::string deviceEndpoint;  // when not local
     std::string edgeEndpoint;
     int exit = 0;
     int partition = 0;
-    double bandwidthBps = 0.0;      // shaper rate; 0 = measure only (the link is really shaped)
+    double bandwidthBps = 0.0;  // shaper rate; 0 = measure only (the link is really shaped)
     int64_t count = 100;
-    double rateHz = 0.0;            // 0: back-to-back
+    double rateHz = 0.0;  // 0: back-to-back
     std::string dataset = "fashion-mnist";
-    std::string dataDir;            // on the device's host
-    int64_t offset = 0;             // first test image
+    std::string dataDir;  // on the device's host
+    int64_t offset = 0;   // first test image
     std::string curveKeysDir;
     int workerThreads = 1;
-    int edgeThreads = 0;            // local edge's threads; 0: workerThreads
-    double deviceSlowdown = 1.0;    // local device: emulate a device this many times slower
+    int edgeThreads = 0;          // local edge's threads; 0: workerThreads
+    double deviceSlowdown = 1.0;  // local device: emulate a device this many times slower
     int requestTimeoutMs = 15000;
     int sampleSilenceLimitMs = 30000;  // the run fails when the device goes quiet this long
-    double durationS = 0.0;          // > 0: stop after this long even if count is not reached
+    double durationS = 0.0;            // > 0: stop after this long even if count is not reached
 
     // Trace replay: the shaper's rate follows the trace (time 0 = the stream's start).
     const plan::BandwidthTrace* trace = nullptr;
@@ -51,8 +51,8 @@ struct CoRunResult {
     std::string error;  // one line naming the worker when one died
     QJsonObject deviceHello, edgeHello, deviceStats, edgeStats;
     double wallSeconds = 0.0;
-    int64_t changePoints = 0;        // dynamic mode
-    int64_t reconfigurations = 0;    // dynamic mode: configurations sent after the first
+    int64_t changePoints = 0;      // dynamic mode
+    int64_t reconfigurations = 0;  // dynamic mode: configurations sent after the first
 };
 
 // Runs to completion, failure or cancellation. onSample and onEvent run on the

@@ -160,7 +160,8 @@ struct Controller::Impl {
                 }
                 op.connected->set_value(Status::success());
             } catch (const zmq::error_t& e) {
-                op.connected->set_value(makeError("cannot connect to " + workerName(op.role) + " at " + op.text + ": " + e.what()));
+                op.connected->set_value(
+                    makeError("cannot connect to " + workerName(op.role) + " at " + op.text + ": " + e.what()));
             }
             break;
         case Op::Send: {
@@ -201,7 +202,8 @@ struct Controller::Impl {
         auto message = fromWire(parts[0].data(), parts[0].size());
         if (!message) {
             // A reply we cannot accept (say, another protocol version) still answers its request.
-            const auto lenient = QJsonDocument::fromJson(QByteArray(parts[0].data<char>(), static_cast<qsizetype>(parts[0].size())));
+            const auto lenient =
+                QJsonDocument::fromJson(QByteArray(parts[0].data<char>(), static_cast<qsizetype>(parts[0].size())));
             const uint64_t id = static_cast<uint64_t>(lenient.object().value("id").toInteger(0));
             auto it = inflight.find(id);
             if (it != inflight.end()) {
@@ -214,7 +216,8 @@ struct Controller::Impl {
         if (type == "reply") {
             auto it = inflight.find(static_cast<uint64_t>(message->value("id").toInteger()));
             if (it == inflight.end() || it->second->role != role) return;  // late, or not this worker's request
-            if (message->value("ok").toBool()) it->second->promise.set_value(*message);
+            if (message->value("ok").toBool())
+                it->second->promise.set_value(*message);
             else
                 it->second->promise.set_value(makeError(workerName(role) + " refused '" + it->second->cmd +
                                                         "': " + message->value("error").toString().toStdString()));
@@ -292,17 +295,19 @@ struct Controller::Impl {
                     alive = info.alive;
                 }
                 if (alive && now - slot.lastHeard > std::chrono::milliseconds(options.deadAfterMs))
-                    declareDead(role, "no heartbeat for " + secondsText(options.deadAfterMs) + " (last heard " +
-                                          QDateTime::currentDateTime()
-                                              .addMSecs(-std::chrono::duration_cast<std::chrono::milliseconds>(now - slot.lastHeard).count())
-                                              .toString("HH:mm:ss.zzz")
-                                              .toStdString() +
-                                          ")");
+                    declareDead(
+                        role,
+                        "no heartbeat for " + secondsText(options.deadAfterMs) + " (last heard " +
+                            QDateTime::currentDateTime()
+                                .addMSecs(-std::chrono::duration_cast<std::chrono::milliseconds>(now - slot.lastHeard).count())
+                                .toString("HH:mm:ss.zzz")
+                                .toStdString() +
+                            ")");
             }
             for (auto it = inflight.begin(); it != inflight.end();) {
                 if (now >= it->second->deadline) {
-                    it->second->promise.set_value(makeError(workerName(it->second->role) + " did not answer '" +
-                                                            it->second->cmd + "' within " + secondsText(it->second->timeoutMs)));
+                    it->second->promise.set_value(makeError(workerName(it->second->role) + " did not answer '" + it->second->cmd +
+                                                            "' within " + secondsText(it->second->timeoutMs)));
                     it = inflight.erase(it);
                 } else {
                     ++it;
@@ -320,8 +325,10 @@ Controller::Controller(Options options) : impl_(std::make_unique<Impl>()) {
     impl_->options = std::move(options);
     if (!impl_->options.curveKeysDir.empty()) {
         auto keys = loadCurveKeys(impl_->options.curveKeysDir, false);
-        if (keys) impl_->curve = *keys;
-        else impl_->curveError = keys.error();
+        if (keys)
+            impl_->curve = *keys;
+        else
+            impl_->curveError = keys.error();
     }
     const std::string wake = "inproc://edgent-controller-wake-" + std::to_string(reinterpret_cast<uintptr_t>(this));
     impl_->wakeRecv = zmq::socket_t(impl_->context, zmq::socket_type::pair);

@@ -23,15 +23,15 @@ namespace edgent::core::control {
 
 struct WorkerEvent {
     net::Role role = net::Role::Device;
-    std::string kind;     // up, down, stream-finished, stream-error, log; and from the
-                          // run itself (controller = true): bandwidth, change-point, plan
-    std::string message;  // plain words, e.g. why a worker is considered dead
-    int64_t samples = 0;  // stream-finished / stream-error: samples the device sent;
-                          // run events: samples the controller had received before it
-    double atMs = 0.0;    // controller clock: ms since the controller started
-    std::string wallTime; // ISO-8601 local time, for people
-    int done = 0, total = 0;  // profile-progress: items timed of the stage's total
-    bool controller = false;  // raised by the controller, not by a worker
+    std::string kind;                                         // up, down, stream-finished, stream-error, log; and from the
+                                                              // run itself (controller = true): bandwidth, change-point, plan
+    std::string message;                                      // plain words, e.g. why a worker is considered dead
+    int64_t samples = 0;                                      // stream-finished / stream-error: samples the device sent;
+                                                              // run events: samples the controller had received before it
+    double atMs = 0.0;                                        // controller clock: ms since the controller started
+    std::string wallTime;                                     // ISO-8601 local time, for people
+    int done = 0, total = 0;                                  // profile-progress: items timed of the stage's total
+    bool controller = false;                                  // raised by the controller, not by a worker
     double value = std::numeric_limits<double>::quiet_NaN();  // bandwidth, change-point, plan: bit/s
 };
 

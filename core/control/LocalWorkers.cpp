@@ -76,7 +76,8 @@ Result<std::string> ChildProcess::readLine(int timeoutMs) {
             buffer_.erase(0, nl + 1);
             return line;
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
         if (left <= 0) return makeError("no output within " + std::to_string(timeoutMs / 1000) + " s");
         pollfd p{stdoutFd_, POLLIN, 0};
         const int r = ::poll(&p, 1, static_cast<int>(left));
@@ -137,7 +138,8 @@ std::string workerExecutable() {
     const QByteArray env = qgetenv("EDGENT_WORKER");
     if (!env.isEmpty()) return env.toStdString();
     const QString dir = QString::fromStdString(selfDir());
-    for (const QString& candidate : {dir + "/edgent-worker", dir + "/../workers/edgent-worker", dir + "/../../workers/edgent-worker"}) {
+    for (const QString& candidate :
+         {dir + "/edgent-worker", dir + "/../workers/edgent-worker", dir + "/../../workers/edgent-worker"}) {
         const QFileInfo info(candidate);
         if (info.isFile() && info.isExecutable()) return info.canonicalFilePath().toStdString();
     }

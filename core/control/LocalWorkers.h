@@ -51,7 +51,7 @@ struct SpawnedWorker {
 
 // Starts one worker; returns once it printed its endpoints (or fails within timeoutMs).
 // slowdown > 1 emulates a slower node (edgent-worker --slowdown).
-Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std::string& curveKeysDir,
-                   int timeoutMs = 15000, double slowdown = 1.0);
+Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std::string& curveKeysDir, int timeoutMs = 15000,
+                   double slowdown = 1.0);
 
 }  // namespace edgent::core::control

@@ -91,7 +91,10 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     // Two calibration streams of 40 inferences, unshaped: (a) the device runs all but the last
     // layer and sends a small tensor; (b) the edge runs the whole path on the raw input.
     auto calibrate = [&](int partition, std::vector<net::Sample>& into) -> Status {
-        QJsonObject cfg{{"exit", last}, {"partition", partition}, {"bandwidth_bps", 0.0}, {"probe", false},
+        QJsonObject cfg{{"exit", last},
+                        {"partition", partition},
+                        {"bandwidth_bps", 0.0},
+                        {"probe", false},
                         {"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}};
         int finishedBefore = 0;
         {
@@ -108,7 +111,8 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
                 return (calibration.size() >= 40 && state->streamsFinished > finishedBefore) || !failed.empty();
             }))
             return makeError("the calibration stream did not finish within 60 s");
-        if (!failed.empty()) return makeError(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
+        if (!failed.empty())
+            return makeError(std::string(net::roleName(failed.begin()->first)) + " worker: " + failed.begin()->second);
         into = calibration;
         return Status::success();
     };
@@ -150,9 +154,9 @@ Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t model
         profile::ProfileOptions opts;
         opts.repeats = options.repeats;
         opts.slowdown = node.hello.value("slowdown").toDouble(1.0);
-        auto id = db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(),
-                                 node.hello.value("threads").toInt(), opts, node.result, run.overheadMs,
-                                 run.overheadP95Ms, node.tailRatio);
+        auto id =
+            db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(), node.hello.value("threads").toInt(),
+                           opts, node.result, run.overheadMs, run.overheadP95Ms, node.tailRatio);
         if (!id) return makeError(id.error());
         std::map<LayerKind, std::vector<plan::Observation>> byKind;
         for (const auto& t : node.result.layers) byKind[t.kind].push_back(plan::Observation{t.features, t.medianMs});
@@ -191,12 +195,12 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     auto edge = db.latestProfile(modelHashHex, "edge");
     if (!edge) return makeError(edge.error());
     const double overhead = device->overheadMs;
-    if (predictor == "regression") return plan::LatencyTable::fromRegressions(model.spec, device->regressions, edge->regressions, overhead);
+    if (predictor == "regression")
+        return plan::LatencyTable::fromRegressions(model.spec, device->regressions, edge->regressions, overhead);
     if (predictor == "regression-macs")
         return plan::LatencyTable::fromRegressions(model.spec, device->regressionsMacs, edge->regressionsMacs, overhead);
     const bool tail = predictor == "lookup-p95";
-    if (predictor != "lookup" && !tail)
-        return makeError("unknown predictor '" + predictor + "' (" + joinPredictorNames() + ")");
+    if (predictor != "lookup" && !tail) return makeError("unknown predictor '" + predictor + "' (" + joinPredictorNames() + ")");
     std::vector<std::vector<double>> d, e;
     for (int x = 0; x < model.spec.numExits(); ++x) {
         d.emplace_back(static_cast<size_t>(model.spec.pathLength(x)), -1.0);

@@ -42,8 +42,8 @@ public:
                 return makeError(path_ + ": cannot decompress (" + gzerror(file_, &code) + ")");
             }
             if (got == 0)
-                return makeError(path_ + ": short read in " + what + " (" + std::to_string(done) + " of " +
-                                 std::to_string(n) + " bytes)");
+                return makeError(path_ + ": short read in " + what + " (" + std::to_string(done) + " of " + std::to_string(n) +
+                                 " bytes)");
             done += static_cast<size_t>(got);
         }
         return Status::success();
@@ -81,8 +81,7 @@ public:
     std::string name() const override { return "fashion-mnist"; }
     std::string directory() const override { return dir_; }
     std::vector<std::string> classNames() const override {
-        return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+        return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
     }
     float mean() const override { return 0.2860f; }
     float stddev() const override { return 0.3530f; }
@@ -154,18 +153,17 @@ Result<ImageSet> readIdxImages(const std::string& path, int64_t limit) {
     auto magic = f.readBigEndianU32("the header");
     if (!magic) return makeError(magic.error());
     if (*magic != kIdxImagesMagic)
-        return makeError(path + ": wrong magic number " + hex(*magic) + " (an IDX image file has " + hex(kIdxImagesMagic) +
-                         ")");
+        return makeError(path + ": wrong magic number " + hex(*magic) + " (an IDX image file has " + hex(kIdxImagesMagic) + ")");
     auto count = f.readBigEndianU32("the header");
     auto rows = count ? f.readBigEndianU32("the header") : count;
     auto cols = rows ? f.readBigEndianU32("the header") : rows;
     if (!cols) return makeError(cols.error());
     if (*count > kMaxImages || *rows == 0 || *cols == 0 || *rows > kMaxSide || *cols > kMaxSide)
-        return makeError(path + ": implausible header (" + std::to_string(*count) + " images of " + std::to_string(*rows) +
-                         "x" + std::to_string(*cols) + ")");
+        return makeError(path + ": implausible header (" + std::to_string(*count) + " images of " + std::to_string(*rows) + "x" +
+                         std::to_string(*cols) + ")");
     if (int64_t(*count) * *rows * *cols > kMaxPixelBytes)
-        return makeError(path + ": implausible header (" + std::to_string(*count) + " images of " + std::to_string(*rows) +
-                         "x" + std::to_string(*cols) + " would need more than 4 GiB)");
+        return makeError(path + ": implausible header (" + std::to_string(*count) + " images of " + std::to_string(*rows) + "x" +
+                         std::to_string(*cols) + " would need more than 4 GiB)");
     ImageSet set;
     set.count = limit > 0 ? std::min<int64_t>(limit, *count) : *count;
     set.channels = 1;
@@ -182,8 +180,7 @@ Result<std::vector<uint8_t>> readIdxLabels(const std::string& path, int64_t limi
     auto magic = f.readBigEndianU32("the header");
     if (!magic) return makeError(magic.error());
     if (*magic != kIdxLabelsMagic)
-        return makeError(path + ": wrong magic number " + hex(*magic) + " (an IDX label file has " + hex(kIdxLabelsMagic) +
-                         ")");
+        return makeError(path + ": wrong magic number " + hex(*magic) + " (an IDX label file has " + hex(kIdxLabelsMagic) + ")");
     auto count = f.readBigEndianU32("the header");
     if (!count) return makeError(count.error());
     if (*count > kMaxImages) return makeError(path + ": implausible label count " + std::to_string(*count));
@@ -230,8 +227,10 @@ Result<std::unique_ptr<Dataset>> openDataset(const std::string& name, const std:
         return makeError("data directory " + dir + " does not exist" +
                          (name == "fashion-mnist" ? " (install Debian's dataset-fashion-mnist or pass --data-dir)" : ""));
     std::unique_ptr<Dataset> ds;
-    if (name == "fashion-mnist") ds = std::make_unique<FashionMnist>(dir);
-    else ds = std::make_unique<Cifar10>(dir);
+    if (name == "fashion-mnist")
+        ds = std::make_unique<FashionMnist>(dir);
+    else
+        ds = std::make_unique<Cifar10>(dir);
     return ds;
 }
 

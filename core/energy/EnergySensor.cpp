@@ -11,7 +11,8 @@ namespace {
 
 Result<uint64_t> readCounter(const QString& path) {
     QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return makeError("cannot read " + path.toStdString() + ": " + f.errorString().toStdString());
+    if (!f.open(QIODevice::ReadOnly))
+        return makeError("cannot read " + path.toStdString() + ": " + f.errorString().toStdString());
     bool ok = false;
     const uint64_t v = f.readAll().trimmed().toULongLong(&ok);
     if (!ok) return makeError(path.toStdString() + " does not hold a whole number");
@@ -26,7 +27,10 @@ QString readText(const QString& path) {
 class Rapl final : public EnergySensor {
 public:
     Rapl(QString dir, std::string name, uint64_t range, uint64_t first)
-        : dir_(std::move(dir)), name_(std::move(name)), range_(range), last_(first) {}
+        : dir_(std::move(dir)),
+          name_(std::move(name)),
+          range_(range),
+          last_(first) {}
     std::string name() const override { return name_; }
     Result<double> microjoules() override {
         std::lock_guard lock(mutex_);
@@ -50,7 +54,10 @@ class HwmonPower final : public EnergySensor {
 public:
     using Clock = std::chrono::steady_clock;
     HwmonPower(QString dir, std::string name, double firstMicrowatts)
-        : dir_(std::move(dir)), name_(std::move(name)), lastUw_(firstMicrowatts), lastAt_(Clock::now()) {}
+        : dir_(std::move(dir)),
+          name_(std::move(name)),
+          lastUw_(firstMicrowatts),
+          lastAt_(Clock::now()) {}
     std::string name() const override { return name_; }
     Result<double> microjoules() override {
         std::lock_guard lock(mutex_);

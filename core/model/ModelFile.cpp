@@ -42,9 +42,7 @@ QJsonObject layerToJson(const LayerSpec& l, const Shape& input) {
         o["k"] = l.lrnK;
         break;
     case LayerKind::Dropout: o["p"] = l.dropoutP; break;
-    case LayerKind::BatchNorm:
-        o["in_channels"] = static_cast<qint64>(input.dims.size() == 3 ? input.dims[0] : 0);
-        break;
+    case LayerKind::BatchNorm: o["in_channels"] = static_cast<qint64>(input.dims.size() == 3 ? input.dims[0] : 0); break;
     case LayerKind::Relu:
     case LayerKind::Flatten: break;
     }
@@ -86,14 +84,12 @@ Result<LayerSpec> layerFromJson(const QJsonValue& value, const std::string& wher
     if (l.kind == LayerKind::MaxPool) l.stride = 0;  // defaults to the kernel below
     std::string error;
     const bool ok = readInt(o, "in_channels", l.inChannels, error, where) &&
-                    readInt(o, "out_channels", l.outChannels, error, where) &&
-                    readInt(o, "kernel", l.kernel, error, where) && readInt(o, "stride", l.stride, error, where) &&
-                    readInt(o, "padding", l.padding, error, where) &&
+                    readInt(o, "out_channels", l.outChannels, error, where) && readInt(o, "kernel", l.kernel, error, where) &&
+                    readInt(o, "stride", l.stride, error, where) && readInt(o, "padding", l.padding, error, where) &&
                     readInt(o, "in_features", l.inFeatures, error, where) &&
-                    readInt(o, "out_features", l.outFeatures, error, where) &&
-                    readInt(o, "size", l.lrnSize, error, where) && readDouble(o, "alpha", l.lrnAlpha, error, where) &&
-                    readDouble(o, "beta", l.lrnBeta, error, where) && readDouble(o, "k", l.lrnK, error, where) &&
-                    readDouble(o, "p", l.dropoutP, error, where);
+                    readInt(o, "out_features", l.outFeatures, error, where) && readInt(o, "size", l.lrnSize, error, where) &&
+                    readDouble(o, "alpha", l.lrnAlpha, error, where) && readDouble(o, "beta", l.lrnBeta, error, where) &&
+                    readDouble(o, "k", l.lrnK, error, where) && readDouble(o, "p", l.dropoutP, error, where);
     if (!ok) return makeError(error);
     if (l.kind == LayerKind::MaxPool && l.stride == 0) l.stride = l.kernel;
     return l;
@@ -241,8 +237,7 @@ Result<ModelFile> parseModelFile(const std::string& jsonText, const std::string&
     bool crcOk = false;
     out.weightsCrc32 = weights.value("crc32").toString().toUInt(&crcOk, 16);
     if (!crcOk || out.weightsBytes < 0) return makeError(origin + ": weights needs 'bytes' and a hex 'crc32'");
-    out.trainingJson =
-        QJsonDocument(root.value("training").toObject()).toJson(QJsonDocument::Compact).toStdString();
+    out.trainingJson = QJsonDocument(root.value("training").toObject()).toJson(QJsonDocument::Compact).toStdString();
     return out;
 }
 
@@ -260,8 +255,8 @@ Result<ModelFile> readModelFile(const std::string& jsonPath) {
     return parsed;
 }
 
-std::string modelFileJson(const ModelSpec& spec, const std::string& weightsFile, int64_t weightsBytes,
-                          uint32_t weightsCrc32, const std::string& trainingJson) {
+std::string modelFileJson(const ModelSpec& spec, const std::string& weightsFile, int64_t weightsBytes, uint32_t weightsCrc32,
+                          const std::string& trainingJson) {
     QJsonObject root = specToJsonObject(spec);
     root["format"] = kFormatName;
     root["format_version"] = ModelSpec::kFormatVersion;
@@ -299,8 +294,7 @@ Result<ModelBytes> readModelBytes(const std::string& jsonPath) {
 
 Status writeFileAtomically(const std::string& path, const std::string& bytes) {
     QSaveFile file(QString::fromStdString(path));
-    if (!file.open(QIODevice::WriteOnly))
-        return makeError("cannot write " + path + ": " + file.errorString().toStdString());
+    if (!file.open(QIODevice::WriteOnly)) return makeError("cannot write " + path + ": " + file.errorString().toStdString());
     if (file.write(bytes.data(), static_cast<qint64>(bytes.size())) != static_cast<qint64>(bytes.size())) {
         file.cancelWriting();
         return makeError("cannot write " + path + ": " + file.errorString().toStdString());

@@ -11,7 +11,7 @@
 namespace edgent::core {
 
 struct ModelFile {
-    std::string path;         // the JSON file
+    std::string path;  // the JSON file
     ModelSpec spec;
     std::string weightsPath;  // absolute, resolved against the JSON file's folder
     int64_t weightsBytes = 0;
@@ -29,8 +29,8 @@ Result<ModelFile> parseModelFile(const std::string& jsonText, const std::string&
 Result<ModelSpec> parseModelSpec(const std::string& jsonText, const std::string& origin);
 
 // The JSON text of a model file; weightsFile is stored relative to the JSON file.
-std::string modelFileJson(const ModelSpec& spec, const std::string& weightsFile, int64_t weightsBytes,
-                          uint32_t weightsCrc32, const std::string& trainingJson);
+std::string modelFileJson(const ModelSpec& spec, const std::string& weightsFile, int64_t weightsBytes, uint32_t weightsCrc32,
+                          const std::string& trainingJson);
 
 // The spec alone as compact JSON (for hashing, the run store and TorchScript metadata).
 std::string specJson(const ModelSpec& spec);

@@ -114,8 +114,7 @@ Status decodeWeightsInto(MultiExitNet& net, const std::string& bytes, const std:
         return makeError(origin + " has weights version " + std::to_string(version) + "; this build reads " +
                          std::to_string(kWeightsVersion));
     if (bytes.size() < total)
-        return makeError(origin + " is truncated: " + std::to_string(bytes.size()) + " of " + std::to_string(total) +
-                         " bytes");
+        return makeError(origin + " is truncated: " + std::to_string(bytes.size()) + " of " + std::to_string(total) + " bytes");
     if (bytes.size() > total)
         return makeError(origin + " is corrupt: " + std::to_string(bytes.size() - total) + " unexpected trailing bytes");
     uint32_t storedCrc = 0;
@@ -163,15 +162,15 @@ Status decodeWeightsInto(MultiExitNet& net, const std::string& bytes, const std:
 
 namespace {
 
-Result<std::shared_ptr<MultiExitNet>> buildFrom(const ModelFile& file, const std::string& bytes, const std::string& weightsOrigin) {
+Result<std::shared_ptr<MultiExitNet>> buildFrom(const ModelFile& file, const std::string& bytes,
+                                                const std::string& weightsOrigin) {
     if (static_cast<int64_t>(bytes.size()) != file.weightsBytes)
         return makeError(weightsOrigin + " has " + std::to_string(bytes.size()) + " bytes, the model file says " +
                          std::to_string(file.weightsBytes) + " (truncated or replaced)");
     auto net = MultiExitNet::create(file.spec);
     if (!net) return makeError(net.error());
     if (auto status = decodeWeightsInto(**net, bytes, weightsOrigin); !status) return makeError(status.error());
-    if (crc32Of(bytes) != file.weightsCrc32)
-        return makeError(weightsOrigin + " does not match its model file (crc32 differs)");
+    if (crc32Of(bytes) != file.weightsCrc32) return makeError(weightsOrigin + " does not match its model file (crc32 differs)");
     (*net)->eval();
     return net;
 }
@@ -199,8 +198,8 @@ Status saveModel(const MultiExitNet& net, const std::string& jsonPath, const std
     const std::string blob = encodeWeights(net);
     if (auto status = writeFileAtomically(weightsPath, blob); !status) return status;
     const std::string weightsName = QFileInfo(QString::fromStdString(weightsPath)).fileName().toStdString();
-    return writeFileAtomically(jsonPath, modelFileJson(net.spec(), weightsName, static_cast<int64_t>(blob.size()),
-                                                       crc32Of(blob), trainingJson));
+    return writeFileAtomically(
+        jsonPath, modelFileJson(net.spec(), weightsName, static_cast<int64_t>(blob.size()), crc32Of(blob), trainingJson));
 }
 
 }  // namespace edgent::core

@@ -25,8 +25,7 @@ constexpr std::array<KindName, 8> kKindNames{{
 
 std::string describe(const LayerSpec& layer, bool inTrunk, int index) {
     std::ostringstream out;
-    out << (inTrunk ? "trunk[" : "branch[") << index << "] '" << layer.name << "' ("
-        << layerKindName(layer.kind) << ")";
+    out << (inTrunk ? "trunk[" : "branch[") << index << "] '" << layer.name << "' (" << layerKindName(layer.kind) << ")";
     return out.str();
 }
 
@@ -55,15 +54,14 @@ Result<LayerInfo> inferLayer(const LayerSpec& layer, const Shape& in, bool inTru
         if (!needFeatureMap()) return fail("expects a CxHxW feature map, got " + in.toString());
         const int64_t c = in.dims[0], h = in.dims[1], w = in.dims[2];
         if (layer.inChannels != 0 && layer.inChannels != c)
-            return fail("in_channels " + std::to_string(layer.inChannels) + " does not match the " +
-                        std::to_string(c) + " incoming channels");
+            return fail("in_channels " + std::to_string(layer.inChannels) + " does not match the " + std::to_string(c) +
+                        " incoming channels");
         if (layer.outChannels <= 0 || layer.kernel <= 0 || layer.stride <= 0 || layer.padding < 0)
             return fail("out_channels, kernel and stride must be positive and padding non-negative");
         const int64_t ho = windowOut(h, layer.kernel, layer.stride, layer.padding);
         const int64_t wo = windowOut(w, layer.kernel, layer.stride, layer.padding);
         if (ho <= 0 || wo <= 0)
-            return fail("kernel " + std::to_string(layer.kernel) + " does not fit the " + in.toString() +
-                        " input");
+            return fail("kernel " + std::to_string(layer.kernel) + " does not fit the " + in.toString() + " input");
         info.output = Shape{{layer.outChannels, ho, wo}};
         info.paramCount = layer.outChannels * c * layer.kernel * layer.kernel + layer.outChannels;
         info.flops = 2 * c * layer.kernel * layer.kernel * layer.outChannels * ho * wo;
@@ -79,8 +77,7 @@ Result<LayerInfo> inferLayer(const LayerSpec& layer, const Shape& in, bool inTru
         const int64_t ho = windowOut(in.dims[1], layer.kernel, layer.stride, layer.padding);
         const int64_t wo = windowOut(in.dims[2], layer.kernel, layer.stride, layer.padding);
         if (ho <= 0 || wo <= 0)
-            return fail("kernel " + std::to_string(layer.kernel) + " does not fit the " + in.toString() +
-                        " input");
+            return fail("kernel " + std::to_string(layer.kernel) + " does not fit the " + in.toString() + " input");
         info.output = Shape{{in.dims[0], ho, wo}};
         info.flops = layer.kernel * layer.kernel * info.output.elements();
         info.features = {inElems, static_cast<double>(info.output.elements())};
@@ -111,12 +108,11 @@ Result<LayerInfo> inferLayer(const LayerSpec& layer, const Shape& in, bool inTru
         info.features = {inElems};
         break;
     case LayerKind::Linear: {
-        if (in.dims.size() != 1)
-            return fail("expects a flat vector, got " + in.toString() + " (add a flatten layer)");
+        if (in.dims.size() != 1) return fail("expects a flat vector, got " + in.toString() + " (add a flatten layer)");
         const int64_t n = in.dims[0];
         if (layer.inFeatures != 0 && layer.inFeatures != n)
-            return fail("in_features " + std::to_string(layer.inFeatures) + " does not match the " +
-                        std::to_string(n) + " incoming features");
+            return fail("in_features " + std::to_string(layer.inFeatures) + " does not match the " + std::to_string(n) +
+                        " incoming features");
         if (layer.outFeatures <= 0) return fail("out_features must be positive");
         info.output = Shape{{layer.outFeatures}};
         info.paramCount = n * layer.outFeatures + layer.outFeatures;
@@ -127,8 +123,8 @@ Result<LayerInfo> inferLayer(const LayerSpec& layer, const Shape& in, bool inTru
     case LayerKind::BatchNorm:
         if (!needFeatureMap()) return fail("expects a CxHxW feature map, got " + in.toString());
         if (layer.inChannels != 0 && layer.inChannels != in.dims[0])
-            return fail("in_channels " + std::to_string(layer.inChannels) + " does not match the " +
-                        std::to_string(in.dims[0]) + " incoming channels");
+            return fail("in_channels " + std::to_string(layer.inChannels) + " does not match the " + std::to_string(in.dims[0]) +
+                        " incoming channels");
         info.output = in;
         info.paramCount = 4 * in.dims[0];  // weight, bias, running mean and variance
         info.flops = 2 * in.elements();
@@ -205,12 +201,12 @@ const LayerSpec& ModelSpec::pathLayer(int exit, int index) const {
 
 Result<std::vector<LayerInfo>> analyzePath(const ModelSpec& spec, int exit) {
     if (exit < 0 || exit >= spec.numExits())
-        return makeError("exit " + std::to_string(exit) + " is out of range (the model has " +
-                         std::to_string(spec.numExits()) + " exits)");
+        return makeError("exit " + std::to_string(exit) + " is out of range (the model has " + std::to_string(spec.numExits()) +
+                         " exits)");
     const ExitSpec& e = spec.exits[static_cast<size_t>(exit)];
     if (e.attach < 0 || e.attach > static_cast<int>(spec.trunk.size()))
-        return makeError("exit '" + e.name + "' attaches at trunk index " + std::to_string(e.attach) +
-                         ", outside the trunk of " + std::to_string(spec.trunk.size()) + " layers");
+        return makeError("exit '" + e.name + "' attaches at trunk index " + std::to_string(e.attach) + ", outside the trunk of " +
+                         std::to_string(spec.trunk.size()) + " layers");
     std::vector<LayerInfo> path;
     Shape shape = spec.input;
     const int n = spec.pathLength(exit);
@@ -234,8 +230,8 @@ Status validateSpec(const ModelSpec& spec) {
     if (spec.numClasses <= 0) return makeError("num_classes must be positive");
     if (spec.exits.empty()) return makeError("the model has no exits");
     if (!spec.exitAccuracy.empty() && spec.exitAccuracy.size() != spec.exits.size())
-        return makeError("exit_accuracy lists " + std::to_string(spec.exitAccuracy.size()) +
-                         " values for " + std::to_string(spec.exits.size()) + " exits");
+        return makeError("exit_accuracy lists " + std::to_string(spec.exitAccuracy.size()) + " values for " +
+                         std::to_string(spec.exits.size()) + " exits");
     for (int e = 0; e < spec.numExits(); ++e) {
         auto path = analyzePath(spec, e);
         if (!path) return makeError(path.error());
@@ -296,29 +292,38 @@ ModelSpec alexNet5Spec(int64_t channels, int64_t height, int64_t width, int64_t 
     // AlexNet's layer sequence, narrowed for small images so that a full training run fits in
     // minutes on two cores: conv-relu-lrn-pool twice, three 3x3 convs, then two dropout FCs.
     spec.trunk = {
-        conv("conv1", 32, 5, 2),   simple(LayerKind::Relu, "relu1"), simple(LayerKind::Lrn, "lrn1"),
+        conv("conv1", 32, 5, 2),
+        simple(LayerKind::Relu, "relu1"),
+        simple(LayerKind::Lrn, "lrn1"),
         pool("pool1"),
-        conv("conv2", 64, 3, 1),   simple(LayerKind::Relu, "relu2"), simple(LayerKind::Lrn, "lrn2"),
+        conv("conv2", 64, 3, 1),
+        simple(LayerKind::Relu, "relu2"),
+        simple(LayerKind::Lrn, "lrn2"),
         pool("pool2"),
-        conv("conv3", 96, 3, 1),   simple(LayerKind::Relu, "relu3"),
-        conv("conv4", 96, 3, 1),   simple(LayerKind::Relu, "relu4"),
-        conv("conv5", 64, 3, 1),   simple(LayerKind::Relu, "relu5"), pool("pool5"),
+        conv("conv3", 96, 3, 1),
+        simple(LayerKind::Relu, "relu3"),
+        conv("conv4", 96, 3, 1),
+        simple(LayerKind::Relu, "relu4"),
+        conv("conv5", 64, 3, 1),
+        simple(LayerKind::Relu, "relu5"),
+        pool("pool5"),
         simple(LayerKind::Flatten, "flatten"),
-        fc("fc6", 256),            simple(LayerKind::Relu, "relu6"),
-        dropout("drop6", 0.3),     fc("fc7", 256),                   simple(LayerKind::Relu, "relu7"),
+        fc("fc6", 256),
+        simple(LayerKind::Relu, "relu6"),
+        dropout("drop6", 0.3),
+        fc("fc7", 256),
+        simple(LayerKind::Relu, "relu7"),
         dropout("drop7", 0.3),
     };
     auto smallHead = [&](const std::string& prefix, int64_t channelsOut) {
-        return std::vector<LayerSpec>{conv(prefix + "_conv", channelsOut, 3, 1),
-                                      simple(LayerKind::Relu, prefix + "_relu"), pool(prefix + "_pool"),
-                                      simple(LayerKind::Flatten, prefix + "_flatten"),
+        return std::vector<LayerSpec>{conv(prefix + "_conv", channelsOut, 3, 1), simple(LayerKind::Relu, prefix + "_relu"),
+                                      pool(prefix + "_pool"), simple(LayerKind::Flatten, prefix + "_flatten"),
                                       fc(prefix + "_fc", numClasses)};
     };
     spec.exits = {
         ExitSpec{"exit0", 4, smallHead("exit0", 32)},
         ExitSpec{"exit1", 8, smallHead("exit1", 32)},
-        ExitSpec{"exit2", 12,
-                 {pool("exit2_pool"), simple(LayerKind::Flatten, "exit2_flatten"), fc("exit2_fc", numClasses)}},
+        ExitSpec{"exit2", 12, {pool("exit2_pool"), simple(LayerKind::Flatten, "exit2_flatten"), fc("exit2_fc", numClasses)}},
         ExitSpec{"exit3", 18, {fc("exit3_fc", numClasses)}},
         ExitSpec{"exit4", 22, {fc("fc8", numClasses)}},
     };

@@ -6,9 +6,8 @@ NetLayer::NetLayer(const LayerSpec& spec, const Shape& input) : kind_(spec.kind)
     namespace nn = torch::nn;
     switch (spec.kind) {
     case LayerKind::Conv:
-        conv_ = nn::Conv2d(nn::Conv2dOptions(input.dims[0], spec.outChannels, spec.kernel)
-                               .stride(spec.stride)
-                               .padding(spec.padding));
+        conv_ =
+            nn::Conv2d(nn::Conv2dOptions(input.dims[0], spec.outChannels, spec.kernel).stride(spec.stride).padding(spec.padding));
         module_ = conv_.ptr();
         break;
     case LayerKind::Linear:
@@ -33,8 +32,7 @@ NetLayer::NetLayer(const LayerSpec& spec, const Shape& input) : kind_(spec.kind)
         module_ = batchNorm_.ptr();
         break;
     case LayerKind::Relu:
-    case LayerKind::Flatten:
-        break;
+    case LayerKind::Flatten: break;
     }
 }
 
@@ -105,8 +103,8 @@ const NetLayer& MultiExitNet::layer(int exit, int i) const {
 
 Result<torch::Tensor> MultiExitNet::runSlice(int exit, int a, int b, const torch::Tensor& x) const {
     if (exit < 0 || exit >= numExits())
-        return makeError("exit " + std::to_string(exit) + " is out of range (the model has " +
-                         std::to_string(numExits()) + " exits)");
+        return makeError("exit " + std::to_string(exit) + " is out of range (the model has " + std::to_string(numExits()) +
+                         " exits)");
     const int n = pathLength(exit);
     if (a < 0 || b > n || a > b)
         return makeError("slice [" + std::to_string(a) + ", " + std::to_string(b) + ") is out of range for exit " +
@@ -119,8 +117,8 @@ Result<torch::Tensor> MultiExitNet::runSlice(int exit, int a, int b, const torch
     if (!shapeOk) {
         std::string got;
         for (int64_t d = 1; d < x.dim(); ++d) got += (d > 1 ? "x" : "") + std::to_string(sizes[static_cast<size_t>(d)]);
-        return makeError("layer " + std::to_string(a) + " of exit " + std::to_string(exit) + " expects " +
-                         expected.toString() + " per item, got " + (got.empty() ? "()" : got));
+        return makeError("layer " + std::to_string(a) + " of exit " + std::to_string(exit) + " expects " + expected.toString() +
+                         " per item, got " + (got.empty() ? "()" : got));
     }
     torch::Tensor y = x;
     for (int i = a; i < b; ++i) y = layer(exit, i).forward(y);
@@ -129,8 +127,8 @@ Result<torch::Tensor> MultiExitNet::runSlice(int exit, int a, int b, const torch
 
 Result<torch::Tensor> MultiExitNet::forwardExit(int exit, const torch::Tensor& x) const {
     if (exit < 0 || exit >= numExits())
-        return makeError("exit " + std::to_string(exit) + " is out of range (the model has " +
-                         std::to_string(numExits()) + " exits)");
+        return makeError("exit " + std::to_string(exit) + " is out of range (the model has " + std::to_string(numExits()) +
+                         " exits)");
     return runSlice(exit, 0, pathLength(exit), x);
 }
 

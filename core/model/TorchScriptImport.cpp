@@ -17,22 +17,30 @@ using torch::jit::Module;
 
 // Reads a hyperparameter stored as an attribute or as a class constant (Python's scripted
 // nn modules keep kernel_size, stride, ... in __constants__). Tuples/lists must be square.
-Result<int64_t> intParam(const Module& m, const std::string& name, const std::string& where, std::optional<int64_t> fallback = {}) {
+Result<int64_t> intParam(const Module& m, const std::string& name, const std::string& where,
+                         std::optional<int64_t> fallback = {}) {
     c10::IValue v;
-    if (m.hasattr(name)) v = m.attr(name);
-    else if (m.type()->hasConstant(name)) v = m.type()->getConstant(name);
-    else if (fallback) return *fallback;
-    else return makeError(where + ": missing '" + name + "'");
+    if (m.hasattr(name))
+        v = m.attr(name);
+    else if (m.type()->hasConstant(name))
+        v = m.type()->getConstant(name);
+    else if (fallback)
+        return *fallback;
+    else
+        return makeError(where + ": missing '" + name + "'");
     if (v.isInt()) return v.toInt();
     std::vector<int64_t> values;
-    if (v.isIntList()) values = v.toIntVector();
+    if (v.isIntList())
+        values = v.toIntVector();
     else if (v.isTuple())
         for (const auto& e : v.toTupleRef().elements()) {
             if (!e.isInt()) return makeError(where + ": '" + name + "' must hold integers");
             values.push_back(e.toInt());
         }
-    else if (v.isNone() && fallback) return *fallback;
-    else return makeError(where + ": '" + name + "' must be an integer or a pair");
+    else if (v.isNone() && fallback)
+        return *fallback;
+    else
+        return makeError(where + ": '" + name + "' must be an integer or a pair");
     if (values.empty() || std::adjacent_find(values.begin(), values.end(), std::not_equal_to<>()) != values.end())
         return makeError(where + ": '" + name + "' must be square (equal in both dimensions)");
     return values.front();
@@ -40,9 +48,12 @@ Result<int64_t> intParam(const Module& m, const std::string& name, const std::st
 
 Result<double> doubleParam(const Module& m, const std::string& name, const std::string& where, double fallback) {
     c10::IValue v;
-    if (m.hasattr(name)) v = m.attr(name);
-    else if (m.type()->hasConstant(name)) v = m.type()->getConstant(name);
-    else return fallback;
+    if (m.hasattr(name))
+        v = m.attr(name);
+    else if (m.type()->hasConstant(name))
+        v = m.type()->getConstant(name);
+    else
+        return fallback;
     if (v.isDouble()) return v.toDouble();
     if (v.isInt()) return static_cast<double>(v.toInt());
     return makeError(where + ": '" + name + "' must be a number");
@@ -82,12 +93,14 @@ Result<LayerSpec> layerFromModule(const Module& m, const std::string& where) {
     };
     if (kind == "Conv2d") {
         l.kind = LayerKind::Conv;
-        auto oc = intParam(m, "out_channels", where), k = intParam(m, "kernel_size", where),
-             s = intParam(m, "stride", where, 1), p = intParam(m, "padding", where, 0);
+        auto oc = intParam(m, "out_channels", where), k = intParam(m, "kernel_size", where), s = intParam(m, "stride", where, 1),
+             p = intParam(m, "padding", where, 0);
         for (auto* r : {&oc, &k, &s, &p})
             if (!*r) return makeError(r->error());
-        if (auto d = intParam(m, "dilation", where, 1); !d || *d != 1) return makeError(where + ": dilated convolutions are not supported");
-        if (auto g = intParam(m, "groups", where, 1); !g || *g != 1) return makeError(where + ": grouped convolutions are not supported");
+        if (auto d = intParam(m, "dilation", where, 1); !d || *d != 1)
+            return makeError(where + ": dilated convolutions are not supported");
+        if (auto g = intParam(m, "groups", where, 1); !g || *g != 1)
+            return makeError(where + ": grouped convolutions are not supported");
         need(oc, l.outChannels), need(k, l.kernel), need(s, l.stride), need(p, l.padding);
     } else if (kind == "MaxPool2d") {
         l.kind = LayerKind::MaxPool;
@@ -101,7 +114,8 @@ Result<LayerSpec> layerFromModule(const Module& m, const std::string& where) {
     } else if (kind == "LocalResponseNorm") {
         l.kind = LayerKind::Lrn;
         auto size = intParam(m, "size", where);
-        auto a = doubleParam(m, "alpha", where, 1e-4), b = doubleParam(m, "beta", where, 0.75), k = doubleParam(m, "k", where, 1.0);
+        auto a = doubleParam(m, "alpha", where, 1e-4), b = doubleParam(m, "beta", where, 0.75),
+             k = doubleParam(m, "k", where, 1.0);
         if (!size || !a || !b || !k) return makeError(!size ? size.error() : where + ": bad alpha, beta or k");
         l.lrnSize = *size, l.lrnAlpha = *a, l.lrnBeta = *b, l.lrnK = *k;
     } else if (kind == "Dropout") {
@@ -123,8 +137,8 @@ Result<LayerSpec> layerFromModule(const Module& m, const std::string& where) {
     return l;
 }
 
-Status copyTensor(torch::nn::Module& target, const std::string& targetName, const Module& source,
-                  const std::string& sourceName, const std::string& where) {
+Status copyTensor(torch::nn::Module& target, const std::string& targetName, const Module& source, const std::string& sourceName,
+                  const std::string& where) {
     torch::Tensor* dst = target.named_parameters(true).find(targetName);
     if (!dst) dst = target.named_buffers(true).find(targetName);
     if (!dst) return Status::success();  // nothing to fill (e.g. parameter-free layer)
@@ -161,8 +175,8 @@ std::string layerForwardCode(const LayerSpec& l) {
     c << "def forward(self, x):\n";
     switch (l.kind) {
     case LayerKind::Conv:
-        c << "    return torch.conv2d(x, self.weight, self.bias, [" << l.stride << ", " << l.stride << "], [" << l.padding
-          << ", " << l.padding << "])\n";
+        c << "    return torch.conv2d(x, self.weight, self.bias, [" << l.stride << ", " << l.stride << "], [" << l.padding << ", "
+          << l.padding << "])\n";
         break;
     case LayerKind::Relu: c << "    return torch.relu(x)\n"; break;
     case LayerKind::MaxPool:
@@ -181,7 +195,8 @@ std::string layerForwardCode(const LayerSpec& l) {
     case LayerKind::Flatten: c << "    return torch.flatten(x, 1)\n"; break;
     case LayerKind::Linear: c << "    return torch.linear(x, self.weight, self.bias)\n"; break;
     case LayerKind::BatchNorm:
-        c << "    return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var, False, 0.1, 1e-05, False)\n";
+        c << "    return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var, False, 0.1, 1e-05, "
+             "False)\n";
         break;
     }
     return c.str();
@@ -211,9 +226,7 @@ Module layerModule(const LayerSpec& l, const std::string& ns, const torch::nn::M
         intAttr("out_channels", l.outChannels), intAttr("kernel_size", l.kernel), intAttr("stride", l.stride),
             intAttr("padding", l.padding);
         break;
-    case LayerKind::MaxPool:
-        intAttr("kernel_size", l.kernel), intAttr("stride", l.stride), intAttr("padding", l.padding);
-        break;
+    case LayerKind::MaxPool: intAttr("kernel_size", l.kernel), intAttr("stride", l.stride), intAttr("padding", l.padding); break;
     case LayerKind::Lrn:
         intAttr("size", l.lrnSize), floatAttr("alpha", l.lrnAlpha), floatAttr("beta", l.lrnBeta), floatAttr("k", l.lrnK);
         break;
@@ -224,8 +237,7 @@ Module layerModule(const LayerSpec& l, const std::string& ns, const torch::nn::M
         if (const torch::Tensor* t = root.named_parameters(true).find(prefix + name))
             m.register_parameter(name, t->detach().clone(), false);
     for (const char* name : {"running_mean", "running_var"})
-        if (const torch::Tensor* t = root.named_buffers(true).find(prefix + name))
-            m.register_buffer(name, t->detach().clone());
+        if (const torch::Tensor* t = root.named_buffers(true).find(prefix + name)) m.register_buffer(name, t->detach().clone());
     m.define(layerForwardCode(l));
     return m;
 }
@@ -243,12 +255,12 @@ Result<std::shared_ptr<MultiExitNet>> importTorchScript(const std::string& path)
     }
     const std::string origin = "TorchScript " + path;
     for (const char* attr : {"trunk", "exits", "edgent_exit_points", "edgent_input_shape"})
-        if (!root.hasattr(attr))
-            return makeError(origin + " does not follow the multi-exit convention: no '" + attr + "'");
+        if (!root.hasattr(attr)) return makeError(origin + " does not follow the multi-exit convention: no '" + attr + "'");
     ModelSpec spec;
     spec.name = "torchscript";
     const auto shape = root.attr("edgent_input_shape");
-    if (!shape.isIntList() || shape.toIntVector().size() != 3) return makeError(origin + ": edgent_input_shape must be [C, H, W]");
+    if (!shape.isIntList() || shape.toIntVector().size() != 3)
+        return makeError(origin + ": edgent_input_shape must be [C, H, W]");
     spec.input = Shape{shape.toIntVector()};
     if (root.hasattr("edgent_input_mean")) spec.inputMean = static_cast<float>(root.attr("edgent_input_mean").toDouble());
     if (root.hasattr("edgent_input_std")) spec.inputStd = static_cast<float>(root.attr("edgent_input_std").toDouble());
@@ -266,8 +278,8 @@ Result<std::shared_ptr<MultiExitNet>> importTorchScript(const std::string& path)
     auto exitModules = orderedChildren(root.attr("exits").toModule(), origin + ": exits");
     if (!exitModules) return makeError(exitModules.error());
     if (exitModules->size() != attach.size())
-        return makeError(origin + ": " + std::to_string(exitModules->size()) + " exits but " +
-                         std::to_string(attach.size()) + " exit points");
+        return makeError(origin + ": " + std::to_string(exitModules->size()) + " exits but " + std::to_string(attach.size()) +
+                         " exit points");
     std::vector<std::vector<Module>> branchModules;
     for (size_t e = 0; e < exitModules->size(); ++e) {
         ExitSpec ex;
@@ -284,8 +296,7 @@ Result<std::shared_ptr<MultiExitNet>> importTorchScript(const std::string& path)
         spec.exits.push_back(std::move(ex));
     }
     // The class count is what the exits produce.
-    if (!spec.exits.empty() && !spec.exits.front().branch.empty() &&
-        spec.exits.front().branch.back().kind == LayerKind::Linear)
+    if (!spec.exits.empty() && !spec.exits.front().branch.empty() && spec.exits.front().branch.back().kind == LayerKind::Linear)
         spec.numClasses = spec.exits.front().branch.back().outFeatures;
     auto net = MultiExitNet::create(spec);
     if (!net) return makeError(origin + ": " + net.error());
@@ -315,18 +326,18 @@ Status exportTorchScript(const MultiExitNet& net, const std::string& path) {
         for (const auto& ex : spec.exits) trunkUsed = std::max(trunkUsed, ex.attach);
         for (int i = 0; i < trunkUsed; ++i) {
             const LayerSpec& l = spec.trunk[static_cast<size_t>(i)];
-            trunk.register_module(std::to_string(i),
-                                  layerModule(l, "__torch__.edgent.trunk" + std::to_string(i), net.module(),
-                                              "trunk." + std::to_string(i) + ".", cu));
+            trunk.register_module(std::to_string(i), layerModule(l, "__torch__.edgent.trunk" + std::to_string(i), net.module(),
+                                                                 "trunk." + std::to_string(i) + ".", cu));
         }
         Module exits(c10::QualifiedName("__torch__.edgent.Exits"), cu);
         for (int e = 0; e < spec.numExits(); ++e) {
             const ExitSpec& ex = spec.exits[static_cast<size_t>(e)];
             Module branch(c10::QualifiedName("__torch__.edgent.Exit" + std::to_string(e)), cu);
             for (size_t j = 0; j < ex.branch.size(); ++j)
-                branch.register_module(std::to_string(j),
-                                       layerModule(ex.branch[j], "__torch__.edgent.exit" + std::to_string(e) + "_" + std::to_string(j),
-                                                   net.module(), "exits." + std::to_string(e) + "." + std::to_string(j) + ".", cu));
+                branch.register_module(
+                    std::to_string(j),
+                    layerModule(ex.branch[j], "__torch__.edgent.exit" + std::to_string(e) + "_" + std::to_string(j), net.module(),
+                                "exits." + std::to_string(e) + "." + std::to_string(j) + ".", cu));
             exits.register_module(std::to_string(e), branch);
         }
         root.register_module("trunk", trunk);

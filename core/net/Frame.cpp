@@ -20,7 +20,9 @@ T get(const uint8_t* in, size_t offset) {
 }
 
 bool knownDType(uint8_t d) { return d <= static_cast<uint8_t>(DType::Int8); }
-bool knownType(uint8_t t) { return t == static_cast<uint8_t>(FrameType::Activation) || t == static_cast<uint8_t>(FrameType::Result); }
+bool knownType(uint8_t t) {
+    return t == static_cast<uint8_t>(FrameType::Activation) || t == static_cast<uint8_t>(FrameType::Result);
+}
 
 // product(dims) * elementBytes, or nullopt-style 0 with ok=false on overflow.
 bool shapeBytes(const uint32_t* dims, size_t ndim, size_t elementBytes, size_t& bytes) {
@@ -99,8 +101,8 @@ Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameB
     if (size > maxFrameBytes)
         return makeError("frame of " + std::to_string(size) + " bytes exceeds the cap of " + std::to_string(maxFrameBytes));
     if (size < kFrameHeaderBytes)
-        return makeError("frame of " + std::to_string(size) + " bytes is shorter than the " +
-                         std::to_string(kFrameHeaderBytes) + "-byte header");
+        return makeError("frame of " + std::to_string(size) + " bytes is shorter than the " + std::to_string(kFrameHeaderBytes) +
+                         "-byte header");
     if (get<uint32_t>(data, 0) != kFrameMagic) return makeError("frame has a bad magic number");
     const uint8_t version = get<uint8_t>(data, 4);
     if (version != kFrameVersion)
@@ -127,8 +129,7 @@ Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameB
     h.dims.resize(ndim);
     for (size_t i = 0; i < ndim; ++i) h.dims[i] = get<uint32_t>(data, kFrameHeaderBytes + 4 * i);
     size_t expected = 0;
-    if (!shapeBytes(h.dims.data(), ndim, dtypeBytes(h.dtype), expected))
-        return makeError("frame shape overflows");
+    if (!shapeBytes(h.dims.data(), ndim, dtypeBytes(h.dtype), expected)) return makeError("frame shape overflows");
     const uint32_t declared = get<uint32_t>(data, 32);
     if (declared != expected)
         return makeError("frame declares " + std::to_string(declared) + " payload bytes, its shape needs " +

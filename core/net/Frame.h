@@ -62,8 +62,7 @@ Status encodeFrame(const FrameHeader& header, const void* payload, size_t payloa
 
 // Writes into a caller-provided buffer of encodedFrameBytes(header) bytes (e.g. a ZMQ
 // message), so the payload is copied once.
-Status encodeFrameInto(const FrameHeader& header, const void* payload, size_t payloadBytes, uint8_t* out,
-                       size_t outBytes);
+Status encodeFrameInto(const FrameHeader& header, const void* payload, size_t payloadBytes, uint8_t* out, size_t outBytes);
 
 // Checks everything: length, magic, version, type, dtype, ndim, reserved, shape against
 // payload size (without overflow), and the cap. The view points into `data`.

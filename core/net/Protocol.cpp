@@ -44,8 +44,8 @@ QJsonObject sampleToJson(const Sample& s) {
 }
 
 Result<Sample> sampleFromJson(const QJsonObject& o) {
-    for (const char* key : {"seq", "exit", "partition", "label", "prediction", "device_ms", "transfer_ms", "edge_ms",
-                            "total_ms", "bytes_sent"})
+    for (const char* key :
+         {"seq", "exit", "partition", "label", "prediction", "device_ms", "transfer_ms", "edge_ms", "total_ms", "bytes_sent"})
         if (!o.value(key).isDouble()) return makeError(std::string("sample lacks a numeric '") + key + "'");
     Sample s;
     s.sequence = static_cast<uint64_t>(o.value("seq").toInteger());

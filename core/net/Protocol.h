@@ -43,23 +43,23 @@ struct Sample {
     int partition = 0;
     int label = -1;
     int prediction = -1;
-    double deviceMs = 0.0;    // layers [0, p) on the device
-    double transferMs = 0.0;  // send + wait for the result, minus the edge's compute
-    double edgeMs = 0.0;      // layers [p, n) on the edge, as the edge measured them
-    double totalMs = 0.0;     // from taking the input to holding the prediction
-    int64_t bytesSent = 0;    // frame bytes sent to the edge: tensor + header (0 when device-only)
-    double bandwidthBps = 0.0;     // shaper rate in force (0 in measure-only mode)
-    double throughputBps = 0.0;    // bytesSent*8 / transferMs, 0 when nothing was sent
-    double deviceTimeMs = 0.0;     // device-local clock, ms since the stream started
+    double deviceMs = 0.0;       // layers [0, p) on the device
+    double transferMs = 0.0;     // send + wait for the result, minus the edge's compute
+    double edgeMs = 0.0;         // layers [p, n) on the edge, as the edge measured them
+    double totalMs = 0.0;        // from taking the input to holding the prediction
+    int64_t bytesSent = 0;       // frame bytes sent to the edge: tensor + header (0 when device-only)
+    double bandwidthBps = 0.0;   // shaper rate in force (0 in measure-only mode)
+    double throughputBps = 0.0;  // bytesSent*8 / transferMs, 0 when nothing was sent
+    double deviceTimeMs = 0.0;   // device-local clock, ms since the stream started
     // Dynamic mode's probe: when a configuration sends nothing (all layers on the device),
     // the device sends the raw input after the prediction is made, so the bandwidth can
     // still be observed. Not part of this sample's latency.
     int64_t probeBytes = 0;
-    double probeMs = 0.0;          // the probe's transfer time, less the edge's compute
+    double probeMs = 0.0;  // the probe's transfer time, less the edge's compute
     // Measured by a real sensor on the device over the sample (core/energy/EnergySensor.h);
     // NaN when the device has none and the power model applies.
     double sensorEnergyMj = std::numeric_limits<double>::quiet_NaN();
-    std::string sensorName;          // e.g. rapl:package-0
+    std::string sensorName;  // e.g. rapl:package-0
     // Set by the controller in dynamic mode (not sent by the device).
     int64_t bandwidthStateBps = -1;  // lower edge of the bandwidth state in force; -1: none
     std::string configSource;        // what chose this configuration: initial, change-point, ...

@@ -6,7 +6,10 @@
 namespace edgent::core::net {
 
 TokenBucketShaper::TokenBucketShaper(double rateBps, double burstBits)
-    : rateBps_(rateBps), burstBits_(burstBits), tokensBits_(burstBits), updated_(Clock::now()) {}
+    : rateBps_(rateBps),
+      burstBits_(burstBits),
+      tokensBits_(burstBits),
+      updated_(Clock::now()) {}
 
 void TokenBucketShaper::setRate(double rateBps) {
     std::lock_guard lock(mutex_);

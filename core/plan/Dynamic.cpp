@@ -10,8 +10,7 @@ namespace edgent::core::plan {
 
 double BandwidthTrace::kbpsAt(double timeS) const {
     if (points.empty()) return 0.0;
-    auto it = std::upper_bound(points.begin(), points.end(), timeS,
-                               [](double t, const TracePoint& p) { return t < p.timeS; });
+    auto it = std::upper_bound(points.begin(), points.end(), timeS, [](double t, const TracePoint& p) { return t < p.timeS; });
     return it == points.begin() ? points.front().kbps : std::prev(it)->kbps;
 }
 
@@ -78,7 +77,8 @@ Result<BandwidthTrace> readBandwidthTrace(const std::string& path) {
 }
 
 BandwidthEstimator::BandwidthEstimator(double messageOverheadMs, CusumOptions options)
-    : overheadMs_(std::max(0.0, messageOverheadMs)), opt_(options) {}
+    : overheadMs_(std::max(0.0, messageOverheadMs)),
+      opt_(options) {}
 
 bool BandwidthEstimator::observe(int64_t bytes, double transferMs) {
     if (bytes <= 0 || !(transferMs > 0)) return false;
@@ -113,10 +113,10 @@ bool BandwidthEstimator::observeBps(double bps) {
 
 double BandwidthEstimator::estimateBps() const { return n_ > 0 ? std::exp2(mean_) : 0.0; }
 
-ConfigurationMap::ConfigurationMap(const LatencyTable& table, const std::vector<double>& exitAccuracy,
-                                   double deadlineMs, Policy policy, double minBps, double maxBps,
-                                   int statesPerDecade)
-    : minBps_(minBps), perDecade_(std::max(1, statesPerDecade)) {
+ConfigurationMap::ConfigurationMap(const LatencyTable& table, const std::vector<double>& exitAccuracy, double deadlineMs,
+                                   Policy policy, double minBps, double maxBps, int statesPerDecade)
+    : minBps_(minBps),
+      perDecade_(std::max(1, statesPerDecade)) {
     const int n = std::max(1, static_cast<int>(std::ceil(std::log10(maxBps / minBps) * perDecade_)));
     plans_.reserve(static_cast<size_t>(n));
     for (int s = 0; s < n; ++s) plans_.push_back(choosePlan(table, exitAccuracy, stateLowerBps(s), deadlineMs, policy));
@@ -133,7 +133,10 @@ double ConfigurationMap::stateLowerBps(int state) const {
 }
 
 DynamicPlanner::DynamicPlanner(const ConfigurationMap& map, double initialBps, double messageOverheadMs, CusumOptions options)
-    : map_(map), estimator_(messageOverheadMs, options), options_(options), state_(map.stateFor(initialBps)) {}
+    : map_(map),
+      estimator_(messageOverheadMs, options),
+      options_(options),
+      state_(map.stateFor(initialBps)) {}
 
 int64_t DynamicPlanner::stateLowerBps() const { return static_cast<int64_t>(std::llround(map_.stateLowerBps(state_))); }
 

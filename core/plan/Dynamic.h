@@ -44,8 +44,8 @@ Result<BandwidthTrace> readBandwidthTrace(const std::string& path);
 struct CusumOptions {
     double driftLog2 = 0.25;
     double thresholdLog2 = 1.5;
-    int warmup = 2;        // observations that set a new segment's reference before CUSUM runs
-    int memory = 20;       // the estimate is a running mean over at most this many observations
+    int warmup = 2;   // observations that set a new segment's reference before CUSUM runs
+    int memory = 20;  // the estimate is a running mean over at most this many observations
 };
 
 // Estimates the uplink's bandwidth from observed transfers: throughput = bytes*8 over the
@@ -79,8 +79,8 @@ private:
 // inside its band.
 class ConfigurationMap {
 public:
-    ConfigurationMap(const LatencyTable& table, const std::vector<double>& exitAccuracy, double deadlineMs,
-                     Policy policy, double minBps = 10e3, double maxBps = 1e9, int statesPerDecade = 10);
+    ConfigurationMap(const LatencyTable& table, const std::vector<double>& exitAccuracy, double deadlineMs, Policy policy,
+                     double minBps = 10e3, double maxBps = 1e9, int statesPerDecade = 10);
 
     int states() const { return static_cast<int>(plans_.size()); }
     int stateFor(double bps) const;

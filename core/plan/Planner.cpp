@@ -107,7 +107,7 @@ double LatencyTable::predictMs(int exit, int p, double bandwidthBps) const {
 }
 
 PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy, double bandwidthBps, double deadlineMs,
-                Policy policy) {
+                      Policy policy) {
     const int exits = t.numExits();
     const int last = exits - 1;
     auto acc = [&](int e) { return static_cast<size_t>(e) < accuracy.size() ? accuracy[static_cast<size_t>(e)] : 0.0; };
@@ -137,11 +137,13 @@ PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy
     case Policy::ExitOnly: {
         int bestExit = -1;
         for (int e = 0; e < exits; ++e)
-            if (t.predictMs(e, t.pathLength(e), bandwidthBps) <= deadlineMs && (bestExit < 0 || acc(e) > acc(bestExit))) bestExit = e;
+            if (t.predictMs(e, t.pathLength(e), bandwidthBps) <= deadlineMs && (bestExit < 0 || acc(e) > acc(bestExit)))
+                bestExit = e;
         if (bestExit >= 0) return make(bestExit, t.pathLength(bestExit));
         int fastest = 0;
         for (int e = 1; e < exits; ++e)
-            if (t.predictMs(e, t.pathLength(e), bandwidthBps) < t.predictMs(fastest, t.pathLength(fastest), bandwidthBps)) fastest = e;
+            if (t.predictMs(e, t.pathLength(e), bandwidthBps) < t.predictMs(fastest, t.pathLength(fastest), bandwidthBps))
+                fastest = e;
         return make(fastest, t.pathLength(fastest));
     }
     case Policy::Edgent: {

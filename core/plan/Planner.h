@@ -65,7 +65,7 @@ struct PlanResult {
 //   edge-only:      the final exit entirely on the edge (raw input sent)
 //   partition-only: the final exit at its fastest partition (Neurosurgeon)
 //   exit-only:      the most accurate exit that meets D on the device alone (BranchyNet)
-PlanResult choosePlan(const LatencyTable& table, const std::vector<double>& exitAccuracy, double bandwidthBps,
-                double deadlineMs, Policy policy);
+PlanResult choosePlan(const LatencyTable& table, const std::vector<double>& exitAccuracy, double bandwidthBps, double deadlineMs,
+                      Policy policy);
 
 }  // namespace edgent::core::plan

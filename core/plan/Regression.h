@@ -37,8 +37,8 @@ struct LinearFit {
 
 // Fits one kind. Every `holdOutEvery`-th observation (after a seeded shuffle) is held out.
 // Fails when there are fewer points than coefficients or the features are degenerate.
-Result<LinearFit> fitLinear(LayerKind kind, const std::vector<Observation>& observations, int holdOutEvery = 4,
-                            uint64_t seed = 1, FeatureSet featureSet = FeatureSet::TableOne);
+Result<LinearFit> fitLinear(LayerKind kind, const std::vector<Observation>& observations, int holdOutEvery = 4, uint64_t seed = 1,
+                            FeatureSet featureSet = FeatureSet::TableOne);
 
 // The regression's inputs for a layer: its Table-1 features, plus the product term when the
 // feature set and the kind call for it.

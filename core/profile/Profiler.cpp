@@ -20,7 +20,9 @@ struct Stats {
 
 Stats summarize(std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5))]; };
+    auto at = [&](double q) {
+        return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5))];
+    };
     return {at(0.5), at(0.1), at(0.9)};
 }
 
@@ -59,7 +61,8 @@ std::vector<Stats> timePath(const MultiExitNet& net, int e, const torch::Tensor&
             torch::Tensor y = net.layer(e, i).forward(x);
             (void)y.data_ptr();
             if (r >= warmup)
-                ms[static_cast<size_t>(i)].push_back(factor * std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+                ms[static_cast<size_t>(i)].push_back(factor *
+                                                     std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
             x = y;
         }
         stretchComputation(pass, slowdown);  // one wait per pass, as a run's slice has
@@ -178,7 +181,8 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
         const LayerInfo& info = (*path)[trunk.size() - 1];
         const NetLayer netLayer(layer, info.input);
         const Stats s = timeLayer(netLayer, inputFor(info.input), 2, o.syntheticRepeats, o.slowdown);
-        result.layers.push_back(LayerTiming{"synthetic", -1, -1, info.kind, info.features, s.median, s.p10, s.p90, o.syntheticRepeats});
+        result.layers.push_back(
+            LayerTiming{"synthetic", -1, -1, info.kind, info.features, s.median, s.p10, s.p90, o.syntheticRepeats});
         report(std::string("synthetic ") + std::string(layerKindName(info.kind)), static_cast<int>(c + 1),
                static_cast<int>(configs.size()));
     }
@@ -226,7 +230,8 @@ QJsonObject profileToJson(const ProfileResult& r) {
                                   {"repeats", l.repeats}});
     }
     QJsonArray loads;
-    for (const auto& l : r.loads) loads.append(QJsonObject{{"model_bytes", static_cast<qint64>(l.modelBytes)}, {"median_ms", l.medianMs}});
+    for (const auto& l : r.loads)
+        loads.append(QJsonObject{{"model_bytes", static_cast<qint64>(l.modelBytes)}, {"median_ms", l.medianMs}});
     return QJsonObject{{"layers", layers}, {"loads", loads}, {"seconds", r.seconds}};
 }
 
@@ -246,7 +251,8 @@ Result<ProfileResult> profileFromJson(const QJsonObject& o) {
         t.p10Ms = l.value("p10_ms").toDouble();
         t.p90Ms = l.value("p90_ms").toDouble();
         t.repeats = l.value("repeats").toInt();
-        if (t.features.size() != tableOneFeatureNames(t.kind).size()) return makeError("profile: a row has the wrong feature count");
+        if (t.features.size() != tableOneFeatureNames(t.kind).size())
+            return makeError("profile: a row has the wrong feature count");
         r.layers.push_back(std::move(t));
     }
     for (const auto& v : o.value("loads").toArray())

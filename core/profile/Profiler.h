@@ -36,11 +36,11 @@ struct LoadTiming {
 
 struct ProfileOptions {
     int warmup = 5;
-    int repeats = 25;            // model layers
-    int syntheticRepeats = 11;   // sweep configurations
+    int repeats = 25;           // model layers
+    int syntheticRepeats = 11;  // sweep configurations
     bool synthetic = true;
     uint64_t seed = 1;
-    double slowdown = 1.0;       // emulated slower device (see core/util/Slowdown.h)
+    double slowdown = 1.0;  // emulated slower device (see core/util/Slowdown.h)
 };
 
 struct ProfileProgress {

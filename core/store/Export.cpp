@@ -34,7 +34,9 @@ std::string csvField(const std::string& s) {
     return out + "\"";
 }
 
-std::string extensionOf(const std::string& path) { return QFileInfo(QString::fromStdString(path)).suffix().toLower().toStdString(); }
+std::string extensionOf(const std::string& path) {
+    return QFileInfo(QString::fromStdString(path)).suffix().toLower().toStdString();
+}
 
 }  // namespace
 
@@ -70,12 +72,11 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
         const auto& x = r.sample;
         out += run + ',' + std::to_string(x.sequence) + ',' + num(x.deviceTimeMs) + ',' + std::to_string(x.imageIndex) + ',' +
                std::to_string(x.exit) + ',' + std::to_string(x.partition) + ',' + std::to_string(x.label) + ',' +
-               std::to_string(x.prediction) + ',' + (x.correct() ? "1" : "0") + ',' + num(x.deviceMs) + ',' +
-               num(x.transferMs) + ',' + num(x.edgeMs) + ',' + num(x.totalMs) + ',' + std::to_string(x.bytesSent) + ',' +
-               num(x.bandwidthBps) + ',' + num(x.throughputBps) + ',' + num(r.predictedMs) + ',' + num(r.energyMj) + ',' +
-               csvField(r.energySource) + ',' +
-               (x.bandwidthStateBps >= 0 ? std::to_string(x.bandwidthStateBps) : std::string()) + ',' +
-               csvField(x.configSource) + '\n';
+               std::to_string(x.prediction) + ',' + (x.correct() ? "1" : "0") + ',' + num(x.deviceMs) + ',' + num(x.transferMs) +
+               ',' + num(x.edgeMs) + ',' + num(x.totalMs) + ',' + std::to_string(x.bytesSent) + ',' + num(x.bandwidthBps) + ',' +
+               num(x.throughputBps) + ',' + num(r.predictedMs) + ',' + num(r.energyMj) + ',' + csvField(r.energySource) + ',' +
+               (x.bandwidthStateBps >= 0 ? std::to_string(x.bandwidthStateBps) : std::string()) + ',' + csvField(x.configSource) +
+               '\n';
     }
     return writeFileAtomically(outPath, out);
 }
@@ -186,9 +187,10 @@ Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) 
         }
         return Status::success();
     };
-    const std::string uri =
-        QUrl::fromLocalFile(QFileInfo(QString::fromStdString(store.path())).absoluteFilePath()).toString(QUrl::FullyEncoded).toStdString() +
-        "?mode=ro";
+    const std::string uri = QUrl::fromLocalFile(QFileInfo(QString::fromStdString(store.path())).absoluteFilePath())
+                                .toString(QUrl::FullyEncoded)
+                                .toStdString() +
+                            "?mode=ro";
     char* quoted = sqlite3_mprintf("%Q", uri.c_str());
     const std::string attach = std::string("ATTACH DATABASE ") + quoted + " AS src";
     sqlite3_free(quoted);
@@ -200,13 +202,27 @@ Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) 
     const std::string id = std::to_string(runId);
     const std::string copy =
         "BEGIN;"
-        "INSERT INTO main.experiments SELECT * FROM src.experiments WHERE id=(SELECT experiment_id FROM src.runs WHERE id=" + id + ");"
-        "INSERT INTO main.models SELECT * FROM src.models WHERE id=(SELECT model_id FROM src.runs WHERE id=" + id + ");"
-        "INSERT INTO main.runs SELECT * FROM src.runs WHERE id=" + id + ";"
-        "INSERT INTO main.run_params SELECT * FROM src.run_params WHERE run_id=" + id + ";"
-        "INSERT INTO main.samples SELECT * FROM src.samples WHERE run_id=" + id + ";"
-        "INSERT INTO main.events SELECT * FROM src.events WHERE run_id=" + id + ";"
-        "INSERT INTO main.profiles SELECT * FROM src.profiles WHERE model_id=(SELECT model_id FROM src.runs WHERE id=" + id + ");"
+        "INSERT INTO main.experiments SELECT * FROM src.experiments WHERE id=(SELECT experiment_id FROM src.runs WHERE id=" +
+        id +
+        ");"
+        "INSERT INTO main.models SELECT * FROM src.models WHERE id=(SELECT model_id FROM src.runs WHERE id=" +
+        id +
+        ");"
+        "INSERT INTO main.runs SELECT * FROM src.runs WHERE id=" +
+        id +
+        ";"
+        "INSERT INTO main.run_params SELECT * FROM src.run_params WHERE run_id=" +
+        id +
+        ";"
+        "INSERT INTO main.samples SELECT * FROM src.samples WHERE run_id=" +
+        id +
+        ";"
+        "INSERT INTO main.events SELECT * FROM src.events WHERE run_id=" +
+        id +
+        ";"
+        "INSERT INTO main.profiles SELECT * FROM src.profiles WHERE model_id=(SELECT model_id FROM src.runs WHERE id=" +
+        id +
+        ");"
         "INSERT INTO main.profile_layers SELECT * FROM src.profile_layers WHERE profile_id IN (SELECT id FROM main.profiles);"
         "INSERT INTO main.regressions SELECT * FROM src.regressions WHERE profile_id IN (SELECT id FROM main.profiles);"
         "COMMIT;";

@@ -15,14 +15,21 @@ Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, 
         (void)exec("ROLLBACK");
         return makeError("database " + path_ + ": " + why);
     };
-    Stmt p(db_, "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds, "
-                "slowdown, message_overhead_p95_ms, run_tail_ratio) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+    Stmt p(db_,
+           "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds, "
+           "slowdown, message_overhead_p95_ms, run_tail_ratio) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
     p.bind(1, modelId).bind(2, node).bind(3, host).bind(4, nowIso()).bind(5, threads).bind(6, options.warmup);
-    p.bind(7, options.repeats).bind(8, overheadMs).bind(9, result.seconds).bind(10, options.slowdown).bind(11, overheadP95Ms).bind(12, tailRatio);
+    p.bind(7, options.repeats)
+        .bind(8, overheadMs)
+        .bind(9, result.seconds)
+        .bind(10, options.slowdown)
+        .bind(11, overheadP95Ms)
+        .bind(12, tailRatio);
     if (p.step() != SQLITE_DONE) return rollback(p.error());
     const int64_t id = sqlite3_last_insert_rowid(db_);
-    Stmt l(db_, "INSERT INTO profile_layers(profile_id, source, exit, layer_index, kind, features_json, median_ms, p10_ms, "
-                "p90_ms, repeats) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+    Stmt l(db_,
+           "INSERT INTO profile_layers(profile_id, source, exit, layer_index, kind, features_json, median_ms, p10_ms, "
+           "p90_ms, repeats) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
     for (const auto& t : result.layers) {
         std::string features = "[";
         for (size_t i = 0; i < t.features.size(); ++i) features += (i ? "," : "") + std::to_string(t.features[i]);
@@ -47,17 +54,23 @@ Status RunStore::saveRegression(int64_t profileId, const std::string& node, cons
     for (size_t i = 0; i < fit.coefficients.size(); ++i)
         coefficients += (i ? "," : "") + QString::number(fit.coefficients[i], 'g', 17).toStdString();
     coefficients += "]";
-    Stmt s(db_, "INSERT INTO regressions(profile_id, node, kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, "
-                "feature_set) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    Stmt s(db_,
+           "INSERT INTO regressions(profile_id, node, kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, "
+           "feature_set) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     s.bind(1, profileId).bind(2, node).bind(3, std::string(layerKindName(fit.kind))).bind(4, coefficients).bind(5, fit.r2);
-    s.bind(6, fit.mapeHeldOut).bind(7, fit.fitted).bind(8, fit.heldOut).bind(9, std::string(plan::featureSetName(fit.featureSet)));
+    s.bind(6, fit.mapeHeldOut)
+        .bind(7, fit.fitted)
+        .bind(8, fit.heldOut)
+        .bind(9, std::string(plan::featureSetName(fit.featureSet)));
     if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return Status::success();
 }
 
 Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, const std::string& node) {
-    Stmt s(db_, "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0), p.slowdown, coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0), coalesce(p.run_tail_ratio, 1) FROM profiles p "
-                "JOIN models m ON m.id=p.model_id WHERE m.hash=?1 AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
+    Stmt s(db_,
+           "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0), p.slowdown, "
+           "coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0), coalesce(p.run_tail_ratio, 1) FROM profiles p "
+           "JOIN models m ON m.id=p.model_id WHERE m.hash=?1 AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
     s.bind(1, modelHash).bind(2, node);
     if (s.step() != SQLITE_ROW)
@@ -71,8 +84,9 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
     p.slowdown = s.f64(4);
     p.overheadP95Ms = s.f64(5);
     p.tailRatio = s.f64(6);
-    Stmt l(db_, "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats FROM profile_layers "
-                "WHERE profile_id=?1");
+    Stmt l(db_,
+           "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats FROM profile_layers "
+           "WHERE profile_id=?1");
     l.bind(1, p.id);
     while (l.step() == SQLITE_ROW) {
         auto kind = layerKindFromName(l.text(3));
@@ -83,15 +97,17 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
         t.layerIndex = static_cast<int>(l.i64(2));
         t.kind = *kind;
         const QString features = QString::fromStdString(l.text(4));
-        for (const QString& f : features.mid(1, features.size() - 2).split(',', Qt::SkipEmptyParts)) t.features.push_back(f.toDouble());
+        for (const QString& f : features.mid(1, features.size() - 2).split(',', Qt::SkipEmptyParts))
+            t.features.push_back(f.toDouble());
         t.medianMs = l.f64(5);
         t.p10Ms = l.f64(6);
         t.p90Ms = l.f64(7);
         t.repeats = static_cast<int>(l.i64(8));
         p.result.layers.push_back(std::move(t));
     }
-    Stmt r(db_, "SELECT kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, feature_set FROM regressions "
-                "WHERE profile_id=?1");
+    Stmt r(db_,
+           "SELECT kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, feature_set FROM regressions "
+           "WHERE profile_id=?1");
     r.bind(1, p.id);
     while (r.step() == SQLITE_ROW) {
         auto kind = layerKindFromName(r.text(0));

@@ -30,8 +30,6 @@ namespace edgent::core::store {
 
 namespace {
 
-
-
 std::string hostName() { return QSysInfo::machineHostName().toStdString(); }
 
 bool processAlive(int64_t pid) {
@@ -46,7 +44,12 @@ constexpr const char* kSampleColumns =
 
 }  // namespace
 
-std::string nowIso() { return QDateTime::currentDateTime().toOffsetFromUtc(QDateTime::currentDateTime().offsetFromUtc()).toString(Qt::ISODateWithMs).toStdString(); }
+std::string nowIso() {
+    return QDateTime::currentDateTime()
+        .toOffsetFromUtc(QDateTime::currentDateTime().offsetFromUtc())
+        .toString(Qt::ISODateWithMs)
+        .toStdString();
+}
 
 Status RunStore::commit() {
     if (auto s = exec("COMMIT"); !s) {
@@ -87,8 +90,8 @@ Result<std::unique_ptr<RunStore>> RunStore::open(const std::string& path, Mode m
         version = static_cast<int>(s.i64(0));
     }
     if (version > kSchemaVersion)
-        return makeError("database " + path + " has schema version " + std::to_string(version) +
-                         ", newer than this build's " + std::to_string(kSchemaVersion) + "; use a newer Edgent Workbench");
+        return makeError("database " + path + " has schema version " + std::to_string(version) + ", newer than this build's " +
+                         std::to_string(kSchemaVersion) + "; use a newer Edgent Workbench");
     if (info.exists() && info.size() > 0) {
         auto check = store->quickCheck();
         if (!check) return makeError(check.error());
@@ -180,7 +183,13 @@ Result<int64_t> RunStore::upsertModel(const ModelRecord& m) {
     Stmt s(db_,
            "INSERT INTO models(hash, name, spec_json, source_path, weights_bytes, exit_accuracy_json, added_at) "
            "VALUES(?1,?2,?3,?4,?5,?6,?7)");
-    s.bind(1, m.hash).bind(2, m.name).bind(3, m.specJson).bind(4, m.sourcePath).bind(5, m.weightsBytes).bind(6, acc).bind(7, nowIso());
+    s.bind(1, m.hash)
+        .bind(2, m.name)
+        .bind(3, m.specJson)
+        .bind(4, m.sourcePath)
+        .bind(5, m.weightsBytes)
+        .bind(6, acc)
+        .bind(7, nowIso());
     if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
@@ -201,10 +210,17 @@ Result<int64_t> RunStore::beginRun(const RunStart& r) {
            "libtorch_version, model_hash, policy) VALUES((SELECT id FROM experiments WHERE name=?1), ?2, 'running', ?3, ?4, "
            "?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     s.bind(1, r.experiment);
-    if (r.modelId > 0) s.bind(2, r.modelId);
-    else s.bindNull(2);
-    s.bind(3, nowIso()).bind(4, hostName()).bind(5, QSysInfo::prettyProductName().toStdString()).bind(6, static_cast<int64_t>(::getpid()));
-    s.bind(7, std::string(EDGENT_VERSION)).bind(8, std::string(EDGENT_GIT_REVISION)).bind(9, std::string(EDGENT_LIBTORCH_VERSION));
+    if (r.modelId > 0)
+        s.bind(2, r.modelId);
+    else
+        s.bindNull(2);
+    s.bind(3, nowIso())
+        .bind(4, hostName())
+        .bind(5, QSysInfo::prettyProductName().toStdString())
+        .bind(6, static_cast<int64_t>(::getpid()));
+    s.bind(7, std::string(EDGENT_VERSION))
+        .bind(8, std::string(EDGENT_GIT_REVISION))
+        .bind(9, std::string(EDGENT_LIBTORCH_VERSION));
     s.bindTextOrNull(10, r.modelHash).bindTextOrNull(11, r.policy);
     if (s.step() != SQLITE_DONE) return rollback(s.error());
     const int64_t id = sqlite3_last_insert_rowid(db_);
@@ -240,8 +256,10 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
         s.bind(10, x.deviceMs).bind(11, x.transferMs).bind(12, x.edgeMs).bind(13, x.totalMs).bind(14, x.bytesSent);
         s.bind(15, x.bandwidthBps).bind(16, x.throughputBps).bind(17, r.predictedMs).bind(18, r.energyMj);
         s.bindTextOrNull(19, r.energySource);
-        if (x.bandwidthStateBps >= 0) s.bind(20, x.bandwidthStateBps);
-        else s.bindNull(20);
+        if (x.bandwidthStateBps >= 0)
+            s.bind(20, x.bandwidthStateBps);
+        else
+            s.bindNull(20);
         s.bindTextOrNull(21, x.configSource);
         if (s.step() != SQLITE_DONE) {
             const std::string why = s.error();
@@ -258,7 +276,13 @@ Status RunStore::insertEvents(int64_t runId, const std::vector<EventRow>& rows) 
     Stmt s(db_, "INSERT INTO events(run_id, t_ms, wall_time, kind, role, message, value) VALUES(?1,?2,?3,?4,?5,?6,?7)");
     for (const EventRow& e : rows) {
         s.reset();
-        s.bind(1, runId).bind(2, e.tMs).bind(3, e.wallTime).bind(4, e.kind).bindTextOrNull(5, e.role).bind(6, e.message).bind(7, e.value);
+        s.bind(1, runId)
+            .bind(2, e.tMs)
+            .bind(3, e.wallTime)
+            .bind(4, e.kind)
+            .bindTextOrNull(5, e.role)
+            .bind(6, e.message)
+            .bind(7, e.value);
         if (s.step() != SQLITE_DONE) {
             const std::string why = s.error();
             (void)exec("ROLLBACK");
@@ -363,8 +387,9 @@ Result<std::vector<SampleRow>> RunStore::samples(int64_t runId) {
 }
 
 Result<std::vector<EventRow>> RunStore::events(int64_t runId) {
-    Stmt s(db_, "SELECT t_ms, coalesce(wall_time,''), kind, coalesce(role,''), coalesce(message,''), value FROM events "
-                "WHERE run_id=?1 ORDER BY id");
+    Stmt s(db_,
+           "SELECT t_ms, coalesce(wall_time,''), kind, coalesce(role,''), coalesce(message,''), value FROM events "
+           "WHERE run_id=?1 ORDER BY id");
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
     s.bind(1, runId);
     std::vector<EventRow> rows;

@@ -41,10 +41,10 @@ struct SampleRow {
 };
 
 struct EventRow {
-    double tMs = 0.0;       // controller clock, ms since the device's stream started (negative before)
-    std::string wallTime;   // ISO-8601
-    std::string kind;       // slider, plan, change-point, worker-up, worker-down, stream-error, ...
-    std::string role;       // device, edge, or empty
+    double tMs = 0.0;      // controller clock, ms since the device's stream started (negative before)
+    std::string wallTime;  // ISO-8601
+    std::string kind;      // slider, plan, change-point, worker-up, worker-down, stream-error, ...
+    std::string role;      // device, edge, or empty
     std::string message;
     double value = NAN;
 };
@@ -97,7 +97,7 @@ struct StoredProfile {
     double overheadMs = 0.0;     // per-message cost measured at calibration (median)
     double overheadP95Ms = 0.0;  // its 95th percentile (the median in profiles older than schema 5)
     double tailRatio = 1.0;      // a calibration run's p95 compute over the profiled median (1 before schema 5)
-    double slowdown = 1.0;    // the node's emulated slowdown when profiled (1 = none)
+    double slowdown = 1.0;       // the node's emulated slowdown when profiled (1 = none)
     profile::ProfileResult result;
     std::map<LayerKind, plan::LinearFit> regressions;      // Edgent's Table-1 features
     std::map<LayerKind, plan::LinearFit> regressionsMacs;  // plus the MAC term for conv and fc
@@ -126,8 +126,8 @@ public:
     Status insertEvents(int64_t runId, const std::vector<EventRow>& rows);
 
     Result<int64_t> saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
-                                const profile::ProfileOptions& options, const profile::ProfileResult& result,
-                                double overheadMs, double overheadP95Ms, double tailRatio);
+                                const profile::ProfileOptions& options, const profile::ProfileResult& result, double overheadMs,
+                                double overheadP95Ms, double tailRatio);
     Status saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit);
     // The newest profile of a model on one node, with its regressions.
     Result<StoredProfile> latestProfile(const std::string& modelHash, const std::string& node);
@@ -156,8 +156,8 @@ private:
 class SampleWriter {
 public:
     struct Options {
-        size_t batchRows = 2000;  // commit when this many rows are queued...
-        int flushMs = 100;        // ...or this long after the oldest queued row
+        size_t batchRows = 2000;                                 // commit when this many rows are queued...
+        int flushMs = 100;                                       // ...or this long after the oldest queued row
         std::function<void(int64_t committedSamples)> onCommit;  // called on the writer thread
     };
 

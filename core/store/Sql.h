@@ -37,7 +37,8 @@ public:
     double f64(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL ? NAN : sqlite3_column_double(stmt_, c); }
     std::string text(int c) const {
         const auto* t = sqlite3_column_text(stmt_, c);
-        return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(stmt_, c))) : std::string();
+        return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(stmt_, c)))
+                 : std::string();
     }
 
 private:

@@ -23,8 +23,7 @@ double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(
 
 // A view of images [begin, begin+n) as a uint8 NCHW tensor (no copy).
 torch::Tensor imageView(const ImageSet& set, int64_t begin, int64_t n) {
-    return torch::from_blob(const_cast<uint8_t*>(set.image(begin)), {n, set.channels, set.height, set.width},
-                            torch::kUInt8);
+    return torch::from_blob(const_cast<uint8_t*>(set.image(begin)), {n, set.channels, set.height, set.width}, torch::kUInt8);
 }
 
 torch::Tensor labelView(const ImageSet& set, int64_t begin, int64_t n) {
@@ -34,8 +33,7 @@ torch::Tensor labelView(const ImageSet& set, int64_t begin, int64_t n) {
 torch::Tensor jointLoss(const std::vector<torch::Tensor>& logits, const torch::Tensor& labels,
                         const std::vector<double>& weights) {
     torch::Tensor loss = torch::zeros({}, torch::kFloat32);
-    for (size_t e = 0; e < logits.size(); ++e)
-        loss = loss + weights[e] * torch::nn::functional::cross_entropy(logits[e], labels);
+    for (size_t e = 0; e < logits.size(); ++e) loss = loss + weights[e] * torch::nn::functional::cross_entropy(logits[e], labels);
     return loss;
 }
 
@@ -55,8 +53,7 @@ std::vector<int64_t> countCorrect(const MultiExitNet& net, const ImageSet& set) 
         const int64_t n = std::min(kBatch, set.count - begin);
         const auto logits = net.forwardAll(net.preprocess(imageView(set, begin, n)));
         const torch::Tensor labels = labelView(set, begin, n);
-        for (size_t e = 0; e < logits.size(); ++e)
-            correct[e] += logits[e].argmax(1).eq(labels).sum().item<int64_t>();
+        for (size_t e = 0; e < logits.size(); ++e) correct[e] += logits[e].argmax(1).eq(labels).sum().item<int64_t>();
     }
     return correct;
 }
@@ -185,8 +182,7 @@ Result<TrainReport> trainModel(const TrainOptions& o, const TrainProgressFn& pro
     report.probeLossAfter = probeLoss(net, *train, weights);
     const auto correct = countCorrect(net, *test);
     for (int64_t c : correct) report.exitAccuracy.push_back(static_cast<double>(c) / static_cast<double>(test->count));
-    net.setExitAccuracy(report.exitAccuracy,
-                        (*ds)->name() + " test (" + std::to_string(test->count) + " images)");
+    net.setExitAccuracy(report.exitAccuracy, (*ds)->name() + " test (" + std::to_string(test->count) + " images)");
     report.seconds = secondsSince(start);
     report.savedPath = report.interrupted ? checkpointPath(o.outPath) : o.outPath;
     if (auto s = saveModel(net, report.savedPath, provenanceJson(o, **ds, *train, report, weights, threads)); !s)

@@ -14,17 +14,17 @@ namespace edgent::core {
 
 struct TrainOptions {
     std::string dataset = "fashion-mnist";
-    std::string dataDir;            // empty: the dataset's default
-    std::string outPath;            // model JSON to write
+    std::string dataDir;  // empty: the dataset's default
+    std::string outPath;  // model JSON to write
     int epochs = 5;
-    int64_t trainLimit = 0;         // 0: the whole training split
-    int64_t evalLimit = 0;          // test images for the accuracy stored in the model; 0: all
+    int64_t trainLimit = 0;  // 0: the whole training split
+    int64_t evalLimit = 0;   // test images for the accuracy stored in the model; 0: all
     int batchSize = 64;
     double learningRate = 1e-3;
     uint64_t seed = 1;
     std::vector<double> exitWeights;  // joint loss = sum_e w_e * CE_e; empty: all 1
-    int threads = 0;                // 0: one per core
-    std::string commandLine;        // recorded in the model's provenance
+    int threads = 0;                  // 0: one per core
+    std::string commandLine;          // recorded in the model's provenance
 };
 
 struct TrainProgress {
@@ -78,8 +78,8 @@ struct EvalReport {
 };
 
 // Per-exit accuracy of a saved model on a dataset's test split.
-Result<EvalReport> evaluateModel(const std::string& modelPath, const std::string& dataset,
-                                 const std::string& dataDir = {}, int64_t limit = 0, int threads = 0);
+Result<EvalReport> evaluateModel(const std::string& modelPath, const std::string& dataset, const std::string& dataDir = {},
+                                 int64_t limit = 0, int threads = 0);
 
 // Sets LibTorch's intra-op threads: n > 0 as given, otherwise one per core.
 void setComputeThreads(int n);
