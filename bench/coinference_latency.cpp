@@ -3,11 +3,10 @@
 // Every figure comes from the same samples in one run, so the ratio cancels machine noise.
 //
 // Usage: edgent-bench-coinference [--count N]
-#include "core/control/Controller.h"
-#include "core/control/LocalWorkers.h"
-#include "core/model/ModelFile.h"
+#include "core/control/LiveRun.h"
+#include "core/model/ModelImport.h"
 
-#include <QFile>
+#include <QTemporaryDir>
 
 #include <algorithm>
 #include <condition_variable>
@@ -26,11 +25,6 @@ double median(std::vector<double> v) {
     return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
-std::string readFile(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
-}
-
 int die(const std::string& why) {
     std::fprintf(stderr, "edgent-bench-coinference: %s\n", why.c_str());
     return 1;
@@ -42,31 +36,13 @@ int main(int argc, char** argv) {
     int count = 30;
     for (int i = 1; i < argc; ++i)
         if (!std::strcmp(argv[i], "--count") && i + 1 < argc) count = std::max(5, std::atoi(argv[++i]));
-    const std::string model = defaultModelPath();
-    SpawnedWorker device, edge;
-    if (auto s = spawnWorker(edge, Role::Edge, 1, {}); !s) return die(s.error());
-    if (auto s = spawnWorker(device, Role::Device, 1, {}); !s) return die(s.error());
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::vector<Sample> samples;
-    bool ended = false;
-    Controller c;
-    c.setSampleHandler([&](const Sample& s) {
-        std::lock_guard lock(mutex);
-        samples.push_back(s);
-    });
-    c.setEventHandler([&](const WorkerEvent& e) {
-        std::lock_guard lock(mutex);
-        if (e.kind.rfind("stream-", 0) == 0) ended = true;
-        cv.notify_all();
-    });
-    if (auto s = c.connect(Role::Edge, edge.controlEndpoint); !s) return die(s.error());
-    if (auto s = c.connect(Role::Device, device.controlEndpoint); !s) return die(s.error());
-    const std::string spec = readFile(model), weights = readFile(model.substr(0, model.size() - 5) + ".weights");
-    for (Role r : {Role::Edge, Role::Device})
-        if (auto l = c.call(r, "load-model", {}, 20000, {spec, weights}); !l) return die(l.error());
-    (void)c.call(Role::Device, "configure",
-                 QJsonObject{{"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}});
+    auto model = readAnyModel(defaultModelPath());
+    if (!model) return die(model.error());
+    WorkerLink link(WorkerLinkOptions{});
+    if (auto s = link.start(); !s) return die(s.error());
+    if (auto s = link.loadModel(*model); !s) return die(s.error());
+    QTemporaryDir scratch;  // the bench's runs are stored like any other, in a database of its own
+    if (!scratch.isValid()) return die("cannot make a scratch folder");
 
     std::printf("loopback, application shaper, exit 4, %d inferences per row (p50 over samples)\n", count);
     std::printf("%9s %4s %9s %10s %10s %10s %10s %10s %8s %6s\n", "bandwidth", "p", "bytes", "device_ms", "bytes/B_ms", "edge_ms",
@@ -74,17 +50,20 @@ int main(int argc, char** argv) {
     int misses = 0;
     for (double bps : {1e6, 10e6, 100e6}) {
         for (int p : {0, 1, 4, 8, 16, 22}) {
-            {
-                std::lock_guard lock(mutex);
-                samples.clear();
-                ended = false;
+            LiveRunOptions o;
+            o.dbPath = scratch.filePath("bench.sqlite").toStdString();
+            o.source = "edgent-bench-coinference";
+            o.exit = 4;
+            o.partition = p;
+            o.bandwidthBps = bps;
+            o.count = count;
+            auto run = LiveRun::start(link, std::move(o));
+            if (!run) return die(run.error());
+            while (!(*run)->waitFor(1000)) {
             }
-            if (auto r = c.call(Role::Device, "configure", QJsonObject{{"exit", 4}, {"partition", p}, {"bandwidth_bps", bps}});
-                !r)
-                return die(r.error());
-            if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", count}}); !r) return die(r.error());
-            std::unique_lock lock(mutex);
-            if (!cv.wait_for(lock, std::chrono::seconds(120), [&] { return ended; })) return die("stream timed out");
+            const LiveRunOutcome& result = (*run)->outcome();
+            if (result.status != "finished") return die(result.error);
+            const std::vector<Sample>& samples = result.samples;
             if (samples.size() != static_cast<size_t>(count))
                 return die("stream ended after " + std::to_string(samples.size()) + " of " + std::to_string(count) + " samples");
             std::vector<double> dev, wire, edg, parts, total;
@@ -105,7 +84,6 @@ int main(int argc, char** argv) {
         }
     }
     std::printf("goal: measured p50 <= parts p50 * 1.03 + 0.3 ms; missed in %d of 18 rows\n", misses);
-    (void)c.call(Role::Device, "shutdown", {}, 2000);
-    (void)c.call(Role::Edge, "shutdown", {}, 2000);
+    link.shutdown();
     return 0;
 }

@@ -6,15 +6,14 @@
 // With --cells, every cell's measured and predicted parts (device, transfer, edge), and per
 // bandwidth the mean signed error of each part, to show where the prediction misses.
 // Usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...] [--cells]   (default 1e5,1e6,1e7)
-#include "core/control/Controller.h"
+#include "core/control/LiveRun.h"
 #include "core/control/ProfileRun.h"
-#include "core/control/LocalWorkers.h"
-#include "core/model/ModelFile.h"
+#include "core/model/ModelImport.h"
 #include "core/plan/Planner.h"
 #include "core/store/Export.h"
 #include "core/store/RunStore.h"
 
-#include <QFile>
+#include <QTemporaryDir>
 
 #include <algorithm>
 #include <condition_variable>
@@ -27,11 +26,6 @@ using namespace edgent::core::control;
 using net::Role;
 
 namespace {
-
-std::string readFile(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
-}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -74,13 +68,12 @@ int main(int argc, char** argv) {
             return die(usage);
     }
     if (bandwidths.empty()) return die("--bandwidths takes positive bits per second, e.g. 1e6,10e6");
-    const std::string modelPath = defaultModelPath();
-    auto model = readModelFile(modelPath);
-    if (!model) return die(model.error());
-    const std::string spec = readFile(modelPath), weights = readFile(model->weightsPath);
+    auto bytes = readAnyModel(defaultModelPath());
+    if (!bytes) return die(bytes.error());
+    const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(argv[1]);
     if (!db) return die(db.error());
-    const std::string hash = store::modelHash(spec, weights);
+    const std::string hash = store::modelHash(bytes->specText, bytes->weights);
     auto dprof = (*db)->latestProfile(hash, "device");
     if (!dprof) return die(dprof.error());
     auto lookup = latencyTableFor(**db, *model, hash, "lookup");
@@ -88,29 +81,13 @@ int main(int argc, char** argv) {
     auto macs = latencyTableFor(**db, *model, hash, "regression-macs");
     if (!lookup || !regression || !macs) return die(!lookup ? lookup.error() : !regression ? regression.error() : macs.error());
 
-    SpawnedWorker device, edge;
-    if (auto s = spawnWorker(edge, Role::Edge, 1, {}); !s) return die(s.error());
-    if (auto s = spawnWorker(device, Role::Device, 1, {}, 15000, dprof->slowdown); !s) return die(s.error());
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::vector<net::Sample> samples;
-    bool ended = false;
-    Controller c;
-    c.setSampleHandler([&](const net::Sample& s) {
-        std::lock_guard lock(mutex);
-        samples.push_back(s);
-    });
-    c.setEventHandler([&](const WorkerEvent& e) {
-        std::lock_guard lock(mutex);
-        if (e.kind.rfind("stream-", 0) == 0) ended = true;
-        cv.notify_all();
-    });
-    if (auto s = c.connect(Role::Edge, edge.controlEndpoint); !s) return die(s.error());
-    if (auto s = c.connect(Role::Device, device.controlEndpoint); !s) return die(s.error());
-    for (Role r : {Role::Edge, Role::Device})
-        if (auto l = c.call(r, "load-model", {}, 20000, {spec, weights}); !l) return die(l.error());
-    (void)c.call(Role::Device, "configure",
-                 QJsonObject{{"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}});
+    WorkerLinkOptions linkOptions;
+    linkOptions.deviceSlowdown = dprof->slowdown;
+    WorkerLink link(linkOptions);
+    if (auto s = link.start(); !s) return die(s.error());
+    if (auto s = link.loadModel(*bytes); !s) return die(s.error());
+    QTemporaryDir scratch;  // every cell is a run, stored in a database of the bench's own
+    if (!scratch.isValid()) return die("cannot make a scratch folder");
 
     std::printf(
         "predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow), "
@@ -130,18 +107,20 @@ int main(int argc, char** argv) {
             for (int p = 0; p <= model->spec.pathLength(e); ++p) {
                 const double predictedLookup = lookup->predictMs(e, p, bps);
                 const int n = predictedLookup > 2000 ? 3 : count;
-                {
-                    std::lock_guard lock(mutex);
-                    samples.clear();
-                    ended = false;
+                LiveRunOptions o;
+                o.dbPath = scratch.filePath("cells.sqlite").toStdString();
+                o.source = "edgent-bench-predict";
+                o.exit = e;
+                o.partition = p;
+                o.bandwidthBps = bps;
+                o.count = n;
+                auto run = LiveRun::start(link, std::move(o));
+                if (!run) return die(run.error());
+                while (!(*run)->waitFor(1000)) {
                 }
-                if (auto r =
-                        c.call(Role::Device, "configure", QJsonObject{{"exit", e}, {"partition", p}, {"bandwidth_bps", bps}});
-                    !r)
-                    return die(r.error());
-                if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", n}}); !r) return die(r.error());
-                std::unique_lock lock(mutex);
-                if (!cv.wait_for(lock, std::chrono::seconds(120), [&] { return ended; })) return die("a stream timed out");
+                const LiveRunOutcome& result = (*run)->outcome();
+                if (result.status != "finished") return die(result.error);
+                const std::vector<net::Sample>& samples = result.samples;
                 if (samples.size() != static_cast<size_t>(n)) return die("a stream ended early");
                 std::vector<double> total;
                 std::vector<double> deviceMs, transferMs, edgeMs;
@@ -184,7 +163,6 @@ int main(int argc, char** argv) {
             partError[0] / cells, partError[1] / cells, partError[2] / cells);
         std::fflush(stdout);
     }
-    (void)c.call(Role::Device, "shutdown", {}, 2000);
-    (void)c.call(Role::Edge, "shutdown", {}, 2000);
+    link.shutdown();
     return 0;
 }

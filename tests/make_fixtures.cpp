@@ -135,6 +135,8 @@ int main(int argc, char** argv) {
     write(dir.filePath("frame-corpus/valid-input-uint8"), inputFrame);
     write(dir.filePath("frame-corpus/valid-activation"), actFrame);
     write(dir.filePath("frame-corpus/valid-result"), resultFrame);
+    write(dir.filePath("frame-corpus/valid-error"),
+          QByteArray::fromStdString(net::encodeErrorFrame(2, "inference error: shape")));
     write(dir.filePath("frame-corpus/empty"), QByteArray());
     write(dir.filePath("frame-corpus/header-only"), actFrame.left(40));
     write(dir.filePath("frame-corpus/truncated-payload"), actFrame.left(actFrame.size() - 3));
@@ -144,6 +146,8 @@ int main(int argc, char** argv) {
     QByteArray version = actFrame;
     version[4] = 9;
     write(dir.filePath("frame-corpus/future-version"), version);
+    version[4] = 1;  // before error frames: refused, not half-understood
+    write(dir.filePath("frame-corpus/old-version"), version);
     QByteArray overflow = actFrame;
     for (int i = 0; i < 3; ++i)
         overflow[40 + 4 * i] = overflow[41 + 4 * i] = overflow[42 + 4 * i] = overflow[43 + 4 * i] = '\xff';

@@ -4,9 +4,11 @@
 #include "core/control/Controller.h"
 #include "core/control/LocalWorkers.h"
 #include "core/data/Dataset.h"
+#include "core/model/ModelFile.h"
 #include "core/model/ModelIO.h"
 #include "core/net/Frame.h"
 
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
 #include <QtTest>
@@ -17,10 +19,13 @@
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
+#include <sys/resource.h>
 
 using namespace edgent::core;
 using namespace edgent::core::control;
 using namespace edgent::core::net;
+using edgent::core::net::Command;
+using edgent::core::net::EventKind;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -40,6 +45,7 @@ class TestCoInference : public QObject {
 
     SpawnedWorker device_, edge_;
     std::unique_ptr<Controller> controller_;
+    Controller::Subscription subscription_;
     std::shared_ptr<MultiExitNet> net_;
     ImageSet images_;
 
@@ -60,12 +66,12 @@ class TestCoInference : public QObject {
         return changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
             if (samples_.size() >= n) return true;
             for (const auto& e : events_)
-                if (e.kind == "stream-error") return true;
+                if (e.kind == EventKind::StreamError) return true;
             return false;
         });
     }
 
-    bool waitForEvent(const std::string& kind, Role role, int timeoutMs, WorkerEvent* out = nullptr) {
+    bool waitForEvent(EventKind kind, Role role, int timeoutMs, WorkerEvent* out = nullptr) {
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] {
             for (const auto& e : events_)
@@ -77,15 +83,35 @@ class TestCoInference : public QObject {
         });
     }
 
+    // Sends one raw control message from a socket of its own and returns the reply (heartbeats
+    // skipped), or an empty object after 5 s.
+    static QJsonObject rawReply(const std::string& endpoint, const std::string& message) {
+        zmq::context_t ctx;
+        zmq::socket_t s(ctx, zmq::socket_type::dealer);
+        s.set(zmq::sockopt::linger, 0);
+        s.connect(endpoint);
+        s.send(zmq::buffer(message), zmq::send_flags::none);
+        zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+        const auto deadline = Clock::now() + std::chrono::seconds(5);
+        while (Clock::now() < deadline) {
+            if (zmq::poll(items, 1, std::chrono::milliseconds(200)) == 0) continue;
+            zmq::message_t m;
+            if (!s.recv(m)) continue;
+            const QJsonObject o = QJsonDocument::fromJson(QByteArray(m.data<char>(), static_cast<qsizetype>(m.size()))).object();
+            if (o.value("type").toString() == "reply") return o;
+        }
+        return {};
+    }
+
     std::vector<Sample> runBatch(int exit, int partition, double bandwidthBps, int count, int64_t offset = 0) {
         clear();
         QJsonObject cfg{{"exit", exit}, {"partition", partition}, {"bandwidth_bps", bandwidthBps}};
-        auto r = controller_->call(Role::Device, "configure", cfg);
+        auto r = controller_->call(Role::Device, Command::Configure, cfg);
         if (!r) qWarning("%s", r.error().c_str());
-        auto s = controller_->call(Role::Device, "start-stream",
+        auto s = controller_->call(Role::Device, Command::StartStream,
                                    QJsonObject{{"count", count}, {"offset", static_cast<qint64>(offset)}});
         if (!s) qWarning("%s", s.error().c_str());
-        waitForEvent("stream-finished", Role::Device, 60000);
+        waitForEvent(EventKind::StreamFinished, Role::Device, 60000);
         std::lock_guard lock(mutex_);
         return samples_;
     }
@@ -94,16 +120,17 @@ class TestCoInference : public QObject {
         QVERIFY2(spawnWorker(edge_, Role::Edge, 1, {}).ok(), "edge worker starts");
         QVERIFY2(spawnWorker(device_, Role::Device, 1, {}).ok(), "device worker starts");
         controller_ = std::make_unique<Controller>();
-        controller_->setSampleHandler([this](const Sample& s) {
-            std::lock_guard lock(mutex_);
-            samples_.push_back(s);
-            changed_.notify_all();
-        });
-        controller_->setEventHandler([this](const WorkerEvent& e) {
-            std::lock_guard lock(mutex_);
-            events_.push_back(e);
-            changed_.notify_all();
-        });
+        subscription_ = controller_->subscribe(
+            [this](const Sample& s) {
+                std::lock_guard lock(mutex_);
+                samples_.push_back(s);
+                changed_.notify_all();
+            },
+            [this](const WorkerEvent& e) {
+                std::lock_guard lock(mutex_);
+                events_.push_back(e);
+                changed_.notify_all();
+            });
         auto s = controller_->connect(Role::Edge, edge_.controlEndpoint);
         QVERIFY2(s.ok(), s.error().c_str());
         s = controller_->connect(Role::Device, device_.controlEndpoint);
@@ -111,11 +138,11 @@ class TestCoInference : public QObject {
         const std::string spec = readFile(edgent::test::defaultModel());
         const std::string weights = readFile(weightsOf(edgent::test::defaultModel()));
         for (Role r : {Role::Edge, Role::Device}) {
-            auto loaded = controller_->call(r, "load-model", {}, 20000, {spec, weights});
+            auto loaded = controller_->call(r, Command::LoadModel, {}, 20000, {spec, weights});
             QVERIFY2(loaded.ok(), loaded.error().c_str());
         }
         auto cfg =
-            controller_->call(Role::Device, "configure",
+            controller_->call(Role::Device, Command::Configure,
                               QJsonObject{{"edge_endpoint", QString::fromStdString(controller_->info(Role::Edge).dataEndpoint)}});
         QVERIFY2(cfg.ok(), cfg.error().c_str());
     }
@@ -194,23 +221,25 @@ private Q_SLOTS:
 
     void liveReconfigurationTakesEffectOnTheNextInference() {
         clear();
-        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 1}, {"partition", 2}, {"bandwidth_bps", 50e6}})
+        QVERIFY(controller_
+                    ->call(Role::Device, Command::Configure, QJsonObject{{"exit", 1}, {"partition", 2}, {"bandwidth_bps", 50e6}})
                     .ok());
-        QVERIFY(controller_->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", 100.0}}).ok());
+        QVERIFY(controller_->call(Role::Device, Command::StartStream, QJsonObject{{"count", 0}, {"rate_hz", 100.0}}).ok());
         QVERIFY(waitForSamples(10, 20000));
         uint64_t lastSeqBefore;
         {
             std::lock_guard lock(mutex_);
             lastSeqBefore = samples_.back().sequence;
         }
-        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 3}, {"partition", 0}, {"bandwidth_bps", 20e6}})
+        QVERIFY(controller_
+                    ->call(Role::Device, Command::Configure, QJsonObject{{"exit", 3}, {"partition", 0}, {"bandwidth_bps", 20e6}})
                     .ok());
         const size_t seen = [&] {
             std::lock_guard lock(mutex_);
             return samples_.size();
         }();
         QVERIFY(waitForSamples(seen + 15, 20000));
-        QVERIFY(controller_->call(Role::Device, "stop").ok());
+        QVERIFY(controller_->call(Role::Device, Command::Stop).ok());
         std::lock_guard lock(mutex_);
         int oldAfterReply = 0;
         bool sawNew = false;
@@ -233,7 +262,7 @@ private Q_SLOTS:
     }
 
     void garbageFramesAreDroppedCountedAndTheEdgeKeepsServing() {
-        const auto before = controller_->call(Role::Edge, "stats");
+        const auto before = controller_->call(Role::Edge, Command::Stats);
         QVERIFY(before.ok());
         const qint64 badBefore = before->value("stats").toObject().value("frames_bad").toInteger();
         zmq::context_t ctx;
@@ -260,18 +289,26 @@ private Q_SLOTS:
         qint64 bad = 0;
         for (int i = 0; i < 100 && bad < badBefore + expected; ++i) {
             QTest::qWait(20);
-            bad = controller_->call(Role::Edge, "stats")->value("stats").toObject().value("frames_bad").toInteger();
+            bad = controller_->call(Role::Edge, Command::Stats)->value("stats").toObject().value("frames_bad").toInteger();
         }
         QCOMPARE(bad, badBefore + expected);
-        // The valid frame still gets its answer on this very socket.
+        // The frame whose header decoded (the wrong shape) is answered with an error frame
+        // naming the problem; the rest could not even be attributed. The valid frame still gets
+        // its answer on this very socket.
         s.send(zmq::buffer(valid), zmq::send_flags::none);
+        std::vector<FrameType> answers;
+        std::string refusal;
         zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
-        QCOMPARE(zmq::poll(items, 1, std::chrono::milliseconds(5000)), 1);
-        zmq::message_t reply;
-        QVERIFY(s.recv(reply));
-        auto decoded = decodeFrame(reply.data<uint8_t>(), reply.size());
-        QVERIFY2(decoded.ok(), decoded.error().c_str());
-        QCOMPARE(decoded->header.type, FrameType::Result);
+        while (answers.size() < 2 && zmq::poll(items, 1, std::chrono::milliseconds(5000)) == 1) {
+            zmq::message_t reply;
+            QVERIFY(s.recv(reply));
+            auto decoded = decodeFrame(reply.data<uint8_t>(), reply.size());
+            QVERIFY2(decoded.ok(), decoded.error().c_str());
+            answers.push_back(decoded->header.type);
+            if (decoded->header.type == FrameType::Error) refusal = errorFrameText(*decoded);
+        }
+        QCOMPARE(answers, (std::vector<FrameType>{FrameType::Error, FrameType::Result}));
+        QVERIFY2(refusal.find("shape or dtype does not match") != std::string::npos, refusal.c_str());
         // And co-inference goes on.
         QCOMPARE(runBatch(4, 0, 0.0, 4).size(), size_t(4));
     }
@@ -281,60 +318,226 @@ private Q_SLOTS:
         zmq::socket_t s(ctx, zmq::socket_type::dealer);
         s.set(zmq::sockopt::linger, 0);
         s.connect(device_.controlEndpoint);
-        const std::string hello = R"({"v":2,"type":"request","id":7,"cmd":"hello"})";
-        s.send(zmq::buffer(hello), zmq::send_flags::none);
-        zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
-        const auto deadline = Clock::now() + std::chrono::seconds(5);
-        QJsonObject reply;
-        while (Clock::now() < deadline && reply.isEmpty()) {
-            if (zmq::poll(items, 1, std::chrono::milliseconds(200)) == 0) continue;
-            zmq::message_t m;
-            QVERIFY(s.recv(m));
-            const QJsonObject o = QJsonDocument::fromJson(QByteArray(m.data<char>(), static_cast<qsizetype>(m.size()))).object();
-            if (o.value("type").toString() == "reply") reply = o;  // skip heartbeats
-        }
+        const QJsonObject reply = rawReply(device_.controlEndpoint, R"({"v":2,"type":"request","id":7,"cmd":"hello"})");
         QCOMPARE(reply.value("id").toInt(), 7);
         QCOMPARE(reply.value("ok").toBool(), false);
         QVERIFY2(reply.value("error").toString().contains("protocol version 2 is not supported"),
                  qPrintable(reply.value("error").toString()));
         // Garbage on the control channel gets an error reply too.
         s.send(zmq::str_buffer("not json at all"), zmq::send_flags::none);
-        QVERIFY(controller_->call(Role::Device, "hello").ok());
-        auto unknown = controller_->call(Role::Device, "launch-rockets");
-        QVERIFY(!unknown.ok());
-        QVERIFY2(unknown.error().find("unknown command 'launch-rockets'") != std::string::npos, unknown.error().c_str());
-        auto badExit = controller_->call(Role::Device, "configure", QJsonObject{{"exit", 9}});
+        QVERIFY(controller_->call(Role::Device, Command::Hello).ok());
+        const QJsonObject unknown =
+            rawReply(device_.controlEndpoint, R"({"v":1,"type":"request","id":8,"cmd":"launch-rockets"})");
+        QCOMPARE(unknown.value("ok").toBool(), false);
+        QVERIFY2(unknown.value("error").toString().contains("unknown command 'launch-rockets'"),
+                 qPrintable(unknown.value("error").toString()));
+        auto badExit = controller_->call(Role::Device, Command::Configure, QJsonObject{{"exit", 9}});
         QVERIFY(!badExit.ok());
         QVERIFY(badExit.error().find("exit 9 is out of range") != std::string::npos);
     }
 
+    // An edge whose LibTorch throws answers that frame with an error and goes on serving.
+    // The error is real: a model whose first convolutions need an 19 MB buffer, on an edge
+    // whose address space is capped just above what it holds, cannot allocate it.
+    void aTorchErrorOnTheEdgeIsOneFramesErrorNotTheEdgesEnd() {
+        const char* wide = R"({"format": "edgent-model", "format_version": 1, "name": "wide",
+            "input": {"shape": [3, 128, 128], "mean": 0.0, "std": 1.0}, "num_classes": 10,
+            "trunk": [{"kind": "conv", "name": "c1", "out_channels": 32, "kernel": 3, "stride": 1, "padding": 1},
+                      {"kind": "conv", "name": "c2", "out_channels": 32, "kernel": 3, "stride": 1, "padding": 1},
+                      {"kind": "maxpool", "name": "p", "kernel": 16},
+                      {"kind": "flatten", "name": "f"}],
+            "exits": [{"name": "only", "attach": 4, "branch": [{"kind": "fc", "name": "fc", "out_features": 10}]}]})";
+        auto spec = parseModelSpec(wide, "wide");
+        QVERIFY2(spec.ok(), spec.ok() ? "" : spec.error().c_str());
+        auto net = MultiExitNet::create(*spec, 3);
+        QVERIFY(net.ok());
+        const std::string weights = encodeWeights(**net);
+        const std::string json =
+            modelFileJson(*spec, "wide.weights", static_cast<int64_t>(weights.size()), crc32Of(weights), "{}");
+
+        SpawnedWorker edge;
+        QVERIFY(spawnWorker(edge, Role::Edge, 1, {}).ok());
+        Controller c;
+        QVERIFY(c.connect(Role::Edge, edge.controlEndpoint).ok());
+        auto loaded = c.call(Role::Edge, Command::LoadModel, {}, 20000, {json, weights});
+        QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().c_str());
+        FrameHeader fh;
+        fh.dtype = DType::UInt8;
+        fh.dims = {3, 128, 128};
+        const std::string pixels(3 * 128 * 128, '\x40');
+        std::string frame;
+        QVERIFY(encodeFrame(fh, pixels.data(), pixels.size(), frame).ok());
+        zmq::context_t ctx;
+        zmq::socket_t s(ctx, zmq::socket_type::dealer);
+        s.set(zmq::sockopt::linger, 0);
+        s.connect(c.info(Role::Edge).dataEndpoint);
+        zmq::message_t reply;
+        auto exchange = [&]() -> std::optional<FrameView> {
+            s.send(zmq::buffer(frame), zmq::send_flags::none);
+            zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}};
+            if (zmq::poll(items, 1, std::chrono::milliseconds(10000)) != 1 || !s.recv(reply)) return std::nullopt;
+            auto d = decodeFrame(reply.data<uint8_t>(), reply.size());
+            if (!d) return std::nullopt;
+            return *d;
+        };
+        // Cap the edge's address space just above what it holds now, before it ever ran a slice.
+        const pid_t pid = edge.process.pid();
+        rlimit old{}, capped{};
+        QCOMPARE(::prlimit(pid, RLIMIT_AS, nullptr, &old), 0);
+        QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+        QVERIFY(status.open(QIODevice::ReadOnly));
+        qint64 vmKb = 0;
+        for (const QByteArray& line : status.readAll().split('\n'))
+            if (line.startsWith("VmSize:")) vmKb = line.mid(7).trimmed().split(' ').first().toLongLong();
+        QVERIFY(vmKb > 0);
+        capped.rlim_cur = static_cast<rlim_t>(vmKb + 1024) * 1024;
+        capped.rlim_max = old.rlim_max;
+        QCOMPARE(::prlimit(pid, RLIMIT_AS, &capped, nullptr), 0);
+        auto refused = exchange();
+        const std::string refusal = refused && refused->header.type == FrameType::Error ? errorFrameText(*refused) : "";
+        QCOMPARE(::prlimit(pid, RLIMIT_AS, &old, nullptr), 0);
+        QVERIFY2(edge.process.running(), "the edge survived the error");
+        QVERIFY(refused.has_value());
+        QCOMPARE(refused->header.type, FrameType::Error);
+        QVERIFY2(refusal.find("inference error") != std::string::npos, refusal.c_str());
+        // Counted, and the edge serves the next frame.
+        const auto stats = c.call(Role::Edge, Command::Stats);
+        QVERIFY(stats.ok());
+        QCOMPARE(stats->value("stats").toObject().value("frames_bad").toInteger(), qint64(1));
+        auto again = exchange();
+        QVERIFY(again.has_value());
+        QCOMPARE(again->header.type, FrameType::Result);
+        (void)c.call(Role::Edge, Command::Shutdown, {}, 2000);
+        edge.process.stop(2000);
+    }
+
+    // When the controller's I/O thread ends on a socket error (here: its context is shut down,
+    // so its poll fails with ETERM), every waiter hears why at once, and so does every later
+    // request; nothing waits for its timeout and nothing throws.
+    void aControllerWhoseSocketsFailAnswersEveryWaiterAtOnce() {
+        SpawnedWorker edge;
+        QVERIFY(spawnWorker(edge, Role::Edge, 1, {}).ok());
+        Controller c;
+        QVERIFY(c.connect(Role::Edge, edge.controlEndpoint).ok());
+        std::vector<WorkerEvent> events;
+        std::mutex m;
+        auto sub = c.subscribe({}, [&](const WorkerEvent& e) {
+            std::lock_guard lock(m);
+            events.push_back(e);
+        });
+        ::kill(edge.process.pid(), SIGSTOP);  // it will not answer
+        auto pending = c.request(Role::Edge, Command::Stats, {}, 20000);
+        QElapsedTimer t;
+        t.start();
+        c.abort("closing");
+        QCOMPARE(pending.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+        Result<QJsonObject> r = makeError("unset");
+        try {
+            r = pending.get();
+        } catch (const std::exception& e) {
+            QFAIL(e.what());
+        }
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().find("stopped: closing") != std::string::npos, r.error().c_str());
+        auto later = c.call(Role::Edge, Command::Hello, {}, 20000);
+        QVERIFY(!later.ok());
+        QVERIFY2(t.elapsed() < 2000, qPrintable(QString::number(t.elapsed())));
+        QVERIFY(!c.info(Role::Edge).alive);
+        // Subscribers hear it too.
+        QTRY_VERIFY_WITH_TIMEOUT(([&] {
+                                     std::lock_guard lock(m);
+                                     for (const auto& e : events)
+                                         if (e.kind == EventKind::WorkerDown) return true;
+                                     return false;
+                                 }()),
+                                 2000);
+        ::kill(edge.process.pid(), SIGCONT);
+        edge.process.stop(2000);
+    }
+
+    // The edge answers a device that is gone: the answer fails, is counted as unsent, and the
+    // edge says why (it used to count it as sent).
+    void anAnswerToAGoneDeviceIsCountedAsUnsent() {
+        SpawnedWorker edge;
+        QVERIFY(spawnWorker(edge, Role::Edge, 1, {}, 15000, 60.0).ok());  // slow: the device leaves first
+        Controller c;
+        QVERIFY(c.connect(Role::Edge, edge.controlEndpoint).ok());
+        QVERIFY(c.call(Role::Edge, Command::LoadModel, {}, 20000,
+                       {readFile(edgent::test::defaultModel()), readFile(weightsOf(edgent::test::defaultModel()))})
+                    .ok());
+        FrameHeader h;
+        h.dtype = DType::UInt8;
+        h.dims = {1, 28, 28};
+        std::string frame;
+        QVERIFY(encodeFrame(h, images_.image(0), 784, frame).ok());
+        {
+            zmq::context_t ctx;
+            zmq::socket_t s(ctx, zmq::socket_type::dealer);
+            s.set(zmq::sockopt::linger, 2000);
+            s.connect(c.info(Role::Edge).dataEndpoint);
+            s.send(zmq::buffer(frame), zmq::send_flags::none);
+            QTest::qWait(50);
+        }  // the device is gone while the edge computes
+        QJsonObject stats;
+        for (int i = 0; i < 100; ++i) {
+            stats = c.call(Role::Edge, Command::Stats)->value("stats").toObject();
+            if (stats.value("frames_out").toInteger() + stats.value("frames_unsent").toInteger() >= 1) break;
+            QTest::qWait(100);
+        }
+        QCOMPARE(stats.value("frames_in").toInteger(), qint64(1));
+        QCOMPARE(stats.value("frames_out").toInteger(), qint64(0));
+        QCOMPARE(stats.value("frames_unsent").toInteger(), qint64(1));
+        QVERIFY2(stats.value("last_data_error").toString().contains("gone"),
+                 qPrintable(stats.value("last_data_error").toString()));
+        (void)c.call(Role::Edge, Command::Shutdown, {}, 2000);
+        edge.process.stop(2000);
+    }
+
+    // A device that cannot reach the edge's data endpoint says which endpoint it tried.
+    void anUnreachableEdgeIsNamedInTheDevicesError() {
+        clear();
+        const QString edgeData = QString::fromStdString(controller_->info(Role::Edge).dataEndpoint);
+        QVERIFY(
+            controller_
+                ->call(Role::Device, Command::Configure,
+                       QJsonObject{{"exit", 4}, {"partition", 0}, {"bandwidth_bps", 0.0}, {"edge_endpoint", "tcp://127.0.0.1:9"}})
+                .ok());
+        QVERIFY(controller_->call(Role::Device, Command::StartStream, QJsonObject{{"count", 1}}).ok());
+        WorkerEvent error;
+        QVERIFY(waitForEvent(EventKind::StreamError, Role::Device, 15000, &error));
+        QVERIFY2(error.message.find("tcp://127.0.0.1:9") != std::string::npos, error.message.c_str());
+        QVERIFY(controller_->call(Role::Device, Command::Configure, QJsonObject{{"edge_endpoint", edgeData}}).ok());
+    }
+
     void killingTheEdgeMidRunIsDetectedWithinThreeSeconds() {
         clear();
-        QVERIFY(controller_->call(Role::Device, "configure", QJsonObject{{"exit", 4}, {"partition", 3}, {"bandwidth_bps", 100e6}})
+        QVERIFY(controller_
+                    ->call(Role::Device, Command::Configure, QJsonObject{{"exit", 4}, {"partition", 3}, {"bandwidth_bps", 100e6}})
                     .ok());
-        QVERIFY(controller_->call(Role::Device, "start-stream", QJsonObject{{"count", 0}, {"rate_hz", 50.0}}).ok());
+        QVERIFY(controller_->call(Role::Device, Command::StartStream, QJsonObject{{"count", 0}, {"rate_hz", 50.0}}).ok());
         QVERIFY(waitForSamples(5, 20000));
         const double killedAt = controller_->nowMs();
         ::kill(edge_.process.pid(), SIGKILL);
         WorkerEvent down;
-        QVERIFY2(waitForEvent("down", Role::Edge, 6000, &down), "the edge is declared dead");
+        QVERIFY2(waitForEvent(EventKind::WorkerDown, Role::Edge, 6000, &down), "the edge is declared dead");
         const double detectMs = down.atMs - killedAt;
         QVERIFY2(detectMs <= 3000.0, qPrintable(QStringLiteral("detected after %1 ms").arg(detectMs)));
         QVERIFY(down.message.find("edge worker died") != std::string::npos);
         QVERIFY(!controller_->info(Role::Edge).alive);
         // The device noticed too and ended its stream; the samples before the kill are kept.
-        QVERIFY(waitForEvent("stream-error", Role::Device, 8000));
+        QVERIFY(waitForEvent(EventKind::StreamError, Role::Device, 8000));
         {
             std::lock_guard lock(mutex_);
             QVERIFY(samples_.size() >= 5);
         }
-        auto r = controller_->call(Role::Edge, "stats", {}, 1000);
+        auto r = controller_->call(Role::Edge, Command::Stats, {}, 1000);
         QVERIFY(!r.ok());
         QVERIFY(r.error().find("edge worker is dead") != std::string::npos);
     }
 
     void cleanupTestCase() {
-        if (controller_ && controller_->info(Role::Device).alive) (void)controller_->call(Role::Device, "shutdown", {}, 2000);
+        if (controller_ && controller_->info(Role::Device).alive)
+            (void)controller_->call(Role::Device, Command::Shutdown, {}, 2000);
         controller_.reset();
         device_.process.stop(3000);
         edge_.process.stop(1000);

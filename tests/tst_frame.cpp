@@ -74,10 +74,25 @@ private Q_SLOTS:
         expectRejected(b, "bad magic");
     }
 
-    void rejectsOtherVersion() {
+    void rejectsOtherVersions() {
         std::string b = validFrame();
-        b[4] = 2;
-        expectRejected(b, "frame version 2");
+        b[4] = 1;  // before error frames
+        expectRejected(b, "frame version 1");
+        b[4] = 3;
+        expectRejected(b, "frame version 3");
+    }
+
+    void errorFrameCarriesItsReason() {
+        const std::string bytes = edgent::core::net::encodeErrorFrame(17, "layer 3 failed");
+        auto r = decode(bytes);
+        QVERIFY2(r.ok(), r.ok() ? "" : r.error().c_str());
+        QCOMPARE(r->header.type, edgent::core::net::FrameType::Error);
+        QCOMPARE(r->header.sequence, uint64_t(17));
+        QCOMPARE(edgent::core::net::errorFrameText(*r), std::string("layer 3 failed"));
+        // A long reason is cut, not refused.
+        auto big = decode(edgent::core::net::encodeErrorFrame(1, std::string(5000, 'x')));
+        QVERIFY(big.ok());
+        QCOMPARE(big->payloadBytes, size_t(1000));
     }
 
     void rejectsUnknownTypeAndDtype() {

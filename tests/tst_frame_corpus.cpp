@@ -34,11 +34,13 @@ private Q_SLOTS:
         QTest::newRow("uint8 input") << "valid-input-uint8" << true << "";
         QTest::newRow("activation") << "valid-activation" << true << "";
         QTest::newRow("result") << "valid-result" << true << "";
+        QTest::newRow("error") << "valid-error" << true << "";
         QTest::newRow("empty") << "empty" << false << "shorter than the 40-byte header";
         QTest::newRow("header only") << "header-only" << false << "truncated inside its shape";
         QTest::newRow("truncated payload") << "truncated-payload" << false << "payload bytes";
         QTest::newRow("bad magic") << "bad-magic" << false << "bad magic";
         QTest::newRow("future version") << "future-version" << false << "frame version 9";
+        QTest::newRow("old version") << "old-version" << false << "frame version 1";
         QTest::newRow("overflowing shape") << "overflowing-shape" << false << "shape overflows";
         QTest::newRow("dims past the end") << "too-few-dims-present" << false << "";
     }

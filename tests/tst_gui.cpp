@@ -1,6 +1,12 @@
-// The window, offscreen, on real local workers: every panel is built; moving the bandwidth
-// slider changes the plan shown and the device receives the new configuration; a short run
-// adds samples to the plots and rows to the database; a killed worker is shown as dead.
+// The window, offscreen, on real local workers. Every test function gets a window of its own
+// (init/cleanup) on one database that the first-use profile filled once (initTestCase), so
+// each can run alone:
+//   every panel is built; moving the bandwidth slider re-plans and the device follows; a
+//   stopped run's plots equal its rows; a killed worker is shown dead; after a trace the
+//   plan is the slider's again; a window closed while its workers start closes at once; and
+//   a run from the window stores the same kinds of rows and events as one from `edgent run`.
+#include "TestUtil.h"
+
 #include "app/gui/ExperimentPanel.h"
 #include "app/gui/LivePlots.h"
 #include "app/gui/MainWindow.h"
@@ -8,6 +14,9 @@
 
 #include <QAbstractItemModel>
 #include <QComboBox>
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QSignalSpy>
 #include <QSlider>
@@ -17,43 +26,98 @@
 #include <QtTest>
 
 #include <csignal>
+#include <set>
 #include <sqlite3.h>
 
 using namespace edgent::gui;
 using edgent::core::net::Role;
 
+namespace {
+
+// Rows of one query on a read-only connection: each row's columns as text (NULL as "<null>").
+std::vector<std::vector<QString>> query(const QString& db, const QString& sql) {
+    std::vector<std::vector<QString>> rows;
+    sqlite3* h = nullptr;
+    if (sqlite3_open_v2(db.toUtf8().constData(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(h, sql.toUtf8().constData(), -1, &s, nullptr) == SQLITE_OK)
+            while (sqlite3_step(s) == SQLITE_ROW) {
+                std::vector<QString> row;
+                for (int c = 0; c < sqlite3_column_count(s); ++c)
+                    row.push_back(sqlite3_column_type(s, c) == SQLITE_NULL
+                                      ? QStringLiteral("<null>")
+                                      : QString::fromUtf8(reinterpret_cast<const char*>(sqlite3_column_text(s, c))));
+                rows.push_back(row);
+            }
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(h);
+    return rows;
+}
+
+double scalar(const QString& db, const QString& sql) {
+    const auto rows = query(db, sql);
+    return rows.empty() || rows[0].empty() ? -1.0 : rows[0][0].toDouble();
+}
+
+std::set<QString> column(const QString& db, const QString& sql) {
+    std::set<QString> out;
+    for (const auto& r : query(db, sql)) out.insert(r[0]);
+    return out;
+}
+
+}  // namespace
+
 class TestGui : public QObject {
     Q_OBJECT
     QTemporaryDir dir_;
+    QString db_;
     std::unique_ptr<MainWindow> w_;
 
-    double scalar(const char* sql) {
-        sqlite3* h = nullptr;
-        double v = -1;
-        if (sqlite3_open_v2(w_->session().databasePath().toUtf8().constData(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-            sqlite3_stmt* s = nullptr;
-            if (sqlite3_prepare_v2(h, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-                v = sqlite3_column_double(s, 0);
-            sqlite3_finalize(s);
-        }
-        sqlite3_close(h);
-        return v;
+    std::unique_ptr<MainWindow> openWindow() {
+        WindowOptions o;
+        o.database = db_;
+        o.deviceSlowdown = 4.0;  // a device slower than the edge, so plans depend on bandwidth
+        auto w = std::make_unique<MainWindow>(o);
+        w->resize(1400, 900);
+        w->show();
+        return w;
+    }
+
+    bool ready(MainWindow& w) { return w.session().modelInWorkers() && w.session().plan() && !w.session().profiling(); }
+
+    QString writeTrace(const QString& name, const QString& text) {
+        QFile f(dir_.filePath(name));
+        if (!f.open(QIODevice::WriteOnly)) return {};
+        f.write(text.toUtf8());
+        return f.fileName();
     }
 
 private Q_SLOTS:
     void initTestCase() {
         QStandardPaths::setTestModeEnabled(true);  // settings and data in a test location
         QCoreApplication::setOrganizationName("edgent-workbench-test");
-        WindowOptions o;
-        o.database = dir_.filePath("gui.sqlite");
-        o.deviceSlowdown = 4.0;  // a device slower than the edge, so plans depend on bandwidth
-        w_ = std::make_unique<MainWindow>(o);
-        w_->resize(1400, 900);
-        w_->show();
-        // Workers up, model in both, the first-use profile done and a plan made.
-        QTRY_VERIFY_WITH_TIMEOUT(w_->session().modelInWorkers(), 60000);
-        QTRY_VERIFY_WITH_TIMEOUT(w_->session().plan().has_value() && !w_->session().profiling(), 240000);
+        QSettings().clear();
+        db_ = dir_.filePath("gui.sqlite");
+        // The first window profiles the model once (first use of this database).
+        auto w = openWindow();
+        QTRY_VERIFY_WITH_TIMEOUT(w->session().modelInWorkers(), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(ready(*w), 240000);
     }
+
+    void init() {
+        w_ = openWindow();
+        QTRY_VERIFY_WITH_TIMEOUT(ready(*w_), 60000);
+        auto* exp = w_->experiment();
+        exp->setTracePath({});
+        exp->setDynamicMode(false);
+        exp->setPolicy("edgent");
+        exp->setPredictor("lookup");
+        exp->setDeadlineMs(20.0);
+        exp->setBandwidthBps(10e6);
+    }
+
+    void cleanup() { w_.reset(); }
 
     void everyPanelIsBuilt() {
         QCOMPARE(w_->tabs()->count(), 5);
@@ -67,41 +131,46 @@ private Q_SLOTS:
         QVERIFY(w_->findChild<QAbstractItemView*>("fitsTable")->model()->rowCount() > 0);
         // Both workers are shown up.
         auto* workers = w_->findChild<QTableWidget*>("workersTable");
-        QCOMPARE(workers->item(0, 1)->text(), QStringLiteral("up"));
-        QCOMPARE(workers->item(1, 1)->text(), QStringLiteral("up"));
+        QTRY_COMPARE(workers->item(0, 1)->text(), QStringLiteral("up"));
+        QTRY_COMPARE(workers->item(1, 1)->text(), QStringLiteral("up"));
     }
 
     void movingTheBandwidthSliderReplansAndReconfiguresTheDevice() {
-        auto* exp = w_->experiment();
-        exp->setPolicy("edgent");
-        exp->setPredictor("lookup");
-        exp->setDeadlineMs(20.0);
-        exp->setBandwidthBps(10e6);
         const auto fast = *w_->session().plan();
         auto* label = w_->findChild<QLabel*>("planLabel");
         const QString fastText = label->text();
         // Start a run at 10 Mbps, then drag the slider down to 150 kbps.
-        exp->start();
+        w_->experiment()->start();
         QTRY_VERIFY_WITH_TIMEOUT(w_->livePlots()->points() > 20, 30000);
         auto* slider = w_->findChild<QSlider*>("bandwidthSlider");
         slider->setValue(ExperimentPanel::bpsToSlider(150e3));
+        QVERIFY(std::abs(w_->experiment()->bandwidthBps() - 150e3) < 150e3 * 0.01);
+        // The run re-plans on its own thread; the plan shown follows within moments.
+        QTRY_VERIFY_WITH_TIMEOUT(w_->session().plan()->exit != fast.exit || w_->session().plan()->partition != fast.partition,
+                                 5000);
         const auto slow = *w_->session().plan();
-        QVERIFY2(slow.exit != fast.exit || slow.partition != fast.partition,
-                 qPrintable(QString("plan stayed exit %1 partition %2").arg(slow.exit).arg(slow.partition)));
-        QVERIFY(label->text() != fastText);
-        QVERIFY(std::abs(exp->bandwidthBps() - 150e3) < 150e3 * 0.01);
+        QTRY_VERIFY(label->text() != fastText);
         // The device runs the new configuration: samples with it reach the database.
-        const QString sql = QString("SELECT count(*) FROM samples WHERE run_id=%1 AND exit=%2 AND partition=%3")
-                                .arg(w_->session().runId())
-                                .arg(slow.exit)
-                                .arg(slow.partition);
-        QTRY_VERIFY_WITH_TIMEOUT(scalar(sql.toUtf8().constData()) > 5, 30000);
-        // ...and the slider move is recorded as an event of the run.
-        QTRY_VERIFY_WITH_TIMEOUT(scalar("SELECT count(*) FROM events WHERE kind='plan'") >= 1, 10000);
+        const qint64 run = w_->session().runId();
+        QTRY_VERIFY_WITH_TIMEOUT(scalar(db_, QString("SELECT count(*) FROM samples WHERE run_id=%1 AND exit=%2 AND partition=%3")
+                                                 .arg(run)
+                                                 .arg(slow.exit)
+                                                 .arg(slow.partition)) > 5,
+                                 30000);
+        // ...and the slider move and the new plan are events of the run.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            scalar(db_, QString("SELECT count(*) FROM events WHERE run_id=%1 AND kind='bandwidth' AND message LIKE '%slider%'")
+                            .arg(run)) >= 1,
+            10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            scalar(db_, QString("SELECT count(*) FROM events WHERE run_id=%1 AND kind='plan' AND value BETWEEN 148000 AND 152000")
+                            .arg(run)) >= 1,
+            10000);
     }
 
-    void aShortRunAddsSamplesToThePlotsAndTheDatabase() {
-        QVERIFY(w_->session().running());
+    void aStoppedRunsPlotsEqualItsRows() {
+        w_->experiment()->start();
+        QTRY_VERIFY_WITH_TIMEOUT(w_->livePlots()->points() > 20, 30000);
         const qint64 run = w_->session().runId();
         QSignalSpy stopped(&w_->session(), &Session::runStopped);
         w_->experiment()->stop();
@@ -109,9 +178,8 @@ private Q_SLOTS:
         const int64_t plotted = w_->livePlots()->points();
         QVERIFY(plotted > 20);
         // Every plotted inference is a row of the run; the run ended properly.
-        QCOMPARE(scalar(QString("SELECT count(*) FROM samples WHERE run_id=%1").arg(run).toUtf8().constData()),
-                 static_cast<double>(plotted));
-        QCOMPARE(scalar(QString("SELECT status='finished' FROM runs WHERE id=%1").arg(run).toUtf8().constData()), 1.0);
+        QCOMPARE(scalar(db_, QString("SELECT count(*) FROM samples WHERE run_id=%1").arg(run)), static_cast<double>(plotted));
+        QCOMPARE(query(db_, QString("SELECT status FROM runs WHERE id=%1").arg(run))[0][0], QStringLiteral("finished"));
         // The run browser lists it.
         auto* runs = w_->findChild<QAbstractItemView*>("runsTable");
         QTRY_VERIFY_WITH_TIMEOUT(runs->model()->rowCount() >= 1, 10000);
@@ -133,6 +201,119 @@ private Q_SLOTS:
         bool named = false;
         for (const QString& m : w_->messages()) named |= m.contains("edge");
         QVERIFY(named);
+    }
+
+    // A trace plays through the shaper, but it never becomes the slider's setting: after the
+    // run the plan shown is for the slider's bandwidth again, and the slider drives it.
+    void afterATraceRunThePlanIsTheSlidersAgain() {
+        const auto atSlider = *w_->session().plan();  // 10 Mbps
+        const QString trace = writeTrace("short.csv", "time_s,kbps\n0,150\n1.5,120\n3,120\n");
+        w_->experiment()->setTracePath(trace);
+        QSignalSpy stopped(&w_->session(), &Session::runStopped);
+        w_->experiment()->start();
+        QVERIFY(w_->session().running());
+        QVERIFY(stopped.wait(30000));  // the trace's last time stamp ends the run
+        QCOMPARE(stopped.at(0).at(1).toString(), QStringLiteral("finished"));
+        QVERIFY(std::abs(w_->experiment()->bandwidthBps() - 10e6) < 1e5);
+        const auto after = *w_->session().plan();
+        QCOMPARE(after.exit, atSlider.exit);
+        QCOMPARE(after.partition, atSlider.partition);
+        QCOMPARE(w_->session().planInputs().bandwidthBps, 10e6);
+        w_->experiment()->setBandwidthBps(150e3);
+        QCOMPARE(w_->session().planInputs().bandwidthBps, 150e3);
+    }
+
+    // A run that fails to begin (the device refuses the trace's first rate) leaves no trace
+    // behind in the plan's inputs: the slider still drives the plan.
+    void aRunThatFailsToBeginLeavesTheSliderInCharge() {
+        const QString trace = writeTrace("refused.csv", "time_s,kbps\n0,0.5\n2,0.5\n");
+        w_->experiment()->setTracePath(trace);
+        QSignalSpy stopped(&w_->session(), &Session::runStopped);
+        w_->experiment()->start();
+        QVERIFY(stopped.wait(20000));
+        QCOMPARE(stopped.at(0).at(1).toString(), QStringLiteral("failed"));
+        bool explained = false;
+        for (const QString& m : w_->messages()) explained |= m.contains("at least 1 kbps");
+        QVERIFY(explained);
+        w_->experiment()->setBandwidthBps(150e3);
+        QCOMPARE(w_->session().planInputs().bandwidthBps, 150e3);
+        QVERIFY(!w_->session().running());
+    }
+
+    // The same settings from the window and from `edgent run`: the same run parameters, the
+    // same kinds of events, the same sample columns filled.
+    void theWindowAndTheCliStoreTheSameKindsOfRowsAndEvents() {
+        const QString trace = writeTrace("compare.csv", "time_s,kbps\n0,5000\n1.5,300\n3,5000\n4.5,5000\n");
+        w_->experiment()->setTracePath(trace);
+        w_->experiment()->setDynamicMode(true);
+        QSignalSpy stopped(&w_->session(), &Session::runStopped);
+        w_->experiment()->start();
+        QVERIFY(stopped.wait(30000));
+        QCOMPARE(stopped.at(0).at(1).toString(), QStringLiteral("finished"));
+        const qint64 windowRun = stopped.at(0).at(0).toLongLong();
+        w_.reset();  // the CLI's workers get the machine to themselves
+
+        const auto cli = edgent::test::runCli({"run", "--db", db_, "--policy", "edgent", "--predictor", "lookup", "--deadline",
+                                               "20ms", "--trace", trace, "--dynamic", "--json"},
+                                              60000);
+        QVERIFY2(cli.code == 0, cli.err.constData());
+        const qint64 cliRun = QJsonDocument::fromJson(cli.out).object().value("run_id").toInteger();
+        QVERIFY(cliRun > windowRun);
+
+        auto params = [&](qint64 run) { return column(db_, QString("SELECT key FROM run_params WHERE run_id=%1").arg(run)); };
+        QCOMPARE(params(cliRun), params(windowRun));
+        auto value = [&](qint64 run, const char* key) {
+            return query(db_, QString("SELECT value FROM run_params WHERE run_id=%1 AND key='%2'").arg(run).arg(key))[0][0];
+        };
+        for (const char* key :
+             {"predictor", "deadline_ms", "dynamic", "trace", "device_slowdown", "shaping", "exit", "partition"})
+            QCOMPARE(value(cliRun, key), value(windowRun, key));
+        QCOMPARE(value(windowRun, "source"), QStringLiteral("workbench window"));
+        QCOMPARE(value(cliRun, "source"), QStringLiteral("cli"));
+
+        auto kinds = [&](qint64 run) {
+            return column(db_, QString("SELECT DISTINCT kind FROM events WHERE run_id=%1").arg(run));
+        };
+        for (qint64 run : {windowRun, cliRun})
+            for (const char* kind : {"plan", "bandwidth", "stream-finished"})
+                QVERIFY2(kinds(run).count(kind), qPrintable(QString("run %1 lacks %2 events").arg(run).arg(kind)));
+        // Change points depend on timing; anything else must match.
+        auto deterministic = [&](qint64 run) {
+            auto k = kinds(run);
+            k.erase(QStringLiteral("change-point"));
+            return k;
+        };
+        QCOMPARE(deterministic(cliRun), deterministic(windowRun));
+        // The trace steps are the same events, at the same bandwidths.
+        auto steps = [&](qint64 run) {
+            return query(db_, QString("SELECT value FROM events WHERE run_id=%1 AND kind='bandwidth' ORDER BY t_ms").arg(run));
+        };
+        QCOMPARE(steps(cliRun), steps(windowRun));
+        // Which sample columns are filled.
+        auto filled = [&](qint64 run) {
+            return query(db_, QString("SELECT count(predicted_ms), count(energy_mj), count(energy_source), "
+                                      "count(bandwidth_state), count(config_source), count(*) FROM samples WHERE run_id=%1")
+                                  .arg(run))[0];
+        };
+        for (qint64 run : {windowRun, cliRun}) {
+            const auto f = filled(run);
+            QVERIFY(f[5].toInt() > 10);
+            for (int c = 0; c < 5; ++c) QCOMPARE(f[c], f[5]);
+        }
+    }
+
+    // Closing the window while its local workers start: the close does not wait for them.
+    void closingWhileWorkersStartReturnsAtOnce() {
+        w_.reset();
+        for (int delayMs : {0, 150, 400, 800, 1200}) {
+            auto s = std::make_unique<Session>();
+            s->startLocalWorkers(1.0);
+            QTest::qWait(delayMs);
+            QElapsedTimer t;
+            t.start();
+            s.reset();
+            QVERIFY2(t.elapsed() < 5000, qPrintable(QString("closing after %1 ms took %2 ms").arg(delayMs).arg(t.elapsed())));
+        }
     }
 
     void cleanupTestCase() { w_.reset(); }

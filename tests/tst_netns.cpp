@@ -84,32 +84,38 @@ private Q_SLOTS:
         QVERIFY(edgeProcess
                     .start(QStandardPaths::findExecutable("ip").toStdString(),
                            {"netns", "exec", ns_.toStdString(), worker, "--role", "edge", "--bind",
-                            "tcp://" + edgeIp_.toStdString() + ":0", "--data-bind", "tcp://" + edgeIp_.toStdString() + ":0"})
+                            "tcp://" + edgeIp_.toStdString() + ":0"})
                     .ok());
         auto line = edgeProcess.readLine(15000);
         QVERIFY2(line.ok(), line.error().c_str());
         const QString control = QJsonDocument::fromJson(QByteArray::fromStdString(*line)).object().value("control").toString();
         QVERIFY(control.startsWith("tcp://" + edgeIp_));
+        // Without --data-bind, the data endpoint follows --bind's host: a device on another
+        // host can reach it (it used to stay on loopback, and every frame timed out).
+        const QString data = QJsonDocument::fromJson(QByteArray::fromStdString(*line)).object().value("data").toString();
+        QVERIFY2(data.startsWith("tcp://" + edgeIp_), qPrintable(data));
 
         std::mutex mutex;
         std::condition_variable cv;
         std::vector<Sample> samples;
         bool ended = false;
         Controller controller;
-        controller.setSampleHandler([&](const Sample& s) {
-            std::lock_guard lock(mutex);
-            samples.push_back(s);
-        });
-        controller.setEventHandler([&](const WorkerEvent& e) {
-            std::lock_guard lock(mutex);
-            if (e.kind.rfind("stream-", 0) == 0) ended = true;
-            cv.notify_all();
-        });
+        auto subscription = controller.subscribe(
+            [&](const Sample& s) {
+                std::lock_guard lock(mutex);
+                samples.push_back(s);
+            },
+            [&](const WorkerEvent& e) {
+                std::lock_guard lock(mutex);
+                if (e.kind == EventKind::StreamFinished || e.kind == EventKind::StreamError) ended = true;
+                cv.notify_all();
+            });
         QVERIFY(controller.connect(Role::Edge, control.toStdString()).ok());
         QVERIFY(controller.connect(Role::Device, device.controlEndpoint).ok());
         const std::string model = edgent::test::defaultModel();
         const std::string spec = readFile(model), weights = readFile(model.substr(0, model.size() - 5) + ".weights");
-        for (Role r : {Role::Edge, Role::Device}) QVERIFY(controller.call(r, "load-model", {}, 20000, {spec, weights}).ok());
+        for (Role r : {Role::Edge, Role::Device})
+            QVERIFY(controller.call(r, Command::LoadModel, {}, 20000, {spec, weights}).ok());
 
         // Shape the device's uplink only now, after the model crossed the link.
         const double rateBps = 4e6;
@@ -118,13 +124,13 @@ private Q_SLOTS:
         QVERIFY2(tc.ok(), tc.error().c_str());
         // exit 4, p = 1: the 32x28x28 conv1 map, 100,404 bytes per frame (~200 ms at 4 Mbit/s).
         QVERIFY(controller
-                    .call(Role::Device, "configure",
+                    .call(Role::Device, Command::Configure,
                           QJsonObject{{"exit", 4},
                                       {"partition", 1},
                                       {"bandwidth_bps", 0.0},
                                       {"edge_endpoint", QString::fromStdString(controller.info(Role::Edge).dataEndpoint)}})
                     .ok());
-        QVERIFY(controller.call(Role::Device, "start-stream", QJsonObject{{"count", 12}}).ok());
+        QVERIFY(controller.call(Role::Device, Command::StartStream, QJsonObject{{"count", 12}}).ok());
         {
             std::unique_lock lock(mutex);
             QVERIFY(cv.wait_for(lock, std::chrono::seconds(60), [&] { return ended; }));
@@ -141,8 +147,8 @@ private Q_SLOTS:
         // between frames, so the next frame's first kilobytes pass unshaped (goodput above it).
         QVERIFY2(median > 0.90 && median < 1.08, qPrintable(QString::number(median)));
         QCOMPARE(samples.back().bandwidthBps, 0.0);  // measure-only: nothing was shaped in software
-        (void)controller.call(Role::Device, "shutdown", {}, 2000);
-        (void)controller.call(Role::Edge, "shutdown", {}, 2000);
+        (void)controller.call(Role::Device, Command::Shutdown, {}, 2000);
+        (void)controller.call(Role::Edge, Command::Shutdown, {}, 2000);
         device.process.stop(2000);
         edgeProcess.stop(2000);
     }

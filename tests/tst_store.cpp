@@ -241,6 +241,34 @@ private Q_SLOTS:
         QCOMPARE((*store)->run(id)->status, std::string("finished"));
     }
 
+    // A writer that could store every sample but not every event says which were lost.
+    void aWriterThatLosesEventsSaysEventsNotSamples() {
+        const std::string path = dir_.filePath("lost-events.sqlite").toStdString();
+        auto store = RunStore::open(path);
+        const int64_t id = newRun(**store);
+        // Every event insert fails from now on; sample inserts do not.
+        char* message = nullptr;
+        QCOMPARE(sqlite3_exec((*store)->handle(),
+                              "CREATE TRIGGER no_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'blocked'); END",
+                              nullptr, nullptr, &message),
+                 SQLITE_OK);
+        auto writer = SampleWriter::start(path, id);
+        QVERIFY(writer.ok());
+        const auto rows = recordedSamples();
+        for (const SampleRow& r : rows) (*writer)->add(r);
+        EventRow e;
+        e.kind = "bandwidth";
+        e.message = "test";
+        (*writer)->addEvent(e);
+        (*writer)->addEvent(e);
+        const Status s = (*writer)->finish("finished");
+        QVERIFY(!s.ok());
+        QVERIFY2(s.error().find("2 events") != std::string::npos, s.error().c_str());
+        QVERIFY2(s.error().find("samples") == std::string::npos, s.error().c_str());
+        QVERIFY2(s.error().find("blocked") != std::string::npos, s.error().c_str());
+        QCOMPARE((*store)->run(id)->sampleCount, static_cast<int64_t>(rows.size()));
+    }
+
     void exportsCsvJsonAndStandaloneSqlite() {
         const std::string path = dir_.filePath("export.sqlite").toStdString();
         auto store = RunStore::open(path);

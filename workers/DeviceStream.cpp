@@ -58,7 +58,7 @@ void Worker::streamLoop(StreamRequest request, uint64_t streamId) {
 
 void Worker::reportStreamFailure(uint64_t streamId, const std::string& why) {
     zmq::socket_t out = connectToMainLoop(context_);
-    QJsonObject e = makeEvent("stream-error", why);
+    QJsonObject e = makeEvent(EventKind::StreamError, why);
     e["stream"] = static_cast<qint64>(streamId);
     e["samples"] = static_cast<qint64>(counters_.samples.load());
     sendJson(out, e);
@@ -68,7 +68,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
     torch::set_num_threads(std::max(1, options_.threads));
     zmq::socket_t out = connectToMainLoop(context_);
     auto emit = [&](const QJsonObject& o) { sendJson(out, o); };
-    auto finish = [&](const char* event, const std::string& message, uint64_t count) {
+    auto finish = [&](EventKind event, const std::string& message, uint64_t count) {
         QJsonObject e = makeEvent(event, message);
         e["stream"] = static_cast<qint64>(streamId);
         e["samples"] = static_cast<qint64>(count);
@@ -76,10 +76,10 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
     };
 
     auto ds = openDataset(request.dataset, request.dataDir);
-    if (!ds) return finish("stream-error", ds.error(), 0);
+    if (!ds) return finish(EventKind::StreamError, ds.error(), 0);
     auto set = (*ds)->load(request.trainSplit ? Split::Train : Split::Test);
-    if (!set) return finish("stream-error", set.error(), 0);
-    if (set->count == 0) return finish("stream-error", "the dataset split is empty", 0);
+    if (!set) return finish(EventKind::StreamError, set.error(), 0);
+    if (set->count == 0) return finish(EventKind::StreamError, "the dataset split is empty", 0);
 
     zmq::socket_t edge;
     std::string connectedTo;
@@ -105,9 +105,10 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         }
         const Shape& in = net->spec().input;
         if (!(in == Shape{{set->channels, set->height, set->width}}))
-            return finish("stream-error", "the model takes " + in.toString() + " input, the dataset has other images", done);
+            return finish(EventKind::StreamError, "the model takes " + in.toString() + " input, the dataset has other images",
+                          done);
         const int n = net->pathLength(cfg.exit);
-        if (cfg.partition > n) return finish("stream-error", "partition out of range for the loaded model", done);
+        if (cfg.partition > n) return finish(EventKind::StreamError, "partition out of range for the loaded model", done);
 
         Sample s;
         s.sequence = seq;
@@ -126,7 +127,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         if (cfg.partition > 0) {
             torch::Tensor x = net->preprocess(torch::from_blob(pixels, {1, in.dims[0], in.dims[1], in.dims[2]}, torch::kUInt8));
             auto r = net->runSlice(cfg.exit, 0, cfg.partition, x);
-            if (!r) return finish("stream-error", r.error(), done);
+            if (!r) return finish(EventKind::StreamError, r.error(), done);
             h = r->contiguous();
             stretchComputation(t0, options_.slowdown);
         }
@@ -151,7 +152,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
             }
             zmq::message_t frame(encodedFrameBytes(fh));
             if (!encodeFrameInto(fh, payload, payloadBytes, frame.data<uint8_t>(), frame.size())) {
-                finish("stream-error", "cannot encode an activation frame", done);
+                finish(EventKind::StreamError, "cannot encode an activation frame", done);
                 return false;
             }
             bytes = static_cast<int64_t>(frame.size());
@@ -160,8 +161,9 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
 
             // Wait for this frame's result; drop stale ones from an earlier timeout.
             bool answered = false;
+            std::string refused;
             const auto deadline = Clock::now() + std::chrono::milliseconds(kEdgeReplyTimeoutMs);
-            while (!answered && !streamStop_ && Clock::now() < deadline) {
+            while (!answered && refused.empty() && !streamStop_ && Clock::now() < deadline) {
                 zmq::pollitem_t items[] = {{edge.handle(), 0, ZMQ_POLLIN, 0}};
                 try {
                     zmq::poll(items, 1, std::chrono::milliseconds(50));
@@ -169,23 +171,33 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                     if (e.num() != EINTR) throw;
                 }
                 zmq::message_t reply;
-                while (!answered && edge.recv(reply, zmq::recv_flags::dontwait)) {
+                while (!answered && refused.empty() && edge.recv(reply, zmq::recv_flags::dontwait)) {
                     auto decoded = decodeFrame(reply.data<uint8_t>(), reply.size(), options_.maxFrameBytes);
                     if (!decoded) {
                         ++counters_.framesBad;
                         continue;
                     }
-                    if (decoded->header.type == FrameType::Result && decoded->header.sequence == fh.sequence) {
+                    if (decoded->header.sequence != fh.sequence) continue;
+                    if (decoded->header.type == FrameType::Result) {
                         result = decoded->header;
                         answered = true;
+                    } else if (decoded->header.type == FrameType::Error) {
+                        refused = errorFrameText(*decoded);
                     }
                 }
             }
             if (streamStop_) return false;
+            if (!refused.empty()) {
+                finish(EventKind::StreamError, "the edge could not run frame " + std::to_string(fh.sequence) + ": " + refused,
+                       done);
+                return false;
+            }
             if (!answered) {
-                finish("stream-error",
+                finish(EventKind::StreamError,
                        "the edge did not answer frame " + std::to_string(fh.sequence) + " within " +
-                           std::to_string(kEdgeReplyTimeoutMs / 1000) + " s",
+                           std::to_string(kEdgeReplyTimeoutMs / 1000) + " s at " + cfg.edgeEndpoint +
+                           " (is that address reachable from the device? an edge serving another host needs "
+                           "--bind on a reachable address)",
                        done);
                 return false;
             }
@@ -201,7 +213,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         rawHeader.dims.assign(in.dims.begin(), in.dims.end());
 
         if (cfg.partition < n) {
-            if (cfg.edgeEndpoint.empty()) return finish("stream-error", "no edge endpoint configured", done);
+            if (cfg.edgeEndpoint.empty()) return finish(EventKind::StreamError, "no edge endpoint configured", done);
             FrameHeader fh = rawHeader;
             const void* payload = pixels;
             size_t payloadBytes = static_cast<size_t>(set->imageBytes());
@@ -251,7 +263,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         ++counters_.samples;
         ++done;
     }
-    finish("stream-finished", streamStop_ ? "stopped" : "done", done);
+    finish(EventKind::StreamFinished, streamStop_ ? "stopped" : "done", done);
 }
 
 }  // namespace edgent::workers

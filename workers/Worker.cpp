@@ -61,6 +61,14 @@ void zapLoop(zmq::socket_t rep, std::set<std::string> allowedZ85, const std::ato
 
 }  // namespace
 
+std::string dataBindFor(const std::string& controlBind) {
+    const std::string scheme = "tcp://";
+    if (controlBind.rfind(scheme, 0) != 0) return "tcp://127.0.0.1:0";
+    const size_t colon = controlBind.rfind(':');
+    if (colon == std::string::npos || colon < scheme.size()) return controlBind + ":0";
+    return controlBind.substr(0, colon) + ":0";
+}
+
 Worker::Worker(WorkerOptions options) : options_(std::move(options)), context_(1), shaper_(1e9) {
     if (options_.maxFrameBytes == 0) options_.maxFrameBytes = kDefaultMaxFrameBytes;
 }
@@ -107,6 +115,7 @@ Status Worker::bind() {
             data_ = zmq::socket_t(context_, zmq::socket_type::router);
             data_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.maxFrameBytes));
             data_.set(zmq::sockopt::linger, 0);
+            data_.set(zmq::sockopt::router_mandatory, 1);  // an answer to a gone device fails visibly
             secure(data_);
             data_.bind(zmqBindSpec(options_.dataBind));
             dataEndpoint_ = lastEndpoint(data_);
@@ -211,16 +220,30 @@ void Worker::onControl() {
     ++counters_.requests;
     std::vector<zmq::message_t> extra;
     for (size_t i = 2; i < parts.size(); ++i) extra.push_back(std::move(parts[i]));
-    handle(from, *message, extra);
+    // The exception boundary of requests (loading a model and profiling call into LibTorch):
+    // the controller gets an error reply and the worker goes on serving.
+    try {
+        handle(from, *message, extra);
+    } catch (const zmq::error_t&) {
+        throw;
+    } catch (const std::exception& e) {
+        const std::string what = e.what();
+        send(from, makeReply(static_cast<uint64_t>(message->value("id").toInteger()), false,
+                             "the worker could not carry out '" + message->value("cmd").toString().toStdString() +
+                                 "': " + what.substr(0, what.find('\n'))));
+    }
 }
 
 void Worker::handle(const Identity& from, const QJsonObject& request, std::vector<zmq::message_t>& extra) {
     const uint64_t id = static_cast<uint64_t>(request.value("id").toInteger());
-    const std::string cmd = request.value("cmd").toString().toStdString();
+    const std::string name = request.value("cmd").toString().toStdString();
     auto fail = [&](const std::string& why) { send(from, makeReply(id, false, why)); };
+    const std::optional<Command> command = commandFromName(name);
+    if (!command) return fail("unknown command '" + name + "'");
     QJsonObject reply = makeReply(id, true);
 
-    if (cmd == "hello") {
+    switch (*command) {
+    case Command::Hello:
         reply["role"] = roleName(options_.role);
         reply["protocol"] = kProtocolVersion;
         reply["host"] = QSysInfo::machineHostName();
@@ -233,7 +256,8 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         reply["control"] = QString::fromStdString(controlEndpoint_);
         if (!dataEndpoint_.empty()) reply["data"] = QString::fromStdString(dataEndpoint_);
         reply["model"] = QString::fromStdString(modelName_);
-    } else if (cmd == "load-model") {
+        break;
+    case Command::LoadModel: {
         if (streamRunning_) return fail("stop the stream before loading a model");
         if (extra.size() != 2) return fail("load-model needs two extra frames: the model JSON and its weights");
         auto net = loadModelFromBytes(extra[0].to_string(), extra[1].to_string(), "model sent by the controller");
@@ -245,7 +269,9 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         }
         reply["model"] = QString::fromStdString(modelName_);
         reply["exits"] = net_->numExits();
-    } else if (cmd == "configure") {
+        break;
+    }
+    case Command::Configure: {
         std::shared_ptr<MultiExitNet> net;
         {
             std::lock_guard lock(netMutex_);
@@ -275,7 +301,9 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         config_ = next;
         if (config_.bandwidthBps > 0.0) shaper_.setRate(config_.bandwidthBps);
         reply["generation"] = static_cast<qint64>(config_.generation);
-    } else if (cmd == "start-stream") {
+        break;
+    }
+    case Command::StartStream: {
         if (options_.role != Role::Device) return fail("only the device streams inputs");
         if (!net_) return fail("no model loaded");
         if (streamRunning_) return fail("a stream is already running");
@@ -291,27 +319,29 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (s.rateHz > 0.0 && s.rateHz < 0.01) return fail("rate_hz must be 0 (back-to-back) or at least 0.01");
         startStream(from, s);
         reply["stream"] = static_cast<qint64>(streamId_);
-    } else if (cmd == "profile") {
+        break;
+    }
+    case Command::Profile:
         if (!net_) return fail("no model loaded");
         if (streamRunning_) return fail("stop the stream before profiling (they would disturb each other)");
         if (profileRunning_) return fail("profiling is already running");
         lastProfile_ = QJsonObject();
         startProfile(from, request);
         reply["started"] = true;
-    } else if (cmd == "profile-result") {
+        break;
+    case Command::ProfileResult: {
         const bool ready = !profileRunning_ && !lastProfile_.isEmpty();
         reply["ready"] = ready;
         if (ready) reply["profile"] = lastProfile_;
-    } else if (cmd == "stop") {
+        break;
+    }
+    case Command::Stop:
         stopStream();
         stopProfile();
         reply["samples"] = static_cast<qint64>(counters_.samples.load());
-    } else if (cmd == "stats") {
-        reply["stats"] = stats();
-    } else if (cmd == "shutdown") {
-        shutdownRequested_ = true;
-    } else {
-        return fail("unknown command '" + cmd + "'");
+        break;
+    case Command::Stats: reply["stats"] = stats(); break;
+    case Command::Shutdown: shutdownRequested_ = true; break;
     }
     send(from, reply);
 }
@@ -322,6 +352,7 @@ QJsonObject Worker::stats() const {
     s["frames_in"] = static_cast<qint64>(counters_.framesIn.load());
     s["frames_bad"] = static_cast<qint64>(counters_.framesBad.load());
     s["frames_out"] = static_cast<qint64>(counters_.framesOut.load());
+    s["frames_unsent"] = static_cast<qint64>(counters_.framesUnsent.load());
     s["samples"] = static_cast<qint64>(counters_.samples.load());
     s["bytes_sent"] = static_cast<qint64>(counters_.bytesSent.load());
     s["requests"] = static_cast<qint64>(counters_.requests.load());
@@ -342,15 +373,16 @@ void Worker::onSample() {
         Identity to = streamOwner_;
         if (message->value("type").toString() == "event") {
             const QString event = message->value("event").toString();
-            if (event.startsWith("profile-")) {
+            const EventKind kind = eventKindFromName(event.toStdString());
+            if (kind == EventKind::ProfileProgress || kind == EventKind::ProfileDone || kind == EventKind::ProfileError) {
                 to = profileOwner_;
-                if (event == "profile-done") {
+                if (kind == EventKind::ProfileDone) {
                     lastProfile_ = message->value("profile").toObject();
                     message->remove("profile");  // fetched with profile-result; keep the event small
                     const std::string slim = toWire(*message);
                     m = zmq::message_t(slim.data(), slim.size());
                 }
-                if (event != "profile-progress") {
+                if (kind != EventKind::ProfileProgress) {
                     profileRunning_ = false;
                     if (profile_) {
                         profile_->join();
@@ -358,7 +390,7 @@ void Worker::onSample() {
                     }
                 }
             }
-            if ((event == "stream-finished" || event == "stream-error") &&
+            if ((kind == EventKind::StreamFinished || kind == EventKind::StreamError) &&
                 message->value("stream").toInteger() == static_cast<qint64>(streamId_)) {
                 streamRunning_ = false;
                 if (stream_) {

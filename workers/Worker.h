@@ -1,12 +1,19 @@
 #pragma once
 // One edgent-worker process, in the device or the edge role.
 //
-// Threads: the main thread runs the control loop (control ROUTER, the edge's data ROUTER,
-// and the device's inproc sample queue); the device runs its input stream on a second
-// thread that owns its own sockets. Sockets never cross threads.
+// Threads (docs/architecture.md):
+//   - the main thread runs the control loop: the control ROUTER, the edge's data ROUTER
+//     (the edge computes its slices here) and the inproc queue of the other threads;
+//   - the device's stream thread (one stream at a time) owns its socket to the edge;
+//   - a profiling thread while `profile` runs;
+//   - with CURVE keys, a ZAP thread that admits authorised clients.
+// Sockets never cross threads. Every thread that calls into LibTorch or ZeroMQ has an
+// exception boundary: an error ends a frame, a request or a stream with a reason, never the
+// process.
 
 #include "core/model/MultiExitNet.h"
 #include "core/energy/EnergySensor.h"
+#include "core/net/Frame.h"
 #include "core/net/Protocol.h"
 #include "core/net/Shaper.h"
 
@@ -36,6 +43,10 @@ struct WorkerOptions {
     long parentPid = 0;                 // > 0: exit when this process (the spawning controller) is gone
 };
 
+// The edge's data endpoint when none is given: the control endpoint's host on an ephemeral
+// port ("tcp://10.0.0.2:5555" -> "tcp://10.0.0.2:0"); loopback for anything but tcp.
+std::string dataBindFor(const std::string& controlBind);
+
 // What the device's stream reads on every inference; changed live by `configure`.
 struct DeviceConfig {
     int exit = 0;
@@ -59,6 +70,7 @@ struct WorkerCounters {
     std::atomic<uint64_t> framesIn{0};
     std::atomic<uint64_t> framesBad{0};
     std::atomic<uint64_t> framesOut{0};
+    std::atomic<uint64_t> framesUnsent{0};  // edge: answers that could not be sent (device gone)
     std::atomic<uint64_t> samples{0};
     std::atomic<uint64_t> bytesSent{0};
     std::atomic<uint64_t> requests{0};
@@ -84,6 +96,8 @@ private:
 
     void onControl();
     void onData();
+    // Edge: runs one activation frame; the encoded result frame, or why not.
+    core::Result<std::string> runActivation(const core::net::FrameView& frame);
     void onSample();
     void handle(const Identity& from, const QJsonObject& request, std::vector<zmq::message_t>& extra);
     void send(const Identity& to, const QJsonObject& message);

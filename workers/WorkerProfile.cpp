@@ -36,7 +36,7 @@ void Worker::startProfile(const Identity& owner, const QJsonObject& request) {
                     const auto now = Clock::now();
                     if (now - last < std::chrono::milliseconds(200) && p.done != p.total) return;
                     last = now;
-                    QJsonObject e = makeEvent("profile-progress", p.stage);
+                    QJsonObject e = makeEvent(EventKind::ProfileProgress, p.stage);
                     e["done"] = p.done;
                     e["total"] = p.total;
                     emit(e);
@@ -46,9 +46,9 @@ void Worker::startProfile(const Identity& owner, const QJsonObject& request) {
             std::string what = e.what();
             result = makeError("profiling failed: " + what.substr(0, what.find('\n')));
         }
-        if (!result) return emit(makeEvent("profile-error", result.error()));
+        if (!result) return emit(makeEvent(EventKind::ProfileError, result.error()));
         QJsonObject done =
-            makeEvent("profile-done", "profiled " + std::to_string(result->layers.size()) + " layer configurations");
+            makeEvent(EventKind::ProfileDone, "profiled " + std::to_string(result->layers.size()) + " layer configurations");
         done["profile"] = profile::profileToJson(*result);
         done["threads"] = torch::get_num_threads();
         emit(done);

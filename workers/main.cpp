@@ -34,7 +34,10 @@ int main(int argc, char** argv) {
          "Control endpoint to bind (default tcp://127.0.0.1:0, an ephemeral loopback port). "
          "Serving a real network needs an explicit address, e.g. tcp://0.0.0.0:5555.",
          "EP", "tcp://127.0.0.1:0"},
-        {"data-bind", "Edge only: data endpoint to bind (default tcp://127.0.0.1:0).", "EP", "tcp://127.0.0.1:0"},
+        {"data-bind",
+         "Edge only: data endpoint to bind (default: --bind's host on an ephemeral port, so an edge "
+         "that serves another host takes the device's frames there too).",
+         "EP"},
         {"threads", "LibTorch compute threads (default 1).", "N", "1"},
         {"curve-keys", "Folder of CURVE keys (see `edgent keys`): only authorised clients may connect.", "DIR"},
         {"max-frame-bytes", "Largest data frame accepted (default 64 MiB).", "BYTES"},
@@ -62,7 +65,8 @@ int main(int argc, char** argv) {
     edgent::workers::WorkerOptions options;
     options.role = *role;
     options.controlBind = parser.value("bind").toStdString();
-    options.dataBind = parser.value("data-bind").toStdString();
+    options.dataBind =
+        parser.isSet("data-bind") ? parser.value("data-bind").toStdString() : edgent::workers::dataBindFor(options.controlBind);
     bool ok = false;
     options.threads = parser.value("threads").toInt(&ok);
     if (!ok || options.threads < 1 || options.threads > 256) return fail("--threads must be an integer from 1 to 256");

@@ -1,7 +1,11 @@
 #include "app/cli/CliCommon.h"
 
+#include "core/model/ModelImport.h"
+
+#include <QDir>
 #include <QJsonDocument>
 #include <QRegularExpression>
+#include <QStandardPaths>
 
 #include <cstdio>
 
@@ -94,6 +98,68 @@ void printJson(const QJsonObject& object) {
     std::fwrite(text.constData(), 1, static_cast<size_t>(text.size()), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
+}
+
+QCommandLineOption modelCliOption() {
+    return {QStringLiteral("model"),
+            QStringLiteral("Model: a native model JSON or a TorchScript module (.pt) (default: the shipped default model)."),
+            QStringLiteral("MODEL")};
+}
+
+std::optional<core::ModelBytes> readModelOption(const Command& cmd, int* exitCode) {
+    const auto& p = cmd.parser();
+    const std::string path =
+        p.isSet(QStringLiteral("model")) ? p.value(QStringLiteral("model")).toStdString() : core::defaultModelPath();
+    auto bytes = core::readAnyModel(path);
+    if (!bytes) {
+        *exitCode = cmd.fail(QString::fromStdString(bytes.error()));
+        return std::nullopt;
+    }
+    return std::move(bytes).value();
+}
+
+QList<QCommandLineOption> workerCliOptions() {
+    return {
+        {QStringLiteral("local"), QStringLiteral("Spawn both workers on loopback (the default).")},
+        {QStringLiteral("device"), QStringLiteral("Control endpoint of a running device worker."), QStringLiteral("EP")},
+        {QStringLiteral("edge"), QStringLiteral("Control endpoint of a running edge worker."), QStringLiteral("EP")},
+        {QStringLiteral("curve-keys"), QStringLiteral("CURVE key folder for remote workers (see edgent keys)."),
+         QStringLiteral("DIR")},
+        {QStringLiteral("threads"), QStringLiteral("LibTorch threads per local worker (default 1)."), QStringLiteral("N")},
+        {QStringLiteral("edge-threads"), QStringLiteral("LibTorch threads of the local edge worker (default: --threads)."),
+         QStringLiteral("N")},
+    };
+}
+
+std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode) {
+    const auto& p = cmd.parser();
+    const bool remote = p.isSet(QStringLiteral("device")) || p.isSet(QStringLiteral("edge"));
+    auto refuse = [&](const char* why) -> std::optional<core::control::WorkerLinkOptions> {
+        *exitCode = cmd.fail(QString::fromUtf8(why));
+        return std::nullopt;
+    };
+    if (remote && p.isSet(QStringLiteral("local"))) return refuse("--local and --device/--edge exclude each other");
+    if (remote && !(p.isSet(QStringLiteral("device")) && p.isSet(QStringLiteral("edge"))))
+        return refuse("--device and --edge go together");
+    const auto threads = cmd.intOption(QStringLiteral("threads"), 1, 1, 256, exitCode);
+    if (!threads) return std::nullopt;
+    const auto edgeThreads = cmd.intOption(QStringLiteral("edge-threads"), *threads, 1, 256, exitCode);
+    if (!edgeThreads) return std::nullopt;
+    core::control::WorkerLinkOptions o;
+    o.local = !remote;
+    o.deviceEndpoint = p.value(QStringLiteral("device")).toStdString();
+    o.edgeEndpoint = p.value(QStringLiteral("edge")).toStdString();
+    o.curveKeysDir = p.value(QStringLiteral("curve-keys")).toStdString();
+    o.deviceThreads = static_cast<int>(*threads);
+    o.edgeThreads = static_cast<int>(*edgeThreads);
+    o.deviceSlowdown = deviceSlowdown;
+    return o;
+}
+
+std::string defaultDatabasePath() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) + "/edgent-workbench";
+    QDir().mkpath(dir);
+    return (dir + "/runs.sqlite").toStdString();
 }
 
 std::optional<double> parseBandwidthBps(const QString& text) {

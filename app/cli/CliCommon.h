@@ -2,6 +2,9 @@
 // Shared plumbing for the `edgent` subcommands: the one-line error convention, --help and
 // --json handling, and unit parsing.
 
+#include "core/control/WorkerLink.h"
+#include "core/model/ModelFile.h"
+
 #include <QCommandLineParser>
 #include <QJsonObject>
 #include <QString>
@@ -17,6 +20,7 @@ public:
     Command(QString name, QString description, QString usage);
 
     QCommandLineParser& parser() { return parser_; }
+    const QCommandLineParser& parser() const { return parser_; }
     void addOptions(const QList<QCommandLineOption>& options);
     // Parses; on --help prints help and returns 0 through *exitCode; on error prints one line
     // and sets *exitCode to 2. Returns true when the command should proceed.
@@ -41,6 +45,19 @@ private:
 };
 
 void printJson(const QJsonObject& object);
+
+// --model: a native model JSON or a TorchScript module (.pt), or the shipped default model.
+QCommandLineOption modelCliOption();
+std::optional<core::ModelBytes> readModelOption(const Command& cmd, int* exitCode);
+
+// The options of every command that runs workers: --local | --device EP --edge EP,
+// --curve-keys, --threads and --edge-threads.
+QList<QCommandLineOption> workerCliOptions();
+// The link they describe; the local device emulates a device `deviceSlowdown` times slower.
+std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode);
+
+// runs.sqlite in the user's data folder.
+std::string defaultDatabasePath();
 
 // "50kbps", "1.5Mbps", "100Mbps", "2Gbps", or plain bits per second.
 std::optional<double> parseBandwidthBps(const QString& text);

@@ -52,82 +52,47 @@ int runProfile(const QStringList& args) {
                                "on the device worker and the edge worker; measures the per-message overhead; fits "
                                "Edgent's per-kind latency regressions; stores it all in the run database."),
                 QStringLiteral("[--model MODEL] (--local | --device EP --edge EP) --db DB [--repeats N] [--json]"));
+    cmd.addOptions({modelCliOption()});
+    cmd.addOptions(workerCliOptions());
     cmd.addOptions({
-        {"model", "Model JSON (default: the shipped default model).", "MODEL"},
-        {"local", "Spawn both workers on loopback (the default)."},
-        {"device", "Control endpoint of a running device worker.", "EP"},
-        {"edge", "Control endpoint of a running edge worker.", "EP"},
         {"db", "Run database.", "DB"},
         {"repeats", "Timed repetitions per model layer (default 25).", "N"},
         {"no-synthetic", "Time only the model's own layers."},
-        {"threads", "LibTorch threads per local worker (default 1).", "N"},
         {"device-slowdown",
          "Local device only: emulate a device F times slower than this host (edgent-worker "
          "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.",
          "F", "1"},
-        {"edge-threads",
-         "LibTorch threads of the local edge worker (default: --threads). On one host, more edge threads "
-         "make the edge the faster node, as it is in Edgent's setting.",
-         "N"},
-        {"curve-keys", "CURVE key folder for remote workers.", "DIR"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
     auto& p = cmd.parser();
     if (!p.isSet("db")) return cmd.fail("--db DB is required");
     const auto repeats = cmd.intOption("repeats", 25, 3, 1000, &code);
-    const auto threads = cmd.intOption("threads", 1, 1, 256, &code);
-    if (!repeats || !threads) return code;
-    const auto edgeThreads = cmd.intOption("edge-threads", *threads, 1, 256, &code);
-    if (!edgeThreads) return code;
-    const auto slowdownOption = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
-    if (!slowdownOption) return code;
-    const double slowdown = *slowdownOption;
-    const bool remote = p.isSet("device") || p.isSet("edge");
-    if (remote && !(p.isSet("device") && p.isSet("edge"))) return cmd.fail("--device and --edge go together");
-    const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
-    auto bytes = readModelBytes(modelPath);
-    if (!bytes) return cmd.fail(QString::fromStdString(bytes.error()));
+    if (!repeats) return code;
+    const auto slowdown = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
+    if (!slowdown) return code;
+    auto linkOptions = workerLinkOptions(cmd, *slowdown, &code);
+    if (!linkOptions) return code;
+    auto bytes = readModelOption(cmd, &code);
+    if (!bytes) return code;
     const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(p.value("db").toStdString());
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
     auto modelId = (*db)->upsertModel(store::modelRecord(*bytes));
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
 
-    control::SpawnedWorker localDevice, localEdge;
-    std::string deviceEp = p.value("device").toStdString(), edgeEp = p.value("edge").toStdString();
-    const std::string keys = p.value("curve-keys").toStdString();
-    if (!remote) {
-        if (auto s = control::spawnWorker(localEdge, Role::Edge, static_cast<int>(*edgeThreads), keys); !s)
-            return cmd.fail(QString::fromStdString(s.error()));
-        if (auto s = control::spawnWorker(localDevice, Role::Device, static_cast<int>(*threads), keys, 15000, slowdown); !s)
-            return cmd.fail(QString::fromStdString(s.error()));
-        deviceEp = localDevice.controlEndpoint;
-        edgeEp = localEdge.controlEndpoint;
-    }
-    control::Controller::Options copts;
-    copts.curveKeysDir = keys;
-    control::Controller c(copts);
-    auto shutdown = [&] {
-        if (remote) return;
-        for (Role r : {Role::Device, Role::Edge})
-            if (c.info(r).alive) (void)c.call(r, "shutdown", {}, 2000);
-        localDevice.process.stop(3000);
-        localEdge.process.stop(3000);
-    };
+    control::WorkerLink link(*linkOptions);
     auto failWith = [&](const std::string& why) {
-        shutdown();
+        link.shutdown();
         return cmd.fail(QString::fromStdString(why));
     };
-    for (auto [role, ep] : {std::pair{Role::Edge, edgeEp}, std::pair{Role::Device, deviceEp}}) {
-        if (auto s = c.connect(role, ep, 15000); !s) return failWith(s.error());
-        if (auto l = c.call(role, "load-model", {}, 20000, {bytes->specText, bytes->weights}); !l) return failWith(l.error());
-    }
+    if (auto s = link.start(); !s) return failWith(s.error());
+    if (auto s = link.loadModel(*bytes); !s) return failWith(s.error());
     control::ProfileRunOptions options;
     options.repeats = static_cast<int>(*repeats);
     options.synthetic = !p.isSet("no-synthetic");
     std::mutex printing;
-    auto run = control::profileWorkers(c, *model, options, [&](const control::ProfileRunProgress& pr) {
+    auto run = control::profileWorkers(link.controller(), *model, options, [&](const control::ProfileRunProgress& pr) {
         if (cmd.json()) return;
         std::lock_guard lock(printing);
         std::fprintf(stderr, "%s: %s %d/%d\n", net::roleName(pr.role), pr.stage.c_str(), pr.done, pr.total);
@@ -146,7 +111,7 @@ int runProfile(const QStringList& args) {
                                                       {"host", node.hello.value("host")},
                                                       {"slowdown", node.hello.value("slowdown")},
                                                       {"run_tail_ratio", node.tailRatio}};
-    shutdown();
+    link.shutdown();
     QJsonObject out{{"model", QString::fromStdString(model->spec.name)},
                     {"nodes", nodes},
                     {"regressions", fits},
@@ -175,8 +140,8 @@ int runPlan(const QStringList& args) {
                                "profile: Edgent's optimizer or one of the paper's baselines."),
                 QStringLiteral(
                     "[--model MODEL] --db DB --bandwidth B --deadline D [--policy P] [--predictor regression|lookup] [--json]"));
+    cmd.addOptions({modelCliOption()});
     cmd.addOptions({
-        {"model", "Model JSON (default: the shipped default model).", "MODEL"},
         {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
         {"bandwidth", "Uplink bandwidth, e.g. 400kbps.", "B"},
         {"deadline", "Latency deadline, e.g. 300ms.", "D"},
@@ -199,9 +164,8 @@ int runPlan(const QStringList& args) {
                         "'");
     const auto deadline = parseDurationMs(p.value("deadline"));
     if (!deadline) return cmd.fail("--deadline must be positive and look like 300ms or 1.2s, got '" + p.value("deadline") + "'");
-    const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
-    auto bytes = readModelBytes(modelPath);
-    if (!bytes) return cmd.fail(QString::fromStdString(bytes.error()));
+    auto bytes = readModelOption(cmd, &code);
+    if (!bytes) return code;
     const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(p.value("db").toStdString(), store::RunStore::Mode::ReadOnly);
     if (!db) return cmd.fail(QString::fromStdString(db.error()));

@@ -4,8 +4,7 @@
 #include "app/cli/CliCommon.h"
 #include "app/cli/Planning.h"
 
-#include "core/control/CoRun.h"
-#include "core/control/LocalWorkers.h"
+#include "core/control/LiveRun.h"
 #include "core/energy/PowerModel.h"
 #include "core/store/Export.h"
 
@@ -35,12 +34,14 @@ std::optional<std::vector<T>> parseList(const QString& text, Parse parse) {
 }  // namespace
 
 int runSweep(const QStringList& args) {
-    Command cmd(QStringLiteral("sweep"),
-                QStringLiteral("Runs a bandwidth x deadline grid for one or more policies on local workers: each point "
-                               "is planned from the stored profile, run, stored as a run, and written as a CSV row."),
-                QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--count N] --out TABLE.csv"));
+    Command cmd(
+        QStringLiteral("sweep"),
+        QStringLiteral("Runs a bandwidth x deadline grid for one or more policies on local (or remote) workers: each point "
+                       "is planned from the stored profile, run, stored as a run, and written as a CSV row."),
+        QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--count N] --out TABLE.csv"));
+    cmd.addOptions({modelCliOption()});
+    cmd.addOptions(workerCliOptions());
     cmd.addOptions({
-        {"model", "Model JSON (default: the shipped default model).", "MODEL"},
         {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
         {"bandwidths", "Comma-separated bandwidths, e.g. 400kbps,1Mbps.", "LIST"},
         {"deadlines", "Comma-separated deadlines, e.g. 10ms,50ms,100ms.", "LIST"},
@@ -72,9 +73,8 @@ int runSweep(const QStringList& args) {
     auto power = energy::powerProfile(p.value("power-profile").toStdString());
     if (!power) return cmd.fail(QString::fromStdString(power.error()));
 
-    const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
-    auto bytes = readModelBytes(modelPath);
-    if (!bytes) return cmd.fail(QString::fromStdString(bytes.error()));
+    auto bytes = readModelOption(cmd, &code);
+    if (!bytes) return code;
     const ModelFile* model = &bytes->file;
     const std::string dbPath = p.value("db").toStdString();
     auto db = store::RunStore::open(dbPath);
@@ -95,10 +95,11 @@ int runSweep(const QStringList& args) {
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
 
     // One pair of workers serves the whole grid.
-    control::SpawnedWorker device, edge;
-    if (auto s = control::spawnWorker(edge, net::Role::Edge, 1, {}); !s) return cmd.fail(QString::fromStdString(s.error()));
-    if (auto s = control::spawnWorker(device, net::Role::Device, 1, {}, 15000, slowdown); !s)
-        return cmd.fail(QString::fromStdString(s.error()));
+    auto linkOptions = workerLinkOptions(cmd, slowdown, &code);
+    if (!linkOptions) return code;
+    control::WorkerLink link(*linkOptions);
+    if (auto s = link.start(); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (auto s = link.loadModel(*bytes); !s) return cmd.fail(QString::fromStdString(s.error()));
 
     std::string csv =
         "bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms,exit_accuracy,run_id,inferences,"
@@ -109,50 +110,32 @@ int runSweep(const QStringList& args) {
     for (double bps : *bandwidths)
         for (double deadline : *deadlines)
             for (plan::Policy policy : policies) {
-                const auto chosen = plan::choosePlan(*table, model->spec.exitAccuracy, bps, deadline, policy);
-                store::RunStart start;
-                start.experiment = "sweep";
-                start.modelId = *modelId;
-                start.modelHash = hash;
-                start.policy = plan::policyName(policy);
-                start.params = {{"exit", std::to_string(chosen.exit)},
-                                {"partition", std::to_string(chosen.partition)},
-                                {"bandwidth_bps", QString::number(bps, 'g', 12).toStdString()},
-                                {"deadline_ms", QString::number(deadline, 'g', 12).toStdString()},
-                                {"predicted_ms", QString::number(chosen.predictedMs, 'g', 10).toStdString()},
-                                {"plan_feasible", chosen.feasible ? "true" : "false"},
-                                {"count", std::to_string(*count)},
-                                {"device_slowdown", QString::number(slowdown).toStdString()},
-                                {"power_profile", power->name}};
-                auto runId = (*db)->beginRun(start);
-                if (!runId) return cmd.fail(QString::fromStdString(runId.error()));
-                auto writer = store::SampleWriter::start(dbPath, *runId);
-                if (!writer) return cmd.fail(QString::fromStdString(writer.error()));
-                control::CoRunOptions o;
-                o.modelPath = modelPath;
-                o.local = false;
-                o.deviceEndpoint = device.controlEndpoint;
-                o.edgeEndpoint = edge.controlEndpoint;
-                o.exit = chosen.exit;
-                o.partition = chosen.partition;
-                o.bandwidthBps = bps;
+                control::LiveRunOptions o;
+                o.dbPath = dbPath;
+                o.experiment = "sweep";
+                o.modelId = *modelId;
+                o.modelHash = hash;
+                o.source = "sweep";
                 o.count = *count;
-                auto* w = writer->get();
-                const double predicted = chosen.predictedMs;
-                const auto result = control::runCoInference(o, [w, predicted, profile = *power](const net::Sample& s) {
-                    w->add(store::SampleRow{s, predicted, profile.energyOf(s), profile.sourceOf(s)});
-                });
-                if (auto f = w->finish(result.failed ? "failed" : "finished", result.error); !f)
-                    return cmd.fail(QString::fromStdString(f.error()));
-                if (result.failed) return cmd.fail(QString::fromStdString(result.error));
+                o.bandwidthBps = bps;
+                o.power = *power;
+                o.planning =
+                    control::RunPlanning{*table, model->spec.exitAccuracy, deadline, policy, p.value("predictor").toStdString()};
+                auto started = control::LiveRun::start(link, std::move(o));
+                if (!started) return cmd.fail(QString::fromStdString(started.error()));
+                auto& run = **started;
+                while (!run.waitFor(1000)) {
+                }
+                const control::LiveRunOutcome& result = run.outcome();
+                if (result.status != "finished") return cmd.fail(QString::fromStdString(result.error));
+                const plan::PlanResult chosen = *result.firstPlan;
+                const int64_t runId = result.runId;
                 const auto s = control::summarize(result.samples, deadline);
-                double energy = 0;
-                for (const auto& x : result.samples) energy += power->energyOf(x);
-                energy /= std::max<size_t>(1, result.samples.size());
+                const double energy = result.energyMjSum / static_cast<double>(std::max<int64_t>(1, result.sampleCount));
                 char line[512];
                 std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
                               bps, deadline, plan::policyName(policy), chosen.exit, chosen.partition, chosen.feasible ? 1 : 0,
-                              chosen.predictedMs, chosen.accuracy, static_cast<long long>(*runId),
+                              chosen.predictedMs, chosen.accuracy, static_cast<long long>(runId),
                               static_cast<long long>(s.inferences), s.accuracy, s.latencyMsP50, s.latencyMsP95, s.deadlineHitRate,
                               energy, s.timelyAccuracy);
                 csv += line;
@@ -164,7 +147,7 @@ int runSweep(const QStringList& args) {
                                         {"feasible", chosen.feasible},
                                         {"predicted_ms", chosen.predictedMs},
                                         {"exit_accuracy", chosen.accuracy},
-                                        {"run_id", static_cast<qint64>(*runId)},
+                                        {"run_id", static_cast<qint64>(runId)},
                                         {"latency_ms_p50", s.latencyMsP50},
                                         {"deadline_hit_rate", s.deadlineHitRate},
                                         {"timely_accuracy", s.timelyAccuracy}});
@@ -174,8 +157,7 @@ int runSweep(const QStringList& args) {
                                  ++done, points, plan::policyName(policy), bps / 1e3, deadline, chosen.exit, chosen.partition,
                                  s.latencyMsP50, s.deadlineHitRate);
             }
-    device.process.stop(3000);
-    edge.process.stop(3000);
+    link.shutdown();
     if (auto s = writeFileAtomically(p.value("out").toStdString(), csv); !s) return cmd.fail(QString::fromStdString(s.error()));
     if (cmd.json())
         printJson(QJsonObject{{"out", p.value("out")}, {"db", QString::fromStdString(dbPath)}, {"points", rows}});

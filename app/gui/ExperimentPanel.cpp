@@ -165,14 +165,13 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     connect(&session_, &Session::runStarted, this, &ExperimentPanel::showRunState);
     connect(&session_, &Session::runStopped, this, &ExperimentPanel::showRunState);
     connect(&session_, &Session::workersChanged, this, &ExperimentPanel::showRunState);
-    // A trace moves the bandwidth: the slider follows without re-planning by itself.
+    // A trace moves the bandwidth: the slider follows it without re-planning, and returns
+    // to the user's own setting (the one planned for) when the run ends.
     connect(&session_, &Session::runEvent, this, [this](const QString& kind, const QString&, double, double value) {
-        if (kind != QLatin1String("bandwidth") || std::isnan(value)) return;
-        syncing_ = true;
-        bandwidthKbps_->setValue(value / 1000.0);
-        bandwidthSlider_->setValue(bpsToSlider(value));
-        syncing_ = false;
+        if (core::net::eventKindFromName(kind.toStdString()) != core::net::EventKind::Bandwidth || std::isnan(value)) return;
+        showBandwidth(value);
     });
+    connect(&session_, &Session::runStopped, this, [this] { showBandwidth(session_.planInputs().bandwidthBps); });
     showPlan();
     showRunState();
 }
@@ -189,6 +188,13 @@ void ExperimentPanel::setPredictor(const QString& name) { predictor_->setCurrent
 void ExperimentPanel::setRateHz(double hz) { rate_->setValue(hz); }
 void ExperimentPanel::setTracePath(const QString& path) { trace_->setText(path); }
 void ExperimentPanel::setDynamicMode(bool on) { dynamic_->setChecked(on); }
+
+void ExperimentPanel::showBandwidth(double bps) {
+    syncing_ = true;
+    bandwidthKbps_->setValue(bps / 1000.0);
+    bandwidthSlider_->setValue(bpsToSlider(bps));
+    syncing_ = false;
+}
 
 void ExperimentPanel::setBandwidthBps(double bps) {
     syncing_ = true;

@@ -50,6 +50,7 @@ public Q_SLOTS:
 
 private:
     void pushInputs(const QString& why);
+    void showBandwidth(double bps);  // moves the slider without re-planning
     void showPlan();
     void showRunState();
 

@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -46,11 +47,29 @@ std::string reachableEndpoint(const std::string& reported, const std::string& co
 
 }  // namespace
 
+struct Controller::Subscription::Entry {
+    std::recursive_mutex mutex;  // held while a handler runs; reset() takes it to wait for one
+    bool active = true;
+    SampleHandler onSample;
+    EventHandler onEvent;
+};
+
+void Controller::Subscription::reset() {
+    if (!entry_) return;
+    {
+        std::lock_guard lock(entry_->mutex);
+        entry_->active = false;
+        entry_->onSample = {};
+        entry_->onEvent = {};
+    }
+    entry_.reset();
+}
+
 struct Controller::Impl {
     struct Pending {
         uint64_t id = 0;
         Role role = Role::Device;
-        std::string cmd;
+        Command command = Command::Hello;
         int timeoutMs = 0;
         Clock::time_point deadline;
         std::promise<Result<QJsonObject>> promise;
@@ -75,11 +94,12 @@ struct Controller::Impl {
     zmq::context_t context{1};
     zmq::socket_t wakeRecv, wakeSend;
     std::mutex wakeMutex;
-    std::mutex mutex;  // ops, infos, handlers
+    std::mutex mutex;  // ops, infos, subscribers, stopped
     std::deque<Op> ops;
     WorkerInfo infos[2];
-    std::function<void(const Sample&)> onSample;
-    std::function<void(const WorkerEvent&)> onEvent;
+    std::vector<std::shared_ptr<Subscription::Entry>> subscribers;
+    std::string stoppedReason;  // set once the I/O thread has ended; later ops fail at once
+    std::string abortReason;
     Slot slots[2];
     std::map<uint64_t, std::shared_ptr<Pending>> inflight;
     std::atomic<uint64_t> nextId{1};
@@ -89,24 +109,50 @@ struct Controller::Impl {
 
     double msSinceStart() const { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
 
+    static void failOp(Op& op, const std::string& why) {
+        if (op.pending) op.pending->promise.set_value(makeError(why));
+        if (op.connected) op.connected->set_value(makeError(why));
+    }
+
     void post(Op op) {
         {
             std::lock_guard lock(mutex);
+            if (!stoppedReason.empty()) {
+                failOp(op, stoppedReason);
+                return;
+            }
             ops.push_back(std::move(op));
         }
         std::lock_guard lock(wakeMutex);
-        wakeSend.send(zmq::str_buffer("w"), zmq::send_flags::dontwait);
+        try {
+            wakeSend.send(zmq::str_buffer("w"), zmq::send_flags::dontwait);
+        } catch (const zmq::error_t&) {
+            // The context is shutting down: the I/O thread is ending and fails what is queued.
+        }
+    }
+
+    std::vector<std::shared_ptr<Subscription::Entry>> currentSubscribers() {
+        std::lock_guard lock(mutex);
+        subscribers.erase(
+            std::remove_if(subscribers.begin(), subscribers.end(), [](const auto& e) { return e.use_count() == 1; }),
+            subscribers.end());
+        return subscribers;
     }
 
     void emitEvent(WorkerEvent e) {
         e.atMs = msSinceStart();
         e.wallTime = QDateTime::currentDateTime().toString(Qt::ISODateWithMs).toStdString();
-        std::function<void(const WorkerEvent&)> handler;
-        {
-            std::lock_guard lock(mutex);
-            handler = onEvent;
+        for (const auto& sub : currentSubscribers()) {
+            std::lock_guard lock(sub->mutex);
+            if (sub->active && sub->onEvent) sub->onEvent(e);
         }
-        if (handler) handler(e);
+    }
+
+    void emitSample(const Sample& s) {
+        for (const auto& sub : currentSubscribers()) {
+            std::lock_guard lock(sub->mutex);
+            if (sub->active && sub->onSample) sub->onSample(s);
+        }
     }
 
     void failInflight(Role role, const std::string& why) {
@@ -131,7 +177,7 @@ struct Controller::Impl {
         failInflight(role, workerName(role) + " is dead: " + reason);
         WorkerEvent e;
         e.role = role;
-        e.kind = "down";
+        e.kind = EventKind::WorkerDown;
         e.message = workerName(role) + " died: " + reason;
         emitEvent(e);
     }
@@ -170,7 +216,7 @@ struct Controller::Impl {
             {
                 std::lock_guard lock(mutex);
                 const WorkerInfo& info = infos[slotOf(op.role)];
-                alive = info.alive || op.pending->cmd == "hello";
+                alive = info.alive || op.pending->command == Command::Hello;
                 connected = info.connected;
                 reason = info.deathReason;
             }
@@ -219,103 +265,142 @@ struct Controller::Impl {
             if (message->value("ok").toBool())
                 it->second->promise.set_value(*message);
             else
-                it->second->promise.set_value(makeError(workerName(role) + " refused '" + it->second->cmd +
+                it->second->promise.set_value(makeError(workerName(role) + " refused '" + commandName(it->second->command) +
                                                         "': " + message->value("error").toString().toStdString()));
             inflight.erase(it);
         } else if (type == "sample") {
             auto sample = sampleFromJson(*message);
             if (!sample) return;
-            std::function<void(const Sample&)> handler;
-            {
-                std::lock_guard lock(mutex);
-                handler = onSample;
-            }
-            if (handler) handler(*sample);
+            emitSample(*sample);
         } else if (type == "event") {
             WorkerEvent e;
             e.role = role;
-            e.kind = message->value("event").toString().toStdString();
+            e.kind = eventKindFromName(message->value("event").toString().toStdString());
             e.message = message->value("message").toString().toStdString();
             e.samples = message->value("samples").toInteger();
+            e.stream = message->value("stream").toInteger();
             e.done = message->value("done").toInt();
             e.total = message->value("total").toInt();
             emitEvent(e);
         }
     }
 
-    void loop() {
-        while (!stop.load()) {
-            std::vector<zmq::pollitem_t> items{{wakeRecv.handle(), 0, ZMQ_POLLIN, 0}};
-            int slotItem[2] = {-1, -1};
-            for (int s = 0; s < 2; ++s)
-                if (slots[s].socket) {
-                    slotItem[s] = static_cast<int>(items.size());
-                    items.push_back({slots[s].socket.handle(), 0, ZMQ_POLLIN, 0});
-                }
-            try {
-                zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
-            } catch (const zmq::error_t& e) {
-                if (e.num() == EINTR) continue;
-                return;
+    // One pass of the I/O loop: wake-ups, queued operations, incoming messages, heartbeats,
+    // deadlines. Socket errors propagate to loop(), which ends the thread with a reason.
+    void pass() {
+        std::vector<zmq::pollitem_t> items{{wakeRecv.handle(), 0, ZMQ_POLLIN, 0}};
+        int slotItem[2] = {-1, -1};
+        for (int s = 0; s < 2; ++s)
+            if (slots[s].socket) {
+                slotItem[s] = static_cast<int>(items.size());
+                items.push_back({slots[s].socket.handle(), 0, ZMQ_POLLIN, 0});
             }
-            if (items[0].revents & ZMQ_POLLIN) {
-                zmq::message_t m;
-                while (wakeRecv.recv(m, zmq::recv_flags::dontwait)) {
-                }
-            }
-            std::deque<Op> work;
-            {
-                std::lock_guard lock(mutex);
-                work.swap(ops);
-            }
-            for (Op& op : work) handleOp(op);
-            for (int s = 0; s < 2; ++s) {
-                if (slotItem[s] < 0 || !(items[static_cast<size_t>(slotItem[s])].revents & ZMQ_POLLIN)) continue;
-                for (int burst = 0; burst < 1000; ++burst) {
-                    std::vector<zmq::message_t> parts;
-                    if (!zmq::recv_multipart(slots[s].socket, std::back_inserter(parts), zmq::recv_flags::dontwait)) break;
-                    onMessage(s == 0 ? Role::Device : Role::Edge, parts);
-                }
-            }
-            const auto now = Clock::now();
-            for (int s = 0; s < 2; ++s) {
-                Slot& slot = slots[s];
-                if (!slot.socket) continue;
-                const Role role = s == 0 ? Role::Device : Role::Edge;
-                if (now - slot.lastBeat >= std::chrono::milliseconds(kHeartbeatIntervalMs)) {
-                    slot.lastBeat = now;
-                    const std::string beat = toWire(makeHeartbeat());
-                    slot.socket.send(zmq::buffer(beat), zmq::send_flags::dontwait);
-                }
-                bool alive;
-                {
-                    std::lock_guard lock(mutex);
-                    WorkerInfo& info = infos[s];
-                    info.heartbeatAgeMs = std::chrono::duration<double, std::milli>(now - slot.lastHeard).count();
-                    alive = info.alive;
-                }
-                if (alive && now - slot.lastHeard > std::chrono::milliseconds(options.deadAfterMs))
-                    declareDead(
-                        role,
-                        "no heartbeat for " + secondsText(options.deadAfterMs) + " (last heard " +
-                            QDateTime::currentDateTime()
-                                .addMSecs(-std::chrono::duration_cast<std::chrono::milliseconds>(now - slot.lastHeard).count())
-                                .toString("HH:mm:ss.zzz")
-                                .toStdString() +
-                            ")");
-            }
-            for (auto it = inflight.begin(); it != inflight.end();) {
-                if (now >= it->second->deadline) {
-                    it->second->promise.set_value(makeError(workerName(it->second->role) + " did not answer '" + it->second->cmd +
-                                                            "' within " + secondsText(it->second->timeoutMs)));
-                    it = inflight.erase(it);
-                } else {
-                    ++it;
-                }
+        try {
+            zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
+        } catch (const zmq::error_t& e) {
+            if (e.num() == EINTR) return;
+            throw;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            zmq::message_t m;
+            while (wakeRecv.recv(m, zmq::recv_flags::dontwait)) {
             }
         }
-        for (auto& [id, p] : inflight) p->promise.set_value(makeError("the controller shut down"));
+        std::deque<Op> work;
+        {
+            std::lock_guard lock(mutex);
+            work.swap(ops);
+        }
+        for (Op& op : work) handleOp(op);
+        for (int s = 0; s < 2; ++s) {
+            if (slotItem[s] < 0 || !(items[static_cast<size_t>(slotItem[s])].revents & ZMQ_POLLIN)) continue;
+            for (int burst = 0; burst < 1000; ++burst) {
+                std::vector<zmq::message_t> parts;
+                if (!zmq::recv_multipart(slots[s].socket, std::back_inserter(parts), zmq::recv_flags::dontwait)) break;
+                onMessage(s == 0 ? Role::Device : Role::Edge, parts);
+            }
+        }
+        const auto now = Clock::now();
+        for (int s = 0; s < 2; ++s) {
+            Slot& slot = slots[s];
+            if (!slot.socket) continue;
+            const Role role = s == 0 ? Role::Device : Role::Edge;
+            if (now - slot.lastBeat >= std::chrono::milliseconds(kHeartbeatIntervalMs)) {
+                slot.lastBeat = now;
+                const std::string beat = toWire(makeHeartbeat());
+                (void)slot.socket.send(zmq::buffer(beat), zmq::send_flags::dontwait);
+            }
+            bool alive;
+            {
+                std::lock_guard lock(mutex);
+                WorkerInfo& info = infos[s];
+                info.heartbeatAgeMs = std::chrono::duration<double, std::milli>(now - slot.lastHeard).count();
+                alive = info.alive;
+            }
+            if (alive && now - slot.lastHeard > std::chrono::milliseconds(options.deadAfterMs))
+                declareDead(
+                    role, "no heartbeat for " + secondsText(options.deadAfterMs) + " (last heard " +
+                              QDateTime::currentDateTime()
+                                  .addMSecs(-std::chrono::duration_cast<std::chrono::milliseconds>(now - slot.lastHeard).count())
+                                  .toString("HH:mm:ss.zzz")
+                                  .toStdString() +
+                              ")");
+        }
+        for (auto it = inflight.begin(); it != inflight.end();) {
+            if (now >= it->second->deadline) {
+                it->second->promise.set_value(makeError(workerName(it->second->role) + " did not answer '" +
+                                                        commandName(it->second->command) + "' within " +
+                                                        secondsText(it->second->timeoutMs)));
+                it = inflight.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    // The I/O thread. Its exception boundary: whatever ends it (a socket error, abort(), the
+    // destructor), every waiter gets an error with the reason, and so does every later request.
+    void loop() {
+        std::string reason;
+        while (!stop.load()) {
+            try {
+                pass();
+            } catch (const zmq::error_t& e) {
+                std::lock_guard lock(mutex);
+                reason = !abortReason.empty() ? abortReason : std::string("the controller's socket failed: ") + e.what();
+                break;
+            } catch (const std::exception& e) {
+                reason = std::string("the controller's I/O thread failed: ") + e.what();
+                break;
+            }
+        }
+        if (reason.empty()) reason = "the controller shut down";
+        std::deque<Op> left;
+        std::vector<Role> died;
+        {
+            // One step: from here on every worker reads as dead and every request fails.
+            std::lock_guard lock(mutex);
+            stoppedReason = reason;
+            left.swap(ops);
+            for (int s = 0; s < 2; ++s)
+                if (infos[s].alive && !stop.load()) {
+                    infos[s].alive = false;
+                    infos[s].deathReason = reason;
+                    died.push_back(s == 0 ? Role::Device : Role::Edge);
+                }
+        }
+        for (Op& op : left) failOp(op, reason);
+        for (auto& [id, p] : inflight) p->promise.set_value(makeError(reason));
         inflight.clear();
+        for (Role role : died) {
+            WorkerEvent e;
+            e.role = role;
+            e.kind = EventKind::WorkerDown;
+            e.message = workerName(role) + " is unreachable: " + reason;
+            emitEvent(e);
+        }
+        for (auto& slot : slots) slot.socket.close();
+        wakeRecv.close();
     }
 };
 
@@ -342,16 +427,29 @@ Controller::Controller(Options options) : impl_(std::make_unique<Impl>()) {
 Controller::~Controller() {
     impl_->stop = true;
     impl_->io.join();
+    std::lock_guard lock(impl_->wakeMutex);
+    impl_->wakeSend.close();
 }
 
-void Controller::setSampleHandler(std::function<void(const Sample&)> handler) {
+Controller::Subscription Controller::subscribe(SampleHandler onSample, EventHandler onEvent) {
+    Subscription sub;
+    sub.entry_ = std::make_shared<Subscription::Entry>();
+    sub.entry_->onSample = std::move(onSample);
+    sub.entry_->onEvent = std::move(onEvent);
     std::lock_guard lock(impl_->mutex);
-    impl_->onSample = std::move(handler);
+    impl_->subscribers.push_back(sub.entry_);
+    return sub;
 }
 
-void Controller::setEventHandler(std::function<void(const WorkerEvent&)> handler) {
-    std::lock_guard lock(impl_->mutex);
-    impl_->onEvent = std::move(handler);
+void Controller::abort(const std::string& reason) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (!impl_->stoppedReason.empty() || !impl_->abortReason.empty()) return;
+        impl_->abortReason = "the controller was stopped: " + reason;
+    }
+    // Every blocking or polling call on the context now fails with ETERM: the I/O thread's
+    // poll among them, which ends it through its error path.
+    zmq_ctx_shutdown(impl_->context.handle());
 }
 
 Status Controller::connect(Role role, const std::string& endpoint, int timeoutMs) {
@@ -366,7 +464,7 @@ Status Controller::connect(Role role, const std::string& endpoint, int timeoutMs
     if (connected.wait_for(std::chrono::milliseconds(timeoutMs)) != std::future_status::ready)
         return makeError("connecting to " + workerName(role) + " at " + endpoint + " timed out");
     if (auto s = connected.get(); !s) return s;
-    auto hello = call(role, "hello", {}, timeoutMs);
+    auto hello = call(role, Command::Hello, {}, timeoutMs);
     if (!hello)
         return makeError("no answer from " + workerName(role) + " at " + endpoint + ": " + hello.error() +
                          (impl_->options.curveKeysDir.empty() ? "" : " (check the CURVE keys)"));
@@ -384,21 +482,21 @@ Status Controller::connect(Role role, const std::string& endpoint, int timeoutMs
     }
     WorkerEvent e;
     e.role = role;
-    e.kind = "up";
+    e.kind = EventKind::WorkerUp;
     e.message = workerName(role) + " at " + endpoint + " (" + hello->value("host").toString().toStdString() + ")";
     impl_->emitEvent(e);
     return Status::success();
 }
 
-std::future<Result<QJsonObject>> Controller::request(Role role, const std::string& cmd, QJsonObject args,
-                                                     std::vector<std::string> extraFrames, int timeoutMs) {
+std::future<Result<QJsonObject>> Controller::request(Role role, Command command, QJsonObject args, int timeoutMs,
+                                                     std::vector<std::string> extraFrames) {
     auto pending = std::make_shared<Impl::Pending>();
     pending->id = impl_->nextId++;
     pending->role = role;
-    pending->cmd = cmd;
+    pending->command = command;
     pending->timeoutMs = timeoutMs;
     pending->deadline = Clock::now() + std::chrono::milliseconds(timeoutMs);
-    QJsonObject message = makeRequest(pending->id, cmd);
+    QJsonObject message = makeRequest(pending->id, command);
     for (auto it = args.begin(); it != args.end(); ++it) message.insert(it.key(), it.value());
     auto future = pending->promise.get_future();
     Impl::Op op;
@@ -411,12 +509,12 @@ std::future<Result<QJsonObject>> Controller::request(Role role, const std::strin
     return future;
 }
 
-Result<QJsonObject> Controller::call(Role role, const std::string& cmd, QJsonObject args, int timeoutMs,
+Result<QJsonObject> Controller::call(Role role, Command command, QJsonObject args, int timeoutMs,
                                      std::vector<std::string> extraFrames) {
-    auto future = request(role, cmd, std::move(args), std::move(extraFrames), timeoutMs);
+    auto future = request(role, command, std::move(args), timeoutMs, std::move(extraFrames));
     // The I/O thread enforces the deadline; the extra second only guards against a stuck loop.
     if (future.wait_for(std::chrono::milliseconds(timeoutMs + 1000)) != std::future_status::ready)
-        return makeError(workerName(role) + " did not answer '" + cmd + "' in time");
+        return makeError(workerName(role) + " did not answer '" + commandName(command) + "' in time");
     return future.get();
 }
 

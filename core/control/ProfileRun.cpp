@@ -30,39 +30,35 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     std::map<Role, QJsonObject>& done = state->done;
     std::map<Role, std::string>& failed = state->failed;
     std::vector<net::Sample>& calibration = state->calibration;
-    c.setSampleHandler([state](const net::Sample& s) {
-        std::lock_guard lock(state->mutex);
-        state->calibration.push_back(s);
-        state->changed.notify_all();
-    });
-    c.setEventHandler([state](const WorkerEvent& e) {
-        if (e.kind == "profile-progress" && state->progress) {
-            ProfileRunProgress p;
-            p.role = e.role;
-            p.stage = e.message;
-            p.done = e.done;
-            p.total = e.total;
-            state->progress(p);
-        }
-        std::lock_guard lock(state->mutex);
-        if (e.kind == "profile-error" || e.kind == "down" || e.kind == "stream-error") state->failed[e.role] = e.message;
-        if (e.kind == "stream-finished") ++state->streamsFinished;
-        state->changed.notify_all();
-    });
-    struct Clear {
-        Controller& c;
-        ~Clear() {
-            c.setSampleHandler({});
-            c.setEventHandler({});
-        }
-    } clear{c};
+    Controller::Subscription subscription = c.subscribe(
+        [state](const net::Sample& s) {
+            std::lock_guard lock(state->mutex);
+            state->calibration.push_back(s);
+            state->changed.notify_all();
+        },
+        [state](const WorkerEvent& e) {
+            using net::EventKind;
+            if (e.kind == EventKind::ProfileProgress && state->progress) {
+                ProfileRunProgress p;
+                p.role = e.role;
+                p.stage = e.message;
+                p.done = e.done;
+                p.total = e.total;
+                state->progress(p);
+            }
+            std::lock_guard lock(state->mutex);
+            if (e.kind == EventKind::ProfileError || e.kind == EventKind::WorkerDown || e.kind == EventKind::StreamError)
+                state->failed[e.role] = e.message;
+            if (e.kind == EventKind::StreamFinished) ++state->streamsFinished;
+            state->changed.notify_all();
+        });
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + std::chrono::milliseconds(options.timeoutMs);
     QJsonObject request{{"repeats", options.repeats}, {"synthetic", options.synthetic}};
     // One worker after the other: when both share a host (local workers), profiling them
     // at once would time each while the other competes for the cores and the memory bus.
     for (Role r : {Role::Edge, Role::Device}) {
-        if (auto s = c.call(r, "profile", request, 5000); !s) return makeError(s.error());
+        if (auto s = c.call(r, net::Command::Profile, request, 5000); !s) return makeError(s.error());
         while (!done.count(r)) {
             {
                 std::unique_lock lock(mutex);
@@ -71,10 +67,10 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
                 changed.wait_for(lock, std::chrono::milliseconds(200));
             }
             if (cancel && cancel->load()) {
-                (void)c.call(r, "stop", {}, 5000);
+                (void)c.call(r, net::Command::Stop, {}, 5000);
                 return makeError("profiling was cancelled");
             }
-            auto result = c.call(r, "profile-result", {}, 10000);
+            auto result = c.call(r, net::Command::ProfileResult, {}, 10000);
             if (!result) return makeError(result.error());
             if (result->value("ready").toBool()) done[r] = result->value("profile").toObject();
             if (std::chrono::steady_clock::now() > deadline)
@@ -102,8 +98,8 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
             calibration.clear();
             finishedBefore = state->streamsFinished;
         }
-        if (auto r = c.call(Role::Device, "configure", cfg); !r) return makeError(r.error());
-        if (auto r = c.call(Role::Device, "start-stream", QJsonObject{{"count", 40}}); !r) return makeError(r.error());
+        if (auto r = c.call(Role::Device, net::Command::Configure, cfg); !r) return makeError(r.error());
+        if (auto r = c.call(Role::Device, net::Command::StartStream, QJsonObject{{"count", 40}}); !r) return makeError(r.error());
         // Until the stream has ended on the device, not only until its samples are in: the
         // next stream can start only then.
         std::unique_lock lock(mutex);

@@ -46,9 +46,8 @@ struct ProfileRunProgress {
 };
 
 // The controller must be connected to both workers, with the model loaded into both. The
-// controller's sample and event handlers are replaced while this runs and cleared after;
-// a caller with its own handlers sets them again. `progress` runs on the controller's I/O
-// thread. Cancelling stops the workers' profiling and returns an error.
+// profile subscribes to the controller's samples and events while it runs (other subscribers
+// see them too). `progress` runs on the controller's I/O thread. Cancelling stops the workers' profiling and returns an error.
 Result<ProfileRunResult> profileWorkers(Controller& controller, const ModelFile& model, const ProfileRunOptions& options,
                                         const std::function<void(const ProfileRunProgress&)>& progress = {},
                                         const std::atomic<bool>* cancel = nullptr);

@@ -1,5 +1,7 @@
 #include "core/model/ModelIO.h"
 
+#include "core/model/ModelImport.h"
+
 #include "core/model/ModelFile.h"
 
 #include <QFile>
@@ -178,6 +180,11 @@ Result<std::shared_ptr<MultiExitNet>> buildFrom(const ModelFile& file, const std
 }  // namespace
 
 Result<std::shared_ptr<MultiExitNet>> loadModel(const std::string& jsonPath) {
+    if (isTorchScriptPath(jsonPath)) {
+        auto bytes = readAnyModel(jsonPath);
+        if (!bytes) return makeError(bytes.error());
+        return loadModelFromBytes(bytes->specText, bytes->weights, jsonPath);
+    }
     auto file = readModelFile(jsonPath);
     if (!file) return makeError(file.error());
     QFile weights(QString::fromStdString(file->weightsPath));

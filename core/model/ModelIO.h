@@ -10,7 +10,8 @@
 namespace edgent::core {
 
 // Loads and checks a model: the spec, then the weights (size, checksum, every tensor's
-// name and shape). The network comes back in eval() mode.
+// name and shape); a TorchScript module (.pt) is imported first (core/model/ModelImport.h).
+// The network comes back in eval() mode.
 Result<std::shared_ptr<MultiExitNet>> loadModel(const std::string& jsonPath);
 
 // Loads a model from the two files' contents (as a worker receives them over the wire).

@@ -10,6 +10,7 @@
 namespace edgent::core {
 
 // By extension: .pt / .ptl / .torchscript are TorchScript, anything else the native JSON.
+bool isTorchScriptPath(const std::string& path);
 Result<ModelBytes> readAnyModel(const std::string& path);
 
 }  // namespace edgent::core

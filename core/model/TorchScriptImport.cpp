@@ -394,9 +394,13 @@ Result<std::vector<torch::Tensor>> runTorchScriptForward(const std::string& path
 
 namespace edgent::core {
 
-Result<ModelBytes> readAnyModel(const std::string& path) {
+bool isTorchScriptPath(const std::string& path) {
     const std::string ext = std::filesystem::path(path).extension().string();
-    if (ext != ".pt" && ext != ".ptl" && ext != ".torchscript") return readModelBytes(path);
+    return ext == ".pt" || ext == ".ptl" || ext == ".torchscript";
+}
+
+Result<ModelBytes> readAnyModel(const std::string& path) {
+    if (!isTorchScriptPath(path)) return readModelBytes(path);
     auto net = importTorchScript(path);
     if (!net) return makeError(net.error());
     ModelBytes out;

@@ -21,7 +21,8 @@ T get(const uint8_t* in, size_t offset) {
 
 bool knownDType(uint8_t d) { return d <= static_cast<uint8_t>(DType::Int8); }
 bool knownType(uint8_t t) {
-    return t == static_cast<uint8_t>(FrameType::Activation) || t == static_cast<uint8_t>(FrameType::Result);
+    return t == static_cast<uint8_t>(FrameType::Activation) || t == static_cast<uint8_t>(FrameType::Result) ||
+           t == static_cast<uint8_t>(FrameType::Error);
 }
 
 // product(dims) * elementBytes, or nullopt-style 0 with ok=false on overflow.
@@ -95,6 +96,22 @@ Status encodeFrame(const FrameHeader& h, const void* payload, size_t payloadByte
     if (total == 0) return makeError("frame shape is too large or has too many dimensions");
     out.resize(total);
     return encodeFrameInto(h, payload, payloadBytes, reinterpret_cast<uint8_t*>(out.data()), total);
+}
+
+std::string encodeErrorFrame(uint64_t sequence, const std::string& reason) {
+    const std::string text = reason.substr(0, 1000);
+    FrameHeader h;
+    h.type = FrameType::Error;
+    h.dtype = DType::UInt8;
+    h.sequence = sequence;
+    h.dims = {static_cast<uint32_t>(text.size())};
+    std::string out;
+    (void)encodeFrame(h, text.data(), text.size(), out);  // cannot fail: one small dimension
+    return out;
+}
+
+std::string errorFrameText(const FrameView& frame) {
+    return std::string(reinterpret_cast<const char*>(frame.payload), frame.payloadBytes);
 }
 
 Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameBytes) {

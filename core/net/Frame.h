@@ -22,14 +22,17 @@
 namespace edgent::core::net {
 
 inline constexpr uint32_t kFrameMagic = 0x46474445;  // "EDGF" in memory order
-inline constexpr uint8_t kFrameVersion = 1;
+// Version 2 added the error frame: the edge's answer to a frame it could not run.
+inline constexpr uint8_t kFrameVersion = 2;
 inline constexpr size_t kFrameHeaderBytes = 40;
 inline constexpr uint8_t kMaxDims = 6;
 // Default cap on a whole frame: larger than any activation of the models this tool runs
 // (a 3x224x224 float input is 602,112 bytes), far below what could exhaust memory.
 inline constexpr size_t kDefaultMaxFrameBytes = 64 * 1024 * 1024;
 
-enum class FrameType : uint8_t { Activation = 1, Result = 2 };
+// An Error frame answers an activation the edge could not run: the same sequence, and the
+// reason as UTF-8 text in a uint8 payload of shape [bytes].
+enum class FrameType : uint8_t { Activation = 1, Result = 2, Error = 3 };
 enum class DType : uint8_t { Float32 = 0, UInt8 = 1, Float16 = 2, Int8 = 3 };
 
 size_t dtypeBytes(DType dtype);
@@ -63,6 +66,11 @@ Status encodeFrame(const FrameHeader& header, const void* payload, size_t payloa
 // Writes into a caller-provided buffer of encodedFrameBytes(header) bytes (e.g. a ZMQ
 // message), so the payload is copied once.
 Status encodeFrameInto(const FrameHeader& header, const void* payload, size_t payloadBytes, uint8_t* out, size_t outBytes);
+
+// An Error frame for `sequence` carrying `reason` (cut to 1,000 bytes).
+std::string encodeErrorFrame(uint64_t sequence, const std::string& reason);
+// The reason an Error frame carries.
+std::string errorFrameText(const FrameView& frame);
 
 // Checks everything: length, magic, version, type, dtype, ndim, reserved, shape against
 // payload size (without overflow), and the cap. The view points into `data`.

@@ -1,6 +1,7 @@
 #include "core/net/Protocol.h"
 
 #include <cmath>
+#include <utility>
 
 #include <QJsonDocument>
 
@@ -12,6 +13,67 @@ Result<Role> roleFromName(const std::string& name) {
     if (name == "device") return Role::Device;
     if (name == "edge") return Role::Edge;
     return makeError("unknown role '" + name + "' (device or edge)");
+}
+
+namespace {
+
+template <typename E, size_t N>
+std::optional<E> lookup(const std::pair<E, const char*> (&table)[N], std::string_view name) {
+    for (const auto& [value, text] : table)
+        if (name == text) return value;
+    return std::nullopt;
+}
+
+template <typename E, size_t N>
+const char* nameOf(const std::pair<E, const char*> (&table)[N], E value) {
+    for (const auto& [v, text] : table)
+        if (v == value) return text;
+    return "unknown";
+}
+
+constexpr std::pair<Command, const char*> kCommands[] = {
+    {Command::Hello, "hello"},
+    {Command::LoadModel, "load-model"},
+    {Command::Configure, "configure"},
+    {Command::StartStream, "start-stream"},
+    {Command::Stop, "stop"},
+    {Command::Stats, "stats"},
+    {Command::Shutdown, "shutdown"},
+    {Command::Profile, "profile"},
+    {Command::ProfileResult, "profile-result"},
+};
+
+constexpr std::pair<EventKind, const char*> kEventKinds[] = {
+    {EventKind::StreamFinished, "stream-finished"},
+    {EventKind::StreamError, "stream-error"},
+    {EventKind::ProfileProgress, "profile-progress"},
+    {EventKind::ProfileDone, "profile-done"},
+    {EventKind::ProfileError, "profile-error"},
+    {EventKind::Log, "log"},
+    {EventKind::WorkerUp, "worker-up"},
+    {EventKind::WorkerDown, "worker-down"},
+    {EventKind::Bandwidth, "bandwidth"},
+    {EventKind::Plan, "plan"},
+    {EventKind::ChangePoint, "change-point"},
+    {EventKind::Goal, "goal"},
+    {EventKind::Pause, "pause"},
+    {EventKind::Resume, "resume"},
+    {EventKind::Unknown, "unknown"},
+};
+
+}  // namespace
+
+const char* commandName(Command command) { return nameOf(kCommands, command); }
+std::optional<Command> commandFromName(std::string_view name) { return lookup(kCommands, name); }
+
+const char* eventKindName(EventKind kind) { return nameOf(kEventKinds, kind); }
+
+EventKind eventKindFromName(std::string_view name) {
+    if (auto k = lookup(kEventKinds, name)) return *k;
+    if (name == "up") return EventKind::WorkerUp;
+    if (name == "down") return EventKind::WorkerDown;
+    if (name == "slider") return EventKind::Bandwidth;
+    return EventKind::Unknown;
 }
 
 QJsonObject sampleToJson(const Sample& s) {
@@ -71,12 +133,12 @@ Result<Sample> sampleFromJson(const QJsonObject& o) {
     return s;
 }
 
-QJsonObject makeRequest(uint64_t id, const std::string& cmd) {
+QJsonObject makeRequest(uint64_t id, Command command) {
     QJsonObject o;
     o["v"] = kProtocolVersion;
     o["type"] = "request";
     o["id"] = static_cast<qint64>(id);
-    o["cmd"] = QString::fromStdString(cmd);
+    o["cmd"] = commandName(command);
     return o;
 }
 
@@ -97,11 +159,11 @@ QJsonObject makeHeartbeat() {
     return o;
 }
 
-QJsonObject makeEvent(const std::string& event, const std::string& message) {
+QJsonObject makeEvent(EventKind kind, const std::string& message) {
     QJsonObject o;
     o["v"] = kProtocolVersion;
     o["type"] = "event";
-    o["event"] = QString::fromStdString(event);
+    o["event"] = eventKindName(kind);
     o["message"] = QString::fromStdString(message);
     return o;
 }

@@ -8,9 +8,10 @@
 //   reply     {"id", "ok", "error"?, ...} worker -> controller, exactly one per request
 //   heartbeat {}                          both ways, every kHeartbeatIntervalMs
 //   sample    {Sample fields}             device -> controller, one per inference
-//   event     {"event", "message"}        worker -> controller
+//   event     {"event", "message", ...}   worker -> controller
 //
-// Commands: hello, load-model, configure, start-stream, stop, stats, shutdown.
+// Commands and event kinds are the enums below; their names are what travels on the wire
+// (and, for events, what the run store's events.kind holds). Nothing else spells them.
 
 #include "core/util/Result.h"
 
@@ -18,7 +19,9 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace edgent::core::net {
@@ -33,6 +36,46 @@ inline constexpr int64_t kMaxControlMessageBytes = 256LL * 1024 * 1024;
 enum class Role { Device, Edge };
 const char* roleName(Role role);
 Result<Role> roleFromName(const std::string& name);
+
+// Requests, controller -> worker. The reply of each is described where the worker handles it
+// (workers/Worker.cpp).
+enum class Command {
+    Hello,          // role, protocol, host, versions, endpoints
+    LoadModel,      // extra frames: the model JSON and its weights
+    Configure,      // device: exit, partition, bandwidth_bps, probe, edge_endpoint (merged)
+    StartStream,    // device: count, rate_hz, dataset, data_dir, split, offset
+    Stop,           // ends a stream or a profile
+    Stats,          // counters
+    Shutdown,       // the worker exits after replying
+    Profile,        // starts per-layer profiling (repeats, synthetic)
+    ProfileResult,  // the finished profile, once ready
+};
+const char* commandName(Command command);
+std::optional<Command> commandFromName(std::string_view name);
+
+// Events. Workers send the first group; the controller raises WorkerUp and WorkerDown; a live
+// run (core/control/LiveRun.h) records the last group. Unknown stands for a name this
+// version does not know (a newer worker, an older store).
+enum class EventKind {
+    StreamFinished,   // the device's stream ended (samples: how many it sent)
+    StreamError,      // the device's stream failed, with the reason
+    ProfileProgress,  // done of total items of a profiling stage
+    ProfileDone,
+    ProfileError,
+    Log,
+    WorkerUp,
+    WorkerDown,
+    Bandwidth,    // the shaper's rate was set (value: bit/s)
+    Plan,         // a new configuration went to the device (value: the bandwidth it was planned for)
+    ChangePoint,  // dynamic mode saw the bandwidth change (value: the new estimate, bit/s)
+    Goal,         // the deadline, policy or predictor changed during the run (value: deadline ms)
+    Pause,
+    Resume,
+    Unknown,
+};
+const char* eventKindName(EventKind kind);
+// Also reads the names older stores used: "up", "down" and "slider".
+EventKind eventKindFromName(std::string_view name);
 
 // One inference, as the device reports it. Every duration is measured on the host where it
 // happens: device compute and transfer on the device, edge compute on the edge.
@@ -69,10 +112,10 @@ struct Sample {
 QJsonObject sampleToJson(const Sample& s);
 Result<Sample> sampleFromJson(const QJsonObject& o);
 
-QJsonObject makeRequest(uint64_t id, const std::string& cmd);
+QJsonObject makeRequest(uint64_t id, Command command);
 QJsonObject makeReply(uint64_t id, bool ok, const std::string& error = {});
 QJsonObject makeHeartbeat();
-QJsonObject makeEvent(const std::string& event, const std::string& message);
+QJsonObject makeEvent(EventKind kind, const std::string& message);
 
 std::string toWire(const QJsonObject& o);
 // Parses and checks "v" and "type"; a version mismatch is an explicit error.

@@ -110,8 +110,14 @@ Status SampleWriter::finish(const std::string& status, const std::string& error)
     if (thread_.joinable()) thread_.join();
     {
         std::lock_guard lock(mutex_);
-        if (!samples_.empty() || !events_.empty())
-            return makeError("could not store " + std::to_string(samples_.size()) + " samples: " + error_);
+        if (!samples_.empty() || !events_.empty()) {
+            std::string lost;
+            if (!samples_.empty()) lost = std::to_string(samples_.size()) + (samples_.size() == 1 ? " sample" : " samples");
+            if (!events_.empty())
+                lost +=
+                    (lost.empty() ? "" : " and ") + std::to_string(events_.size()) + (events_.size() == 1 ? " event" : " events");
+            return makeError("could not store " + lost + ": " + error_);
+        }
     }
     // The end of a run is worth a full sync.
     char* message = nullptr;
