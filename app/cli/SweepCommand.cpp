@@ -119,8 +119,12 @@ int runSweep(const QStringList& args) {
                 o.count = *count;
                 o.bandwidthBps = bps;
                 o.power = *power;
-                o.planning =
-                    control::RunPlanning{*table, model->spec.exitAccuracy, deadline, policy, p.value("predictor").toStdString()};
+                o.planning = control::RunPlanning{};
+                o.planning->table = *table;
+                o.planning->exitAccuracy = model->spec.exitAccuracy;
+                o.planning->deadlineMs = deadline;
+                o.planning->policy = policy;
+                o.planning->predictor = p.value("predictor").toStdString();
                 auto started = control::LiveRun::start(link, std::move(o));
                 if (!started) return cmd.fail(QString::fromStdString(started.error()));
                 auto& run = **started;
