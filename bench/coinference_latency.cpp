@@ -57,11 +57,9 @@ int main(int argc, char** argv) {
             o.partition = p;
             o.bandwidthBps = bps;
             o.count = count;
-            auto run = LiveRun::start(link, std::move(o));
+            const auto run = runToEnd(link, std::move(o));
             if (!run) return die(run.error());
-            while (!(*run)->waitFor(1000)) {
-            }
-            const LiveRunOutcome& result = (*run)->outcome();
+            const LiveRunOutcome& result = *run;
             if (result.status != "finished") return die(result.error);
             const std::vector<Sample>& samples = result.samples;
             if (samples.size() != static_cast<size_t>(count))

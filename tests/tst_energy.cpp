@@ -17,11 +17,12 @@ using namespace edgent::core::energy;
 class TestEnergy : public QObject {
     Q_OBJECT
 
-    static void put(const QString& path, const QByteArray& text) {
+    // Writes a fixture file; the caller checks the result (a QVERIFY in here would only
+    // return from this helper, and the test would go on).
+    [[nodiscard]] static bool put(const QString& path, const QByteArray& text) {
         QDir().mkpath(QFileInfo(path).path());
         QFile f(path);
-        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
-        f.write(text);
+        return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(text) == text.size();
     }
 
 private Q_SLOTS:
@@ -37,34 +38,34 @@ private Q_SLOTS:
     void raplReaderAccumulatesAcrossAWrap() {
         QTemporaryDir sys;
         const QString zone = sys.filePath("class/powercap/intel-rapl:0");
-        put(zone + "/name", "package-0\n");
-        put(zone + "/max_energy_range_uj", "1000000\n");
-        put(zone + "/energy_uj", "999000\n");
-        put(sys.filePath("class/powercap/intel-rapl:0:0/energy_uj"), "5\n");  // a sub-zone: ignored
-        put(sys.filePath("class/powercap/intel-rapl:0:0/max_energy_range_uj"), "1000000\n");
+        QVERIFY(put(zone + "/name", "package-0\n"));
+        QVERIFY(put(zone + "/max_energy_range_uj", "1000000\n"));
+        QVERIFY(put(zone + "/energy_uj", "999000\n"));
+        QVERIFY(put(sys.filePath("class/powercap/intel-rapl:0:0/energy_uj"), "5\n"));  // a sub-zone: ignored
+        QVERIFY(put(sys.filePath("class/powercap/intel-rapl:0:0/max_energy_range_uj"), "1000000\n"));
         auto sensor = findEnergySensor("auto", sys.path().toStdString());
         QVERIFY2(sensor, sensor ? "" : sensor.error().c_str());
         QVERIFY(*sensor);
         QCOMPARE((*sensor)->name(), std::string("rapl:package-0"));
         QCOMPARE(*(*sensor)->microjoules(), 0.0);
-        put(zone + "/energy_uj", "999600\n");
+        QVERIFY(put(zone + "/energy_uj", "999600\n"));
         QCOMPARE(*(*sensor)->microjoules(), 600.0);
-        put(zone + "/energy_uj", "400\n");  // wrapped: 400 to the top, 400 past it
+        QVERIFY(put(zone + "/energy_uj", "400\n"));  // wrapped: 400 to the top, 400 past it
         QCOMPARE(*(*sensor)->microjoules(), 1400.0);
-        put(zone + "/energy_uj", "garbage\n");
+        QVERIFY(put(zone + "/energy_uj", "garbage\n"));
         auto bad = (*sensor)->microjoules();
         QVERIFY(!bad);
         QVERIFY2(bad.error().find("energy_uj does not hold a whole number") != std::string::npos, bad.error().c_str());
-        put(zone + "/energy_uj", "2000000\n");
+        QVERIFY(put(zone + "/energy_uj", "2000000\n"));
         QVERIFY(!(*sensor)->microjoules());  // beyond the range: refused, not misread as a wrap
     }
 
     void ina219PowerIsIntegratedOverTime() {
         QTemporaryDir sys;
         const QString dev = sys.filePath("class/hwmon/hwmon2");
-        put(dev + "/name", "ina219\n");
-        put(dev + "/power1_input", "2000000\n");  // 2 W
-        put(sys.filePath("class/hwmon/hwmon0/name"), "cpu_thermal\n");
+        QVERIFY(put(dev + "/name", "ina219\n"));
+        QVERIFY(put(dev + "/power1_input", "2000000\n"));  // 2 W
+        QVERIFY(put(sys.filePath("class/hwmon/hwmon0/name"), "cpu_thermal\n"));
         auto sensor = findEnergySensor("ina219", sys.path().toStdString());
         QVERIFY2(sensor, sensor ? "" : sensor.error().c_str());
         QCOMPARE((*sensor)->name(), std::string("ina219:hwmon2"));

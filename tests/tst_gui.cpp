@@ -14,6 +14,8 @@
 
 #include <QAbstractItemModel>
 #include <QComboBox>
+#include <QDockWidget>
+#include <QHeaderView>
 #include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -129,6 +131,16 @@ private Q_SLOTS:
         // The model panel lists the default model's five exits, the profile panel its fits.
         QCOMPARE(w_->findChild<QTableWidget*>("exitsTable")->rowCount(), 5);
         QVERIFY(w_->findChild<QAbstractItemView*>("fitsTable")->model()->rowCount() > 0);
+        // Numbers sit beside their labels: no table stretches a number column to the far edge.
+        auto* runs = w_->findChild<QTableView*>("runsTable");
+        QVERIFY(!runs->horizontalHeader()->stretchLastSection());
+        auto* exits = w_->findChild<QTableView*>("exitsTable");
+        QVERIFY(!exits->horizontalHeader()->stretchLastSection());
+        QCOMPARE(exits->horizontalHeader()->sectionResizeMode(0), QHeaderView::Stretch);
+        // On a first start the log dock is a few lines high, not a quarter of the window.
+        QTRY_VERIFY(w_->findChild<QDockWidget*>("logDock")->height() > 0);
+        QVERIFY2(w_->findChild<QDockWidget*>("logDock")->height() < w_->height() / 6,
+                 qPrintable(QString("%1 of %2").arg(w_->findChild<QDockWidget*>("logDock")->height()).arg(w_->height())));
         // Both workers are shown up.
         auto* workers = w_->findChild<QTableWidget*>("workersTable");
         QTRY_COMPARE(workers->item(0, 1)->text(), QStringLiteral("up"));

@@ -269,6 +269,35 @@ private Q_SLOTS:
         QCOMPARE((*store)->run(id)->sampleCount, static_cast<int64_t>(rows.size()));
     }
 
+    // What a profile records comes back whole, its duration included (the Profile tab showed
+    // "in 0.0 s" when it did not).
+    void aStoredProfileKeepsItsDuration() {
+        const std::string path = dir_.filePath("profile.sqlite").toStdString();
+        auto store = RunStore::open(path);
+        QVERIFY(store.ok());
+        ModelRecord m;
+        m.hash = "abc";
+        m.name = "m";
+        m.specJson = "{}";
+        auto modelId = (*store)->upsertModel(m);
+        QVERIFY(modelId.ok());
+        edgent::core::profile::ProfileResult r;
+        r.seconds = 12.5;
+        edgent::core::profile::LayerTiming t;
+        t.source = "model";
+        t.kind = edgent::core::LayerKind::Relu;
+        t.features = {784};
+        t.medianMs = 0.01;
+        r.layers.push_back(t);
+        auto id = (*store)->saveProfile(*modelId, "edge", "host", 1, edgent::core::profile::ProfileOptions{}, r, 0.1, 0.2, 1.1);
+        QVERIFY2(id.ok(), id.ok() ? "" : id.error().c_str());
+        auto back = (*store)->latestProfile("abc", "edge");
+        QVERIFY(back.ok());
+        QCOMPARE(back->result.seconds, 12.5);
+        QCOMPARE(back->result.layers.size(), size_t(1));
+        QCOMPARE(back->tailRatio, 1.1);
+    }
+
     void exportsCsvJsonAndStandaloneSqlite() {
         const std::string path = dir_.filePath("export.sqlite").toStdString();
         auto store = RunStore::open(path);

@@ -1,4 +1,5 @@
 #include "widgets/ModelPanel.h"
+#include "widgets/Tables.h"
 
 #include <QFileDialog>
 #include <QFileInfo>
@@ -92,7 +93,6 @@ QTableWidget* makeTable(const QStringList& headers, QWidget* parent) {
     auto* t = new QTableWidget(0, static_cast<int>(headers.size()), parent);
     t->setHorizontalHeaderLabels(headers);
     t->verticalHeader()->hide();
-    t->horizontalHeader()->setStretchLastSection(true);
     t->setEditTriggers(QAbstractItemView::NoEditTriggers);
     t->setSelectionBehavior(QAbstractItemView::SelectRows);
     t->setSelectionMode(QAbstractItemView::SingleSelection);
@@ -492,7 +492,7 @@ void ModelPanel::fillExits() {
             for (int c = 0; c < exits_->columnCount(); ++c)
                 exits_->item(e, c)->setToolTip(QString::fromStdString(pathErrors_[static_cast<size_t>(e)]));
     }
-    exits_->resizeColumnsToContents();
+    fitColumns(exits_, 0);  // the exit's name takes the slack
     if (selected_ >= 0) {
         exits_->setCurrentCell(selected_, 0);
         exits_->selectRow(selected_);
@@ -527,7 +527,7 @@ void ModelPanel::fillLayers() {
         layers_->setItem(i, 5, item(planned ? (i < cutPartition_ ? tr("device") : tr("edge")) : QString()));
         layers_->setItem(i, 6, item(featuresText(info)));
     }
-    layers_->resizeColumnsToContents();
+    fitColumns(layers_, 6);  // the Table-1 features take the slack
 }
 
 }  // namespace edgent::widgets

@@ -1,4 +1,5 @@
 #include "widgets/ProfilePanel.h"
+#include "widgets/Tables.h"
 
 #include "core/store/RunStore.h"
 
@@ -110,12 +111,11 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     fits_->setObjectName("fitsTable");
     fits_->setHorizontalHeaderLabels({tr("Node"), tr("Kind"), tr("Feature set"), tr("R²"), tr("Held-out MAPE %"), tr("Points")});
     fits_->verticalHeader()->hide();
-    fits_->horizontalHeader()->setStretchLastSection(true);
     fits_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     fits_->setSelectionBehavior(QAbstractItemView::SelectRows);
     fits_->setSelectionMode(QAbstractItemView::SingleSelection);
     fits_->setAlternatingRowColors(true);
-    fits_->resizeColumnsToContents();
+    fitColumns(fits_, 2);  // the feature set takes the slack
 
     auto* plotBox = new QWidget(splitter);
     auto* plotLayout = new QVBoxLayout(plotBox);
@@ -270,7 +270,7 @@ void ProfilePanel::fillFits() {
         points->setToolTip(tr("%1 fitted, %2 held out").arg(f.fitted).arg(f.heldOut));
         fits_->setItem(r, 5, points);
     }
-    fits_->resizeColumnsToContents();
+    fitColumns(fits_, 2);  // the feature set takes the slack
 }
 
 void ProfilePanel::fillKindCombo() {

@@ -1,4 +1,5 @@
 #include "widgets/RunsPanel.h"
+#include "widgets/Tables.h"
 
 #include "core/store/Export.h"
 #include "widgets/RunPlots.h"
@@ -229,7 +230,6 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent) {
     table_->setAlternatingRowColors(true);
     table_->setWordWrap(false);
     table_->verticalHeader()->hide();
-    table_->horizontalHeader()->setStretchLastSection(true);
     table_->horizontalHeader()->setSortIndicator(ColId, Qt::DescendingOrder);
     table_->setSortingEnabled(true);
     connect(table_, &QTableWidget::itemDoubleClicked, this,
@@ -365,7 +365,7 @@ void RunsPanel::populate(const std::vector<RunInfo>& runs) {
     table_->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
     table_->setSortingEnabled(true);  // sorts by the header's column and order; the selection moves along
     table_->verticalScrollBar()->setValue(scroll);
-    if (!hadRows) table_->resizeColumnsToContents();  // later, the widths the user chose stay
+    if (!hadRows) fitColumns(table_, ColExperiment);  // later, the widths the user chose stay
     updateButtons();
 }
 

@@ -125,12 +125,9 @@ int runSweep(const QStringList& args) {
                 o.planning->deadlineMs = deadline;
                 o.planning->policy = policy;
                 o.planning->predictor = p.value("predictor").toStdString();
-                auto started = control::LiveRun::start(link, std::move(o));
-                if (!started) return cmd.fail(QString::fromStdString(started.error()));
-                auto& run = **started;
-                while (!run.waitFor(1000)) {
-                }
-                const control::LiveRunOutcome& result = run.outcome();
+                const auto run = control::runToEnd(link, std::move(o));
+                if (!run) return cmd.fail(QString::fromStdString(run.error()));
+                const control::LiveRunOutcome& result = *run;
                 if (result.status != "finished") return cmd.fail(QString::fromStdString(result.error));
                 const plan::PlanResult chosen = *result.firstPlan;
                 const int64_t runId = result.runId;

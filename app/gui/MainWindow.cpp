@@ -224,7 +224,9 @@ void MainWindow::buildMenus() {
 void MainWindow::restoreSettings(const WindowOptions& options) {
     QSettings s;
     restoreGeometry(s.value("window/geometry").toByteArray());
-    restoreState(s.value("window/state").toByteArray());
+    // On a first start the log is a few lines high; afterwards it keeps the size it was given.
+    if (!restoreState(s.value("window/state").toByteArray()))
+        resizeDocks({findChild<QDockWidget*>("logDock")}, {110}, Qt::Vertical);
     if (!experimentSplit_->restoreState(s.value("window/split").toByteArray())) experimentSplit_->setSizes({380, 900});
     tabs_->setCurrentIndex(s.value("window/tab", 0).toInt());
     workersPanel_->setEndpoints(s.value("workers/device").toString(), s.value("workers/edge").toString(),

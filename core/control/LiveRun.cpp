@@ -512,6 +512,14 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
     return std::unique_ptr<LiveRun>(new LiveRun(std::move(impl)));
 }
 
+Result<LiveRunOutcome> runToEnd(WorkerLink& link, LiveRunOptions options) {
+    auto run = LiveRun::start(link, std::move(options));
+    if (!run) return makeError(run.error());
+    while (!(*run)->waitFor(1000)) {
+    }
+    return (*run)->outcome();
+}
+
 int64_t LiveRun::runId() const { return impl_->runId; }
 
 plan::PlanResult LiveRun::currentPlan() const {

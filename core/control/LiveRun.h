@@ -159,4 +159,8 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// Starts a run and waits for its end (for tools with nothing else to do meanwhile: a sweep,
+// a bench). An error when it could not start; else its outcome, whatever its status.
+Result<LiveRunOutcome> runToEnd(WorkerLink& link, LiveRunOptions options);
+
 }  // namespace edgent::core::control

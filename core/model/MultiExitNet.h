@@ -8,7 +8,7 @@
 
 #include "core/model/ModelSpec.h"
 
-#include <torch/torch.h>
+#include "core/util/Torch.h"
 
 #include <memory>
 #include <vector>

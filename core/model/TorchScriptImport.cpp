@@ -3,6 +3,8 @@
 #include "core/model/ModelIO.h"
 #include "core/model/ModelImport.h"
 
+#include "core/util/Torch.h"
+
 #include <torch/script.h>
 
 #include <algorithm>

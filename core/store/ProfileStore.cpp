@@ -69,7 +69,8 @@ Status RunStore::saveRegression(int64_t profileId, const std::string& node, cons
 Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, const std::string& node) {
     Stmt s(db_,
            "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0), p.slowdown, "
-           "coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0), coalesce(p.run_tail_ratio, 1) FROM profiles p "
+           "coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0), coalesce(p.run_tail_ratio, 1), coalesce(p.seconds, 0) "
+           "FROM profiles p "
            "JOIN models m ON m.id=p.model_id WHERE m.hash=?1 AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
     s.bind(1, modelHash).bind(2, node);
@@ -84,6 +85,7 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
     p.slowdown = s.f64(4);
     p.overheadP95Ms = s.f64(5);
     p.tailRatio = s.f64(6);
+    p.result.seconds = s.f64(7);
     Stmt l(db_,
            "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats FROM profile_layers "
            "WHERE profile_id=?1");

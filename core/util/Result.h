@@ -1,6 +1,8 @@
 #pragma once
 // Expected-or-error result used across core: a value, or one line saying what went wrong.
 
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,17 +24,32 @@ public:
     bool ok() const { return value_.has_value(); }
     explicit operator bool() const { return ok(); }
 
-    const T& value() const& { return *value_; }
-    T& value() & { return *value_; }
-    T value() && { return std::move(*value_); }  // by value: safe on temporaries
-    const T& operator*() const& { return *value_; }
-    T& operator*() & { return *value_; }
-    const T* operator->() const { return &*value_; }
-    T* operator->() { return &*value_; }
+    // Reading the value of an error is a programming error: it stops the process with the
+    // error's text (in every build type), never reads garbage.
+    const T& value() const& { return checked(); }
+    T& value() & { return checked(); }
+    T value() && { return std::move(checked()); }  // by value: safe on temporaries
+    const T& operator*() const& { return checked(); }
+    T& operator*() & { return checked(); }
+    const T* operator->() const { return &checked(); }
+    T* operator->() { return &checked(); }
 
     const std::string& error() const { return error_; }
 
 private:
+    const T& checked() const {
+        if (!value_) misuse();
+        return *value_;
+    }
+    T& checked() {
+        if (!value_) misuse();
+        return *value_;
+    }
+    [[noreturn]] void misuse() const {
+        std::fprintf(stderr, "edgent: the value of a failed result was read; the error was: %s\n", error_.c_str());
+        std::abort();
+    }
+
     std::optional<T> value_;
     std::string error_;
 };
