@@ -86,7 +86,7 @@ void drawRunFigure(QCustomPlot& plot, const RunFigure& f) {
     }
     // Events (slider moves, plan switches, change points) as vertical markers.
     for (const auto& e : f.events) {
-        if (e.kind == "worker-up" || e.kind == "up") continue;
+        if (core::net::eventKindFromName(e.kind) == core::net::EventKind::WorkerUp) continue;
         double seqAt = -1;
         for (const auto& r : f.samples)
             if (r.sample.deviceTimeMs >= e.tMs) {

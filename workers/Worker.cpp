@@ -263,6 +263,16 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         auto net = loadModelFromBytes(extra[0].to_string(), extra[1].to_string(), "model sent by the controller");
         if (!net) return fail(net.error());
         {
+            // One pass through every exit before answering, so that a run's first inference
+            // costs what the others do: LibTorch sets its kernels up on first use (the first
+            // frame on a fresh edge took up to 0.9 s).
+            torch::InferenceMode guard;
+            const auto& dims = (*net)->spec().input.dims;
+            std::vector<int64_t> sizes{1};
+            sizes.insert(sizes.end(), dims.begin(), dims.end());
+            (void)(*net)->forwardAll(torch::zeros(sizes));
+        }
+        {
             std::lock_guard lock(netMutex_);
             net_ = *net;
             modelName_ = net_->spec().name;

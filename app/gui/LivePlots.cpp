@@ -175,7 +175,6 @@ void LivePlots::clear() {
     markers_ = 0;
     points_ = 0;
     lastT_ = 0.0;
-    latencyMax_ = energyMax_ = 1.0;
     partitionMax_ = 1;
     std::fill(window_.begin(), window_.end(), 0);
     windowNext_ = 0;
@@ -199,7 +198,6 @@ void LivePlots::setDeadlineMs(double ms) {
     line->point1->setCoords(0, ms);
     line->point2->setCoords(1, ms);
     line->setPen(QPen(QColor(207, 34, 46), 1.5, Qt::DashDotLine));
-    latencyMax_ = std::max(latencyMax_, ms * 1.1);
     dirty_ = true;
 }
 
@@ -217,14 +215,10 @@ void LivePlots::addSamples(const std::vector<LiveSample>& samples) {
         windowNext_ = (windowNext_ + 1) % kWindow;
         const auto seen = static_cast<double>(std::min<int64_t>(points_ + 1, static_cast<int64_t>(kWindow)));
         accuracy_->addData(t, 100.0 * windowCorrect_ / seen);
-        if (!std::isnan(x.row.energyMj)) {
-            energy_->addData(t, x.row.energyMj);
-            energyMax_ = std::max(energyMax_, x.row.energyMj * 1.1);
-        }
+        if (!std::isnan(x.row.energyMj)) energy_->addData(t, x.row.energyMj);
         appendStep(exit_, t, s.exit);
         appendStep(partition_, t, s.partition);
         partitionMax_ = std::max(partitionMax_, s.partition);
-        latencyMax_ = std::max(latencyMax_, s.totalMs * 1.1);
         lastT_ = std::max(lastT_, t);
         ++points_;
     }
@@ -245,12 +239,15 @@ void LivePlots::addSamples(const std::vector<LiveSample>& samples) {
     dirty_ = true;
 }
 
-void LivePlots::addMarker(double t, const QString& kind, const QString& label) {
+void LivePlots::addMarker(double t, core::net::EventKind kind, const QString& label) {
+    using core::net::EventKind;
     if (markers_ >= kMaxMarkers) return;
     ++markers_;
-    const QColor c = kind == QLatin1String("change-point") ? QColor(204, 121, 167)
-                     : kind == QLatin1String("plan")       ? QColor(0, 158, 115)
-                                                           : QColor(128, 128, 128);
+    const QColor c = kind == EventKind::ChangePoint ? QColor(204, 121, 167)
+                     : kind == EventKind::Plan      ? QColor(0, 158, 115)
+                                                    : QColor(128, 128, 128);
+    // Each kind labels its own row, so a slider move and the plan it causes stay readable.
+    const double row = kind == EventKind::Plan ? 0.02 : kind == EventKind::ChangePoint ? 0.12 : 0.07;
     for (auto* r : {latencyRect_, configRect_}) {
         auto* line = new QCPItemStraightLine(plot_);
         line->setClipAxisRect(r);
@@ -264,7 +261,7 @@ void LivePlots::addMarker(double t, const QString& kind, const QString& label) {
     text->setClipAxisRect(latencyRect_);
     text->position->setAxes(latencyRect_->axis(QCPAxis::atBottom), latencyRect_->axis(QCPAxis::atLeft));
     text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    text->position->setCoords(t, 0.02);
+    text->position->setCoords(t, row);
     text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
     text->setText(label);
     text->setColor(c);
@@ -272,12 +269,28 @@ void LivePlots::addMarker(double t, const QString& kind, const QString& label) {
     dirty_ = true;
 }
 
+namespace {
+
+// The largest value a graph shows between two times (its data are sorted by time).
+double visibleMax(QCPGraph* g, double from, double to) {
+    double m = 0.0;
+    const auto data = g->data();
+    for (auto it = data->findBegin(from); it != data->findEnd(to); ++it) m = std::max(m, it->value);
+    return m;
+}
+
+}  // namespace
+
 void LivePlots::follow() {
     if (!followBox_->isChecked()) return;
     const double hi = std::max(lastT_, 1.0);
-    latencyRect_->axis(QCPAxis::atBottom)->setRange(std::max(0.0, hi - kFollowS), hi + 0.5);
-    latencyRect_->axis(QCPAxis::atLeft)->setRange(0, latencyMax_);
-    energyRect_->axis(QCPAxis::atLeft)->setRange(0, energyMax_);
+    const double lo = std::max(0.0, hi - kFollowS);
+    latencyRect_->axis(QCPAxis::atBottom)->setRange(lo, hi + 0.5);
+    // The value axes fit what is in view: one slow inference (a cold first pass, a hiccup)
+    // scrolls out instead of flattening the rest of the run.
+    const double latency = std::max({visibleMax(total_, lo, hi), visibleMax(predicted_, lo, hi), deadlineMs_, 1.0});
+    latencyRect_->axis(QCPAxis::atLeft)->setRange(0, latency * 1.1);
+    energyRect_->axis(QCPAxis::atLeft)->setRange(0, std::max(visibleMax(energy_, lo, hi), 1e-3) * 1.1);
     configRect_->axis(QCPAxis::atLeft)->setRange(-0.5, partitionMax_ + 1.5);
 }
 

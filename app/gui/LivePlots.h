@@ -25,7 +25,7 @@ public:
 
     void clear();
     void addSamples(const std::vector<LiveSample>& samples);
-    void addMarker(double tSeconds, const QString& kind, const QString& label);
+    void addMarker(double tSeconds, core::net::EventKind kind, const QString& label);
     void setDeadlineMs(double ms);
     int64_t points() const { return points_; }
     QCustomPlot* plot() const { return plot_; }
@@ -60,7 +60,6 @@ private:
     QLabel* readout_;
     double deadlineMs_ = 0.0;
     double lastT_ = 0.0;
-    double latencyMax_ = 1.0, energyMax_ = 1.0;
     int partitionMax_ = 1;
     int64_t points_ = 0;
     std::vector<char> window_;  // rolling accuracy: the last kWindow correct flags

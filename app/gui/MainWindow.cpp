@@ -128,7 +128,12 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     });
     connect(session_, &Session::samplesArrived, plots_, &LivePlots::addSamples);
     connect(session_, &Session::runEvent, this, [this](const QString& kind, const QString& message, double t, double) {
-        plots_->addMarker(t, kind, kind == QLatin1String("plan") ? message.section(' ', 0, 3) : message);
+        const auto k = core::net::eventKindFromName(kind.toStdString());
+        // Short labels: "exit 0, partition 9", "400 kbps"; the log has the whole message.
+        const QString label = k == core::net::EventKind::Plan        ? message.section(' ', 0, 3)
+                              : k == core::net::EventKind::Bandwidth ? message.section(' ', 0, 1)
+                                                                     : message;
+        plots_->addMarker(t, k, label);
         note(tr("%1 at %2 s: %3").arg(kind).arg(t, 0, 'f', 2).arg(message));
     });
     connect(session_, &Session::runStarted, this, [this](qint64 id) {
