@@ -5,6 +5,7 @@
 #include <QProcess>
 #include <QString>
 #include <QStringList>
+#include <QTemporaryDir>
 
 #include <string>
 
@@ -24,8 +25,14 @@ struct CliRun {
     QByteArray out;
     QByteArray err;
 };
+// Commands run with their own XDG_DATA_HOME, so that the default run database of the user running the
+// tests is never read or written.
 inline CliRun runCli(const QStringList& args, int timeoutMs = 120000) {
+    static QTemporaryDir home;
     QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("XDG_DATA_HOME"), home.filePath(QStringLiteral("data")));
+    p.setProcessEnvironment(env);
     p.start(QStringLiteral(EDGENT_CLI_PATH), args);
     CliRun r;
     if (!p.waitForFinished(timeoutMs)) {

@@ -459,7 +459,7 @@ private Q_SLOTS:
     // edge says why (it used to count it as sent).
     void anAnswerToAGoneDeviceIsCountedAsUnsent() {
         SpawnedWorker edge;
-        QVERIFY(spawnWorker(edge, Role::Edge, 1, {}, 15000, 60.0).ok());  // slow: the device leaves first
+        QVERIFY(spawnWorker(edge, Role::Edge, 1, {}, 15000, 500.0).ok());  // slow: the device leaves first
         Controller c;
         QVERIFY(c.connect(Role::Edge, edge.controlEndpoint).ok());
         QVERIFY(c.call(Role::Edge, Command::LoadModel, {}, 20000,
