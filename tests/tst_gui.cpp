@@ -12,6 +12,7 @@
 #include "app/gui/MainWindow.h"
 #include "app/gui/Session.h"
 
+#include <algorithm>
 #include <QAbstractItemModel>
 #include <QComboBox>
 #include <QDockWidget>
@@ -20,6 +21,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
@@ -28,6 +30,7 @@
 #include <QtTest>
 
 #include <csignal>
+#include <zmq.hpp>
 #include <set>
 #include <sqlite3.h>
 
@@ -126,7 +129,7 @@ private Q_SLOTS:
         for (const char* name :
              {"bandwidthSlider", "deadlineSlider", "policyCombo", "predictorCombo", "startButton", "pauseButton", "stopButton",
               "planLabel", "livePlot", "workersTable", "exitsTable", "layersTable", "pathView", "profileStartButton", "fitsTable",
-              "fitPlot", "runsTable", "exportRunButton", "log"})
+              "fitPlot", "runsTable", "exportRunButton", "log", "targetAccuracy", "calibrateButton"})
             QVERIFY2(w_->findChild<QWidget*>(name), name);
         // The model panel lists the default model's five exits, the profile panel its fits.
         QCOMPARE(w_->findChild<QTableWidget*>("exitsTable")->rowCount(), 5);
@@ -314,6 +317,45 @@ private Q_SLOTS:
         }
     }
 
+    // Per-input early exits from the window: calibrate, choose a per-input policy, run; the
+    // samples record the exit each input took and its confidence.
+    void anAdaptivePolicyRunsFromTheWindow() {
+        QSignalSpy calibrated(&w_->session(), &Session::calibrationFinished);
+        w_->findChild<QPushButton*>("calibrateButton")->click();
+        QVERIFY(calibrated.wait(120000));
+        QVERIFY2(calibrated.at(0).at(0).toBool(), qPrintable(calibrated.at(0).at(1).toString()));
+        QVERIFY(w_->session().calibrated());
+        w_->experiment()->setDeadlineMs(40.0);
+        w_->experiment()->setPolicy("branchynet");
+        QTRY_VERIFY(w_->session().plan() && w_->session().plan()->early.active());
+        QVERIFY(w_->findChild<QLabel*>("planLabel")->text().contains("early exits"));
+        w_->experiment()->start();
+        QTRY_VERIFY_WITH_TIMEOUT(w_->livePlots()->points() > 60, 30000);
+        const qint64 run = w_->session().runId();
+        QSignalSpy stopped(&w_->session(), &Session::runStopped);
+        w_->experiment()->stop();
+        QVERIFY(stopped.wait(20000));
+        // Every input left at one of the plan's exits, and an early one only when it was confident there
+        // (which exits the inputs take depends on the images; a loose threshold may stop them all early).
+        const auto early = w_->session().plan()->early;
+        const int finalExit = w_->session().plan()->exit;
+        const auto taken = query(db_, QString("SELECT exit_taken, confidence FROM samples WHERE run_id=%1").arg(run));
+        QVERIFY(taken.size() > 60);
+        for (const auto& row : taken) {
+            const int exit = row[0].toInt();
+            const auto at = std::find(early.exits.begin(), early.exits.end(), exit);
+            if (at == early.exits.end()) {
+                QCOMPARE(exit, finalExit);
+                continue;
+            }
+            const double threshold = early.thresholds[static_cast<size_t>(at - early.exits.begin())];
+            QVERIFY2(row[1].toDouble() < threshold, qPrintable(row[1] + " at exit " + row[0]));
+        }
+        QCOMPARE(scalar(db_, QString("SELECT count(*) FROM samples WHERE confidence IS NULL AND run_id=%1").arg(run)), 0.0);
+        QVERIFY(query(db_, QString("SELECT value FROM run_params WHERE key='early_exits' AND run_id=%1").arg(run))[0][0].contains(
+            "entropy"));
+    }
+
     // Closing the window while its local workers start: the close does not wait for them.
     void closingWhileWorkersStartReturnsAtOnce() {
         w_.reset();
@@ -326,6 +368,25 @@ private Q_SLOTS:
             s.reset();
             QVERIFY2(t.elapsed() < 5000, qPrintable(QString("closing after %1 ms took %2 ms").arg(delayMs).arg(t.elapsed())));
         }
+    }
+
+    // Closing the window while it connects to workers that never answer (a host that
+    // accepts the connection and stays silent): the close does not wait for the connection's
+    // timeouts (before, it waited 15 s per worker).
+    void closingWhileConnectingToSilentWorkersReturnsAtOnce() {
+        w_.reset();
+        zmq::context_t ctx;
+        zmq::socket_t silent(ctx, zmq::socket_type::router);
+        silent.set(zmq::sockopt::linger, 0);
+        silent.bind("tcp://127.0.0.1:*");
+        const QString ep = QString::fromStdString(silent.get(zmq::sockopt::last_endpoint));
+        auto s = std::make_unique<Session>();
+        s->connectWorkers(ep, ep, {});
+        QTest::qWait(300);  // the job thread is now waiting for the edge's hello
+        QElapsedTimer t;
+        t.start();
+        s.reset();
+        QVERIFY2(t.elapsed() < 3000, qPrintable(QString("closing took %1 ms").arg(t.elapsed())));
     }
 
     void cleanupTestCase() { w_.reset(); }

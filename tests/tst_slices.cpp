@@ -44,7 +44,8 @@ private Q_SLOTS:
                 ++checked;
             }
         }
-        QCOMPARE(checked, 9 + 1 + 13 + 1 + 15 + 1 + 19 + 1 + 23 + 1);
+        // The default model's five paths: 7, 11, 15, 19 and 23 layers, each with n + 1 partitions.
+        QCOMPARE(checked, 7 + 1 + 11 + 1 + 15 + 1 + 19 + 1 + 23 + 1);
     }
 
     void threeWaySplitsAlsoCompose() {

@@ -329,7 +329,7 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(plan_);
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
-    exits_ = makeTable({tr("Exit"), tr("Accuracy %"), tr("Depth"), tr("MFLOPs"), tr("Parameters")}, splitter);
+    exits_ = makeTable({tr("Exit"), tr("Accuracy %"), tr("Depth"), tr("MFLOPs"), tr("Parameters"), tr("Appeal head")}, splitter);
     exits_->setObjectName("exitsTable");
     auto* layersBox = new QWidget(splitter);
     auto* layersLayout = new QVBoxLayout(layersBox);
@@ -488,6 +488,12 @@ void ModelPanel::fillExits() {
             item(analysed ? QLocale().formattedDataSize(paramBytes, 1, QLocale::DataSizeSIFormat) : QStringLiteral("—"), true);
         if (analysed) params->setToolTip(tr("%1 bytes").arg(QLocale().toString(static_cast<qlonglong>(paramBytes))));
         exits_->setItem(e, 4, params);
+        // AppealNet's head: the layers that score how likely the input needs the final exit.
+        QString appeal;
+        for (const auto& l : s.exits[static_cast<size_t>(e)].appeal)
+            appeal += (appeal.isEmpty() ? QString() : QStringLiteral(" → ")) + QString::fromUtf8(layerKindName(l.kind).data());
+        if (!appeal.isEmpty() && s.exits[static_cast<size_t>(e)].appealOnLogits) appeal += tr(" (on the class scores)");
+        exits_->setItem(e, 5, item(appeal.isEmpty() ? QStringLiteral("—") : appeal));
         if (!analysed)
             for (int c = 0; c < exits_->columnCount(); ++c)
                 exits_->item(e, c)->setToolTip(QString::fromStdString(pathErrors_[static_cast<size_t>(e)]));

@@ -87,6 +87,13 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     controls->addWidget(repeats_);
     controls->addWidget(synthetic_);
     controls->addWidget(cancel_);
+    calibrate_ = new QPushButton(tr("Calibrate early exits"), this);
+    calibrate_->setObjectName("calibrateButton");
+    calibrate_->setToolTip(
+        tr("Run every exit on the model's held-out validation images and store each exit's confidence: what the per-input "
+           "policies (branchynet, appealnet, cascade, adaptive) plan with."));
+    controls->addSpacing(16);
+    controls->addWidget(calibrate_);
     controls->addStretch();
     layout->addLayout(controls);
 
@@ -169,6 +176,7 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     layout->addWidget(splitter, 1);
 
     connect(start_, &QPushButton::clicked, this, [this] { Q_EMIT startRequested(repeats_->value(), synthetic_->isChecked()); });
+    connect(calibrate_, &QPushButton::clicked, this, &ProfilePanel::calibrateRequested);
     connect(cancel_, &QPushButton::clicked, this, &ProfilePanel::cancelRequested);
     connect(fits_, &QTableWidget::currentCellChanged, this, [this](int row, int, int, int) {
         if (row < 0 || row >= static_cast<int>(rows_.size())) return;
@@ -192,6 +200,7 @@ void ProfilePanel::setRunning(bool running) {
     repeats_->setEnabled(!running);
     synthetic_->setEnabled(!running);
     cancel_->setEnabled(running);
+    calibrate_->setEnabled(!running);
     progress_->setVisible(running);
     if (running) {
         progress_->setRange(0, 0);  // busy until the first progress report

@@ -50,6 +50,7 @@ public:
 
 Q_SIGNALS:
     void startRequested(int repeats, bool synthetic);
+    void calibrateRequested();
     void cancelRequested();
 
 protected:
@@ -86,6 +87,7 @@ private:
     QSpinBox* repeats_;
     QCheckBox* synthetic_;
     QPushButton* cancel_;
+    QPushButton* calibrate_;
     QProgressBar* progress_;
     QLabel* status_;
     QLabel* summary_;

@@ -123,19 +123,23 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         if (energy_)
             if (auto e = energy_->microjoules()) energyAtStart = *e;
         const auto t0 = Clock::now();
-        torch::Tensor h;
-        if (cfg.partition > 0) {
+        // The device's part: layers [0, p) of the exit's path, and with per-input early exits
+        // the exits before the cut, stopping at the first confident one.
+        MultiExitNet::DevicePart part;
+        if (cfg.partition > 0 || cfg.early.active()) {
             torch::Tensor x = net->preprocess(torch::from_blob(pixels, {1, in.dims[0], in.dims[1], in.dims[2]}, torch::kUInt8));
-            auto r = net->runSlice(cfg.exit, 0, cfg.partition, x);
+            auto r = net->devicePart(cfg.exit, cfg.partition, cfg.early, x);
             if (!r) return finish(EventKind::StreamError, r.error(), done);
-            h = r->contiguous();
+            part = std::move(*r);
             stretchComputation(t0, options_.slowdown);
         }
+        const torch::Tensor& h = part.cut;
         const auto t1 = Clock::now();
         s.deviceMs = msBetween(t0, t1);
 
         // Sends one activation frame through the shaper and waits for its result. Returns
         // false when the stream must end (stopped, or the edge did not answer).
+        std::vector<float> edgeLogits;  // the result frame's class scores
         auto exchange = [&](FrameHeader fh, const void* payload, size_t payloadBytes, int64_t& bytes,
                             FrameHeader& result) -> bool {
             if (cfg.edgeEndpoint != connectedTo) {
@@ -181,6 +185,10 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                     if (decoded->header.type == FrameType::Result) {
                         result = decoded->header;
                         answered = true;
+                        if (decoded->header.dtype == DType::Float32) {
+                            const auto* f = reinterpret_cast<const float*>(decoded->payload);
+                            edgeLogits.assign(f, f + decoded->payloadBytes / sizeof(float));
+                        }
                     } else if (decoded->header.type == FrameType::Error) {
                         refused = errorFrameText(*decoded);
                     }
@@ -212,8 +220,10 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         rawHeader.dtype = DType::UInt8;
         rawHeader.dims.assign(in.dims.begin(), in.dims.end());
 
-        if (cfg.partition < n) {
+        s.exitTaken = part.exitTaken >= 0 ? part.exitTaken : cfg.exit;
+        if (part.exitTaken < 0 && cfg.partition < n) {
             if (cfg.edgeEndpoint.empty()) return finish(EventKind::StreamError, "no edge endpoint configured", done);
+            s.sentToEdge = true;
             FrameHeader fh = rawHeader;
             const void* payload = pixels;
             size_t payloadBytes = static_cast<size_t>(set->imageBytes());
@@ -237,8 +247,11 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
             s.throughputBps = s.transferMs > 0 ? static_cast<double>(s.bytesSent) * 8.0 / (s.transferMs / 1000.0) : 0.0;
             counters_.transferBitsSum += static_cast<uint64_t>(s.bytesSent) * 8;
             counters_.transferMsSum = counters_.transferMsSum.load() + s.transferMs;
+            if (cfg.early.active() && !edgeLogits.empty())
+                s.confidence = ruleValue(cfg.early.rule, scoresFromLogits(edgeLogits));
         } else {
-            s.prediction = static_cast<int>(h.argmax(1).item<int64_t>());
+            s.prediction = static_cast<int>(part.logits.argmax(1).item<int64_t>());
+            if (cfg.early.active()) s.confidence = ruleValue(cfg.early.rule, part.scores);
         }
         const auto t3 = Clock::now();
         s.totalMs = msBetween(t0, t3);
@@ -247,7 +260,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                 s.sensorEnergyMj = (*e - energyAtStart) / 1000.0;
                 s.sensorName = energy_->name();
             }
-        if (cfg.partition == n && cfg.probe && !cfg.edgeEndpoint.empty()) {
+        if (!s.sentToEdge && cfg.probe && !cfg.edgeEndpoint.empty()) {
             // The probe: the raw input to the edge after the prediction is made, so that a
             // configuration that sends nothing still observes the uplink.
             FrameHeader result;

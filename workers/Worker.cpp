@@ -3,6 +3,7 @@
 #include "workers/WorkerShared.h"
 
 #include "core/model/ModelIO.h"
+#include "core/plan/Adaptive.h"
 #include "core/net/Curve.h"
 #include "core/net/Frame.h"
 
@@ -294,6 +295,11 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (request.contains("partition")) next.partition = request.value("partition").toInt(-1);
         if (request.contains("probe")) next.probe = request.value("probe").toBool(false);
         if (request.contains("bandwidth_bps")) next.bandwidthBps = request.value("bandwidth_bps").toDouble(-1.0);
+        if (request.contains("early")) {
+            auto early = earlyExitsFromJson(request.value("early"));
+            if (!early) return fail(early.error());
+            next.early = *early;
+        }
         if (request.contains("edge_endpoint")) {
             next.edgeEndpoint = request.value("edge_endpoint").toString().toStdString();
             if (next.edgeEndpoint.rfind("tcp://", 0) != 0 && next.edgeEndpoint.rfind("ipc://", 0) != 0)
@@ -307,6 +313,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
                         " (0.." + std::to_string(net->pathLength(next.exit)) + ")");
         if (next.bandwidthBps < 0.0 || (next.bandwidthBps > 0.0 && next.bandwidthBps < 1000.0))
             return fail("bandwidth must be 0 (measure only) or at least 1 kbps");
+        if (auto s = plan::checkEarlyExits(net->spec(), next.early, next.exit); !s) return fail(s.error());
         ++next.generation;
         config_ = next;
         if (config_.bandwidthBps > 0.0) shaper_.setRate(config_.bandwidthBps);

@@ -1,6 +1,9 @@
 #include "app/cli/CliCommon.h"
 
 #include "core/model/ModelImport.h"
+#include "core/plan/Adaptive.h"
+
+#include <cmath>
 
 #include <QDir>
 #include <QJsonDocument>
@@ -154,6 +157,73 @@ std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command&
     o.edgeThreads = static_cast<int>(*edgeThreads);
     o.deviceSlowdown = deviceSlowdown;
     return o;
+}
+
+QList<QCommandLineOption> earlyExitCliOptions() {
+    return {
+        {QStringLiteral("early-exits"),
+         QStringLiteral("Per-input early exits on the device, in the order they attach, e.g. 0,1: an input stops at the "
+                        "first it is confident at (needs --rule and --threshold)."),
+         QStringLiteral("K,...")},
+        {QStringLiteral("rule"),
+         QStringLiteral("Confidence rule of the early exits: entropy (stop when below T, T in [0, ln C]), max-softmax (stop "
+                        "when the top probability is at least T) or appeal (stop when the appeal probability is below T)."),
+         QStringLiteral("R")},
+        {QStringLiteral("threshold"), QStringLiteral("One threshold for every early exit, or one each: T or T1,T2,..."),
+         QStringLiteral("T")},
+    };
+}
+
+std::optional<core::EarlyExits> earlyExitsOption(const Command& cmd, const core::ModelSpec& spec, int finalExit, int* exitCode) {
+    const auto& p = cmd.parser();
+    auto refuse = [&](const QString& why) -> std::optional<core::EarlyExits> {
+        *exitCode = cmd.fail(why);
+        return std::nullopt;
+    };
+    core::EarlyExits early;
+    if (!p.isSet(QStringLiteral("early-exits"))) {
+        if (p.isSet(QStringLiteral("rule")) || p.isSet(QStringLiteral("threshold")))
+            return refuse(QStringLiteral("--rule and --threshold go with --early-exits"));
+        return early;
+    }
+    if (!p.isSet(QStringLiteral("rule")) || !p.isSet(QStringLiteral("threshold")))
+        return refuse(QStringLiteral("--early-exits needs --rule and --threshold"));
+    auto rule = core::confidenceRuleFromName(p.value(QStringLiteral("rule")).toStdString());
+    if (!rule || *rule == core::ConfidenceRule::None)
+        return refuse(QStringLiteral("--rule must be entropy, max-softmax or appeal, got '%1'").arg(p.value(QStringLiteral("rule"))));
+    early.rule = *rule;
+    for (const QString& k : p.value(QStringLiteral("early-exits")).split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int e = k.trimmed().toInt(&ok);
+        if (!ok) return refuse(QStringLiteral("--early-exits must be exit numbers, got '%1'").arg(k));
+        early.exits.push_back(e);
+    }
+    for (const QString& t : p.value(QStringLiteral("threshold")).split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const double v = t.trimmed().toDouble(&ok);
+        if (!ok) return refuse(QStringLiteral("--threshold must be numbers, got '%1'").arg(t));
+        early.thresholds.push_back(v);
+    }
+    if (early.thresholds.size() == 1 && early.exits.size() > 1) early.thresholds.assign(early.exits.size(), early.thresholds[0]);
+    if (auto s = core::plan::checkEarlyExits(spec, early, finalExit); !s) return refuse(QString::fromStdString(s.error()));
+    return early;
+}
+
+std::optional<double> targetAccuracyOption(const Command& cmd, int* exitCode) {
+    const auto& p = cmd.parser();
+    if (!p.isSet(QStringLiteral("target-accuracy"))) return NAN;
+    QString text = p.value(QStringLiteral("target-accuracy")).trimmed();
+    const bool percent = text.endsWith('%');
+    if (percent) text.chop(1);
+    bool ok = false;
+    double v = text.toDouble(&ok);
+    if (percent) v /= 100.0;
+    if (!ok || !(v > 0.0 && v <= 1.0)) {
+        *exitCode = cmd.fail(QStringLiteral("--target-accuracy must lie in (0, 1] (or be a percentage), got '%1'")
+                                 .arg(p.value(QStringLiteral("target-accuracy"))));
+        return std::nullopt;
+    }
+    return v;
 }
 
 std::string defaultDatabasePath() {

@@ -3,6 +3,7 @@
 // --json handling, and unit parsing.
 
 #include "core/control/WorkerLink.h"
+#include "core/model/Confidence.h"
 #include "core/model/ModelFile.h"
 
 #include <QCommandLineParser>
@@ -56,6 +57,13 @@ QList<QCommandLineOption> workerCliOptions();
 // The link they describe; the local device emulates a device `deviceSlowdown` times slower.
 std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode);
 
+// Per-input early exits pinned by hand: --early-exits K,... --rule R --threshold T[,...].
+QList<QCommandLineOption> earlyExitCliOptions();
+// The early exits they give (none when --early-exits is not set), checked against the model.
+std::optional<core::EarlyExits> earlyExitsOption(const Command& cmd, const core::ModelSpec& spec, int finalExit, int* exitCode);
+// --target-accuracy A (0.91 or 91%): NaN when not given.
+std::optional<double> targetAccuracyOption(const Command& cmd, int* exitCode);
+
 // runs.sqlite in the user's data folder.
 std::string defaultDatabasePath();
 
@@ -75,5 +83,6 @@ int runExport(const QStringList& args);
 int runProfile(const QStringList& args);
 int runPlan(const QStringList& args);
 int runSweep(const QStringList& args);
+int runCalibrate(const QStringList& args);
 
 }  // namespace edgent::app

@@ -6,6 +6,7 @@
 #include "core/control/ProfileRun.h"
 #include "core/control/LocalWorkers.h"
 #include "core/model/ModelFile.h"
+#include "core/plan/Adaptive.h"
 #include "core/plan/Planner.h"
 #include "core/store/Export.h"
 #include "core/store/RunStore.h"
@@ -145,7 +146,12 @@ int runPlan(const QStringList& args) {
         {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
         {"bandwidth", "Uplink bandwidth, e.g. 400kbps.", "B"},
         {"deadline", "Latency deadline, e.g. 300ms.", "D"},
-        {"policy", "edgent (default), device-only, edge-only, partition-only or exit-only.", "P", "edgent"},
+        {"policy",
+         "edgent (default), device-only, edge-only, partition-only or exit-only; per input (after edgent calibrate): "
+         "branchynet, appealnet, cascade or adaptive.",
+         "P", "edgent"},
+        {"target-accuracy", "Per-input policies: reach at least this expected accuracy at the least device energy.", "A"},
+        {"power-profile", "Device power model for the expected energy (default laptop).", "NAME", "laptop"},
         {"predictor",
          "regression (default: Edgent's Table-1 fits), regression-macs (plus a MAC term for conv and fc), lookup (measured "
          "per-layer medians) or lookup-p95 (their 95th percentiles: plans that meet the deadline in ~95% of inferences).",
@@ -169,25 +175,48 @@ int runPlan(const QStringList& args) {
     const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(p.value("db").toStdString(), store::RunStore::Mode::ReadOnly);
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
-    auto table =
-        latencyTableFor(**db, *model, store::modelHash(bytes->specText, bytes->weights), p.value("predictor").toStdString());
-    if (!table) return cmd.fail(QString::fromStdString(table.error()));
-    const auto chosen = plan::choosePlan(*table, model->spec.exitAccuracy, *bandwidth, *deadline, *policy);
-    const QJsonObject out{{"policy", plan::policyName(chosen.policy)},
-                          {"exit", chosen.exit},
-                          {"partition", chosen.partition},
-                          {"path_length", table->pathLength(chosen.exit)},
-                          {"predicted_ms", chosen.predictedMs},
-                          {"accuracy", chosen.accuracy},
-                          {"feasible", chosen.feasible},
-                          {"bandwidth_bps", *bandwidth},
-                          {"deadline_ms", *deadline},
-                          {"predictor", p.value("predictor")}};
+    auto power = energy::powerProfile(p.value("power-profile").toStdString());
+    if (!power) return cmd.fail(QString::fromStdString(power.error()));
+    const auto target = targetAccuracyOption(cmd, &code);
+    if (!target) return code;
+    auto context = control::planContextFor(**db, *model, store::modelHash(bytes->specText, bytes->weights),
+                                           p.value("predictor").toStdString(), *power);
+    if (!context) return cmd.fail(QString::fromStdString(context.error()));
+    auto planned = plan::makePlan(*context, plan::PlanGoal{*deadline, *policy, *target}, *bandwidth);
+    if (!planned) return cmd.fail(QString::fromStdString(planned.error()));
+    const plan::PlanResult& chosen = *planned;
+    const int n = model->spec.pathLength(chosen.exit);
+    QJsonObject out{{"policy", plan::policyName(chosen.policy)},
+                    {"exit", chosen.exit},
+                    {"partition", chosen.partition},
+                    {"path_length", n},
+                    {"predicted_ms", chosen.predictedMs},
+                    {"predicted_p95_ms", chosen.predictedP95Ms},
+                    {"energy_mj", chosen.energyMj},
+                    {"accuracy", chosen.accuracy},
+                    {"feasible", chosen.feasible},
+                    {"bandwidth_bps", *bandwidth},
+                    {"deadline_ms", *deadline},
+                    {"predictor", p.value("predictor")}};
+    if (chosen.early.active()) {
+        out["early_exits"] = earlyExitsToJson(chosen.early);
+        out["offload_rate"] = chosen.offloadRate;
+        QJsonArray fractions;
+        for (double f : chosen.exitFractions) fractions.append(f);
+        out["exit_fractions"] = fractions;
+        out["meets_target"] = chosen.meetsTarget;
+        out["accuracy_source"] = "validation calibration";
+    }
     if (cmd.json())
         printJson(out);
+    else if (chosen.early.active())
+        std::printf("%s: %s; expected %.2f ms (p95 %.2f ms), accuracy %.2f%%, %.0f%% offloaded, %.1f mJ on the device%s\n",
+                    plan::policyName(chosen.policy), plan::describePlan(chosen).c_str(), chosen.predictedMs,
+                    chosen.predictedP95Ms, 100 * chosen.accuracy, 100 * chosen.offloadRate, chosen.energyMj,
+                    chosen.feasible ? "" : " (nothing meets the deadline; fastest offered)");
     else
         std::printf("%s: exit %d, partition %d/%d, predicted %.2f ms, accuracy %.2f%%%s\n", plan::policyName(chosen.policy),
-                    chosen.exit, chosen.partition, table->pathLength(chosen.exit), chosen.predictedMs, 100 * chosen.accuracy,
+                    chosen.exit, chosen.partition, n, chosen.predictedMs, 100 * chosen.accuracy,
                     chosen.feasible ? "" : " (no configuration meets the deadline; fastest offered)");
     return 0;
 }

@@ -38,6 +38,7 @@ int runRun(const QStringList& args) {
                                "--policy P --deadline D) [--count N] [--json]"));
     cmd.addOptions({modelCliOption()});
     cmd.addOptions(workerCliOptions());
+    cmd.addOptions(earlyExitCliOptions());
     cmd.addOptions({
         {"bandwidth", "Uplink bandwidth the device's shaper enforces, e.g. 1Mbps.", "B", "100Mbps"},
         {"measure-only", "Do not shape: the link is really shaped (tc); measure its throughput."},
@@ -57,9 +58,13 @@ int runRun(const QStringList& args) {
         {"db", "Run database (default: runs.sqlite in the user's data folder).", "DB"},
         {"experiment", "Experiment name the run belongs to (default: default).", "NAME", "default"},
         {"policy",
-         "Plan exit and partition from the stored profile: edgent, device-only, edge-only, partition-only or exit-only (needs "
-         "--deadline).",
+         "Plan from the stored profile: edgent, device-only, edge-only, partition-only or exit-only; or per input "
+         "(needs edgent calibrate): branchynet, appealnet, cascade or adaptive. Needs --deadline.",
          "P"},
+        {"target-accuracy",
+         "Per-input policies: reach at least this expected accuracy (e.g. 0.91 or 91%) at the least device energy, "
+         "instead of the highest accuracy.",
+         "A"},
         {"predictor", "With --policy: regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME",
          "regression"},
         {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).",
@@ -89,6 +94,11 @@ int runRun(const QStringList& args) {
     const auto partition = cmd.intOption("partition", 0, 0, model.spec.pathLength(o.exit), &code);
     if (!partition) return code;
     o.partition = static_cast<int>(*partition);
+    const auto early = earlyExitsOption(cmd, model.spec, o.exit, &code);
+    if (!early) return code;
+    o.early = *early;
+    const auto target = targetAccuracyOption(cmd, &code);
+    if (!target) return code;
     if (p.isSet("trace")) {
         if (p.isSet("measure-only")) return cmd.fail("--trace drives the shaper; it cannot be combined with --measure-only");
         auto t = core::plan::readBandwidthTrace(p.value("trace").toStdString());
@@ -102,6 +112,7 @@ int runRun(const QStringList& args) {
     o.offset = *offset;
     // Checked here, before the database is touched; its default comes from the profile below.
     if (!cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code)) return code;
+    if (!workerLinkOptions(cmd, 1.0, &code)) return code;
     if (p.isSet("deadline")) {
         const auto d = parseDurationMs(p.value("deadline"));
         if (!d) return cmd.fail("--deadline must look like 300ms or 1.2s, got '" + p.value("deadline") + "'");
@@ -131,20 +142,22 @@ int runRun(const QStringList& args) {
     o.modelHash = record.hash;
     double profiledSlowdown = 1.0;
     if (p.isSet("policy")) {
-        if (p.isSet("exit") || p.isSet("partition"))
-            return cmd.fail("--policy chooses the exit and partition; drop --exit and --partition");
+        if (p.isSet("exit") || p.isSet("partition") || p.isSet("early-exits"))
+            return cmd.fail("--policy chooses the configuration; drop --exit, --partition and --early-exits");
         if (o.deadlineMs <= 0) return cmd.fail("--policy needs --deadline");
         auto policy = core::plan::policyFromName(p.value("policy").toStdString());
         if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
-        auto table = latencyTableFor(**store, model, record.hash, p.value("predictor").toStdString());
-        if (!table) return cmd.fail(QString::fromStdString(table.error()));
+        auto context = core::control::planContextFor(**store, model, record.hash, p.value("predictor").toStdString(), o.power);
+        if (!context) return cmd.fail(QString::fromStdString(context.error()));
         core::control::RunPlanning planning;
-        planning.table = *table;
-        planning.exitAccuracy = model.spec.exitAccuracy;
-        planning.deadlineMs = o.deadlineMs;
-        planning.policy = *policy;
+        planning.context = std::move(*context);
+        planning.goal.deadlineMs = o.deadlineMs;
+        planning.goal.policy = *policy;
+        planning.goal.targetAccuracy = *target;
+        if (auto s = core::plan::checkPlanInputs(planning.context, planning.goal); !s)
+            return cmd.fail(QString::fromStdString(s.error()));
         planning.predictor = p.value("predictor").toStdString();
-        planning.messageOverheadMs = table->overheadMs();
+        planning.messageOverheadMs = planning.context.table.overheadMs();
         if (auto device = (*store)->latestProfile(record.hash, "device")) {
             profiledSlowdown = device->slowdown;
             planning.messageOverheadMs = device->overheadMs;  // the typical cost, whatever the predictor adds
@@ -177,7 +190,7 @@ int runRun(const QStringList& args) {
     std::signal(SIGINT, SIG_DFL);
     const core::control::LiveRunOutcome& result = (*run)->outcome();
     link.shutdown();
-    const double deadlineMs = o.planning ? o.planning->deadlineMs : o.deadlineMs;
+    const double deadlineMs = o.planning ? o.planning->goal.deadlineMs : o.deadlineMs;
     const auto s = core::control::summarize(result.samples, deadlineMs);
     const core::plan::PlanResult chosen = result.firstPlan.value_or(core::plan::PlanResult{});
     const int runExit = result.firstPlan ? chosen.exit : o.exit;
@@ -194,7 +207,21 @@ int runRun(const QStringList& args) {
     out["timely_accuracy"] = s.timelyAccuracy >= 0 ? QJsonValue(s.timelyAccuracy) : QJsonValue::Null;
     out["deadline_ms"] = deadlineMs > 0 ? QJsonValue(deadlineMs) : QJsonValue::Null;
     out["predicted_ms"] = result.firstPlan ? QJsonValue(chosen.predictedMs) : QJsonValue(QJsonValue::Null);
-    out["policy"] = o.planning ? QString(core::plan::policyName(o.planning->policy)) : QStringLiteral("manual");
+    out["policy"] = o.planning ? QString(core::plan::policyName(o.planning->goal.policy)) : QStringLiteral("manual");
+    const core::EarlyExits& runEarly = result.firstPlan ? chosen.early : o.early;
+    if (runEarly.active()) {
+        out["early_exits"] = core::earlyExitsToJson(runEarly);
+        out["offload_rate"] = s.offloadRate;
+        QJsonArray fractions;
+        for (double f : s.exitFractions) fractions.append(f);
+        out["exit_fractions"] = fractions;
+    }
+    if (result.firstPlan && core::plan::isAdaptive(chosen.policy)) {
+        out["predicted_p95_ms"] = chosen.predictedP95Ms;
+        out["expected_accuracy"] = chosen.accuracy;
+        out["expected_energy_mj"] = chosen.energyMj;
+        out["expected_offload_rate"] = chosen.offloadRate;
+    }
     out["feasible"] = result.firstPlan ? chosen.feasible : true;
     out["exit"] = runExit;
     out["partition"] = runPartition;

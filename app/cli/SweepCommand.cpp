@@ -45,8 +45,11 @@ int runSweep(const QStringList& args) {
         {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
         {"bandwidths", "Comma-separated bandwidths, e.g. 400kbps,1Mbps.", "LIST"},
         {"deadlines", "Comma-separated deadlines, e.g. 10ms,50ms,100ms.", "LIST"},
-        {"policies", "Comma-separated policies (default: all five).", "LIST",
-         "edgent,device-only,edge-only,partition-only,exit-only"},
+        {"policies",
+         "Comma-separated policies (default: Edgent's and its four baselines); the per-input ones, branchynet, appealnet, "
+         "cascade and adaptive, need edgent calibrate first.",
+         "LIST", "edgent,device-only,edge-only,partition-only,exit-only"},
+        {"target-accuracy", "Per-input policies: the expected accuracy to reach at the least device energy.", "A"},
         {"predictor", "regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME", "regression"},
         {"count", "Inferences per point (default 30).", "N"},
         {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
@@ -81,8 +84,13 @@ int runSweep(const QStringList& args) {
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
     const store::ModelRecord record = store::modelRecord(*bytes);
     const std::string& hash = record.hash;
-    auto table = latencyTableFor(**db, *model, hash, p.value("predictor").toStdString());
-    if (!table) return cmd.fail(QString::fromStdString(table.error()));
+    auto context = control::planContextFor(**db, *model, hash, p.value("predictor").toStdString(), *power);
+    if (!context) return cmd.fail(QString::fromStdString(context.error()));
+    const auto target = targetAccuracyOption(cmd, &code);
+    if (!target) return code;
+    for (plan::Policy policy : policies)
+        if (auto s = plan::checkPlanInputs(*context, plan::PlanGoal{deadlines->front(), policy, *target}); !s)
+            return cmd.fail(QString::fromStdString(s.error()));
     auto deviceProfile = (*db)->latestProfile(hash, "device");
     if (!deviceProfile) return cmd.fail(QString::fromStdString(deviceProfile.error()));
     const auto slowdownOption = cmd.numberOption("device-slowdown", deviceProfile->slowdown, 1.0, 1000.0, &code);
@@ -103,7 +111,8 @@ int runSweep(const QStringList& args) {
 
     std::string csv =
         "bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms,exit_accuracy,run_id,inferences,"
-        "measured_accuracy,latency_ms_p50,latency_ms_p95,deadline_hit_rate,energy_mj_mean,timely_accuracy\n";
+        "measured_accuracy,latency_ms_p50,latency_ms_p95,deadline_hit_rate,energy_mj_mean,timely_accuracy,"
+        "predicted_p95_ms,expected_energy_mj,offload_rate,latency_ms_mean,early_exits\n";
     QJsonArray rows;
     const int points = static_cast<int>(bandwidths->size() * deadlines->size() * policies.size());
     int done = 0;
@@ -120,10 +129,8 @@ int runSweep(const QStringList& args) {
                 o.bandwidthBps = bps;
                 o.power = *power;
                 o.planning = control::RunPlanning{};
-                o.planning->table = *table;
-                o.planning->exitAccuracy = model->spec.exitAccuracy;
-                o.planning->deadlineMs = deadline;
-                o.planning->policy = policy;
+                o.planning->context = *context;
+                o.planning->goal = plan::PlanGoal{deadline, policy, *target};
                 o.planning->predictor = p.value("predictor").toStdString();
                 const auto run = control::runToEnd(link, std::move(o));
                 if (!run) return cmd.fail(QString::fromStdString(run.error()));
@@ -133,12 +140,14 @@ int runSweep(const QStringList& args) {
                 const int64_t runId = result.runId;
                 const auto s = control::summarize(result.samples, deadline);
                 const double energy = result.energyMjSum / static_cast<double>(std::max<int64_t>(1, result.sampleCount));
-                char line[512];
-                std::snprintf(line, sizeof line, "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+                char line[640];
+                std::snprintf(line, sizeof line,
+                              "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.6f,%.4f,%.4f,%.4f,\"%s\"\n",
                               bps, deadline, plan::policyName(policy), chosen.exit, chosen.partition, chosen.feasible ? 1 : 0,
                               chosen.predictedMs, chosen.accuracy, static_cast<long long>(runId),
                               static_cast<long long>(s.inferences), s.accuracy, s.latencyMsP50, s.latencyMsP95, s.deadlineHitRate,
-                              energy, s.timelyAccuracy);
+                              energy, s.timelyAccuracy, chosen.predictedP95Ms, chosen.energyMj, s.offloadRate, s.latencyMsMean,
+                              chosen.early.active() ? plan::describePlan(chosen).c_str() : "");
                 csv += line;
                 rows.append(QJsonObject{{"bandwidth_bps", bps},
                                         {"deadline_ms", deadline},

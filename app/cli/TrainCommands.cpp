@@ -38,7 +38,7 @@ public:
             return;
         }
         lastPrint_ = now;
-        std::fprintf(stderr, "%sepoch %d/%d  batch %lld/%lld  loss %.4f  %.0f img/s  ETA %s%s", tty ? "\r" : "", p.epoch,
+        std::fprintf(stderr, "%s%s epoch %d/%d  batch %lld/%lld  loss %.4f  %.0f img/s  ETA %s%s", tty ? "\r" : "", p.stage.c_str(), p.epoch,
                      p.epochs, static_cast<long long>(p.batch), static_cast<long long>(p.batches), p.loss, p.imagesPerSecond,
                      formatDuration(p.etaSeconds).toLocal8Bit().constData(), tty && !last ? "   " : "\n");
         std::fflush(stderr);
@@ -74,6 +74,15 @@ int runTrain(const QStringList& args) {
         {"seed", "Seed for initialisation, shuffling and dropout (default 1).", "S"},
         {"exit-weights", "Comma-separated loss weight per exit (default 1,1,1,1,1).", "W,..."},
         {"threads", "LibTorch compute threads (default: one per core).", "N"},
+        {"validation", "Hold out the last N training images for calibration; never trained on (default 5000).", "N"},
+        {"augment", "Random horizontal flips and shifts of up to 2 pixels."},
+        {"lr-steps", "Step the learning rate down to 0.3x after 60% of the epochs and 0.09x after 85%."},
+        {"appeal",
+         "AppealNet: give exits 0-2 an appeal head and train each with its prediction head on the frozen trunk, for the "
+         "objective (1-q)*err(little) + q*err(big) + beta*q (docs/adaptive.md)."},
+        {"appeal-epochs", "Epochs of the appeal stage (default 3).", "N"},
+        {"appeal-beta", "The cost of appealing one input, as a fraction of one error, in [0, 1) (default 0.1).", "BETA"},
+        {"init", "Start from this model instead of a fresh one (with --appeal --epochs 0: train only the heads).", "MODEL"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -82,13 +91,24 @@ int runTrain(const QStringList& args) {
     o.dataDir = p.value("data-dir").toStdString();
     o.outPath = p.value("out").toStdString();
     if (o.outPath.empty()) return cmd.fail("--out MODEL.json is required");
-    const auto epochs = cmd.intOption("epochs", 5, 1, 1000, &code);
+    const auto epochs = cmd.intOption("epochs", 5, p.isSet("init") && p.isSet("appeal") ? 0 : 1, 1000, &code);
     const auto trainLimit = cmd.intOption("train-limit", 0, 1, 100'000'000, &code);
     const auto evalLimit = cmd.intOption("eval-limit", 0, 1, 100'000'000, &code);
     const auto batch = cmd.intOption("batch-size", 64, 1, 65536, &code);
     const auto seed = cmd.intOption("seed", 1, 0, std::numeric_limits<qint64>::max(), &code);
     const auto threads = cmd.intOption("threads", 0, 1, 256, &code);
-    if (!epochs || !trainLimit || !evalLimit || !batch || !seed || !threads) return code;
+    const auto validation = cmd.intOption("validation", 5000, 0, 100'000'000, &code);
+    const auto appealEpochs = cmd.intOption("appeal-epochs", 3, 1, 1000, &code);
+    const auto appealBeta = cmd.numberOption("appeal-beta", 0.1, 0.0, 100.0, &code);
+    if (!epochs || !trainLimit || !evalLimit || !batch || !seed || !threads || !validation || !appealEpochs || !appealBeta)
+        return code;
+    o.validationCount = *validation;
+    o.augment = p.isSet("augment");
+    o.lrSteps = p.isSet("lr-steps");
+    o.appeal = p.isSet("appeal");
+    o.appealEpochs = static_cast<int>(*appealEpochs);
+    o.appealBeta = *appealBeta;
+    o.initPath = p.value("init").toStdString();
     o.epochs = static_cast<int>(*epochs);
     o.trainLimit = *trainLimit;
     o.evalLimit = *evalLimit;
@@ -129,6 +149,10 @@ int runTrain(const QStringList& args) {
         out["probe_loss_after"] = report->probeLossAfter;
         out["epoch_loss"] = toArray(report->epochLoss);
         out["exit_accuracy"] = toArray(report->exitAccuracy);
+        out["appeal_epoch_loss"] = toArray(report->appealLoss);
+        out["train_images"] = static_cast<qint64>(report->trainImages);
+        out["validation"] = QJsonObject{{"first", static_cast<qint64>(report->validationFirst)},
+                                        {"count", static_cast<qint64>(report->validationCount)}};
         printJson(out);
     } else {
         std::printf("saved %s after %d epoch(s) in %s\n", report->savedPath.c_str(), report->epochsCompleted,

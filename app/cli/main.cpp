@@ -27,6 +27,7 @@ const Subcommand kCommands[] = {
     {"train", edgent::app::runTrain, "train the 5-exit AlexNet jointly over all exits"},
     {"eval", edgent::app::runEval, "per-exit accuracy of a model on a test split"},
     {"profile", edgent::app::runProfile, "time every layer on both workers and fit the latency regressions"},
+    {"calibrate", edgent::app::runCalibrate, "every exit's confidence on the validation split, for per-input policies"},
     {"plan", edgent::app::runPlan, "choose exit and partition for a bandwidth and a deadline"},
     {"run", edgent::app::runRun, "co-inference on a device worker and an edge worker"},
     {"sweep", edgent::app::runSweep, "a bandwidth x deadline grid of planned runs, as a CSV table"},
@@ -37,7 +38,7 @@ const Subcommand kCommands[] = {
 
 void printUsage(FILE* out) {
     std::fprintf(out, "Usage: edgent <command> [options]   (edgent <command> --help for details)\n\nCommands:\n");
-    for (const auto& c : kCommands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
+    for (const auto& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
 }
 
 }  // namespace

@@ -74,7 +74,23 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     policy_ = new QComboBox(inputs);
     policy_->setObjectName("policyCombo");
     for (const auto& name : core::plan::policyNames()) policy_->addItem(QString::fromStdString(name));
+    policy_->setToolTip(
+        tr("edgent and its baselines choose one exit and partition for every input; branchynet, appealnet, cascade and "
+           "adaptive decide per input with confidence rules at early exits (they need a calibration: Profile, "
+           "Calibrate)"));
     form->addRow(tr("Policy"), policy_);
+    target_ = new QDoubleSpinBox(inputs);
+    target_->setObjectName("targetAccuracy");
+    target_->setRange(0.0, 100.0);
+    target_->setDecimals(2);
+    target_->setSingleStep(0.1);
+    target_->setSuffix(tr(" %"));
+    target_->setSpecialValueText(tr("highest"));
+    target_->setKeyboardTracking(false);
+    target_->setToolTip(
+        tr("Per-input policies: the expected accuracy to reach at the least device energy; 'highest' plans for the highest "
+           "accuracy that meets the deadline"));
+    form->addRow(tr("Target accuracy"), target_);
     predictor_ = new QComboBox(inputs);
     predictor_->setObjectName("predictorCombo");
     for (const auto& name : core::control::predictorNames()) predictor_->addItem(QString::fromStdString(name));
@@ -154,6 +170,7 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     link(deadlineSlider_, deadlineMs_, &sliderToMs, &msToSlider, 1.0, tr("deadline"));
     connect(policy_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("policy")); });
     connect(predictor_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("predictor")); });
+    connect(target_, &QDoubleSpinBox::valueChanged, this, [this] { pushInputs(tr("target accuracy")); });
     connect(browse, &QPushButton::clicked, this, [this] {
         const QString f = QFileDialog::getOpenFileName(this, tr("Bandwidth trace"), trace_->text(), tr("Traces (*.csv)"));
         if (!f.isEmpty()) trace_->setText(f);
@@ -178,6 +195,10 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
 
 double ExperimentPanel::bandwidthBps() const { return bandwidthKbps_->value() * 1000.0; }
 double ExperimentPanel::deadlineMs() const { return deadlineMs_->value(); }
+double ExperimentPanel::targetAccuracy() const { return target_->value() > 0.0 ? target_->value() / 100.0 : NAN; }
+void ExperimentPanel::setTargetAccuracy(double accuracy) {
+    target_->setValue(std::isnan(accuracy) ? 0.0 : 100.0 * accuracy);
+}
 QString ExperimentPanel::policy() const { return policy_->currentText(); }
 QString ExperimentPanel::predictor() const { return predictor_->currentText(); }
 double ExperimentPanel::rateHz() const { return rate_->value(); }
@@ -219,6 +240,7 @@ void ExperimentPanel::pushInputs(const QString& why) {
     auto policy = core::plan::policyFromName(policy_->currentText().toStdString());
     if (policy) in.policy = *policy;
     in.predictor = predictor_->currentText();
+    in.targetAccuracy = targetAccuracy();
     session_.setPlanInputs(in, why);
 }
 
@@ -233,6 +255,32 @@ void ExperimentPanel::showPlan() {
     QString where = p->partition == 0   ? tr("all on the edge")
                     : p->partition == n ? tr("all on the device")
                                         : tr("device runs layers 0–%1").arg(p->partition - 1);
+    if (p->early.active()) {
+        QString exits;
+        for (int e : p->early.exits) exits += (exits.isEmpty() ? "" : ", ") + QString::number(e);
+        plan_->setText(tr("<b>early exits %1</b> (%2 %3 %4), then <b>exit %5</b>, partition <b>%6/%7</b> (%8)<br>"
+                          "expected latency <b>%9 ms</b> (p95 %10 ms), accuracy <b>%11%</b><br>"
+                          "offloaded <b>%12%</b>, device energy <b>%13 mJ</b> per input%14")
+                           .arg(exits)
+                           .arg(QString::fromLatin1(core::confidenceRuleName(p->early.rule)))
+                           .arg(p->early.rule == core::ConfidenceRule::MaxSoftmax ? QStringLiteral("≥") : QStringLiteral("<"))
+                           .arg(p->early.thresholds.front(), 0, 'g', 3)
+                           .arg(p->exit)
+                           .arg(p->partition)
+                           .arg(n)
+                           .arg(where)
+                           .arg(p->predictedMs, 0, 'f', 2)
+                           .arg(p->predictedP95Ms, 0, 'f', 2)
+                           .arg(100.0 * p->accuracy, 0, 'f', 2)
+                           .arg(100.0 * p->offloadRate, 0, 'f', 0)
+                           .arg(p->energyMj, 0, 'f', 1)
+                           .arg(!p->feasible     ? tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
+                                                      "this is the policy's fastest option</span>")
+                                : !p->meetsTarget ? tr("<br><span style='color:#cf222e'>the target accuracy is out of "
+                                                       "reach: this is the most accurate option</span>")
+                                                  : QString()));
+        return;
+    }
     plan_->setText(tr("<b>exit %1</b>, partition <b>%2/%3</b> (%4)<br>predicted latency <b>%5 ms</b>, expected accuracy "
                       "<b>%6%</b>%7")
                        .arg(p->exit)

@@ -27,6 +27,8 @@ public:
     double deadlineMs() const;
     void setBandwidthBps(double bps);
     void setDeadlineMs(double ms);
+    double targetAccuracy() const;  // NaN: the highest
+    void setTargetAccuracy(double accuracy);
     QString policy() const;
     void setPolicy(const QString& name);
     QString predictor() const;
@@ -61,6 +63,7 @@ private:
     QDoubleSpinBox* deadlineMs_;
     QComboBox* policy_;
     QComboBox* predictor_;
+    QDoubleSpinBox* target_;
     QDoubleSpinBox* rate_;
     QLineEdit* trace_;
     QCheckBox* dynamic_;

@@ -40,7 +40,7 @@ void appendStep(QCPGraph* g, double t, double v) {
 
 }  // namespace
 
-LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
+LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0), sentWindow_(kWindow, 0) {
     auto* layout = new QVBoxLayout(this);
     auto* bar = new QHBoxLayout;
     readout_ = new QLabel(tr("No run yet."), this);
@@ -85,7 +85,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
         return r;
     };
     latencyRect_ = makeRect(tr("latency (ms)"));
-    accuracyRect_ = makeRect(tr("accuracy (%)"));
+    accuracyRect_ = makeRect(tr("rolling (%)"));
     energyRect_ = makeRect(tr("energy (mJ)"));
     configRect_ = makeRect(tr("exit / partition"));
     plot_->plotLayout()->addElement(0, 0, latencyRect_);
@@ -111,15 +111,15 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
         g->setAdaptiveSampling(true);
         return g;
     };
-    // Stacked breakdown: device, device + transfer, device + transfer + edge, filled.
-    device_ = graph(latencyRect_, tone(0, 200), tr("device"));
-    device_->setBrush(tone(0, 90));
-    deviceTransfer_ = graph(latencyRect_, tone(1, 200), tr("transfer"));
-    deviceTransfer_->setBrush(tone(1, 90));
-    deviceTransfer_->setChannelFillGraph(device_);
-    stacked_ = graph(latencyRect_, tone(2, 200), tr("edge"));
-    stacked_->setBrush(tone(2, 90));
-    stacked_->setChannelFillGraph(deviceTransfer_);
+    // Breakdown of every inference as a bar (device, then transfer, then edge stacked on it):
+    // bars keep a bimodal run readable, where early exits (fast, on the device) and offloaded
+    // inputs (slow) alternate and a filled area would zigzag between the two.
+    stacked_ = graph(latencyRect_, tone(2, 170), tr("edge"));
+    stacked_->setLineStyle(QCPGraph::lsImpulse);
+    deviceTransfer_ = graph(latencyRect_, tone(1, 190), tr("transfer"));
+    deviceTransfer_->setLineStyle(QCPGraph::lsImpulse);
+    device_ = graph(latencyRect_, tone(0, 210), tr("device"));
+    device_->setLineStyle(QCPGraph::lsImpulse);
     total_ = graph(latencyRect_, pal.color(QPalette::Text), tr("measured"));
     total_->setLineStyle(QCPGraph::lsNone);
     total_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 2.5));
@@ -132,8 +132,15 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
     legend->setBrush(pal.color(QPalette::Base));
     legend->setTextColor(pal.color(QPalette::Text));
     for (auto* g : {total_, predicted_, device_, deviceTransfer_, stacked_}) g->addToLegend(legend);
-    accuracy_ = graph(accuracyRect_, tone(2), tr("rolling accuracy"));
-    accuracyRect_->axis(QCPAxis::atLeft)->setRange(0, 100);
+    accuracy_ = graph(accuracyRect_, tone(2), tr("accuracy"));
+    offload_ = graph(accuracyRect_, tone(1), tr("offloaded to the edge"));
+    accuracyRect_->axis(QCPAxis::atLeft)->setRange(0, 105);
+    accuracyRect_->insetLayout()->addElement(new QCPLegend, Qt::AlignBottom | Qt::AlignRight);
+    auto* rollingLegend = qobject_cast<QCPLegend*>(accuracyRect_->insetLayout()->elementAt(0));
+    rollingLegend->setBrush(pal.color(QPalette::Base));
+    rollingLegend->setTextColor(pal.color(QPalette::Text));
+    accuracy_->addToLegend(rollingLegend);
+    offload_->addToLegend(rollingLegend);
     energy_ = graph(energyRect_, tone(3), tr("energy"));
     energy_->setLineStyle(QCPGraph::lsNone);
     energy_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 2.5));
@@ -141,12 +148,16 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
     exit_->setLineStyle(QCPGraph::lsStepLeft);
     partition_ = graph(configRect_, tone(4), tr("partition"));
     partition_->setLineStyle(QCPGraph::lsStepLeft);
+    exitTaken_ = graph(configRect_, tone(2), tr("exit taken"));
+    exitTaken_->setLineStyle(QCPGraph::lsNone);
+    exitTaken_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 3.0));
     configRect_->insetLayout()->addElement(new QCPLegend, Qt::AlignTop | Qt::AlignRight);
     auto* configLegend = qobject_cast<QCPLegend*>(configRect_->insetLayout()->elementAt(0));
     configLegend->setBrush(pal.color(QPalette::Base));
     configLegend->setTextColor(pal.color(QPalette::Text));
     exit_->addToLegend(configLegend);
     partition_->addToLegend(configLegend);
+    exitTaken_->addToLegend(configLegend);
     layout->addWidget(plot_, 1);
 
     // Dragging or zooming stops following; double-click follows again.
@@ -169,8 +180,12 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent), window_(kWindow, 0) {
 }
 
 void LivePlots::clear() {
-    for (auto* g : {total_, predicted_, device_, deviceTransfer_, stacked_, accuracy_, energy_, exit_, partition_})
+    for (auto* g :
+         {total_, predicted_, device_, deviceTransfer_, stacked_, accuracy_, offload_, energy_, exit_, partition_, exitTaken_})
         g->data()->clear();
+    std::fill(sentWindow_.begin(), sentWindow_.end(), 0);
+    windowSent_ = 0;
+    exitCounts_.clear();
     plot_->clearItems();
     markers_ = 0;
     points_ = 0;
@@ -215,6 +230,15 @@ void LivePlots::addSamples(const std::vector<LiveSample>& samples) {
         windowNext_ = (windowNext_ + 1) % kWindow;
         const auto seen = static_cast<double>(std::min<int64_t>(points_ + 1, static_cast<int64_t>(kWindow)));
         accuracy_->addData(t, 100.0 * windowCorrect_ / seen);
+        windowSent_ += (s.sentToEdge ? 1 : 0) - sentWindow_[windowNext_ == 0 ? kWindow - 1 : windowNext_ - 1];
+        sentWindow_[windowNext_ == 0 ? kWindow - 1 : windowNext_ - 1] = s.sentToEdge ? 1 : 0;
+        offload_->addData(t, 100.0 * windowSent_ / seen);
+        const int taken = s.exitTaken >= 0 ? s.exitTaken : s.exit;
+        if (taken != s.exit || s.exitTaken >= 0) exitTaken_->addData(t, taken);
+        if (taken >= 0 && taken < 64) {
+            if (exitCounts_.size() <= static_cast<size_t>(taken)) exitCounts_.resize(static_cast<size_t>(taken) + 1, 0);
+            ++exitCounts_[static_cast<size_t>(taken)];
+        }
         if (!std::isnan(x.row.energyMj)) energy_->addData(t, x.row.energyMj);
         appendStep(exit_, t, s.exit);
         appendStep(partition_, t, s.partition);
@@ -225,16 +249,23 @@ void LivePlots::addSamples(const std::vector<LiveSample>& samples) {
     if (!samples.empty()) {
         const auto& last = samples.back();
         const auto& s = last.row.sample;
+        QString exits;
+        for (size_t e = 0; e < exitCounts_.size(); ++e)
+            if (exitCounts_[e] > 0)
+                exits += (exits.isEmpty() ? QString() : QStringLiteral(", ")) +
+                         tr("%1: %2%").arg(e).arg(100.0 * static_cast<double>(exitCounts_[e]) / static_cast<double>(points_), 0,
+                                                  'f', 0);
         readout_->setText(tr("%1 inferences · last: exit %2, partition %3, %4 ms (device %5 + transfer %6 + edge %7) · "
-                             "rolling accuracy %8%")
+                             "rolling accuracy %8% · exits taken %9")
                               .arg(points_)
-                              .arg(s.exit)
+                              .arg(s.exitTaken >= 0 ? s.exitTaken : s.exit)
                               .arg(s.partition)
                               .arg(s.totalMs, 0, 'f', 2)
                               .arg(s.deviceMs, 0, 'f', 2)
                               .arg(s.transferMs, 0, 'f', 2)
                               .arg(s.edgeMs, 0, 'f', 2)
-                              .arg(accuracy_->data()->isEmpty() ? 0.0 : (accuracy_->data()->constEnd() - 1)->value, 0, 'f', 1));
+                              .arg(accuracy_->data()->isEmpty() ? 0.0 : (accuracy_->data()->constEnd() - 1)->value, 0, 'f', 1)
+                              .arg(exits));
     }
     dirty_ = true;
 }

@@ -1,8 +1,10 @@
 #pragma once
 // The live plots of a running experiment (QCustomPlot), stacked on one time axis:
-//   latency per inference with its device / transfer / edge breakdown stacked beneath, the
-//   predicted latency and the deadline line; rolling accuracy; energy per inference; the
-//   chosen exit and partition as step plots. Markers show where a slider moved, a trace
+//   latency per inference as a bar of its device / transfer / edge parts (bars stay readable
+//   when per-input early exits make the latency bimodal), the predicted latency and the
+//   deadline line; rolling accuracy and rolling share of inputs offloaded to the edge; energy
+//   per inference; the configured exit and partition as step plots, and the exit each input
+//   actually took. Markers show where a slider moved, a trace
 //   stepped, a change point fired or the plan switched. Plots scroll with the run (until
 //   the user drags or zooms: double-click to follow again) and export to PNG and PDF.
 
@@ -53,6 +55,8 @@ private:
     QCPGraph* deviceTransfer_;
     QCPGraph* stacked_;
     QCPGraph* accuracy_;
+    QCPGraph* offload_;    // rolling fraction of inputs sent to the edge
+    QCPGraph* exitTaken_;  // per-input early exits: the exit that answered
     QCPGraph* energy_;
     QCPGraph* exit_;
     QCPGraph* partition_;
@@ -63,6 +67,9 @@ private:
     int partitionMax_ = 1;
     int64_t points_ = 0;
     std::vector<char> window_;  // rolling accuracy: the last kWindow correct flags
+    std::vector<char> sentWindow_;  // and whether each went to the edge
+    int windowSent_ = 0;
+    std::vector<int64_t> exitCounts_;  // inputs answered at each exit
     size_t windowNext_ = 0;
     int windowCorrect_ = 0;
     int markers_ = 0;

@@ -28,6 +28,8 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
+#include <cmath>
+
 namespace edgent::gui {
 
 using core::net::Role;
@@ -158,6 +160,14 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
         if (!session_->profiling()) profilePanel_->setRunning(false);
     });
     connect(profilePanel_, &widgets::ProfilePanel::cancelRequested, session_, &Session::cancelProfile);
+    connect(profilePanel_, &widgets::ProfilePanel::calibrateRequested, session_, &Session::startCalibration);
+    connect(session_, &Session::calibrationFinished, this, [this](bool ok, const QString& message) {
+        profilePanel_->setMessage(message);
+        if (ok)
+            note(message);
+        else
+            showError(tr("Calibration failed: %1").arg(message));
+    });
     connect(runsPanel_, &widgets::RunsPanel::errorOccurred, this, &MainWindow::showError);
     connect(plots_, &LivePlots::exported, this, [this](const QString& path, bool ok) {
         if (ok)
@@ -242,6 +252,9 @@ void MainWindow::restoreSettings(const WindowOptions& options) {
     experiment_->setPredictor(s.value("experiment/predictor", "lookup").toString());
     experiment_->setBandwidthBps(s.value("experiment/bandwidth_bps", 1e6).toDouble());
     experiment_->setDeadlineMs(s.value("experiment/deadline_ms", 100.0).toDouble());
+    experiment_->setTargetAccuracy(s.value("experiment/target_accuracy", 0.0).toDouble() > 0
+                                       ? s.value("experiment/target_accuracy").toDouble()
+                                       : NAN);
     experiment_->setRateHz(s.value("experiment/rate_hz", 0.0).toDouble());
     experiment_->setTracePath(s.value("experiment/trace").toString());
     experiment_->setDynamicMode(s.value("experiment/dynamic", false).toBool());
@@ -275,6 +288,7 @@ void MainWindow::saveSettings() {
     s.setValue("experiment/predictor", experiment_->predictor());
     s.setValue("experiment/bandwidth_bps", experiment_->bandwidthBps());
     s.setValue("experiment/deadline_ms", experiment_->deadlineMs());
+    s.setValue("experiment/target_accuracy", std::isnan(experiment_->targetAccuracy()) ? 0.0 : experiment_->targetAccuracy());
     s.setValue("experiment/rate_hz", experiment_->rateHz());
     s.setValue("experiment/trace", experiment_->tracePath());
     s.setValue("experiment/dynamic", experiment_->dynamicMode());

@@ -8,25 +8,27 @@ namespace edgent::gui {
 
 using namespace edgent::core;
 
-void PlanState::setSources(store::RunStore* store, const ModelBytes* model, const std::string& modelHash) {
+void PlanState::setSources(store::RunStore* store, const ModelBytes* model, const std::string& modelHash,
+                           const energy::PowerProfile& power) {
     store_ = store;
     model_ = model;
     modelHash_ = modelHash;
+    power_ = power;
 }
 
 bool PlanState::rebuild() {
-    table_.reset();
+    context_.reset();
     problem_.clear();
     if (!model_) {
         problem_ = QCoreApplication::translate("PlanState", "No model loaded.");
     } else if (!store_) {
         problem_ = QCoreApplication::translate("PlanState", "No run database open.");
     } else {
-        auto t = control::latencyTableFor(*store_, model_->file, modelHash_, inputs_.predictor.toStdString());
-        if (t)
-            table_ = std::move(*t);
+        auto c = control::planContextFor(*store_, model_->file, modelHash_, inputs_.predictor.toStdString(), power_);
+        if (c)
+            context_ = std::move(*c);
         else
-            problem_ = QString::fromStdString(t.error());
+            problem_ = QString::fromStdString(c.error());
         // The estimator subtracts the typical per-message cost, whatever the predictor adds.
         if (auto device = store_->latestProfile(modelHash_, "device")) messageOverheadMs_ = device->overheadMs;
     }
@@ -35,13 +37,19 @@ bool PlanState::rebuild() {
 
 bool PlanState::replan() {
     const auto before = plan_;
-    if (!table_ || !model_)
-        plan_.reset();
-    else
-        plan_ =
-            plan::choosePlan(*table_, model_->file.spec.exitAccuracy, inputs_.bandwidthBps, inputs_.deadlineMs, inputs_.policy);
+    plan_.reset();
+    if (context_) {
+        auto p = plan::makePlan(*context_, plan::PlanGoal{inputs_.deadlineMs, inputs_.policy, inputs_.targetAccuracy},
+                                inputs_.bandwidthBps);
+        if (p) {
+            plan_ = std::move(*p);
+            problem_.clear();
+        } else {
+            problem_ = QString::fromStdString(p.error());
+        }
+    }
     if (!plan_) return false;
-    return !before || before->exit != plan_->exit || before->partition != plan_->partition;
+    return !before || !plan::sameConfiguration(*before, *plan_);
 }
 
 bool PlanState::setInputs(const PlanInputs& inputs) {
@@ -52,10 +60,8 @@ bool PlanState::setInputs(const PlanInputs& inputs) {
 
 control::RunPlanning PlanState::planning(bool dynamic) const {
     control::RunPlanning p;
-    if (table_) p.table = *table_;
-    if (model_) p.exitAccuracy = model_->file.spec.exitAccuracy;
-    p.deadlineMs = inputs_.deadlineMs;
-    p.policy = inputs_.policy;
+    if (context_) p.context = *context_;
+    p.goal = plan::PlanGoal{inputs_.deadlineMs, inputs_.policy, inputs_.targetAccuracy};
     p.predictor = inputs_.predictor.toStdString();
     p.dynamic = dynamic;
     p.messageOverheadMs = messageOverheadMs_;

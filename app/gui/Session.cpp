@@ -3,8 +3,11 @@
 #include "core/control/ProfileRun.h"
 #include "core/model/ModelImport.h"
 #include "core/store/Export.h"
+#include "core/train/Calibration.h"
 
 #include <QFileInfo>
+
+#include <cmath>
 
 namespace edgent::gui {
 
@@ -166,10 +169,55 @@ void Session::startProfile(int repeats, bool synthetic) {
     if (host_->closing()) profiling_ = false;
 }
 
+void Session::startCalibration() {
+    if (profiling_) {
+        Q_EMIT calibrationFinished(false, tr("Profiling or calibration is running; wait for it."));
+        return;
+    }
+    if (!model_ || !store_) {
+        Q_EMIT calibrationFinished(false, tr("Calibration needs a model and a run database."));
+        return;
+    }
+    profiling_ = true;
+    profileCancel_ = false;
+    const std::string modelPath = modelPath_.toStdString();
+    const std::string dbPath = dbPath_.toStdString();
+    const int64_t modelId = modelId_;
+    Q_EMIT busy(tr("Calibrating the early exits on the validation images…"));
+    host_->post([this, modelPath, dbPath, modelId] {
+        CalibrateOptions o;
+        o.threads = 1;  // the workers keep the other cores
+        QString message;
+        bool ok = false;
+        auto set = calibrateModel(modelPath, o, &profileCancel_);
+        if (!set) {
+            message = qs(set.error());
+        } else if (auto db = store::RunStore::open(dbPath); !db) {
+            message = qs(db.error());
+        } else if (auto id = (*db)->saveCalibration(modelId, *set); !id) {
+            message = qs(id.error());
+        } else {
+            ok = true;
+            message = tr("Calibrated every exit on %1 held-out validation images (calibration %2).")
+                          .arg(set->samples)
+                          .arg(*id);
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, ok, message] {
+                profiling_ = false;
+                Q_EMIT busy({});
+                if (ok) rebuildPlan();
+                Q_EMIT calibrationFinished(ok, message);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
 // ---------------------------------------------------------------------------- planning
 
 void Session::rebuildPlan() {
-    plans_.setSources(store_.get(), model_.get(), modelHash_);
+    plans_.setSources(store_.get(), model_.get(), modelHash_, power_ ? *power_ : energy::PowerProfile{});
     plans_.rebuild();
     Q_EMIT planChanged();
 }
@@ -183,8 +231,9 @@ void Session::setPlanInputs(const PlanInputs& inputs, const QString& why) {
         // A trace owns the shaper while it plays; the slider's value waits for the run's end.
         if (inputs.bandwidthBps != before.bandwidthBps && !run_->hasTrace())
             run_->setBandwidth(inputs.bandwidthBps, why.isEmpty() ? tr("slider") : why);
-        const bool goalChanged =
-            inputs.deadlineMs != before.deadlineMs || inputs.policy != before.policy || inputs.predictor != before.predictor;
+        auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+        const bool goalChanged = inputs.deadlineMs != before.deadlineMs || inputs.policy != before.policy ||
+                                 inputs.predictor != before.predictor || !same(inputs.targetAccuracy, before.targetAccuracy);
         if (goalChanged && plans_.table()) run_->setGoal(plans_.planning(false), why);
     }
     Q_EMIT planChanged();

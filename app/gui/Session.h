@@ -57,8 +57,12 @@ public:
     // The newest stored profile of the loaded model on one node (for the Profile panel).
     std::optional<core::store::StoredProfile> latestProfile(core::net::Role role);
 
-    // --- profiling
+    // --- profiling and calibration (both on the job thread; either one at a time)
     void startProfile(int repeats, bool synthetic);
+    // Every exit's confidence on the model's held-out validation images, stored for the
+    // per-input policies (core/train/Calibration.h).
+    void startCalibration();
+    bool calibrated() const { return plans_.calibrated(); }
     void cancelProfile() { profileCancel_ = true; }
     bool profiling() const { return profiling_; }
 
@@ -85,6 +89,7 @@ Q_SIGNALS:
     void modelChanged();
     void profileProgress(const QString& node, const QString& stage, int done, int total);
     void profileFinished(bool ok, const QString& message);
+    void calibrationFinished(bool ok, const QString& message);
     void planChanged();
     void samplesArrived(const std::vector<edgent::gui::LiveSample>& samples);
     // bandwidth, plan, change-point, goal, pause, worker-down, ... (net::EventKind names);

@@ -43,10 +43,8 @@ namespace edgent::core::control {
 
 // What chooses a planned run's configurations.
 struct RunPlanning {
-    plan::LatencyTable table;
-    std::vector<double> exitAccuracy;
-    double deadlineMs = 0.0;
-    plan::Policy policy = plan::Policy::Edgent;
+    plan::PlanContext context;       // tables, accuracies, calibration (core/control/ProfileRun.h: planContextFor)
+    plan::PlanGoal goal;             // deadline, policy, target accuracy
     std::string predictor;           // recorded with the run
     bool dynamic = false;            // follow the estimated bandwidth
     double messageOverheadMs = 0.0;  // the device profile's median per-message cost (the estimator subtracts it)
@@ -73,6 +71,7 @@ struct LiveRunOptions {
     // The configuration.
     int exit = 0;  // a manual run's configuration (ignored when planning)
     int partition = 0;
+    EarlyExits early;  // and its per-input early exits (none: every input takes `exit`)
     double bandwidthBps = 0.0;                  // the shaper's rate; 0: measure only (the link is really shaped)
     double assumedBandwidthBps = 0.0;           // what a plan assumes in measure-only mode
     std::optional<plan::BandwidthTrace> trace;  // the shaper follows it from the stream's start

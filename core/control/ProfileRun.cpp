@@ -219,4 +219,22 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     return plan::LatencyTable::fromLayerTimes(model.spec, d, e, tail ? device->overheadP95Ms : overhead);
 }
 
+Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
+                                         const std::string& predictor, const energy::PowerProfile& power) {
+    auto table = latencyTableFor(db, model, modelHashHex, predictor);
+    if (!table) return makeError(table.error());
+    plan::PlanContext ctx;
+    ctx.spec = model.spec;
+    ctx.table = std::move(*table);
+    ctx.exitAccuracy = model.spec.exitAccuracy;
+    if (predictor == "lookup" || predictor == "lookup-p95") {
+        if (auto t = latencyTableFor(db, model, modelHashHex, "lookup")) ctx.typical = std::move(*t);
+        if (auto t = latencyTableFor(db, model, modelHashHex, "lookup-p95")) ctx.tail = std::move(*t);
+    }
+    if (auto c = db.latestCalibration(modelHashHex, "validation"))
+        ctx.calibration = std::make_shared<const CalibrationSet>(std::move(*c));
+    ctx.power = plan::PowerCoefficients{power.activeW, power.transmitW, power.idleW};
+    return ctx;
+}
+
 }  // namespace edgent::core::control

@@ -6,6 +6,7 @@
 // Torch-free: the CLI and the GUI include this.
 
 #include "core/control/Controller.h"
+#include "core/energy/PowerModel.h"
 #include "core/model/ModelFile.h"
 #include "core/plan/Planner.h"
 #include "core/plan/Regression.h"
@@ -77,5 +78,13 @@ std::vector<std::string> predictorNames();
 //   "regression-macs": the same with a multiply-accumulate term for conv and fc.
 Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
                                            const std::string& predictor);
+
+// What plans are made from, for a model in a store: the predictor's latency table (static
+// policies), the typical (median) and tail (p95) tables adaptive policies weigh their
+// outcomes with (lookup and lookup-p95 when the predictor is a lookup, else the predictor's
+// own), the exit accuracies, the newest validation calibration when there is one, and the
+// device's power.
+Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
+                                         const std::string& predictor, const energy::PowerProfile& power);
 
 }  // namespace edgent::core::control

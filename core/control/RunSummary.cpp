@@ -25,6 +25,12 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
         s.edgeMsMean += x.edgeMs;
         s.latencyMsMean += x.totalMs;
         s.bytesSentMean += static_cast<double>(x.bytesSent);
+        s.offloadRate += x.sentToEdge ? 1.0 : 0.0;
+        const int taken = x.exitTaken >= 0 ? x.exitTaken : x.exit;
+        if (taken >= 0 && taken < 64) {
+            if (s.exitFractions.size() <= static_cast<size_t>(taken)) s.exitFractions.resize(static_cast<size_t>(taken) + 1, 0.0);
+            s.exitFractions[static_cast<size_t>(taken)] += 1.0;
+        }
         if (x.bytesSent > 0 && x.throughputBps > 0) {
             throughputSum += x.throughputBps;
             ++senders;
@@ -37,6 +43,8 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
     s.edgeMsMean /= n;
     s.latencyMsMean /= n;
     s.bytesSentMean /= n;
+    s.offloadRate /= n;
+    for (double& f : s.exitFractions) f /= n;
     s.throughputBpsMean = senders ? throughputSum / static_cast<double>(senders) : 0.0;
     std::sort(latency.begin(), latency.end());
     s.latencyMsP50 = nearestRank(latency, 0.50);

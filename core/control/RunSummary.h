@@ -17,6 +17,8 @@ struct RunSummary {
     double timelyAccuracy = -1.0;   // correct and within the deadline; -1 when no deadline was given
     double bytesSentMean = 0.0;
     double throughputBpsMean = 0.0;  // over samples that sent bytes
+    double offloadRate = 0.0;        // samples sent to the edge
+    std::vector<double> exitFractions;  // samples answered at each exit
 };
 
 // Percentiles use the nearest-rank method.

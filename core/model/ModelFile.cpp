@@ -147,6 +147,14 @@ QJsonObject specToJsonObject(const ModelSpec& spec) {
         for (size_t j = 0; j < ex.branch.size(); ++j)
             branch.append(layerToJson(ex.branch[j], j < branchInputs[e].size() ? branchInputs[e][j] : Shape{}));
         o["branch"] = branch;
+        if (!ex.appeal.empty()) {
+            auto head = analyzeAppeal(spec, static_cast<int>(e));
+            QJsonArray appeal;
+            for (size_t j = 0; j < ex.appeal.size(); ++j)
+                appeal.append(layerToJson(ex.appeal[j], head && j < head->size() ? (*head)[j].input : Shape{}));
+            o["appeal"] = appeal;
+            if (ex.appealOnLogits) o["appeal_input"] = "logits";
+        }
         exits.append(o);
     }
     root["exits"] = exits;
@@ -191,6 +199,15 @@ Result<ModelSpec> specFromJsonObject(const QJsonObject& root, const std::string&
         auto branch = layersFromJson(o.value("branch"), where + ".branch");
         if (!branch) return makeError(branch.error());
         ex.branch = std::move(branch).value();
+        if (o.contains("appeal")) {
+            auto appeal = layersFromJson(o.value("appeal"), where + ".appeal");
+            if (!appeal) return makeError(appeal.error());
+            ex.appeal = std::move(appeal).value();
+            const QString input = o.value("appeal_input").toString(QStringLiteral("features"));
+            if (input != "features" && input != "logits")
+                return makeError(where + ": appeal_input must be features or logits, got '" + input.toStdString() + "'");
+            ex.appealOnLogits = input == "logits";
+        }
         spec.exits.push_back(std::move(ex));
     }
     for (const auto& a : root.value("exit_accuracy").toArray()) spec.exitAccuracy.push_back(a.toDouble());

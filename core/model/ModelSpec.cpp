@@ -224,6 +224,26 @@ Result<std::vector<LayerInfo>> analyzePath(const ModelSpec& spec, int exit) {
     return path;
 }
 
+Result<std::vector<LayerInfo>> analyzeAppeal(const ModelSpec& spec, int exit) {
+    auto path = analyzePath(spec, exit);
+    if (!path) return makeError(path.error());
+    const ExitSpec& e = spec.exits[static_cast<size_t>(exit)];
+    std::vector<LayerInfo> head;
+    if (e.appeal.empty()) return head;
+    Shape shape = e.appealOnLogits ? Shape{{spec.numClasses}}
+                                   : e.attach == 0 ? spec.input
+                                                   : (*path)[static_cast<size_t>(e.attach) - 1].output;
+    for (size_t j = 0; j < e.appeal.size(); ++j) {
+        auto info = inferLayer(e.appeal[j], shape, false, static_cast<int>(j));
+        if (!info) return makeError("exit '" + e.name + "' appeal head: " + info.error());
+        shape = info->output;
+        head.push_back(std::move(info).value());
+    }
+    if (!(shape == Shape{{1}}))
+        return makeError("exit '" + e.name + "' appeal head ends with shape " + shape.toString() + ", expected one value");
+    return head;
+}
+
 Status validateSpec(const ModelSpec& spec) {
     if (spec.input.dims.size() != 3 || spec.input.elements() <= 0)
         return makeError("input shape must be CxHxW with positive sizes, got " + spec.input.toString());
@@ -233,8 +253,8 @@ Status validateSpec(const ModelSpec& spec) {
         return makeError("exit_accuracy lists " + std::to_string(spec.exitAccuracy.size()) + " values for " +
                          std::to_string(spec.exits.size()) + " exits");
     for (int e = 0; e < spec.numExits(); ++e) {
-        auto path = analyzePath(spec, e);
-        if (!path) return makeError(path.error());
+        auto head = analyzeAppeal(spec, e);  // analyses the exit's path first
+        if (!head) return makeError(head.error());
     }
     return Status::success();
 }
@@ -315,17 +335,19 @@ ModelSpec alexNet5Spec(int64_t channels, int64_t height, int64_t width, int64_t 
         simple(LayerKind::Relu, "relu7"),
         dropout("drop7", 0.3),
     };
-    auto smallHead = [&](const std::string& prefix, int64_t channelsOut) {
-        return std::vector<LayerSpec>{conv(prefix + "_conv", channelsOut, 3, 1), simple(LayerKind::Relu, prefix + "_relu"),
-                                      pool(prefix + "_pool"), simple(LayerKind::Flatten, prefix + "_flatten"),
+    // The early exits are deliberately light (a pooled linear classifier on the trunk's
+    // features), so that they cost little and a deeper exit is clearly more accurate: the
+    // trade-off per-input early exits exploit.
+    auto linearHead = [&](const std::string& prefix) {
+        return std::vector<LayerSpec>{pool(prefix + "_pool"), simple(LayerKind::Flatten, prefix + "_flatten"),
                                       fc(prefix + "_fc", numClasses)};
     };
     spec.exits = {
-        ExitSpec{"exit0", 4, smallHead("exit0", 32)},
-        ExitSpec{"exit1", 8, smallHead("exit1", 32)},
-        ExitSpec{"exit2", 12, {pool("exit2_pool"), simple(LayerKind::Flatten, "exit2_flatten"), fc("exit2_fc", numClasses)}},
-        ExitSpec{"exit3", 18, {fc("exit3_fc", numClasses)}},
-        ExitSpec{"exit4", 22, {fc("fc8", numClasses)}},
+        ExitSpec{"exit0", 4, linearHead("exit0"), {}},
+        ExitSpec{"exit1", 8, linearHead("exit1"), {}},
+        ExitSpec{"exit2", 12, linearHead("exit2"), {}},
+        ExitSpec{"exit3", 18, {fc("exit3_fc", numClasses)}, {}},
+        ExitSpec{"exit4", 22, {fc("fc8", numClasses)}, {}},
     };
     return spec;
 }

@@ -60,6 +60,12 @@ struct ExitSpec {
     std::string name;
     int attach = 0;  // trunk index b_e: the exit's path is trunk[0:attach] + branch
     std::vector<LayerSpec> branch;
+    // Optional AppealNet head, ending in one logit; q(x) = sigmoid(logit) is the probability
+    // that the input must be appealed to the big model (the final exit). It reads the trunk
+    // features the branch reads, or the branch's class scores (appealOnLogits). Empty: the exit
+    // has no appeal head.
+    std::vector<LayerSpec> appeal;
+    bool appealOnLogits = false;
 };
 
 // Everything derived about one layer of one exit path.
@@ -97,6 +103,7 @@ struct ModelSpec {
     std::string accuracyDataset;
 
     int numExits() const { return static_cast<int>(exits.size()); }
+    bool hasAppeal(int exit) const { return !exits.at(static_cast<size_t>(exit)).appeal.empty(); }
     int pathLength(int exit) const;
     const LayerSpec& pathLayer(int exit, int index) const;
     // The raw input as the device's camera holds it: one uint8 per pixel and channel.
@@ -108,7 +115,12 @@ struct ModelSpec {
 // a fully connected layer fed a feature map, and so on).
 Result<std::vector<LayerInfo>> analyzePath(const ModelSpec& spec, int exit);
 
-// Validates the whole model: at least one exit, attach points in range, every path's shapes.
+// Shape inference along an exit's appeal head (empty when it has none); the head must end in
+// one value.
+Result<std::vector<LayerInfo>> analyzeAppeal(const ModelSpec& spec, int exit);
+
+// Validates the whole model: at least one exit, attach points in range, every path's and
+// every appeal head's shapes.
 Status validateSpec(const ModelSpec& spec);
 
 // Tensor bytes a partition at p on exit's path transfers: the raw uint8 input when p == 0, the output of

@@ -92,6 +92,26 @@ Result<std::shared_ptr<MultiExitNet>> MultiExitNet::create(const ModelSpec& spec
         net->branches_.push_back(std::move(branch));
     }
     net->root_->register_module("exits", exitList);
+
+    // Appeal heads are registered only when a model has one, so models without keep the
+    // weights layout they always had.
+    bool anyAppeal = false;
+    auto appealList = std::make_shared<torch::nn::ModuleListImpl>();
+    for (int e = 0; e < spec.numExits(); ++e) {
+        const ExitSpec& ex = spec.exits[static_cast<size_t>(e)];
+        const auto head = analyzeAppeal(spec, e).value();
+        std::vector<NetLayer> layers;
+        auto list = std::make_shared<torch::nn::ModuleListImpl>();
+        for (size_t j = 0; j < ex.appeal.size(); ++j) {
+            layers.emplace_back(ex.appeal[j], head[j].input);
+            auto m = layers.back().module();
+            list->push_back(m ? m : std::make_shared<torch::nn::IdentityImpl>());
+        }
+        anyAppeal |= !layers.empty();
+        appealList->push_back(list);
+        net->appeal_.push_back(std::move(layers));
+    }
+    if (anyAppeal) net->root_->register_module("appeal", appealList);
     return net;
 }
 
@@ -147,6 +167,137 @@ std::vector<torch::Tensor> MultiExitNet::forwardAll(const torch::Tensor& x) cons
         if (i < trunkUsed) h = trunk_[static_cast<size_t>(i)].forward(h);
     }
     return out;
+}
+
+namespace {
+
+ExitScores scoresOf(const torch::Tensor& logits, double appealLogit) {
+    const torch::Tensor row = logits.reshape({-1}).to(torch::kFloat32).contiguous();
+    const float* p = row.data_ptr<float>();
+    return scoresFromLogits(std::vector<float>(p, p + row.numel()), appealLogit);
+}
+
+}  // namespace
+
+Result<MultiExitNet::DevicePart> MultiExitNet::devicePart(int finalExit, int partition, const EarlyExits& early,
+                                                          const torch::Tensor& x) const {
+    if (finalExit < 0 || finalExit >= numExits()) return makeError("exit " + std::to_string(finalExit) + " is out of range");
+    const int n = pathLength(finalExit);
+    if (partition < 0 || partition > n)
+        return makeError("partition " + std::to_string(partition) + " is out of range for exit " + std::to_string(finalExit));
+    const int attachE = spec_.exits[static_cast<size_t>(finalExit)].attach;
+    DevicePart out;
+    torch::Tensor h = x;
+    int pos = 0;
+    // Trunk positions are positions along the final exit's path up to its attach point.
+    auto advanceTo = [&](int target) -> Status {
+        if (partition > 0 && partition <= target && pos < partition) {
+            auto r = runSlice(finalExit, pos, partition, h);
+            if (!r) return makeError(r.error());
+            h = *r;
+            pos = partition;
+            out.cut = h;
+        }
+        if (target > pos) {
+            auto r = runSlice(finalExit, pos, target, h);
+            if (!r) return makeError(r.error());
+            h = *r;
+            pos = target;
+        }
+        return Status::success();
+    };
+    if (early.active()) {
+        for (size_t i = 0; i < early.exits.size(); ++i) {
+            const int k = early.exits[i];
+            const int attach = spec_.exits.at(static_cast<size_t>(k)).attach;
+            if (attach > attachE) return makeError("early exit " + std::to_string(k) + " attaches past the final exit's trunk");
+            if (auto s = advanceTo(attach); !s) return makeError(s.error());
+            auto logits = runSlice(k, attach, pathLength(k), h);
+            if (!logits) return makeError(logits.error());
+            double appeal = NAN;
+            if (early.rule == ConfidenceRule::Appeal) {
+                auto a = appealLogit(k, h, *logits);
+                if (!a) return makeError(a.error());
+                appeal = a->item<double>();
+            }
+            const ExitScores scores = scoresOf(*logits, appeal);
+            if (confident(early.rule, scores, early.thresholds.at(i))) {
+                out.exitTaken = k;
+                out.logits = *logits;
+                out.scores = scores;
+                out.cut = torch::Tensor();
+                return out;
+            }
+        }
+    }
+    if (partition == n) {
+        auto logits = runSlice(finalExit, pos, n, h);
+        if (!logits) return makeError(logits.error());
+        out.exitTaken = finalExit;
+        out.logits = *logits;
+        out.scores = scoresOf(*logits, NAN);
+        out.cut = torch::Tensor();
+        return out;
+    }
+    if (partition > pos) {
+        auto r = runSlice(finalExit, pos, partition, h);
+        if (!r) return makeError(r.error());
+        out.cut = *r;
+    }
+    if (out.cut.defined()) out.cut = out.cut.contiguous();
+    return out;
+}
+
+MultiExitNet::Heads MultiExitNet::forwardHeads(const torch::Tensor& x) const {
+    Heads out;
+    out.logits.resize(static_cast<size_t>(numExits()));
+    out.appealLogits.resize(static_cast<size_t>(numExits()));
+    torch::Tensor h = x;
+    const int trunkUsed = static_cast<int>(trunk_.size());
+    for (int i = 0; i <= trunkUsed; ++i) {
+        for (int e = 0; e < numExits(); ++e) {
+            if (spec_.exits[static_cast<size_t>(e)].attach != i) continue;
+            torch::Tensor b = h;
+            for (const NetLayer& l : branches_[static_cast<size_t>(e)]) b = l.forward(b);
+            out.logits[static_cast<size_t>(e)] = b;
+            if (!appeal_[static_cast<size_t>(e)].empty()) {
+                torch::Tensor a = spec_.exits[static_cast<size_t>(e)].appealOnLogits ? b : h;
+                for (const NetLayer& l : appeal_[static_cast<size_t>(e)]) a = l.forward(a);
+                out.appealLogits[static_cast<size_t>(e)] = a.flatten();
+            }
+        }
+        if (i < trunkUsed) h = trunk_[static_cast<size_t>(i)].forward(h);
+    }
+    return out;
+}
+
+Result<torch::Tensor> MultiExitNet::appealLogit(int exit, const torch::Tensor& trunkFeatures,
+                                                const torch::Tensor& logits) const {
+    if (exit < 0 || exit >= numExits() || appeal_[static_cast<size_t>(exit)].empty())
+        return makeError("exit " + std::to_string(exit) + " has no appeal head");
+    torch::Tensor a = spec_.exits[static_cast<size_t>(exit)].appealOnLogits ? logits : trunkFeatures;
+    for (const NetLayer& l : appeal_[static_cast<size_t>(exit)]) a = l.forward(a);
+    return a.flatten();
+}
+
+namespace {
+
+std::vector<torch::Tensor> parametersOf(const std::vector<NetLayer>& layers) {
+    std::vector<torch::Tensor> out;
+    for (const NetLayer& l : layers)
+        if (auto m = l.module())
+            for (const auto& p : m->parameters()) out.push_back(p);
+    return out;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> MultiExitNet::branchParameters(int exit) const {
+    return parametersOf(branches_.at(static_cast<size_t>(exit)));
+}
+
+std::vector<torch::Tensor> MultiExitNet::appealParameters(int exit) const {
+    return parametersOf(appeal_.at(static_cast<size_t>(exit)));
 }
 
 torch::Tensor MultiExitNet::preprocess(const torch::Tensor& imagesU8) const {

@@ -6,9 +6,10 @@
 // Thread safety: const member functions may be called from several threads at once only
 // in inference mode (no gradient) and after eval(); training is single-threaded.
 
-#include "core/model/ModelSpec.h"
+#include "core/util/Torch.h"  // first: it enforces the torch-free rule before anything else is read
 
-#include "core/util/Torch.h"
+#include "core/model/Confidence.h"
+#include "core/model/ModelSpec.h"
 
 #include <memory>
 #include <vector>
@@ -56,6 +57,36 @@ public:
     // All exits' logits in one pass that shares the trunk, for training and evaluation.
     std::vector<torch::Tensor> forwardAll(const torch::Tensor& x) const;
 
+    // Every exit's logits and, where the exit has one, its appeal head's logit (undefined
+    // tensors elsewhere), in one pass that shares the trunk.
+    struct Heads {
+        std::vector<torch::Tensor> logits;
+        std::vector<torch::Tensor> appealLogits;
+    };
+    Heads forwardHeads(const torch::Tensor& x) const;
+
+    bool hasAppeal(int exit) const { return spec_.hasAppeal(exit); }
+
+    // The device's part of one input under per-input early exits (one item, preprocessed):
+    // walks the trunk, runs each early exit's branch in turn and stops at the first it is
+    // confident at; otherwise keeps the tensor at the partition of the final exit's path (or
+    // runs that path to its end when the partition is its length). Without early exits this is
+    // runSlice(finalExit, 0, partition).
+    struct DevicePart {
+        int exitTaken = -1;    // the exit that answered on the device, or -1: the input goes to the edge
+        torch::Tensor logits;  // that exit's logits
+        ExitScores scores;     // and what the rules read there
+        torch::Tensor cut;     // the tensor to send at the partition (undefined at partition 0: the raw input)
+    };
+    Result<DevicePart> devicePart(int finalExit, int partition, const EarlyExits& early, const torch::Tensor& x) const;
+    // The appeal head of an exit: one logit per item (q = sigmoid), from the trunk features at
+    // its attach point or the exit's logits, as its spec says. Fails when it has no head.
+    Result<torch::Tensor> appealLogit(int exit, const torch::Tensor& trunkFeatures, const torch::Tensor& logits) const;
+    // The parameters of one exit's branch and of its appeal head (for fine-tuning the heads
+    // on a frozen trunk).
+    std::vector<torch::Tensor> branchParameters(int exit) const;
+    std::vector<torch::Tensor> appealParameters(int exit) const;
+
     // The layer at position i of exit's path (i in [0, pathLength)).
     const NetLayer& layer(int exit, int i) const;
 
@@ -78,6 +109,7 @@ private:
     std::shared_ptr<torch::nn::Module> root_;
     std::vector<NetLayer> trunk_;
     std::vector<std::vector<NetLayer>> branches_;
+    std::vector<std::vector<NetLayer>> appeal_;  // per exit; empty without a head
 };
 
 }  // namespace edgent::core

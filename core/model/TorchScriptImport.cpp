@@ -297,6 +297,31 @@ Result<std::shared_ptr<MultiExitNet>> importTorchScript(const std::string& path)
         branchModules.push_back(std::move(branch).value());
         spec.exits.push_back(std::move(ex));
     }
+    // Optional AppealNet heads: `appeal`, one numbered child per exit (empty for none).
+    std::vector<std::vector<Module>> appealModules(spec.exits.size());
+    if (root.hasattr("appeal")) {
+        auto heads = orderedChildren(root.attr("appeal").toModule(), origin + ": appeal");
+        if (!heads) return makeError(heads.error());
+        if (heads->size() != spec.exits.size())
+            return makeError(origin + ": " + std::to_string(heads->size()) + " appeal entries for " +
+                             std::to_string(spec.exits.size()) + " exits");
+        for (size_t e = 0; e < heads->size(); ++e) {
+            auto layers = orderedChildren((*heads)[e], origin + ": appeal." + std::to_string(e));
+            if (!layers) return makeError(layers.error());
+            for (size_t j = 0; j < layers->size(); ++j) {
+                auto l = layerFromModule((*layers)[j], "appeal." + std::to_string(e) + "." + std::to_string(j));
+                if (!l) return makeError(origin + ": " + l.error());
+                spec.exits[e].appeal.push_back(*l);
+            }
+            appealModules[e] = std::move(layers).value();
+        }
+        if (root.hasattr("edgent_appeal_on_logits")) {
+            const auto onLogits = root.attr("edgent_appeal_on_logits");
+            if (!onLogits.isIntList() || onLogits.toIntVector().size() != spec.exits.size())
+                return makeError(origin + ": edgent_appeal_on_logits must list 0 or 1 for every exit");
+            for (size_t e = 0; e < spec.exits.size(); ++e) spec.exits[e].appealOnLogits = onLogits.toIntVector()[e] != 0;
+        }
+    }
     // The class count is what the exits produce.
     if (!spec.exits.empty() && !spec.exits.front().branch.empty() && spec.exits.front().branch.back().kind == LayerKind::Linear)
         spec.numClasses = spec.exits.front().branch.back().outFeatures;
@@ -312,6 +337,12 @@ Result<std::shared_ptr<MultiExitNet>> importTorchScript(const std::string& path)
         for (size_t j = 0; j < branchModules[e].size(); ++j) {
             const std::string prefix = "exits." + std::to_string(e) + "." + std::to_string(j) + ".";
             if (auto s = copyLayerWeights(target, prefix, branchModules[e][j], origin + ": " + prefix); !s)
+                return makeError(s.error());
+        }
+    for (size_t e = 0; e < appealModules.size(); ++e)
+        for (size_t j = 0; j < appealModules[e].size(); ++j) {
+            const std::string prefix = "appeal." + std::to_string(e) + "." + std::to_string(j) + ".";
+            if (auto s = copyLayerWeights(target, prefix, appealModules[e][j], origin + ": " + prefix); !s)
                 return makeError(s.error());
         }
     (*net)->eval();
@@ -344,6 +375,25 @@ Status exportTorchScript(const MultiExitNet& net, const std::string& path) {
         }
         root.register_module("trunk", trunk);
         root.register_module("exits", exits);
+        bool anyAppeal = false;
+        for (const auto& ex : spec.exits) anyAppeal |= !ex.appeal.empty();
+        if (anyAppeal) {
+            Module heads(c10::QualifiedName("__torch__.edgent.AppealHeads"), cu);
+            for (int e = 0; e < spec.numExits(); ++e) {
+                const ExitSpec& ex = spec.exits[static_cast<size_t>(e)];
+                Module head(c10::QualifiedName("__torch__.edgent.Appeal" + std::to_string(e)), cu);
+                for (size_t j = 0; j < ex.appeal.size(); ++j)
+                    head.register_module(
+                        std::to_string(j),
+                        layerModule(ex.appeal[j], "__torch__.edgent.appeal" + std::to_string(e) + "_" + std::to_string(j),
+                                    net.module(), "appeal." + std::to_string(e) + "." + std::to_string(j) + ".", cu));
+                heads.register_module(std::to_string(e), head);
+            }
+            root.register_module("appeal", heads);
+            std::vector<int64_t> onLogits;
+            for (const auto& ex : spec.exits) onLogits.push_back(ex.appealOnLogits ? 1 : 0);
+            root.register_attribute("edgent_appeal_on_logits", c10::ListType::ofInts(), c10::IValue(onLogits));
+        }
         std::vector<int64_t> points;
         for (const auto& ex : spec.exits) points.push_back(ex.attach);
         root.register_attribute("edgent_exit_points", c10::ListType::ofInts(), c10::IValue(points));

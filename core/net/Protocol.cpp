@@ -84,6 +84,9 @@ QJsonObject sampleToJson(const Sample& s) {
     o["image"] = static_cast<qint64>(s.imageIndex);
     o["exit"] = s.exit;
     o["partition"] = s.partition;
+    o["exit_taken"] = s.exitTaken;
+    o["sent"] = s.sentToEdge;
+    if (!std::isnan(s.confidence)) o["confidence"] = s.confidence;
     o["label"] = s.label;
     o["prediction"] = s.prediction;
     o["device_ms"] = s.deviceMs;
@@ -114,6 +117,9 @@ Result<Sample> sampleFromJson(const QJsonObject& o) {
     s.imageIndex = o.value("image").toInteger();
     s.exit = o.value("exit").toInt();
     s.partition = o.value("partition").toInt();
+    s.exitTaken = o.value("exit_taken").toInt(s.exit);
+    s.sentToEdge = o.value("sent").toBool(false);
+    s.confidence = o.value("confidence").toDouble(NAN);
     s.label = o.value("label").toInt();
     s.prediction = o.value("prediction").toInt();
     s.deviceMs = o.value("device_ms").toDouble();

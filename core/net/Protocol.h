@@ -82,8 +82,14 @@ EventKind eventKindFromName(std::string_view name);
 struct Sample {
     uint64_t sequence = 0;
     int64_t imageIndex = 0;
-    int exit = 0;
-    int partition = 0;
+    int exit = 0;       // the configured (final) exit
+    int partition = 0;  // on that exit's path
+    // Per-input early exits: the exit that answered, the confidence rule's value there
+    // (entropy, top probability or appeal probability; NaN without a rule), and whether the
+    // input went to the edge. Without early exits: exit, NaN, partition < path length.
+    int exitTaken = -1;
+    double confidence = std::numeric_limits<double>::quiet_NaN();
+    bool sentToEdge = false;
     int label = -1;
     int prediction = -1;
     double deviceMs = 0.0;       // layers [0, p) on the device

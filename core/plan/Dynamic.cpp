@@ -115,11 +115,15 @@ double BandwidthEstimator::estimateBps() const { return n_ > 0 ? std::exp2(mean_
 
 ConfigurationMap::ConfigurationMap(const LatencyTable& table, const std::vector<double>& exitAccuracy, double deadlineMs,
                                    Policy policy, double minBps, double maxBps, int statesPerDecade)
-    : minBps_(minBps),
-      perDecade_(std::max(1, statesPerDecade)) {
+    : ConfigurationMap([&](double bps) { return choosePlan(table, exitAccuracy, bps, deadlineMs, policy); }, minBps, maxBps,
+                       statesPerDecade) {}
+
+ConfigurationMap::ConfigurationMap(const std::function<PlanResult(double bps)>& planFor, double minBps, double maxBps,
+                                   int statesPerDecade)
+    : minBps_(minBps), perDecade_(std::max(1, statesPerDecade)) {
     const int n = std::max(1, static_cast<int>(std::ceil(std::log10(maxBps / minBps) * perDecade_)));
     plans_.reserve(static_cast<size_t>(n));
-    for (int s = 0; s < n; ++s) plans_.push_back(choosePlan(table, exitAccuracy, stateLowerBps(s), deadlineMs, policy));
+    for (int s = 0; s < n; ++s) plans_.push_back(planFor(stateLowerBps(s)));
 }
 
 int ConfigurationMap::stateFor(double bps) const {
@@ -152,7 +156,7 @@ DynamicPlanner::Decision DynamicPlanner::observe(int64_t bytesSent, double trans
         const PlanResult& now = map_.plan(next);
         state_ = next;
         source_ = d.changePoint ? "change-point" : "estimate";
-        if (now.exit != was.exit || now.partition != was.partition) d.switchTo = now;
+        if (!sameConfiguration(now, was)) d.switchTo = now;
     }
     return d;
 }

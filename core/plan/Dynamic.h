@@ -16,6 +16,7 @@
 #include "core/util/Result.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ class ConfigurationMap {
 public:
     ConfigurationMap(const LatencyTable& table, const std::vector<double>& exitAccuracy, double deadlineMs, Policy policy,
                      double minBps = 10e3, double maxBps = 1e9, int statesPerDecade = 10);
+    // Any policy, adaptive ones included: each state's plan is planFor(its lower edge).
+    ConfigurationMap(const std::function<PlanResult(double bps)>& planFor, double minBps = 10e3, double maxBps = 1e9,
+                     int statesPerDecade = 10);
 
     int states() const { return static_cast<int>(plans_.size()); }
     int stateFor(double bps) const;

@@ -2,6 +2,7 @@
 
 #include "core/net/Frame.h"
 
+#include <cstdio>
 #include <limits>
 
 namespace edgent::core::plan {
@@ -16,7 +17,11 @@ constexpr PolicyName kPolicies[] = {{Policy::Edgent, "edgent"},
                                     {Policy::DeviceOnly, "device-only"},
                                     {Policy::EdgeOnly, "edge-only"},
                                     {Policy::PartitionOnly, "partition-only"},
-                                    {Policy::ExitOnly, "exit-only"}};
+                                    {Policy::ExitOnly, "exit-only"},
+                                    {Policy::Branchynet, "branchynet"},
+                                    {Policy::Appealnet, "appealnet"},
+                                    {Policy::Cascade, "cascade"},
+                                    {Policy::Adaptive, "adaptive"}};
 
 }  // namespace
 
@@ -29,7 +34,13 @@ const char* policyName(Policy p) {
 Result<Policy> policyFromName(const std::string& name) {
     for (const auto& x : kPolicies)
         if (name == x.name) return x.policy;
-    return makeError("unknown policy '" + name + "' (edgent, device-only, edge-only, partition-only, exit-only)");
+    std::string all;
+    for (const auto& x : kPolicies) all += (all.empty() ? "" : ", ") + std::string(x.name);
+    return makeError("unknown policy '" + name + "' (" + all + ")");
+}
+
+bool isAdaptive(Policy p) {
+    return p == Policy::Branchynet || p == Policy::Appealnet || p == Policy::Cascade || p == Policy::Adaptive;
 }
 
 std::vector<std::string> policyNames() {
@@ -106,6 +117,23 @@ double LatencyTable::predictMs(int exit, int p, double bandwidthBps) const {
     return devicePrefix_[e][q] + wire + edgeSuffix_[e][q];
 }
 
+std::string describePlan(const PlanResult& p) {
+    std::string s = "exit " + std::to_string(p.exit) + ", partition " + std::to_string(p.partition);
+    if (!p.early.active()) return s;
+    s += ", early exit" + std::string(p.early.exits.size() > 1 ? "s " : " ");
+    for (size_t i = 0; i < p.early.exits.size(); ++i) s += (i ? "," : "") + std::to_string(p.early.exits[i]);
+    char t[32];
+    std::snprintf(t, sizeof t, "%.4g", p.early.thresholds.front());
+    const char* op = p.early.rule == ConfidenceRule::MaxSoftmax ? " >= " : " < ";
+    return s + " at " + confidenceRuleName(p.early.rule) + op + t;
+}
+
+bool sameConfiguration(const PlanResult& a, const PlanResult& b) {
+    if (a.exit != b.exit || a.partition != b.partition || a.early.active() != b.early.active()) return false;
+    if (!a.early.active()) return true;
+    return a.early.rule == b.early.rule && a.early.exits == b.early.exits && a.early.thresholds == b.early.thresholds;
+}
+
 PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy, double bandwidthBps, double deadlineMs,
                       Policy policy) {
     const int exits = t.numExits();
@@ -131,6 +159,10 @@ PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy
         return best;
     };
     switch (policy) {
+    case Policy::Branchynet:  // adaptive policies plan with makePlan(); choosePlan gives their static fallback
+    case Policy::Appealnet:
+    case Policy::Cascade:
+    case Policy::Adaptive:
     case Policy::DeviceOnly: return make(last, t.pathLength(last));
     case Policy::EdgeOnly: return make(last, 0);
     case Policy::PartitionOnly: return make(last, fastestPartition(last));

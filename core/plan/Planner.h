@@ -7,19 +7,28 @@
 // Per-layer times come from the regressions (Edgent) or from the measured medians (lookup).
 // Torch-free; a decision over every exit and partition is a few hundred additions.
 
+#include "core/model/Confidence.h"
 #include "core/model/ModelSpec.h"
 #include "core/plan/Regression.h"
 
+#include <cmath>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace edgent::core::plan {
 
-enum class Policy { Edgent, DeviceOnly, EdgeOnly, PartitionOnly, ExitOnly };
+// Edgent's policy and the paper's baselines decide once for every input; the adaptive ones
+// (core/plan/Adaptive.h) decide per input with confidence rules at early exits.
+enum class Policy { Edgent, DeviceOnly, EdgeOnly, PartitionOnly, ExitOnly, Branchynet, Appealnet, Cascade, Adaptive };
 const char* policyName(Policy p);
 Result<Policy> policyFromName(const std::string& name);
 std::vector<std::string> policyNames();
+bool isAdaptive(Policy p);
+
+using core::EarlyExits;
 
 // Per-exit, per-layer latency on both nodes and the bytes each partition transfers.
 class LatencyTable {
@@ -51,12 +60,26 @@ private:
 
 struct PlanResult {
     Policy policy = Policy::Edgent;
-    int exit = 0;
+    int exit = 0;  // the final exit: every input's, or those no early exit is sure of
     int partition = 0;
-    double predictedMs = 0.0;
-    double accuracy = 0.0;
+    double predictedMs = 0.0;  // the predictor's latency; adaptive plans: the expected (mean) latency
+    double accuracy = 0.0;     // adaptive plans: the expected accuracy on the calibration split
     bool feasible = false;
+    // Adaptive plans only.
+    EarlyExits early;
+    double predictedP95Ms = NAN;          // the 95th percentile of the latency mixture
+    double energyMj = NAN;                // expected device energy per input
+    double offloadRate = NAN;             // inputs sent to the edge
+    std::vector<double> exitFractions;    // per model exit: inputs answered there
+    bool meetsTarget = true;              // reaches the target accuracy, when one was set
 };
+
+// "exit 4, partition 8", with the early exits when there are any: "exit 4, partition 8, early
+// exits 0, 1 at entropy < 0.3".
+std::string describePlan(const PlanResult& plan);
+
+// Whether two plans configure the device alike (exit, partition and early exits).
+bool sameConfiguration(const PlanResult& a, const PlanResult& b);
 
 // Chooses (exit, partition) for bandwidth B and deadline D. When nothing meets the deadline,
 // feasible is false and the policy's fastest option is offered.
@@ -67,5 +90,35 @@ struct PlanResult {
 //   exit-only:      the most accurate exit that meets D on the device alone (BranchyNet)
 PlanResult choosePlan(const LatencyTable& table, const std::vector<double>& exitAccuracy, double bandwidthBps, double deadlineMs,
                       Policy policy);
+
+// Device power for the expected energy of adaptive plans (watts; see core/energy/PowerModel.h).
+struct PowerCoefficients {
+    double activeW = 0.0, transmitW = 0.0, idleW = 0.0;
+};
+
+// Everything plans are made from, for any policy. Copyable and immutable once made.
+struct PlanContext {
+    ModelSpec spec;
+    LatencyTable table;                    // the predictor's: static policies plan on it
+    std::optional<LatencyTable> typical;   // adaptive: expected latency and energy (medians); empty: table
+    std::optional<LatencyTable> tail;      // adaptive: the p95 the deadline is checked on; empty: table
+    std::vector<double> exitAccuracy;      // static policies
+    std::shared_ptr<const CalibrationSet> calibration;  // adaptive policies: the validation split's scores
+    PowerCoefficients power;
+};
+
+struct PlanGoal {
+    double deadlineMs = 0.0;
+    Policy policy = Policy::Edgent;
+    // Adaptive policies: reach at least this expected accuracy at the least expected device
+    // energy. NaN: the highest accuracy that meets the deadline.
+    double targetAccuracy = NAN;
+};
+
+// A plan for any policy at bandwidth B. Fails with one line only for what the context cannot
+// answer (an adaptive policy without a calibration, appealnet on a model without appeal heads).
+Result<PlanResult> makePlan(const PlanContext& context, const PlanGoal& goal, double bandwidthBps);
+// Whether makePlan can answer the goal from the context (the same line makePlan fails with).
+Status checkPlanInputs(const PlanContext& context, const PlanGoal& goal);
 
 }  // namespace edgent::core::plan

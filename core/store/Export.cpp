@@ -65,7 +65,7 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
     std::string out =
         "run_id,seq,device_time_ms,image_index,exit,partition,label,prediction,correct,device_ms,transfer_ms,edge_ms,"
         "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source,bandwidth_state,"
-        "config_source\n";
+        "config_source,exit_taken,confidence,sent_to_edge\n";
     out.reserve(rows->size() * 120);
     const std::string run = std::to_string(runId);
     for (const auto& r : *rows) {
@@ -76,7 +76,8 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
                ',' + num(x.edgeMs) + ',' + num(x.totalMs) + ',' + std::to_string(x.bytesSent) + ',' + num(x.bandwidthBps) + ',' +
                num(x.throughputBps) + ',' + num(r.predictedMs) + ',' + num(r.energyMj) + ',' + csvField(r.energySource) + ',' +
                (x.bandwidthStateBps >= 0 ? std::to_string(x.bandwidthStateBps) : std::string()) + ',' + csvField(x.configSource) +
-               '\n';
+               ',' + std::to_string(x.exitTaken >= 0 ? x.exitTaken : x.exit) + ',' + num(x.confidence) + ',' +
+               (x.sentToEdge ? "1" : "0") + '\n';
     }
     return writeFileAtomically(outPath, out);
 }
@@ -114,6 +115,13 @@ Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path) {
         if (c.size() >= 21) {
             x.bandwidthStateBps = c[19].isEmpty() ? -1 : c[19].toLongLong();
             x.configSource = c[20].trimmed().toStdString();
+        }
+        x.exitTaken = x.exit;
+        x.sentToEdge = x.bytesSent > 0;
+        if (c.size() >= 24) {
+            x.exitTaken = c[21].toInt();
+            x.confidence = number(c[22]);
+            x.sentToEdge = c[23].trimmed() == "1";
         }
         rows.push_back(std::move(r));
     }
@@ -154,6 +162,10 @@ Result<QJsonObject> runSummaryJson(RunStore& store, int64_t runId) {
     o["bytes_sent_mean"] = st->bytesSentMean;
     o["energy_mj_mean"] = jsonNum(st->energyMjMean);
     o["predicted_ms_mean"] = jsonNum(st->predictedMsMean);
+    o["offload_rate"] = st->offloadRate;
+    QJsonArray taken;
+    for (int64_t c : st->exitsTaken) taken.append(static_cast<qint64>(c));
+    o["exits_taken"] = taken;
     return o;
 }
 
@@ -225,6 +237,11 @@ Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) 
         ");"
         "INSERT INTO main.profile_layers SELECT * FROM src.profile_layers WHERE profile_id IN (SELECT id FROM main.profiles);"
         "INSERT INTO main.regressions SELECT * FROM src.regressions WHERE profile_id IN (SELECT id FROM main.profiles);"
+        "INSERT INTO main.calibrations SELECT * FROM src.calibrations WHERE model_id=(SELECT model_id FROM src.runs WHERE id=" +
+        id +
+        ");"
+        "INSERT INTO main.calibration_scores SELECT * FROM src.calibration_scores WHERE calibration_id IN (SELECT id FROM "
+        "main.calibrations);"
         "COMMIT;";
     Status copied = exec(copy);
     if (!copied) (void)exec("ROLLBACK");

@@ -40,7 +40,7 @@ bool processAlive(int64_t pid) {
 constexpr const char* kSampleColumns =
     "seq, device_time_ms, image_index, exit, partition, label, prediction, correct, device_ms, transfer_ms, edge_ms, "
     "total_ms, bytes_sent, bandwidth_bps, throughput_bps, predicted_ms, energy_mj, energy_source, bandwidth_state, "
-    "config_source";
+    "config_source, exit_taken, confidence, sent_to_edge";
 
 }  // namespace
 
@@ -246,7 +246,7 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
     if (rows.empty()) return Status::success();
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
     const std::string sql = std::string("INSERT INTO samples(run_id, ") + kSampleColumns +
-                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)";
+                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)";
     Stmt s(db_, sql.c_str());
     for (const SampleRow& r : rows) {
         const net::Sample& x = r.sample;
@@ -261,6 +261,7 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
         else
             s.bindNull(20);
         s.bindTextOrNull(21, x.configSource);
+        s.bind(22, x.exitTaken >= 0 ? x.exitTaken : x.exit).bind(23, x.confidence).bind(24, x.sentToEdge ? 1 : 0);
         if (s.step() != SQLITE_DONE) {
             const std::string why = s.error();
             (void)exec("ROLLBACK");
@@ -380,6 +381,9 @@ Result<std::vector<SampleRow>> RunStore::samples(int64_t runId) {
         r.energySource = s.text(17);
         x.bandwidthStateBps = s.isNull(18) ? -1 : s.i64(18);
         x.configSource = s.text(19);
+        x.exitTaken = s.isNull(20) ? x.exit : static_cast<int>(s.i64(20));
+        x.confidence = s.isNull(21) ? NAN : s.f64(21);
+        x.sentToEdge = s.isNull(22) ? false : s.i64(22) != 0;
         rows.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
@@ -428,6 +432,12 @@ Result<RunStats> RunStore::stats(int64_t runId) {
         st.bytesSentMean += static_cast<double>(x.bytesSent);
         if (!std::isnan(r.energyMj)) energy += r.energyMj, ++energyN;
         if (!std::isnan(r.predictedMs)) predicted += r.predictedMs, ++predictedN;
+        st.offloadRate += x.sentToEdge ? 1.0 : 0.0;
+        const int taken = x.exitTaken >= 0 ? x.exitTaken : x.exit;
+        if (taken >= 0 && taken < 64) {
+            if (st.exitsTaken.size() <= static_cast<size_t>(taken)) st.exitsTaken.resize(static_cast<size_t>(taken) + 1, 0);
+            ++st.exitsTaken[static_cast<size_t>(taken)];
+        }
     }
     const double n = static_cast<double>(rows->size());
     st.accuracy = static_cast<double>(correct) / n;
@@ -436,6 +446,7 @@ Result<RunStats> RunStore::stats(int64_t runId) {
     st.edgeMsMean /= n;
     st.latencyMsMean /= n;
     st.bytesSentMean /= n;
+    st.offloadRate /= n;
     st.energyMjMean = energyN ? energy / static_cast<double>(energyN) : NAN;
     st.predictedMsMean = predictedN ? predicted / static_cast<double>(predictedN) : NAN;
     std::sort(latency.begin(), latency.end());

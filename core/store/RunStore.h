@@ -9,6 +9,7 @@
 // Thread safety: a RunStore is one connection; use it from one thread at a time. The
 // SampleWriter owns its own connection on its own thread.
 
+#include "core/model/Confidence.h"
 #include "core/net/Protocol.h"
 #include "core/plan/Regression.h"
 #include "core/profile/Profiler.h"
@@ -31,7 +32,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 struct SampleRow {
     net::Sample sample;
@@ -87,6 +88,8 @@ struct RunStats {
     double bytesSentMean = 0.0;
     double energyMjMean = NAN;
     double predictedMsMean = NAN;
+    double offloadRate = 0.0;               // samples sent to the edge
+    std::vector<int64_t> exitsTaken;        // samples answered at each exit
 };
 
 struct StoredProfile {
@@ -131,6 +134,11 @@ public:
     Status saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit);
     // The newest profile of a model on one node, with its regressions.
     Result<StoredProfile> latestProfile(const std::string& modelHash, const std::string& node);
+
+    // Calibrations of per-input early exits (core/train/Calibration.h); the newest of a
+    // model on a split ("validation" or "test").
+    Result<int64_t> saveCalibration(int64_t modelId, const CalibrationSet& calibration);
+    Result<CalibrationSet> latestCalibration(const std::string& modelHash, const std::string& split = "validation");
 
     Result<std::vector<RunInfo>> listRuns();  // with every run's params
     Result<RunInfo> run(int64_t runId);

@@ -93,6 +93,25 @@ ALTER TABLE profiles ADD COLUMN slowdown REAL NOT NULL DEFAULT 1;
 ALTER TABLE profiles ADD COLUMN message_overhead_p95_ms REAL;
 ALTER TABLE profiles ADD COLUMN run_tail_ratio REAL;
 )sql",
+    // 5 -> 6: per-input early exits. Each sample records the exit that answered, the confidence
+    // rule's value there and whether it went to the edge; calibrations hold every exit's scores
+    // on a split (older samples: the configured exit, no confidence, sent when partitioned).
+    R"sql(
+ALTER TABLE samples ADD COLUMN exit_taken INTEGER;
+ALTER TABLE samples ADD COLUMN confidence REAL;
+ALTER TABLE samples ADD COLUMN sent_to_edge INTEGER;
+UPDATE samples SET exit_taken = exit, sent_to_edge = (bytes_sent > 0);
+CREATE TABLE calibrations(
+  id INTEGER PRIMARY KEY,
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  created_at TEXT NOT NULL, dataset TEXT NOT NULL, split TEXT NOT NULL,
+  first_index INTEGER NOT NULL, count INTEGER NOT NULL, exits INTEGER NOT NULL);
+CREATE TABLE calibration_scores(
+  calibration_id INTEGER NOT NULL REFERENCES calibrations(id) ON DELETE CASCADE,
+  sample INTEGER NOT NULL, exit INTEGER NOT NULL, label INTEGER NOT NULL, prediction INTEGER NOT NULL,
+  entropy REAL NOT NULL, max_softmax REAL NOT NULL, appeal REAL,
+  PRIMARY KEY(calibration_id, sample, exit)) WITHOUT ROWID;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

@@ -25,9 +25,23 @@ struct TrainOptions {
     std::vector<double> exitWeights;  // joint loss = sum_e w_e * CE_e; empty: all 1
     int threads = 0;                  // 0: one per core
     std::string commandLine;          // recorded in the model's provenance
+    // The last validationCount training images are held out: never trained on, recorded in
+    // the model's provenance, and what `edgent calibrate` calibrates on (never the test split).
+    int64_t validationCount = 5000;
+    bool augment = false;  // random horizontal flips and shifts of up to 2 pixels, per batch
+    // Learning rate steps down to 0.3x after 60% of the epochs and to 0.09x after 85%.
+    bool lrSteps = false;
+    // AppealNet: give exits 0-2 an appeal head and train them after the joint training.
+    bool appeal = false;
+    int appealEpochs = 3;
+    double appealBeta = 0.1;  // the cost of appealing one input, as a fraction of one error (0-1)
+    // Start from this model instead of a fresh one. With appeal and epochs 0, only the
+    // heads are trained (the trunk and the final exit stay as they are).
+    std::string initPath;
 };
 
 struct TrainProgress {
+    std::string stage = "joint";  // joint, then appeal
     int epoch = 0;  // 1-based
     int epochs = 0;
     int64_t batch = 0;  // 1-based within the epoch
@@ -48,6 +62,8 @@ struct TrainReport {
     double probeLossAfter = 0.0;
     std::vector<double> epochLoss;
     std::vector<double> exitAccuracy;  // on the test split (evalLimit images)
+    std::vector<double> appealLoss;    // per epoch of the appeal stage
+    int64_t trainImages = 0, validationFirst = 0, validationCount = 0;
 };
 
 using TrainProgressFn = std::function<void(const TrainProgress&)>;
