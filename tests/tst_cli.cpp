@@ -208,6 +208,17 @@ private Q_SLOTS:
             QCOMPARE(o["policy"].toString(), QString(policy));
             QVERIFY(o["predicted_ms"].toDouble() > 0.0);
         }
+        // The predictor "auto" resolves to the measured tails for the profiled model, and to the fitted
+        // forest for a model never profiled; the plan says which.
+        const Run own = run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--json"});
+        QVERIFY2(own.code == 0, own.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(own.out).object()["predictor"].toString(), QString("lookup-p95"));
+        const Run unseen = run({"plan", "--db", db, "--model", edgent::test::dataPath("tiny.json"), "--bandwidth", "400kbps",
+                                "--deadline", "200ms", "--policy", "device-only", "--json"});
+        QVERIFY2(unseen.code == 0, unseen.err.constData());
+        const QJsonObject u = QJsonDocument::fromJson(unseen.out).object();
+        QCOMPARE(u["predictor"].toString(), QString("forest-p95"));
+        QVERIFY(u["predicted_ms"].toDouble() > 0.0);
         // The tail-aware predictor never predicts less than the medians, and more where layers vary.
         for (const char* policy : {"device-only", "edge-only"}) {
             QJsonObject o[2];
@@ -227,7 +238,7 @@ private Q_SLOTS:
                                     .arg(o[0]["predicted_ms"].toDouble())));
         }
         expectOneLineError(run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--predictor", "p99"}),
-                           "unknown predictor 'p99' (lookup, lookup-p95, regression, regression-macs)");
+                           "unknown predictor 'p99' (auto, lookup-p95, lookup, forest-p95, forest, regression, regression-macs)");
         const Run planned = run({"run", "--db", db, "--policy", "edgent", "--bandwidth", "400kbps", "--deadline", "200ms",
                                  "--count", "10", "--json"});
         QVERIFY2(planned.code == 0, planned.err.constData());

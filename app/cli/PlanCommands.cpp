@@ -113,8 +113,20 @@ int runProfile(const QStringList& args) {
                                                       {"slowdown", node.hello.value("slowdown")},
                                                       {"run_tail_ratio", node.tailRatio}};
     link.shutdown();
+    auto checks = control::checkForests(*run);
+    if (!checks) return failWith(checks.error());
+    QJsonArray forests;
+    for (const auto& c : *checks)
+        forests.append(QJsonObject{{"node", QString::fromStdString(c.node)},
+                                   {"heldout_points", c.heldOut.points},
+                                   {"heldout_mape", c.heldOut.mape},
+                                   {"heldout_within_10pct", c.heldOut.within10},
+                                   {"model_from_sweep_points", c.unseenModel.points},
+                                   {"model_from_sweep_mape", c.unseenModel.mape},
+                                   {"model_from_sweep_within_10pct", c.unseenModel.within10}});
     QJsonObject out{{"model", QString::fromStdString(model->spec.name)},
                     {"nodes", nodes},
+                    {"forests", forests},
                     {"regressions", fits},
                     {"message_overhead_ms", overheadMs},
                     {"message_overhead_p95_ms", run->overheadP95Ms},
@@ -131,6 +143,16 @@ int runProfile(const QStringList& args) {
                         f["kind"].toString().toLocal8Bit().constData(), f["features"].toString().toLocal8Bit().constData(),
                         f["r2"].toDouble(), 100 * f["mape_heldout"].toDouble(), f["fitted"].toInt() + f["held_out"].toInt());
         }
+        std::printf("forest (boosted trees on each layer's configuration), layers it never saw:\n");
+        for (const auto& c : *checks)
+            std::printf("%-7s every 4th row held out: %.1f%% within +-10%%, MAPE %.1f%% (%d rows); the model's layers from "
+                        "the sweep alone: %.1f%% within +-10%%, MAPE %.1f%% (%d rows)\n",
+                        c.node.c_str(), 100 * c.heldOut.within10, 100 * c.heldOut.mape, c.heldOut.points,
+                        100 * c.unseenModel.within10, 100 * c.unseenModel.mape, c.unseenModel.points);
+        for (const auto& c : *checks)
+            for (const auto& k : c.heldOut.kinds)
+                std::printf("%-7s   %-10s held out: %5.1f%% within +-10%%, MAPE %6.1f%%, %3d rows, median %.4f ms\n",
+                            c.node.c_str(), layerKindName(k.kind).data(), 100 * k.within10, 100 * k.mape, k.points, k.medianMs);
     }
     return 0;
 }
@@ -140,7 +162,7 @@ int runPlan(const QStringList& args) {
                 QStringLiteral("Chooses the exit and partition for a bandwidth and a deadline from the stored "
                                "profile: Edgent's optimizer or one of the paper's baselines."),
                 QStringLiteral(
-                    "[--model MODEL] --db DB --bandwidth B --deadline D [--policy P] [--predictor regression|lookup] [--json]"));
+                    "[--model MODEL] --db DB --bandwidth B --deadline D [--policy P] [--predictor NAME] [--json]"));
     cmd.addOptions({modelCliOption()});
     cmd.addOptions({
         {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
@@ -152,10 +174,7 @@ int runPlan(const QStringList& args) {
          "P", "edgent"},
         {"target-accuracy", "Per-input policies: reach at least this expected accuracy at the least device energy.", "A"},
         {"power-profile", "Device power model for the expected energy (default laptop).", "NAME", "laptop"},
-        {"predictor",
-         "regression (default: Edgent's Table-1 fits), regression-macs (plus a MAC term for conv and fc), lookup (measured "
-         "per-layer medians) or lookup-p95 (their 95th percentiles: plans that meet the deadline in ~95% of inferences).",
-         "NAME", "regression"},
+        {"predictor", "auto (default: lookup-p95 when the model was profiled on both nodes, else forest-p95), lookup-p95 or lookup (measured per-layer 95th percentiles or medians), forest-p95 or forest (boosted trees on each layer's configuration: predict models never profiled), regression or regression-macs (Edgent's Table-1 fits).", "NAME", "auto"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -197,7 +216,7 @@ int runPlan(const QStringList& args) {
                     {"feasible", chosen.feasible},
                     {"bandwidth_bps", *bandwidth},
                     {"deadline_ms", *deadline},
-                    {"predictor", p.value("predictor")}};
+                    {"predictor", QString::fromStdString(context->predictor)}};
     if (chosen.early.active()) {
         out["early_exits"] = earlyExitsToJson(chosen.early);
         out["offload_rate"] = chosen.offloadRate;

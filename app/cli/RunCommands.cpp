@@ -65,8 +65,7 @@ int runRun(const QStringList& args) {
          "Per-input policies: reach at least this expected accuracy (e.g. 0.91 or 91%) at the least device energy, "
          "instead of the highest accuracy.",
          "A"},
-        {"predictor", "With --policy: regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME",
-         "regression"},
+        {"predictor", "With --policy: auto (default: lookup-p95 when the model was profiled on both nodes, else forest-p95), lookup-p95 or lookup (measured per-layer 95th percentiles or medians), forest-p95 or forest (boosted trees on each layer's configuration: predict models never profiled), regression or regression-macs (Edgent's Table-1 fits).", "NAME", "auto"},
         {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).",
          "NAME", "laptop"},
         {"trace",
@@ -156,7 +155,7 @@ int runRun(const QStringList& args) {
         planning.goal.targetAccuracy = *target;
         if (auto s = core::plan::checkPlanInputs(planning.context, planning.goal); !s)
             return cmd.fail(QString::fromStdString(s.error()));
-        planning.predictor = p.value("predictor").toStdString();
+        planning.predictor = planning.context.predictor;
         planning.messageOverheadMs = planning.context.table.overheadMs();
         if (auto device = (*store)->latestProfile(record.hash, "device")) {
             profiledSlowdown = device->slowdown;

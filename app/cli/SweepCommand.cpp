@@ -50,7 +50,7 @@ int runSweep(const QStringList& args) {
          "cascade and adaptive, need edgent calibrate first.",
          "LIST", "edgent,device-only,edge-only,partition-only,exit-only"},
         {"target-accuracy", "Per-input policies: the expected accuracy to reach at the least device energy.", "A"},
-        {"predictor", "regression (default), regression-macs, lookup or lookup-p95 (tail-aware).", "NAME", "regression"},
+        {"predictor", "auto (default: lookup-p95 when the model was profiled on both nodes, else forest-p95), lookup-p95 or lookup (measured per-layer 95th percentiles or medians), forest-p95 or forest (boosted trees on each layer's configuration: predict models never profiled), regression or regression-macs (Edgent's Table-1 fits).", "NAME", "auto"},
         {"count", "Inferences per point (default 30).", "N"},
         {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
         {"device-slowdown", "Emulate a device F times slower than this host (default: as when the device was profiled).", "F"},
@@ -131,7 +131,7 @@ int runSweep(const QStringList& args) {
                 o.planning = control::RunPlanning{};
                 o.planning->context = *context;
                 o.planning->goal = plan::PlanGoal{deadline, policy, *target};
-                o.planning->predictor = p.value("predictor").toStdString();
+                o.planning->predictor = context->predictor;
                 const auto run = control::runToEnd(link, std::move(o));
                 if (!run) return cmd.fail(QString::fromStdString(run.error()));
                 const control::LiveRunOutcome& result = *run;

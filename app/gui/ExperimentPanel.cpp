@@ -95,9 +95,10 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     predictor_->setObjectName("predictorCombo");
     for (const auto& name : core::control::predictorNames()) predictor_->addItem(QString::fromStdString(name));
     predictor_->setToolTip(
-        tr("lookup: measured per-layer medians; lookup-p95: their 95th percentiles, so that "
-           "the plan meets the deadline in ~95% of inferences, not half; regression: Edgent's "
-           "Table-1 fits; regression-macs: plus a multiply-accumulate term"));
+        tr("auto: lookup-p95 when the model was profiled on both nodes, else forest-p95; lookup: measured per-layer "
+           "medians; lookup-p95: their 95th percentiles, so that the plan meets the deadline in ~95% of inferences, not "
+           "half; forest, forest-p95: boosted trees on each layer's configuration, for models never profiled; "
+           "regression: Edgent's Table-1 fits; regression-macs: plus a multiply-accumulate term"));
     form->addRow(tr("Predictor"), predictor_);
     rate_ = new QDoubleSpinBox(inputs);
     rate_->setObjectName("rateValue");
@@ -244,6 +245,15 @@ void ExperimentPanel::pushInputs(const QString& why) {
     session_.setPlanInputs(in, why);
 }
 
+QString ExperimentPanel::predictorNote() const {
+    const QString used = session_.predictorInUse();
+    if (used.isEmpty()) return {};
+    const bool fitted = used.startsWith(QStringLiteral("forest")) || used.startsWith(QStringLiteral("regression"));
+    return tr("<br><small>latency model: %1%2</small>")
+        .arg(used)
+        .arg(fitted ? tr(" (predicted from the layers' configurations, not measured on this model)") : QString());
+}
+
 void ExperimentPanel::showPlan() {
     const auto& p = session_.plan();
     if (!p) {
@@ -274,11 +284,11 @@ void ExperimentPanel::showPlan() {
                            .arg(100.0 * p->accuracy, 0, 'f', 2)
                            .arg(100.0 * p->offloadRate, 0, 'f', 0)
                            .arg(p->energyMj, 0, 'f', 1)
-                           .arg(!p->feasible     ? tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
+                           .arg((!p->feasible     ? tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
                                                       "this is the policy's fastest option</span>")
                                 : !p->meetsTarget ? tr("<br><span style='color:#cf222e'>the target accuracy is out of "
                                                        "reach: this is the most accurate option</span>")
-                                                  : QString()));
+                                                  : QString()) + predictorNote()));
         return;
     }
     plan_->setText(tr("<b>exit %1</b>, partition <b>%2/%3</b> (%4)<br>predicted latency <b>%5 ms</b>, expected accuracy "
@@ -289,9 +299,10 @@ void ExperimentPanel::showPlan() {
                        .arg(where)
                        .arg(p->predictedMs, 0, 'f', 2)
                        .arg(100.0 * p->accuracy, 0, 'f', 2)
-                       .arg(p->feasible ? QString()
-                                        : tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
-                                             "this is the policy's fastest option</span>")));
+                       .arg((p->feasible ? QString()
+                                         : tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
+                                              "this is the policy's fastest option</span>")) +
+                            predictorNote()));
 }
 
 void ExperimentPanel::showRunState() {

@@ -54,6 +54,7 @@ private:
     void pushInputs(const QString& why);
     void showBandwidth(double bps);  // moves the slider without re-planning
     void showPlan();
+    QString predictorNote() const;
     void showRunState();
 
     Session& session_;

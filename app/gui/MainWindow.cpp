@@ -249,7 +249,7 @@ void MainWindow::restoreSettings(const WindowOptions& options) {
     workersPanel_->setDeviceSlowdown(options.deviceSlowdown > 0 ? options.deviceSlowdown
                                                                 : s.value("workers/slowdown", 1.0).toDouble());
     experiment_->setPolicy(s.value("experiment/policy", "edgent").toString());
-    experiment_->setPredictor(s.value("experiment/predictor", "lookup").toString());
+    experiment_->setPredictor(s.value("experiment/predictor", "auto").toString());
     experiment_->setBandwidthBps(s.value("experiment/bandwidth_bps", 1e6).toDouble());
     experiment_->setDeadlineMs(s.value("experiment/deadline_ms", 100.0).toDouble());
     experiment_->setTargetAccuracy(s.value("experiment/target_accuracy", 0.0).toDouble() > 0

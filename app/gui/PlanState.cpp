@@ -62,7 +62,7 @@ control::RunPlanning PlanState::planning(bool dynamic) const {
     control::RunPlanning p;
     if (context_) p.context = *context_;
     p.goal = plan::PlanGoal{inputs_.deadlineMs, inputs_.policy, inputs_.targetAccuracy};
-    p.predictor = inputs_.predictor.toStdString();
+    p.predictor = context_ ? context_->predictor : inputs_.predictor.toStdString();
     p.dynamic = dynamic;
     p.messageOverheadMs = messageOverheadMs_;
     return p;

@@ -44,6 +44,7 @@ public:
     const std::optional<core::plan::PlanResult>& plan() const { return plan_; }
     QString problem() const { return problem_; }
     const core::plan::LatencyTable* table() const { return context_ ? &context_->table : nullptr; }
+    QString predictorInUse() const { return context_ ? QString::fromStdString(context_->predictor) : QString(); }
     bool calibrated() const { return context_ && context_->calibration; }
     // What a run plans with; needs table().
     core::control::RunPlanning planning(bool dynamic) const;

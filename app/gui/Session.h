@@ -73,6 +73,8 @@ public:
     std::optional<core::plan::PlanResult> plan() const;
     QString planProblem() const { return plans_.problem(); }
     const core::plan::LatencyTable* latencyTable() const { return plans_.table(); }
+    // The latency model plans are made with (what "auto" resolved to); empty without a plan context.
+    QString predictorInUse() const { return plans_.predictorInUse(); }
 
     // --- live runs
     void startRun(const RunRequest& request);

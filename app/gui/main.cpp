@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
             if (!ok || deadline <= 0) return fail(QStringLiteral("--deadline must be a positive number of milliseconds"));
         }
         window.experiment()->setPolicy(QStringLiteral("edgent"));
-        window.experiment()->setPredictor(QStringLiteral("lookup"));
+        window.experiment()->setPredictor(QStringLiteral("auto"));
         window.experiment()->setDeadlineMs(deadline);
         window.experiment()->setTracePath({});
         window.experiment()->setDynamicMode(false);

@@ -1,5 +1,7 @@
 #include "core/control/ProfileRun.h"
 
+#include "core/plan/Forest.h"
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -181,11 +183,98 @@ std::string joinPredictorNames() {
 
 }  // namespace
 
-std::vector<std::string> predictorNames() { return {"lookup", "lookup-p95", "regression", "regression-macs"}; }
+Result<std::vector<ForestCheck>> checkForests(const ProfileRunResult& run) {
+    std::vector<ForestCheck> out;
+    for (const NodeProfile& node : run.nodes) {
+        std::vector<plan::LayerSample> fit, held, sweep, model;
+        int i = 0;
+        for (const auto& t : node.result.layers) {
+            if (t.config.empty()) continue;
+            const plan::LayerSample s{t.kind, t.config, t.medianMs};
+            (++i % 4 == 0 ? held : fit).push_back(s);
+            (t.source == "model" ? model : sweep).push_back(s);
+        }
+        ForestCheck c;
+        c.node = net::roleName(node.role);
+        auto h = plan::scoreForest(fit, held);
+        if (!h) return makeError(c.node + ": " + h.error());
+        auto u = plan::scoreForest(sweep, model);
+        if (!u) return makeError(c.node + ": " + u.error());
+        c.heldOut = *h;
+        c.unseenModel = *u;
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::vector<std::string> predictorNames() {
+    return {"auto", "lookup-p95", "lookup", "forest-p95", "forest", "regression", "regression-macs"};
+}
+
+Result<std::string> resolvePredictor(store::RunStore& db, const std::string& modelHashHex, const std::string& predictor) {
+    if (predictor != "auto") return predictor;
+    if (db.latestProfile(modelHashHex, "device") && db.latestProfile(modelHashHex, "edge")) return std::string("lookup-p95");
+    return std::string("forest-p95");
+}
+
+namespace {
+
+// A layer's time as a predictor reads it from a profile row: the median, or its 95th percentile
+// (lookup-p95's estimate).
+double layerMs(const profile::LayerTiming& t, double tailRatio, bool tail) {
+    return tail ? std::max(t.medianMs * tailRatio, t.medianMs + kP95PerP90 * std::max(0.0, t.p90Ms - t.medianMs)) : t.medianMs;
+}
+
+// A node's forest: fitted on every row of its newest profile of this model or, when the model
+// was never profiled there, of the newest profile of any model (its own layers and the sweep).
+Result<std::pair<plan::LatencyForest, store::StoredProfile>> nodeForest(store::RunStore& db, const std::string& modelHashHex,
+                                                                         const std::string& node, bool tail) {
+    auto profile = db.latestProfile(modelHashHex, node);
+    if (!profile) profile = db.latestProfile("", node);
+    if (!profile) return makeError(profile.error());
+    std::vector<plan::LayerSample> samples;
+    for (const auto& t : profile->result.layers)
+        if (!t.config.empty()) samples.push_back(plan::LayerSample{t.kind, t.config, layerMs(t, profile->tailRatio, tail)});
+    if (samples.empty())
+        return makeError("the newest " + node + " profile predates layer configurations (schema 7); run edgent profile again");
+    auto forest = plan::LatencyForest::fit(samples);
+    if (!forest) return makeError(node + " latency model: " + forest.error());
+    return std::make_pair(std::move(*forest), std::move(*profile));
+}
+
+Result<plan::LatencyTable> forestTable(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex, bool tail) {
+    auto device = nodeForest(db, modelHashHex, "device", tail);
+    if (!device) return makeError(device.error());
+    auto edge = nodeForest(db, modelHashHex, "edge", tail);
+    if (!edge) return makeError(edge.error());
+    std::vector<std::vector<double>> d, e;
+    for (int x = 0; x < model.spec.numExits(); ++x) {
+        auto path = analyzePath(model.spec, x);
+        if (!path) return makeError(path.error());
+        d.emplace_back();
+        e.emplace_back();
+        for (const LayerInfo& l : *path) {
+            for (auto [forest, into, node] : {std::make_tuple(&device->first, &d.back(), "device"),
+                                              std::make_tuple(&edge->first, &e.back(), "edge")}) {
+                auto ms = forest->predictMs(l.kind, l.config);
+                if (!ms) return makeError("layer " + l.name + " on the " + node + ": " + ms.error());
+                into->push_back(*ms);
+            }
+        }
+    }
+    return plan::LatencyTable::fromLayerTimes(model.spec, d, e,
+                                              tail ? device->second.overheadP95Ms : device->second.overheadMs);
+}
+
+}  // namespace
 
 // Builds the latency table for a model from the newest profile in the store.
 Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
-                                           const std::string& predictor) {
+                                           const std::string& predictorName) {
+    auto resolved = resolvePredictor(db, modelHashHex, predictorName);
+    if (!resolved) return makeError(resolved.error());
+    const std::string& predictor = *resolved;
+    if (predictor == "forest" || predictor == "forest-p95") return forestTable(db, model, modelHashHex, predictor == "forest-p95");
     auto device = db.latestProfile(modelHashHex, "device");
     if (!device) return makeError(device.error());
     auto edge = db.latestProfile(modelHashHex, "edge");
@@ -206,9 +295,7 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
         for (const auto& t : p.result.layers)
             if (t.source == "model" && t.exit >= 0 && t.exit < model.spec.numExits() && t.layerIndex >= 0 &&
                 t.layerIndex < model.spec.pathLength(t.exit))
-                into[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] =
-                    tail ? std::max(t.medianMs * p.tailRatio, t.medianMs + kP95PerP90 * std::max(0.0, t.p90Ms - t.medianMs))
-                         : t.medianMs;
+                into[static_cast<size_t>(t.exit)][static_cast<size_t>(t.layerIndex)] = layerMs(t, p.tailRatio, tail);
         for (const auto& row : into)
             for (double ms : row)
                 if (ms < 0) return makeError("the " + p.node + " profile does not cover every layer of the model");
@@ -220,16 +307,23 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
 }
 
 Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
-                                         const std::string& predictor, const energy::PowerProfile& power) {
+                                         const std::string& predictorName, const energy::PowerProfile& power) {
+    auto resolved = resolvePredictor(db, modelHashHex, predictorName);
+    if (!resolved) return makeError(resolved.error());
+    const std::string& predictor = *resolved;
     auto table = latencyTableFor(db, model, modelHashHex, predictor);
     if (!table) return makeError(table.error());
     plan::PlanContext ctx;
+    ctx.predictor = predictor;
     ctx.spec = model.spec;
     ctx.table = std::move(*table);
     ctx.exitAccuracy = model.spec.exitAccuracy;
     if (predictor == "lookup" || predictor == "lookup-p95") {
         if (auto t = latencyTableFor(db, model, modelHashHex, "lookup")) ctx.typical = std::move(*t);
         if (auto t = latencyTableFor(db, model, modelHashHex, "lookup-p95")) ctx.tail = std::move(*t);
+    } else if (predictor == "forest" || predictor == "forest-p95") {
+        if (auto t = latencyTableFor(db, model, modelHashHex, "forest")) ctx.typical = std::move(*t);
+        if (auto t = latencyTableFor(db, model, modelHashHex, "forest-p95")) ctx.tail = std::move(*t);
     }
     if (auto c = db.latestCalibration(modelHashHex, "validation"))
         ctx.calibration = std::make_shared<const CalibrationSet>(std::move(*c));

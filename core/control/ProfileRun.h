@@ -8,6 +8,7 @@
 #include "core/control/Controller.h"
 #include "core/energy/PowerModel.h"
 #include "core/model/ModelFile.h"
+#include "core/plan/Forest.h"
 #include "core/plan/Planner.h"
 #include "core/plan/Regression.h"
 #include "core/profile/Profiler.h"
@@ -63,8 +64,22 @@ struct StoredFit {
 Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t modelId, const ProfileRunResult& run,
                                               const ProfileRunOptions& options);
 
-// The predictors latencyTableFor knows.
+// How well the forest (core/plan/Forest.h) predicts one node's layers it never saw: every
+// fourth row held out of the whole profile, and the model's own layers predicted from the
+// synthetic sweep alone (as for a model never profiled).
+struct ForestCheck {
+    std::string node;
+    plan::ForestScore heldOut;
+    plan::ForestScore unseenModel;
+};
+Result<std::vector<ForestCheck>> checkForests(const ProfileRunResult& run);
+
+// The predictors latencyTableFor knows, "auto" first.
 std::vector<std::string> predictorNames();
+// "auto" is the most accurate tail-aware predictor for the model at hand: lookup-p95 when the
+// store holds the model's own profile on both nodes, else forest-p95 (a model never profiled).
+// Any other name is returned as it is.
+Result<std::string> resolvePredictor(store::RunStore& db, const std::string& modelHashHex, const std::string& predictor);
 
 // The latency table of a model from the newest profile in the store; predictor is
 //   "lookup":          the measured per-layer medians, and the overhead's median;
@@ -74,6 +89,11 @@ std::vector<std::string> predictorNames();
 //                      layers came together, and the overhead's 95th percentile. Planning on it meets a deadline
 //                      in about 95% of inferences rather than half; its prediction is a
 //                      tail, not a typical latency;
+//   "forest":          per-kind boosted trees (core/plan/Forest.h) on each layer's whole
+//                      configuration, fitted on the node's newest profile of this model, or of
+//                      any model when this one was never profiled there (its layers and the
+//                      synthetic sweep); predicts models it never saw;
+//   "forest-p95":      the same fitted to each row's 95th percentile (as lookup-p95 reads it);
 //   "regression":      Edgent's per-kind regressions on the Table-1 features;
 //   "regression-macs": the same with a multiply-accumulate term for conv and fc.
 Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,

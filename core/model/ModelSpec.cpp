@@ -133,6 +133,23 @@ Result<LayerInfo> inferLayer(const LayerSpec& layer, const Shape& in, bool inTru
     }
     info.outputBytes = info.output.elements() * kActivationElementBytes;
     info.paramBytes = info.paramCount * 4;
+    // The configuration a latency model sees (configFeatureNames()): the same for every kind,
+    // 1 for a spatial size a flat vector does not have.
+    auto dim = [](const Shape& s, size_t i) { return s.dims.size() == 3 ? static_cast<double>(s.dims[i]) : i == 0 ? static_cast<double>(s.elements()) : 1.0; };
+    const bool windowed = layer.kind == LayerKind::Conv || layer.kind == LayerKind::MaxPool;
+    info.config = {windowed ? static_cast<double>(layer.kernel) : 0.0,
+                   windowed ? static_cast<double>(layer.stride) : 0.0,
+                   windowed ? static_cast<double>(layer.padding) : 0.0,
+                   dim(in, 0),
+                   dim(info.output, 0),
+                   dim(in, 1),
+                   dim(in, 2),
+                   dim(info.output, 1),
+                   dim(info.output, 2),
+                   static_cast<double>(info.flops) / 2.0,
+                   inElems * kActivationElementBytes,
+                   static_cast<double>(info.outputBytes),
+                   static_cast<double>(info.paramCount)};
     return info;
 }
 
@@ -186,6 +203,11 @@ std::vector<std::string> tableOneFeatureNames(LayerKind kind) {
     case LayerKind::BatchNorm: return {"input_size"};
     }
     return {};
+}
+
+std::vector<std::string> configFeatureNames() {
+    return {"kernel",     "stride",     "padding",   "channels_in", "channels_out", "height_in", "width_in",
+            "height_out", "width_out",  "macs",      "bytes_in",    "bytes_out",    "params"};
 }
 
 int ModelSpec::pathLength(int exit) const {

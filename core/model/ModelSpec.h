@@ -81,11 +81,19 @@ struct LayerInfo {
     int64_t paramBytes = 0;
     int64_t flops = 0;
     std::vector<double> features;  // Edgent Table 1, see tableOneFeatureNames()
+    std::vector<double> config;    // the layer's whole configuration, see configFeatureNames()
 };
 
 // Names of the Table-1 regression features for a layer kind, in the order of
 // LayerInfo::features.
 std::vector<std::string> tableOneFeatureNames(LayerKind kind);
+
+// Names of a layer's configuration features, the same for every kind, in the order of
+// LayerInfo::config: kernel, stride and padding (0 for layers without a window), channels
+// in and out, spatial size in and out (a flat vector of n features is n x 1 x 1),
+// multiply-accumulates (flops / 2), activation bytes in and out, and parameters. What the
+// non-linear latency models (core/plan/Forest.h) are fitted on, as nn-Meter does.
+std::vector<std::string> configFeatureNames();
 
 struct ModelSpec {
     static constexpr int kFormatVersion = 1;

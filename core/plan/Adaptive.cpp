@@ -16,12 +16,6 @@ int popcount(uint64_t w) { return __builtin_popcountll(w); }
 
 size_t words(int64_t samples) { return static_cast<size_t>((samples + 63) / 64); }
 
-int64_t count(const Bits& b) {
-    int64_t n = 0;
-    for (uint64_t w : b) n += popcount(w);
-    return n;
-}
-
 // Which samples a rule lets stop at an exit for each threshold of a grid, and which samples
 // each exit gets right: the outcome of any configuration is then a few bitwise operations.
 struct CalibrationBits {
@@ -303,14 +297,11 @@ Result<PlanResult> planAdaptive(const PlanContext& ctx, const PlanGoal& goal, do
             case Policy::Appealnet:
             case Policy::Cascade: partitions = {0, lastAttach}; break;
             default:
-                // SPINN: the early exits are those before the split.
-                for (int p = lastAttach; p <= n; ++p) {
-                    bool all = true;
-                    for (int k : before)
-                        if (spec.exits[static_cast<size_t>(k)].attach <= std::min(p, spec.exits[static_cast<size_t>(E)].attach))
-                            all &= std::find(exits.begin(), exits.end(), k) != exits.end();
-                    if (all) partitions.push_back(p);
-                }
+                // SPINN and more: any split, with any early exits. A split below an early exit
+                // keeps the tensor at the split, and the edge recomputes from there (the
+                // cascades' "send the raw input" is p = 0): on a slow device that can beat
+                // sending the bigger tensor at the exit.
+                for (int p = 0; p <= n; ++p) partitions.push_back(p);
                 break;
             }
             for (size_t t = 0; t < grid.size(); ++t) {

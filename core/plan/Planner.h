@@ -105,6 +105,7 @@ struct PlanContext {
     std::vector<double> exitAccuracy;      // static policies
     std::shared_ptr<const CalibrationSet> calibration;  // adaptive policies: the validation split's scores
     PowerCoefficients power;
+    std::string predictor;  // the latency model the tables came from (what "auto" resolved to)
 };
 
 struct PlanGoal {

@@ -151,7 +151,8 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
         for (int i = 0; i < spec.pathLength(e); ++i) {
             const LayerInfo& info = path[static_cast<size_t>(i)];
             const Stats& s = stats[static_cast<size_t>(i)];
-            result.layers.push_back(LayerTiming{"model", e, i, info.kind, info.features, s.median, s.p10, s.p90, o.repeats});
+            result.layers.push_back(
+                LayerTiming{"model", e, i, info.kind, info.features, info.config, s.median, s.p10, s.p90, o.repeats});
         }
         done += spec.pathLength(e);
         report("model layers", done, totalModel);
@@ -182,7 +183,7 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
         const NetLayer netLayer(layer, info.input);
         const Stats s = timeLayer(netLayer, inputFor(info.input), 2, o.syntheticRepeats, o.slowdown);
         result.layers.push_back(
-            LayerTiming{"synthetic", -1, -1, info.kind, info.features, s.median, s.p10, s.p90, o.syntheticRepeats});
+            LayerTiming{"synthetic", -1, -1, info.kind, info.features, info.config, s.median, s.p10, s.p90, o.syntheticRepeats});
         report(std::string("synthetic ") + std::string(layerKindName(info.kind)), static_cast<int>(c + 1),
                static_cast<int>(configs.size()));
     }
@@ -219,11 +220,14 @@ QJsonObject profileToJson(const ProfileResult& r) {
     for (const auto& l : r.layers) {
         QJsonArray f;
         for (double x : l.features) f.append(x);
+        QJsonArray config;
+        for (double x : l.config) config.append(x);
         layers.append(QJsonObject{{"source", QString::fromStdString(l.source)},
                                   {"exit", l.exit},
                                   {"layer", l.layerIndex},
                                   {"kind", QString::fromStdString(std::string(layerKindName(l.kind)))},
                                   {"features", f},
+                                  {"config", config},
                                   {"median_ms", l.medianMs},
                                   {"p10_ms", l.p10Ms},
                                   {"p90_ms", l.p90Ms},
@@ -247,12 +251,15 @@ Result<ProfileResult> profileFromJson(const QJsonObject& o) {
         t.layerIndex = l.value("layer").toInt(-1);
         t.kind = *kind;
         for (const auto& f : l.value("features").toArray()) t.features.push_back(f.toDouble());
+        for (const auto& f : l.value("config").toArray()) t.config.push_back(f.toDouble());
         t.medianMs = l.value("median_ms").toDouble();
         t.p10Ms = l.value("p10_ms").toDouble();
         t.p90Ms = l.value("p90_ms").toDouble();
         t.repeats = l.value("repeats").toInt();
         if (t.features.size() != tableOneFeatureNames(t.kind).size())
             return makeError("profile: a row has the wrong feature count");
+        if (!t.config.empty() && t.config.size() != configFeatureNames().size())
+            return makeError("profile: a row has the wrong configuration size");
         r.layers.push_back(std::move(t));
     }
     for (const auto& v : o.value("loads").toArray())

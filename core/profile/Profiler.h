@@ -25,6 +25,7 @@ struct LayerTiming {
     int layerIndex = -1;
     LayerKind kind = LayerKind::Relu;
     std::vector<double> features;  // Table 1
+    std::vector<double> config;    // configFeatureNames(); empty in profiles stored before schema 7
     double medianMs = 0.0, p10Ms = 0.0, p90Ms = 0.0;
     int repeats = 0;
 };

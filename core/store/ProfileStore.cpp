@@ -29,14 +29,18 @@ Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, 
     const int64_t id = sqlite3_last_insert_rowid(db_);
     Stmt l(db_,
            "INSERT INTO profile_layers(profile_id, source, exit, layer_index, kind, features_json, median_ms, p10_ms, "
-           "p90_ms, repeats) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+           "p90_ms, repeats, config_json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+    auto jsonArray = [](const std::vector<double>& v) {
+        std::string out = "[";
+        for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
+        return out + "]";
+    };
     for (const auto& t : result.layers) {
-        std::string features = "[";
-        for (size_t i = 0; i < t.features.size(); ++i) features += (i ? "," : "") + std::to_string(t.features[i]);
-        features += "]";
+        const std::string features = jsonArray(t.features);
         l.reset();
         l.bind(1, id).bind(2, t.source).bind(3, t.exit).bind(4, t.layerIndex).bind(5, std::string(layerKindName(t.kind)));
         l.bind(6, features).bind(7, t.medianMs).bind(8, t.p10Ms).bind(9, t.p90Ms).bind(10, t.repeats);
+        l.bind(11, jsonArray(t.config));
         if (l.step() != SQLITE_DONE) return rollback(l.error());
     }
     Stmt m(db_, "INSERT INTO model_loads(profile_id, model_bytes, median_ms) VALUES(?1,?2,?3)");
@@ -71,11 +75,12 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
            "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0), p.slowdown, "
            "coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0), coalesce(p.run_tail_ratio, 1), coalesce(p.seconds, 0) "
            "FROM profiles p "
-           "JOIN models m ON m.id=p.model_id WHERE m.hash=?1 AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
+           "JOIN models m ON m.id=p.model_id WHERE (?1='' OR m.hash=?1) AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
     s.bind(1, modelHash).bind(2, node);
     if (s.step() != SQLITE_ROW)
-        return makeError("database " + path_ + " has no " + node + " profile of this model; run edgent profile first");
+        return makeError("database " + path_ + " has no " + node + (modelHash.empty() ? " profile" : " profile of this model") +
+                         "; run edgent profile first");
     StoredProfile p;
     p.id = s.i64(0);
     p.node = node;
@@ -87,7 +92,8 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
     p.tailRatio = s.f64(6);
     p.result.seconds = s.f64(7);
     Stmt l(db_,
-           "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats FROM profile_layers "
+           "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats, "
+           "coalesce(config_json, '[]') FROM profile_layers "
            "WHERE profile_id=?1");
     l.bind(1, p.id);
     while (l.step() == SQLITE_ROW) {
@@ -105,6 +111,8 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
         t.p10Ms = l.f64(6);
         t.p90Ms = l.f64(7);
         t.repeats = static_cast<int>(l.i64(8));
+        const QString config = QString::fromStdString(l.text(9));
+        for (const QString& f : config.mid(1, config.size() - 2).split(',', Qt::SkipEmptyParts)) t.config.push_back(f.toDouble());
         p.result.layers.push_back(std::move(t));
     }
     Stmt r(db_,

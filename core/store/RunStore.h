@@ -32,7 +32,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 struct SampleRow {
     net::Sample sample;
@@ -133,6 +133,7 @@ public:
                                 double overheadP95Ms, double tailRatio);
     Status saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit);
     // The newest profile of a model on one node, with its regressions.
+    // The newest profile of a model on a node; an empty hash: of any model.
     Result<StoredProfile> latestProfile(const std::string& modelHash, const std::string& node);
 
     // Calibrations of per-input early exits (core/train/Calibration.h); the newest of a

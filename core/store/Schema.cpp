@@ -112,6 +112,12 @@ CREATE TABLE calibration_scores(
   entropy REAL NOT NULL, max_softmax REAL NOT NULL, appeal REAL,
   PRIMARY KEY(calibration_id, sample, exit)) WITHOUT ROWID;
 )sql",
+    // 6 -> 7: each profiled layer keeps its whole configuration (kernel, stride, padding,
+    // channels, spatial sizes, MACs, bytes, parameters) for the non-linear latency models;
+    // older rows have none and only Table-1 regressions can be fitted on them.
+    R"sql(
+ALTER TABLE profile_layers ADD COLUMN config_json TEXT;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

@@ -1,0 +1,151 @@
+#include "core/plan/Forest.h"
+
+#include <xgboost/c_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+namespace edgent::core::plan {
+
+namespace {
+
+std::string lastError(const char* what) { return std::string(what) + ": " + XGBGetLastError(); }
+
+// The configuration as the trees see it: sizes on a log scale, so that a split between two
+// sizes sits at their ratio.
+std::vector<float> row(const std::vector<double>& config) {
+    std::vector<float> out;
+    out.reserve(config.size());
+    for (double x : config) out.push_back(static_cast<float>(std::log1p(std::max(0.0, x))));
+    return out;
+}
+
+// A matrix XGBoost reads, freed with it.
+struct Matrix {
+    DMatrixHandle h = nullptr;
+    ~Matrix() {
+        if (h) XGDMatrixFree(h);
+    }
+};
+
+}  // namespace
+
+struct LatencyForest::Booster {
+    BoosterHandle h = nullptr;
+    std::mutex mutex;  // one prediction at a time per booster
+    ~Booster() {
+        if (h) XGBoosterFree(h);
+    }
+};
+
+Result<LatencyForest> LatencyForest::fit(const std::vector<LayerSample>& samples, const ForestOptions& o) {
+    const size_t width = configFeatureNames().size();
+    std::map<LayerKind, std::vector<const LayerSample*>> byKind;
+    for (const auto& s : samples) {
+        if (s.config.size() != width)
+            return makeError("a " + std::string(layerKindName(s.kind)) + " layer has " + std::to_string(s.config.size()) +
+                             " configuration features, not " + std::to_string(width) +
+                             " (profiles stored before schema 7 have none; profile again)");
+        if (!(s.ms > 0.0)) continue;  // log needs a positive time; a zero is a timer's floor
+        byKind[s.kind].push_back(&s);
+    }
+    LatencyForest forest;
+    for (const auto& [kind, points] : byKind) {
+        if (points.size() < 4) {
+            forest.tooFew_[kind] = points.size();
+            continue;
+        }
+        std::vector<float> x, y;
+        for (const LayerSample* s : points) {
+            const auto r = row(s->config);
+            x.insert(x.end(), r.begin(), r.end());
+            y.push_back(static_cast<float>(std::log(s->ms)));
+        }
+        Matrix m;
+        if (XGDMatrixCreateFromMat(x.data(), points.size(), width, NAN, &m.h) != 0) return makeError(lastError("XGBoost matrix"));
+        if (XGDMatrixSetFloatInfo(m.h, "label", y.data(), y.size()) != 0) return makeError(lastError("XGBoost labels"));
+        auto b = std::make_shared<Booster>();
+        if (XGBoosterCreate(&m.h, 1, &b->h) != 0) return makeError(lastError("XGBoost booster"));
+        const std::vector<std::pair<std::string, std::string>> params{
+            {"objective", "reg:squarederror"},
+            {"max_depth", std::to_string(o.maxDepth)},
+            {"eta", std::to_string(o.eta)},
+            {"subsample", std::to_string(o.subsample)},
+            {"min_child_weight", "1"},
+            {"nthread", "1"},
+            {"seed", std::to_string(o.seed)},
+            {"verbosity", "0"},
+        };
+        for (const auto& [k, v] : params)
+            if (XGBoosterSetParam(b->h, k.c_str(), v.c_str()) != 0) return makeError(lastError("XGBoost parameter"));
+        for (int i = 0; i < o.rounds; ++i)
+            if (XGBoosterUpdateOneIter(b->h, i, m.h) != 0) return makeError(lastError("XGBoost training"));
+        forest.boosters_[kind] = std::move(b);
+    }
+    return forest;
+}
+
+Result<double> LatencyForest::predictMs(LayerKind kind, const std::vector<double>& config) const {
+    const auto it = boosters_.find(kind);
+    if (it == boosters_.end()) {
+        const auto few = tooFew_.find(kind);
+        if (few != tooFew_.end())
+            return makeError("only " + std::to_string(few->second) + " timed " + std::string(layerKindName(kind)) +
+                             " layers were profiled; a latency model needs at least 4");
+        return makeError("no latency model knows " + std::string(layerKindName(kind)) + " layers (none were profiled)");
+    }
+    if (config.size() != configFeatureNames().size()) return makeError("a layer's configuration has the wrong size");
+    const auto x = row(config);
+    Booster& b = *it->second;
+    std::lock_guard lock(b.mutex);
+    Matrix m;
+    if (XGDMatrixCreateFromMat(x.data(), 1, x.size(), NAN, &m.h) != 0) return makeError(lastError("XGBoost matrix"));
+    bst_ulong n = 0;
+    const float* out = nullptr;
+    if (XGBoosterPredict(b.h, m.h, 0, 0, 0, &n, &out) != 0 || n != 1) return makeError(lastError("XGBoost prediction"));
+    return std::exp(static_cast<double>(out[0]));
+}
+
+Result<ForestScore> scoreForest(const std::vector<LayerSample>& train, const std::vector<LayerSample>& test,
+                                const ForestOptions& options) {
+    auto forest = LatencyForest::fit(train, options);
+    if (!forest) return makeError(forest.error());
+    ForestScore s;
+    double sum = 0.0;
+    int within = 0;
+    std::map<LayerKind, std::vector<std::pair<double, double>>> byKind;  // (error, measured)
+    for (const auto& t : test) {
+        if (!(t.ms > 0.0) || !forest->knows(t.kind)) continue;
+        auto p = forest->predictMs(t.kind, t.config);
+        if (!p) return makeError(p.error());
+        const double e = std::abs(*p - t.ms) / t.ms;
+        sum += e;
+        within += e <= 0.10;
+        ++s.points;
+        byKind[t.kind].push_back({e, t.ms});
+    }
+    if (s.points) {
+        s.mape = sum / s.points;
+        s.within10 = static_cast<double>(within) / s.points;
+    }
+    for (auto& [kind, v] : byKind) {
+        KindScore k;
+        k.kind = kind;
+        k.points = static_cast<int>(v.size());
+        std::vector<double> ms;
+        for (const auto& [e, m] : v) {
+            k.mape += e;
+            k.within10 += e <= 0.10;
+            ms.push_back(m);
+        }
+        k.mape /= k.points;
+        k.within10 /= k.points;
+        std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
+        k.medianMs = ms[ms.size() / 2];
+        s.kinds.push_back(k);
+    }
+    return s;
+}
+
+}  // namespace edgent::core::plan
