@@ -80,6 +80,11 @@ int main(int argc, char** argv) {
     auto regression = latencyTableFor(**db, *model, hash, "regression");
     auto macs = latencyTableFor(**db, *model, hash, "regression-macs");
     if (!lookup || !regression || !macs) return die(!lookup ? lookup.error() : !regression ? regression.error() : macs.error());
+    // The forest fitted on the whole profile, and on the synthetic sweep alone: the second is
+    // what a model never profiled gets.
+    auto forest = latencyTableFor(**db, *model, hash, "forest");
+    auto forestSweep = latencyTableFor(**db, *model, hash, "forest-sweep");
+    if (!forest || !forestSweep) return die(!forest ? forest.error() : forestSweep.error());
 
     WorkerLinkOptions linkOptions;
     linkOptions.deviceSlowdown = dprof->slowdown;
@@ -94,7 +99,7 @@ int main(int argc, char** argv) {
         "device slowdown %g\n",
         count, dprof->slowdown);
     for (double bps : bandwidths) {
-        double apeLookup = 0, apeRegression = 0, apeMacs = 0;
+        double apeLookup = 0, apeRegression = 0, apeMacs = 0, apeForest = 0, apeForestSweep = 0;
         double partError[3] = {0, 0, 0};  // predicted - measured medians: device, transfer, edge
         int cells = 0;
         struct Worst {
@@ -145,14 +150,17 @@ int main(int argc, char** argv) {
                 apeLookup += a;
                 apeRegression += b;
                 apeMacs += std::abs(macs->predictMs(e, p, bps) - measured) / measured;
+                apeForest += std::abs(forest->predictMs(e, p, bps) - measured) / measured;
+                apeForestSweep += std::abs(forestSweep->predictMs(e, p, bps) - measured) / measured;
                 ++cells;
                 worst.push_back({a, e, p, measured, predictedLookup});
             }
         std::sort(worst.begin(), worst.end(), [](const Worst& x, const Worst& y) { return x.ape > y.ape; });
         std::printf(
-            "%8.0f kbps: MAPE lookup %5.1f%%, regression (Table 1) %6.1f%%, regression-macs %6.1f%% over %d cells; "
-            "worst lookup cells:",
-            bps / 1e3, 100 * apeLookup / cells, 100 * apeRegression / cells, 100 * apeMacs / cells, cells);
+            "%8.0f kbps: MAPE lookup %5.1f%%, regression (Table 1) %6.1f%%, regression-macs %6.1f%%, forest %5.1f%%, "
+            "forest from the sweep alone %5.1f%% over %d cells; worst lookup cells:",
+            bps / 1e3, 100 * apeLookup / cells, 100 * apeRegression / cells, 100 * apeMacs / cells, 100 * apeForest / cells,
+            100 * apeForestSweep / cells, cells);
         for (size_t i = 0; i < 3 && i < worst.size(); ++i)
             std::printf(" (e%d p%d: %.2f ms measured, %.2f predicted)", worst[i].e, worst[i].p, worst[i].measured,
                         worst[i].predicted);

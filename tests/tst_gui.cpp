@@ -11,6 +11,7 @@
 #include "app/gui/LivePlots.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/Session.h"
+#include "widgets/ProfilePanel.h"
 
 #include <algorithm>
 #include <QAbstractItemModel>
@@ -134,6 +135,11 @@ private Q_SLOTS:
         // The model panel lists the default model's five exits, the profile panel its fits.
         QCOMPARE(w_->findChild<QTableWidget*>("exitsTable")->rowCount(), 5);
         QVERIFY(w_->findChild<QAbstractItemView*>("fitsTable")->model()->rowCount() > 0);
+        // The forest's held-out predictions can be drawn beside the Table-1 fits.
+        w_->profilePanel()->showForest("device", edgent::core::LayerKind::Conv);
+        QVERIFY2(w_->profilePanel()->plotTitle().contains("held-out rows") &&
+                     w_->profilePanel()->plotTitle().contains("within ±10"),
+                 qPrintable(w_->profilePanel()->plotTitle()));
         // Numbers sit beside their labels: no table stretches a number column to the far edge.
         auto* runs = w_->findChild<QTableView*>("runsTable");
         QVERIFY(!runs->horizontalHeader()->stretchLastSection());

@@ -1,6 +1,7 @@
 #include "widgets/ProfilePanel.h"
 #include "widgets/Tables.h"
 
+#include "core/plan/Forest.h"
 #include "core/store/RunStore.h"
 
 #include <qcustomplot.h>
@@ -34,6 +35,7 @@ namespace {
 
 // Point colours that read on light and dark backgrounds alike.
 const QColor kModelColour(31, 119, 180);
+constexpr int kForestSet = 100;  // the feature-set combo's entry for the forest
 const QColor kSyntheticColour(255, 127, 14);
 const char* const kNodeNames[2] = {"device", "edge"};
 constexpr int kExportWidth = 900;
@@ -138,6 +140,9 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     setCombo_->setObjectName("fitFeatureSetCombo");
     setCombo_->addItem(tr("Table 1"), static_cast<int>(FeatureSet::TableOne));
     setCombo_->addItem(tr("Table 1 + MACs"), static_cast<int>(FeatureSet::TableOneMacs));
+    setCombo_->addItem(tr("Forest (held-out rows)"), kForestSet);
+    setCombo_->setToolTip(tr("Table 1: Edgent's linear regressions; Forest: boosted trees on each layer's whole "
+                             "configuration (the forest predictors), drawn on the rows it was not fitted on"));
     logAxes_ = new QCheckBox(tr("log axes"), plotBox);
     logAxes_->setObjectName("fitLogAxes");
     logAxes_->setChecked(true);
@@ -343,9 +348,33 @@ bool ProfilePanel::showFit(const QString& node, LayerKind kind, FeatureSet featu
     return nodes_[n].fits[static_cast<int>(featureSet)].count(kind) > 0;
 }
 
+void ProfilePanel::showForest(const QString& node, LayerKind kind) {
+    {
+        const QSignalBlocker b1(nodeCombo_), b2(kindCombo_), b3(setCombo_);
+        nodeCombo_->setCurrentIndex(nodeIndex(node));
+        int k = kindCombo_->findData(static_cast<int>(kind));
+        if (k < 0) {
+            kindCombo_->addItem(kindName(kind), static_cast<int>(kind));
+            k = kindCombo_->count() - 1;
+        }
+        kindCombo_->setCurrentIndex(k);
+        setCombo_->setCurrentIndex(setCombo_->findData(kForestSet));
+    }
+    plotCurrent();
+}
+
+QString ProfilePanel::plotTitle() const { return title_->text(); }
+
 void ProfilePanel::plotCurrent() {
     const int node = std::max(0, nodeCombo_->currentIndex());
     const auto kind = static_cast<LayerKind>(kindCombo_->currentData().toInt());
+    if (setCombo_->currentData().toInt() == kForestSet) {
+        const QSignalBlocker block(fits_);
+        fits_->clearSelection();
+        fits_->setCurrentCell(-1, -1);
+        drawForest(node, kind);
+        return;
+    }
     const auto set = static_cast<FeatureSet>(setCombo_->currentData().toInt());
     // Mirror the choice in the table.
     int match = -1;
@@ -396,12 +425,89 @@ void ProfilePanel::drawFit(int node, LayerKind kind, FeatureSet featureSet) {
         return;
     }
     const LinearFit& fit = it->second;
+    drawScatter(node, kind, [&fit](const core::profile::LayerTiming& t) { return fit.predictMs(t.features); },
+                tr("%1, measured vs predicted: R² = %2, held-out MAPE = %3 %")
+                    .arg(what, QString::number(fit.r2, 'f', 3), mapeText(fit)));
+}
+
+void ProfilePanel::drawForest(int node, LayerKind kind) {
+    const NodeData& d = nodes_[node];
+    const QString what = QStringLiteral("%1 %2 (%3)").arg(QString::fromLatin1(kNodeNames[node]), kindName(kind), tr("forest"));
+    // As edgent profile scores it (core/control/ProfileRun.h checkForests): every fourth row
+    // with a configuration is held out, the forest is fitted on the others, and only the
+    // held-out rows are drawn.
+    std::vector<core::plan::LayerSample> fit;
+    std::vector<const core::profile::LayerTiming*> held;
+    int i = 0;
+    for (const auto& t : d.layers) {
+        if (t.config.empty()) continue;
+        if (++i % 4 == 0)
+            held.push_back(&t);
+        else
+            fit.push_back(core::plan::LayerSample{t.kind, t.config, t.medianMs});
+    }
+    auto forest = core::plan::LatencyForest::fit(fit);
+    const bool usable = forest.ok() && forest->knows(kind);
+    if (!usable) {
+        plot_->clearGraphs();
+        plot_->clearItems();
+        reference_ = nullptr;
+        plot_->legend->setVisible(false);
+        title_->setText(!d.present          ? tr("No profile of the %1 yet").arg(QString::fromLatin1(kNodeNames[node]))
+                        : i == 0            ? tr("This profile predates layer configurations: profile again for the forest")
+                        : !forest.ok()      ? QString::fromStdString(forest.error())
+                                            : tr("No forest for %1: too few timings of this kind").arg(what));
+        applyPlotColours(false);
+        return;
+    }
+    std::map<const core::profile::LayerTiming*, double> predicted;
+    int within = 0, shown = 0;
+    double sum = 0.0;
+    for (const auto* t : held) {
+        if (t->kind != kind) continue;
+        const auto ms = forest->predictMs(kind, t->config);
+        if (!ms) continue;
+        predicted[t] = *ms;
+        if (t->medianMs > 0.0) {
+            const double e = std::abs(*ms - t->medianMs) / t->medianMs;
+            sum += e;
+            within += e <= 0.10;
+            ++shown;
+        }
+    }
+    drawScatter(node, kind,
+                [&predicted](const core::profile::LayerTiming& t) {
+                    const auto it = predicted.find(&t);
+                    return it == predicted.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+                },
+                tr("%1, held-out rows: %2 of %3 within ±10 %, MAPE %4 %")
+                    .arg(what)
+                    .arg(within)
+                    .arg(shown)
+                    .arg(shown ? 100.0 * sum / shown : 0.0, 0, 'f', 1));
+}
+
+void ProfilePanel::drawScatter(int node, LayerKind kind, const std::function<double(const core::profile::LayerTiming&)>& predict,
+                               QString title) {
+    const NodeData& d = nodes_[node];
+    plot_->clearGraphs();
+    plot_->clearItems();
+    reference_ = nullptr;
+    const bool log = logAxes_->isChecked();
+    const auto ticker =
+        log ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
+    for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
+        axis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+        axis->setTicker(ticker);
+        axis->setNumberFormat(log ? QStringLiteral("gb") : QStringLiteral("g"));
+    }
     QVector<double> mx, my, sx, sy;
     int hidden = 0;
     double lo = std::numeric_limits<double>::infinity(), hi = 0.0;
     for (const auto& t : d.layers) {
         if (t.kind != kind) continue;
-        const double measured = t.medianMs, predicted = fit.predictMs(t.features);
+        const double measured = t.medianMs, predicted = predict(t);
+        if (std::isnan(predicted)) continue;  // not drawn (the forest draws held-out rows only)
         if (log && (measured <= 0.0 || predicted <= 0.0)) {
             ++hidden;
             continue;
@@ -434,8 +540,6 @@ void ProfilePanel::drawFit(int node, LayerKind kind, FeatureSet featureSet) {
     plot_->yAxis->setRange(from, to);
 
     plot_->legend->setVisible(true);
-    QString title =
-        tr("%1, measured vs predicted: R² = %2, held-out MAPE = %3 %").arg(what, QString::number(fit.r2, 'f', 3), mapeText(fit));
     if (hidden > 0) title += tr("\n%n point(s) at or below 0 ms not shown on log axes", nullptr, hidden);
     title_->setText(title);
     applyPlotColours(false);

@@ -4,6 +4,8 @@
 // (R^2, held-out MAPE) and a measured-versus-predicted scatter of the selected one.
 
 #include "core/plan/Regression.h"
+
+#include <functional>
 #include "core/profile/Profiler.h"
 
 #include <QString>
@@ -44,6 +46,10 @@ public:
     // Shows one fit in the scatter, as choosing it in the table would. Returns false (and
     // leaves an empty plot saying so) when that node has no such fit.
     bool showFit(const QString& node, edgent::core::LayerKind kind, edgent::core::plan::FeatureSet featureSet);
+    // Shows the forest's predictions of the node's held-out rows of one kind, as choosing
+    // "Forest" in the plot's combo would.
+    void showForest(const QString& node, edgent::core::LayerKind kind);
+    QString plotTitle() const;  // what the scatter's title says
     // Writes the scatter to .png or .pdf (by suffix); the outcome goes to the status line.
     bool exportPlot(const QString& path);
     int fitCount() const { return static_cast<int>(rows_.size()); }
@@ -77,6 +83,10 @@ private:
     void updateSummary();
     void plotCurrent();  // from the combo boxes
     void drawFit(int node, core::LayerKind kind, core::plan::FeatureSet featureSet);
+    void drawForest(int node, core::LayerKind kind);
+    // Measured against predicted for the node's timings of a kind; NaN predictions are not drawn.
+    void drawScatter(int node, core::LayerKind kind, const std::function<double(const core::profile::LayerTiming&)>& predict,
+                     QString title);
     void applyPlotColours(bool forExport);
     void exportWithDialog(const QString& suffix);
 

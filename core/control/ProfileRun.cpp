@@ -228,13 +228,14 @@ double layerMs(const profile::LayerTiming& t, double tailRatio, bool tail) {
 // A node's forest: fitted on every row of its newest profile of this model or, when the model
 // was never profiled there, of the newest profile of any model (its own layers and the sweep).
 Result<std::pair<plan::LatencyForest, store::StoredProfile>> nodeForest(store::RunStore& db, const std::string& modelHashHex,
-                                                                         const std::string& node, bool tail) {
+                                                                         const std::string& node, bool tail, bool sweepOnly) {
     auto profile = db.latestProfile(modelHashHex, node);
     if (!profile) profile = db.latestProfile("", node);
     if (!profile) return makeError(profile.error());
     std::vector<plan::LayerSample> samples;
     for (const auto& t : profile->result.layers)
-        if (!t.config.empty()) samples.push_back(plan::LayerSample{t.kind, t.config, layerMs(t, profile->tailRatio, tail)});
+        if (!t.config.empty() && !(sweepOnly && t.source == "model"))
+            samples.push_back(plan::LayerSample{t.kind, t.config, layerMs(t, profile->tailRatio, tail)});
     if (samples.empty())
         return makeError("the newest " + node + " profile predates layer configurations (schema 7); run edgent profile again");
     auto forest = plan::LatencyForest::fit(samples);
@@ -242,10 +243,11 @@ Result<std::pair<plan::LatencyForest, store::StoredProfile>> nodeForest(store::R
     return std::make_pair(std::move(*forest), std::move(*profile));
 }
 
-Result<plan::LatencyTable> forestTable(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex, bool tail) {
-    auto device = nodeForest(db, modelHashHex, "device", tail);
+Result<plan::LatencyTable> forestTable(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex, bool tail,
+                                       bool sweepOnly) {
+    auto device = nodeForest(db, modelHashHex, "device", tail, sweepOnly);
     if (!device) return makeError(device.error());
-    auto edge = nodeForest(db, modelHashHex, "edge", tail);
+    auto edge = nodeForest(db, modelHashHex, "edge", tail, sweepOnly);
     if (!edge) return makeError(edge.error());
     std::vector<std::vector<double>> d, e;
     for (int x = 0; x < model.spec.numExits(); ++x) {
@@ -274,7 +276,8 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     auto resolved = resolvePredictor(db, modelHashHex, predictorName);
     if (!resolved) return makeError(resolved.error());
     const std::string& predictor = *resolved;
-    if (predictor == "forest" || predictor == "forest-p95") return forestTable(db, model, modelHashHex, predictor == "forest-p95");
+    if (predictor == "forest" || predictor == "forest-p95" || predictor == "forest-sweep")
+        return forestTable(db, model, modelHashHex, predictor == "forest-p95", predictor == "forest-sweep");
     auto device = db.latestProfile(modelHashHex, "device");
     if (!device) return makeError(device.error());
     auto edge = db.latestProfile(modelHashHex, "edge");

@@ -94,6 +94,8 @@ Result<std::string> resolvePredictor(store::RunStore& db, const std::string& mod
 //                      any model when this one was never profiled there (its layers and the
 //                      synthetic sweep); predicts models it never saw;
 //   "forest-p95":      the same fitted to each row's 95th percentile (as lookup-p95 reads it);
+//   "forest-sweep":    forest fitted on the synthetic sweep only, as if the model had never been
+//                      profiled (for benches that measure exactly that);
 //   "regression":      Edgent's per-kind regressions on the Table-1 features;
 //   "regression-macs": the same with a multiply-accumulate term for conv and fc.
 Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,

@@ -194,7 +194,10 @@ std::vector<double> thresholdGrid(ConfidenceRule rule, int64_t classes) {
     case ConfidenceRule::MaxSoftmax:
         return {1.0, 0.9999, 0.999, 0.998, 0.995, 0.99, 0.98, 0.97, 0.95, 0.93, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5, 0.0};
     case ConfidenceRule::Appeal:
-        return {0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0};
+        // Dense at small q: a head trained to appeal only the inputs the little network gets
+        // wrong gives most inputs a q of a few percent.
+        return {0.0,  0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.065,
+                0.08, 0.1,   0.15,  0.2,  0.3,   0.4,  0.5,  0.7,  1.0};
     case ConfidenceRule::None: break;
     }
     return {};
