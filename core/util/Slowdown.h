@@ -5,7 +5,6 @@
 // report the factor in their hello, and runs and profiles record it.
 
 #include <chrono>
-#include <thread>
 
 namespace edgent::core {
 
@@ -14,9 +13,10 @@ inline void stretchComputation(std::chrono::steady_clock::time_point t0, double 
     using Clock = std::chrono::steady_clock;
     const auto took = Clock::now() - t0;
     const auto until = t0 + std::chrono::duration_cast<Clock::duration>(took * factor);
-    // Sleep most of the way, then spin, so the error stays in microseconds.
-    const auto sleepUntil = until - std::chrono::microseconds(200);
-    if (Clock::now() < sleepUntil) std::this_thread::sleep_until(sleepUntil);
+    // Busy all the way, as a slow device is while it computes. Sleeping instead let the core
+    // clock down and its caches go cold, and the next computation ran 1.5-1.6x slower than
+    // it does back to back: a run at F = 4 measured 8-9 ms of real compute per pass where the
+    // profile (and F = 1) measured 5.5 ms.
     while (Clock::now() < until) {
     }
 }
