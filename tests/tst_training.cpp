@@ -7,6 +7,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
+
 using namespace edgent::core;
 
 class TestTraining : public QObject {
@@ -44,6 +46,26 @@ private Q_SLOTS:
         auto net = loadModel(report->savedPath);
         QVERIFY2(net.ok(), net.error().c_str());
         QCOMPARE((*net)->spec().exitAccuracy, report->exitAccuracy);
+    }
+
+    // --appeal: after the joint stage, the appeal stage trains heads on exits 0-2 through the
+    // same loop (its progress says "appeal"), and the saved model carries them.
+    void appealTrainingAddsHeadsAndReportsTheirStage() {
+        TrainOptions o = options("appeal.json", 512);
+        o.appeal = true;
+        o.appealEpochs = 1;
+        o.evalLimit = 200;
+        int appealBatches = 0;
+        auto report = trainModel(o, [&](const TrainProgress& p) { appealBatches += p.stage == "appeal"; });
+        QVERIFY2(report.ok(), report.error().c_str());
+        QCOMPARE(report->epochsCompleted, 1);
+        QCOMPARE(report->appealLoss.size(), size_t(1));
+        QVERIFY(std::isfinite(report->appealLoss[0]) && report->appealLoss[0] > 0.0);
+        QCOMPARE(appealBatches, 8);  // 512 / 64
+        auto net = edgent::core::loadModel(o.outPath);
+        QVERIFY2(net.ok(), net.ok() ? "" : net.error().c_str());
+        for (int e = 0; e < 3; ++e) QVERIFY((*net)->spec().hasAppeal(e));
+        QVERIFY(!(*net)->spec().hasAppeal(4));
     }
 
     void sameSeedGivesTheSameModel() {

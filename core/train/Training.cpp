@@ -173,6 +173,72 @@ void copyWeights(const MultiExitNet& from, MultiExitNet& to, bool freshHeads) {
         if (auto* t = buffers.find(b.key())) t->copy_(b.value());
 }
 
+// One training loop for both stages: `loop.epochs` epochs of shuffled mini-batches over the
+// images, `beforeEpoch` (may be empty) at the start of each, `lossOf` for each batch's loss,
+// progress after every batch, and a cancel checked between batches (report.interrupted).
+// Returns the mean loss of every completed epoch.
+struct EpochLoop {
+    const char* stage;
+    int epochs;
+    int batchSize;
+    bool augment;
+};
+
+std::vector<double> runEpochs(MultiExitNet& net, const torch::Tensor& images, const torch::Tensor& labels, const EpochLoop& loop,
+                              torch::optim::Optimizer& optimizer, std::mt19937_64& rng, TrainReport& report,
+                              const TrainProgressFn& progress, const std::atomic<bool>* cancel,
+                              const std::function<void(int)>& beforeEpoch,
+                              const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& lossOf) {
+    std::vector<double> epochLoss;
+    const int64_t count = images.size(0);
+    std::vector<int64_t> order(static_cast<size_t>(count));
+    const int64_t batches = (count + loop.batchSize - 1) / loop.batchSize;
+    const auto start = Clock::now();
+    int64_t imagesSeen = 0;
+    const int64_t imagesTotal = count * loop.epochs;
+    for (int epoch = 1; epoch <= loop.epochs && !report.interrupted; ++epoch) {
+        if (beforeEpoch) beforeEpoch(epoch);
+        net.train();
+        std::iota(order.begin(), order.end(), 0);
+        std::shuffle(order.begin(), order.end(), rng);
+        const torch::Tensor perm = torch::from_blob(order.data(), {count}, torch::kInt64);
+        double lossSum = 0.0;
+        for (int64_t b = 0; b < batches; ++b) {
+            if (cancel && cancel->load()) {
+                report.interrupted = true;
+                break;
+            }
+            const int64_t begin = b * loop.batchSize;
+            const int64_t n = std::min<int64_t>(loop.batchSize, count - begin);
+            const torch::Tensor idx = perm.slice(0, begin, begin + n);
+            torch::Tensor x = net.preprocess(images.index_select(0, idx));
+            if (loop.augment) x = augmentBatch(x, rng);
+            const torch::Tensor y = labels.index_select(0, idx);
+            optimizer.zero_grad();
+            torch::Tensor loss = lossOf(x, y);
+            loss.backward();
+            optimizer.step();
+            lossSum += loss.item<double>();
+            imagesSeen += n;
+            if (progress) {
+                TrainProgress p;
+                p.stage = loop.stage;
+                p.epoch = epoch;
+                p.epochs = loop.epochs;
+                p.batch = b + 1;
+                p.batches = batches;
+                p.loss = lossSum / static_cast<double>(b + 1);
+                const double elapsed = secondsSince(start);
+                p.imagesPerSecond = elapsed > 0 ? static_cast<double>(imagesSeen) / elapsed : 0.0;
+                p.etaSeconds = p.imagesPerSecond > 0 ? static_cast<double>(imagesTotal - imagesSeen) / p.imagesPerSecond : 0.0;
+                progress(p);
+            }
+        }
+        if (!report.interrupted) epochLoss.push_back(lossSum / static_cast<double>(std::max<int64_t>(batches, 1)));
+    }
+    return epochLoss;
+}
+
 // AppealNet's stage: with the trunk and the final (big) exit frozen, each exit with an appeal
 // head trains its prediction head and its appeal head jointly. The objective per input is
 //   L = (1 - q) * err(little) + q * err(big) + beta * q,   q = sigmoid(appeal logit),
@@ -198,61 +264,25 @@ void trainAppeal(MultiExitNet& net, const torch::Tensor& images, const torch::Te
     for (auto& p : net.module().parameters()) p.set_requires_grad(false);
     for (auto& p : params) p.set_requires_grad(true);
     torch::optim::Adam optimizer(params, torch::optim::AdamOptions(o.learningRate));
-    const int64_t count = images.size(0);
-    std::vector<int64_t> order(static_cast<size_t>(count));
-    const int64_t batches = (count + o.batchSize - 1) / o.batchSize;
-    const auto start = Clock::now();
-    for (int epoch = 1; epoch <= o.appealEpochs && !report.interrupted; ++epoch) {
-        net.train();
-        std::iota(order.begin(), order.end(), 0);
-        std::shuffle(order.begin(), order.end(), rng);
-        const torch::Tensor perm = torch::from_blob(order.data(), {count}, torch::kInt64);
-        double lossSum = 0.0;
-        for (int64_t b = 0; b < batches; ++b) {
-            if (cancel && cancel->load()) {
-                report.interrupted = true;
-                break;
-            }
-            const int64_t begin = b * o.batchSize;
-            const int64_t n = std::min<int64_t>(o.batchSize, count - begin);
-            const torch::Tensor idx = perm.slice(0, begin, begin + n);
-            torch::Tensor x = net.preprocess(images.index_select(0, idx));
-            if (o.augment) x = augmentBatch(x, rng);
-            const torch::Tensor y = labels.index_select(0, idx);
-            optimizer.zero_grad();
-            const auto out = net.forwardHeads(x);
-            const torch::Tensor bigErr = out.logits[static_cast<size_t>(finalExit)].argmax(1).ne(y).to(torch::kFloat32);
-            torch::Tensor loss = torch::zeros({}, torch::kFloat32);
-            for (int e : heads) {
-                const torch::Tensor little = torch::nn::functional::cross_entropy(
-                    out.logits[static_cast<size_t>(e)], y,
-                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-                const torch::Tensor z = out.appealLogits[static_cast<size_t>(e)];
-                const torch::Tensor littleErr = out.logits[static_cast<size_t>(e)].argmax(1).ne(y).to(torch::kFloat32);
-                const torch::Tensor appealPays = (littleErr - bigErr > o.appealBeta).to(torch::kFloat32);
-                loss = loss + torch::binary_cross_entropy_with_logits(z, appealPays) +
-                       ((1.0 - torch::sigmoid(z).detach()) * little).mean();
-            }
-            loss.backward();
-            optimizer.step();
-            lossSum += loss.item<double>();
-            if (progress) {
-                TrainProgress p;
-                p.stage = "appeal";
-                p.epoch = epoch;
-                p.epochs = o.appealEpochs;
-                p.batch = b + 1;
-                p.batches = batches;
-                p.loss = lossSum / static_cast<double>(b + 1);
-                const double elapsed = secondsSince(start);
-                const double done = static_cast<double>((epoch - 1) * batches + b + 1);
-                p.imagesPerSecond = elapsed > 0 ? done * static_cast<double>(o.batchSize) / elapsed : 0.0;
-                p.etaSeconds = elapsed / done * static_cast<double>(o.appealEpochs * batches - (epoch - 1) * batches - b - 1);
-                progress(p);
-            }
-        }
-        if (!report.interrupted) report.appealLoss.push_back(lossSum / static_cast<double>(std::max<int64_t>(batches, 1)));
-    }
+    const EpochLoop loop{"appeal", o.appealEpochs, o.batchSize, o.augment};
+    report.appealLoss = runEpochs(net, images, labels, loop, optimizer, rng, report, progress, cancel, {},
+                                  [&](const torch::Tensor& x, const torch::Tensor& y) {
+                                      const auto out = net.forwardHeads(x);
+                                      const torch::Tensor bigErr =
+                                          out.logits[static_cast<size_t>(finalExit)].argmax(1).ne(y).to(torch::kFloat32);
+                                      torch::Tensor loss = torch::zeros({}, torch::kFloat32);
+                                      for (int e : heads) {
+                                          const torch::Tensor& logits = out.logits[static_cast<size_t>(e)];
+                                          const torch::Tensor little = torch::nn::functional::cross_entropy(
+                                              logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+                                          const torch::Tensor z = out.appealLogits[static_cast<size_t>(e)];
+                                          const torch::Tensor littleErr = logits.argmax(1).ne(y).to(torch::kFloat32);
+                                          const torch::Tensor appealPays = (littleErr - bigErr > o.appealBeta).to(torch::kFloat32);
+                                          loss = loss + torch::binary_cross_entropy_with_logits(z, appealPays) +
+                                                 ((1.0 - torch::sigmoid(z).detach()) * little).mean();
+                                      }
+                                      return loss;
+                                  });
     for (auto& p : net.module().parameters()) p.set_requires_grad(true);
 }
 
@@ -325,59 +355,18 @@ Result<TrainReport> trainModel(const TrainOptions& o, const TrainProgressFn& pro
     report.probeLossBefore = probeLoss(net, *train, weights);
     torch::optim::Adam optimizer(net.module().parameters(), torch::optim::AdamOptions(o.learningRate));
     std::mt19937_64 rng(o.seed);
-    const int64_t count = report.trainImages;
-    std::vector<int64_t> order(static_cast<size_t>(count));
-    const int64_t batches = (count + o.batchSize - 1) / o.batchSize;
     const auto start = Clock::now();
-    int64_t imagesSeen = 0;
-    const int64_t imagesTotal = count * o.epochs;
-
-    for (int epoch = 1; epoch <= o.epochs && !report.interrupted; ++epoch) {
-        if (o.lrSteps) {
+    const EpochLoop loop{"joint", o.epochs, o.batchSize, o.augment};
+    report.epochLoss = runEpochs(
+        net, allImages, allLabels, loop, optimizer, rng, report, progress, cancel,
+        [&](int epoch) {
+            if (!o.lrSteps) return;
             const double progressAt = static_cast<double>(epoch - 1) / o.epochs;
             const double lr = o.learningRate * (progressAt >= 0.85 ? 0.09 : progressAt >= 0.6 ? 0.3 : 1.0);
             for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-        }
-        net.train();
-        std::iota(order.begin(), order.end(), 0);
-        std::shuffle(order.begin(), order.end(), rng);
-        const torch::Tensor perm = torch::from_blob(order.data(), {count}, torch::kInt64);
-        double lossSum = 0.0;
-        for (int64_t b = 0; b < batches; ++b) {
-            if (cancel && cancel->load()) {
-                report.interrupted = true;
-                break;
-            }
-            const int64_t begin = b * o.batchSize;
-            const int64_t n = std::min<int64_t>(o.batchSize, count - begin);
-            const torch::Tensor idx = perm.slice(0, begin, begin + n);
-            torch::Tensor x = net.preprocess(allImages.index_select(0, idx));
-            if (o.augment) x = augmentBatch(x, rng);
-            const torch::Tensor y = allLabels.index_select(0, idx);
-            optimizer.zero_grad();
-            torch::Tensor loss = jointLoss(net.forwardAll(x), y, weights);
-            loss.backward();
-            optimizer.step();
-            lossSum += loss.item<double>();
-            imagesSeen += n;
-            if (progress) {
-                TrainProgress p;
-                p.epoch = epoch;
-                p.epochs = o.epochs;
-                p.batch = b + 1;
-                p.batches = batches;
-                p.loss = lossSum / static_cast<double>(b + 1);
-                const double elapsed = secondsSince(start);
-                p.imagesPerSecond = elapsed > 0 ? static_cast<double>(imagesSeen) / elapsed : 0.0;
-                p.etaSeconds = p.imagesPerSecond > 0 ? static_cast<double>(imagesTotal - imagesSeen) / p.imagesPerSecond : 0.0;
-                progress(p);
-            }
-        }
-        if (!report.interrupted) {
-            report.epochLoss.push_back(lossSum / static_cast<double>(std::max<int64_t>(batches, 1)));
-            report.epochsCompleted = epoch;
-        }
-    }
+        },
+        [&](const torch::Tensor& x, const torch::Tensor& y) { return jointLoss(net.forwardAll(x), y, weights); });
+    report.epochsCompleted = static_cast<int>(report.epochLoss.size());
     if (o.appeal && !report.interrupted) trainAppeal(net, allImages, allLabels, o, rng, report, progress, cancel);
     net.eval();
     report.probeLossAfter = probeLoss(net, *train, weights);
