@@ -1,7 +1,7 @@
 #include "widgets/ProfilePanel.h"
+#include "widgets/ProfilePanelParts.h"
 #include "widgets/Tables.h"
 
-#include "core/plan/Forest.h"
 #include "core/store/RunStore.h"
 
 #include <qcustomplot.h>
@@ -30,28 +30,9 @@ namespace edgent::widgets {
 using core::LayerKind;
 using core::plan::FeatureSet;
 using core::plan::LinearFit;
+using namespace profile_panel;
 
 namespace {
-
-// Point colours that read on light and dark backgrounds alike.
-const QColor kModelColour(31, 119, 180);
-constexpr int kForestSet = 100;  // the feature-set combo's entry for the forest
-const QColor kSyntheticColour(255, 127, 14);
-const char* const kNodeNames[2] = {"device", "edge"};
-constexpr int kExportWidth = 900;
-constexpr int kExportHeight = 700;
-
-QString kindName(LayerKind kind) {
-    const std::string_view name = core::layerKindName(kind);
-    return QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size()));
-}
-
-QString setName(FeatureSet f) { return QString::fromLatin1(core::plan::featureSetName(f)); }
-
-QString mapeText(const LinearFit& fit) {
-    return std::isnan(fit.mapeHeldOut) || fit.heldOut == 0 ? QStringLiteral("n/a")
-                                                           : QString::number(fit.mapeHeldOut * 100.0, 'f', 1);
-}
 
 QTableWidgetItem* item(const QString& text, bool number = false) {
     auto* it = new QTableWidgetItem(text);
@@ -60,9 +41,8 @@ QTableWidgetItem* item(const QString& text, bool number = false) {
     return it;
 }
 
-int nodeIndex(const QString& node) { return node == QLatin1String("edge") ? 1 : 0; }
-
 }  // namespace
+
 
 ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
@@ -331,24 +311,7 @@ void ProfilePanel::updateSummary() {
     summary_->setText(lines.join(QLatin1Char('\n')));
 }
 
-bool ProfilePanel::showFit(const QString& node, LayerKind kind, FeatureSet featureSet) {
-    const int n = nodeIndex(node);
-    {
-        const QSignalBlocker b1(nodeCombo_), b2(kindCombo_), b3(setCombo_);
-        nodeCombo_->setCurrentIndex(n);
-        int k = kindCombo_->findData(static_cast<int>(kind));
-        if (k < 0) {
-            kindCombo_->addItem(kindName(kind), static_cast<int>(kind));
-            k = kindCombo_->count() - 1;
-        }
-        kindCombo_->setCurrentIndex(k);
-        setCombo_->setCurrentIndex(setCombo_->findData(static_cast<int>(featureSet)));
-    }
-    plotCurrent();
-    return nodes_[n].fits[static_cast<int>(featureSet)].count(kind) > 0;
-}
-
-void ProfilePanel::showForest(const QString& node, LayerKind kind) {
+void ProfilePanel::choosePlot(const QString& node, LayerKind kind, int setData) {
     {
         const QSignalBlocker b1(nodeCombo_), b2(kindCombo_), b3(setCombo_);
         nodeCombo_->setCurrentIndex(nodeIndex(node));
@@ -358,12 +321,17 @@ void ProfilePanel::showForest(const QString& node, LayerKind kind) {
             k = kindCombo_->count() - 1;
         }
         kindCombo_->setCurrentIndex(k);
-        setCombo_->setCurrentIndex(setCombo_->findData(kForestSet));
+        setCombo_->setCurrentIndex(setCombo_->findData(setData));
     }
     plotCurrent();
 }
 
-QString ProfilePanel::plotTitle() const { return title_->text(); }
+bool ProfilePanel::showFit(const QString& node, LayerKind kind, FeatureSet featureSet) {
+    choosePlot(node, kind, static_cast<int>(featureSet));
+    return nodes_[nodeIndex(node)].fits[static_cast<int>(featureSet)].count(kind) > 0;
+}
+
+void ProfilePanel::showForest(const QString& node, LayerKind kind) { choosePlot(node, kind, kForestSet); }
 
 void ProfilePanel::plotCurrent() {
     const int node = std::max(0, nodeCombo_->currentIndex());
@@ -393,219 +361,9 @@ void ProfilePanel::plotCurrent() {
     drawFit(node, kind, set);
 }
 
-void ProfilePanel::drawFit(int node, LayerKind kind, FeatureSet featureSet) {
-    plot_->clearGraphs();
-    plot_->clearItems();
-    reference_ = nullptr;
-    const NodeData& d = nodes_[node];
-    const QString what =
-        QStringLiteral("%1 %2 (%3)").arg(QString::fromLatin1(kNodeNames[node]), kindName(kind), setName(featureSet));
-    const auto& fits = d.fits[static_cast<int>(featureSet)];
-    const auto it = fits.find(kind);
-    const bool log = logAxes_->isChecked();
-    const auto ticker =
-        log ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
-    for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
-        axis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-        axis->setTicker(ticker);
-        axis->setNumberFormat(log ? QStringLiteral("gb") : QStringLiteral("g"));
-    }
-    if (it == fits.end()) {
-        const auto timings = std::count_if(d.layers.begin(), d.layers.end(), [kind](const auto& t) { return t.kind == kind; });
-        if (!d.present)
-            title_->setText(tr("No profile of the %1 yet").arg(QString::fromLatin1(kNodeNames[node])));
-        else if (timings == 0)
-            title_->setText(tr("No fit for %1: the profile has no layers of this kind").arg(what));
-        else
-            title_->setText(tr("No fit for %1: too few timings of this kind (%2)").arg(what).arg(timings));
-        plot_->legend->setVisible(false);
-        plot_->xAxis->setRange(log ? 0.01 : 0.0, 10.0);
-        plot_->yAxis->setRange(log ? 0.01 : 0.0, 10.0);
-        applyPlotColours(false);
-        return;
-    }
-    const LinearFit& fit = it->second;
-    drawScatter(node, kind, [&fit](const core::profile::LayerTiming& t) { return fit.predictMs(t.features); },
-                tr("%1, measured vs predicted: R² = %2, held-out MAPE = %3 %")
-                    .arg(what, QString::number(fit.r2, 'f', 3), mapeText(fit)));
-}
-
-void ProfilePanel::drawForest(int node, LayerKind kind) {
-    const NodeData& d = nodes_[node];
-    const QString what = QStringLiteral("%1 %2 (%3)").arg(QString::fromLatin1(kNodeNames[node]), kindName(kind), tr("forest"));
-    // As edgent profile scores it (core/control/ProfileRun.h checkForests): every fourth row
-    // with a configuration is held out, the forest is fitted on the others, and only the
-    // held-out rows are drawn.
-    std::vector<core::plan::LayerSample> fit;
-    std::vector<const core::profile::LayerTiming*> held;
-    int i = 0;
-    for (const auto& t : d.layers) {
-        if (t.config.empty()) continue;
-        if (++i % 4 == 0)
-            held.push_back(&t);
-        else
-            fit.push_back(core::plan::LayerSample{t.kind, t.config, t.medianMs});
-    }
-    auto forest = core::plan::LatencyForest::fit(fit);
-    const bool usable = forest.ok() && forest->knows(kind);
-    if (!usable) {
-        plot_->clearGraphs();
-        plot_->clearItems();
-        reference_ = nullptr;
-        plot_->legend->setVisible(false);
-        title_->setText(!d.present          ? tr("No profile of the %1 yet").arg(QString::fromLatin1(kNodeNames[node]))
-                        : i == 0            ? tr("This profile predates layer configurations: profile again for the forest")
-                        : !forest.ok()      ? QString::fromStdString(forest.error())
-                                            : tr("No forest for %1: too few timings of this kind").arg(what));
-        applyPlotColours(false);
-        return;
-    }
-    std::map<const core::profile::LayerTiming*, double> predicted;
-    int within = 0, shown = 0;
-    double sum = 0.0;
-    for (const auto* t : held) {
-        if (t->kind != kind) continue;
-        const auto ms = forest->predictMs(kind, t->config);
-        if (!ms) continue;
-        predicted[t] = *ms;
-        if (t->medianMs > 0.0) {
-            const double e = std::abs(*ms - t->medianMs) / t->medianMs;
-            sum += e;
-            within += e <= 0.10;
-            ++shown;
-        }
-    }
-    drawScatter(node, kind,
-                [&predicted](const core::profile::LayerTiming& t) {
-                    const auto it = predicted.find(&t);
-                    return it == predicted.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
-                },
-                tr("%1, held-out rows: %2 of %3 within ±10 %, MAPE %4 %")
-                    .arg(what)
-                    .arg(within)
-                    .arg(shown)
-                    .arg(shown ? 100.0 * sum / shown : 0.0, 0, 'f', 1));
-}
-
-void ProfilePanel::drawScatter(int node, LayerKind kind, const std::function<double(const core::profile::LayerTiming&)>& predict,
-                               QString title) {
-    const NodeData& d = nodes_[node];
-    plot_->clearGraphs();
-    plot_->clearItems();
-    reference_ = nullptr;
-    const bool log = logAxes_->isChecked();
-    const auto ticker =
-        log ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
-    for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
-        axis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-        axis->setTicker(ticker);
-        axis->setNumberFormat(log ? QStringLiteral("gb") : QStringLiteral("g"));
-    }
-    QVector<double> mx, my, sx, sy;
-    int hidden = 0;
-    double lo = std::numeric_limits<double>::infinity(), hi = 0.0;
-    for (const auto& t : d.layers) {
-        if (t.kind != kind) continue;
-        const double measured = t.medianMs, predicted = predict(t);
-        if (std::isnan(predicted)) continue;  // not drawn (the forest draws held-out rows only)
-        if (log && (measured <= 0.0 || predicted <= 0.0)) {
-            ++hidden;
-            continue;
-        }
-        (t.source == "synthetic" ? sx : mx) << measured;
-        (t.source == "synthetic" ? sy : my) << predicted;
-        for (double v : {measured, predicted}) {
-            if (v > 0.0) lo = std::min(lo, v);
-            hi = std::max(hi, v);
-        }
-    }
-    auto addPoints = [&](const QVector<double>& x, const QVector<double>& y, const QColor& colour,
-                         QCPScatterStyle::ScatterShape shape, const QString& name) {
-        QCPGraph* g = plot_->addGraph();
-        g->setData(x, y);
-        g->setName(QStringLiteral("%1 (%2)").arg(name).arg(x.size()));
-        g->setLineStyle(QCPGraph::lsNone);
-        g->setPen(QPen(colour, 1.5));
-        g->setScatterStyle(QCPScatterStyle(shape, colour, 6));
-    };
-    if (!std::isfinite(lo)) lo = log ? 0.01 : 0.0;
-    if (hi <= lo) hi = lo > 0.0 ? lo * 10.0 : 1.0;
-    const double from = log ? lo / 1.5 : 0.0, to = log ? hi * 1.5 : hi * 1.08;
-    reference_ = plot_->addGraph();
-    reference_->setData(QVector<double>{from, to}, QVector<double>{from, to});
-    reference_->setName(QStringLiteral("y = x"));
-    addPoints(mx, my, kModelColour, QCPScatterStyle::ssDisc, tr("model layers"));
-    addPoints(sx, sy, kSyntheticColour, QCPScatterStyle::ssTriangle, tr("synthetic layers"));
-    plot_->xAxis->setRange(from, to);
-    plot_->yAxis->setRange(from, to);
-
-    plot_->legend->setVisible(true);
-    if (hidden > 0) title += tr("\n%n point(s) at or below 0 ms not shown on log axes", nullptr, hidden);
-    title_->setText(title);
-    applyPlotColours(false);
-}
-
-void ProfilePanel::applyPlotColours(bool forExport) {
-    // On screen the plot follows the palette; exported figures are black on white for print.
-    const QPalette& pal = palette();
-    const QColor background = forExport ? QColor(Qt::white) : pal.color(QPalette::Base);
-    const QColor text = forExport ? QColor(Qt::black) : pal.color(QPalette::Text);
-    QColor grid = forExport ? QColor(210, 210, 210) : pal.color(QPalette::Mid);
-    QColor subGrid = grid;
-    subGrid.setAlpha(90);
-    plot_->setBackground(background);
-    plot_->axisRect()->setBackground(background);
-    for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis, plot_->xAxis2, plot_->yAxis2}) {
-        axis->setBasePen(QPen(text, 1));
-        axis->setTickPen(QPen(text, 1));
-        axis->setSubTickPen(QPen(text, 1));
-        axis->setLabelColor(text);
-        axis->setTickLabelColor(text);
-        axis->grid()->setPen(QPen(grid, 1, Qt::DotLine));
-        axis->grid()->setSubGridPen(QPen(subGrid, 1, Qt::DotLine));
-        axis->grid()->setSubGridVisible(axis->scaleType() == QCPAxis::stLogarithmic);
-        axis->grid()->setZeroLinePen(Qt::NoPen);
-    }
-    plot_->legend->setBrush(background);
-    plot_->legend->setBorderPen(QPen(grid));
-    plot_->legend->setTextColor(text);
-    title_->setTextColor(text);
-    if (reference_) {
-        QColor line = text;
-        line.setAlpha(150);
-        reference_->setPen(QPen(line, 1.2, Qt::DashLine));
-    }
-    plot_->replot();
-}
-
 void ProfilePanel::changeEvent(QEvent* event) {
     if (event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange) applyPlotColours(false);
     QWidget::changeEvent(event);
-}
-
-bool ProfilePanel::exportPlot(const QString& path) {
-    const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix != QLatin1String("png") && suffix != QLatin1String("pdf")) {
-        setMessage(tr("Plots export to .png or .pdf, not “%1”.").arg(QFileInfo(path).fileName()));
-        return false;
-    }
-    applyPlotColours(true);
-    const bool ok = suffix == QLatin1String("png") ? plot_->savePng(path, kExportWidth, kExportHeight, 2.0)
-                                                   : plot_->savePdf(path, kExportWidth, kExportHeight);
-    applyPlotColours(false);
-    setMessage(ok ? tr("Saved the plot to %1.").arg(path) : tr("Could not write %1.").arg(path));
-    return ok;
-}
-
-void ProfilePanel::exportWithDialog(const QString& suffix) {
-    const QString filter = suffix == QLatin1String("png") ? tr("PNG images (*.png)") : tr("PDF documents (*.pdf)");
-    const QString name = QStringLiteral("fit-%1-%2-%3.%4")
-                             .arg(nodeCombo_->currentData().toString(), kindCombo_->currentText(),
-                                  setCombo_->currentIndex() == 0 ? QStringLiteral("table1") : QStringLiteral("macs"), suffix);
-    QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), name, filter);
-    if (path.isEmpty()) return;
-    if (QFileInfo(path).suffix().toLower() != suffix) path += QLatin1Char('.') + suffix;
-    exportPlot(path);
 }
 
 }  // namespace edgent::widgets

@@ -82,6 +82,7 @@ private:
     void fillKindCombo();
     void updateSummary();
     void plotCurrent();  // from the combo boxes
+    void choosePlot(const QString& node, core::LayerKind kind, int setData);  // sets the combo boxes, then plots
     void drawFit(int node, core::LayerKind kind, core::plan::FeatureSet featureSet);
     void drawForest(int node, core::LayerKind kind);
     // Measured against predicted for the node's timings of a kind; NaN predictions are not drawn.

@@ -152,22 +152,7 @@ Result<torch::Tensor> MultiExitNet::forwardExit(int exit, const torch::Tensor& x
     return runSlice(exit, 0, pathLength(exit), x);
 }
 
-std::vector<torch::Tensor> MultiExitNet::forwardAll(const torch::Tensor& x) const {
-    // Walk the trunk once, branching off at every attach point.
-    std::vector<torch::Tensor> out(static_cast<size_t>(numExits()));
-    torch::Tensor h = x;
-    const int trunkUsed = static_cast<int>(trunk_.size());
-    for (int i = 0; i <= trunkUsed; ++i) {
-        for (int e = 0; e < numExits(); ++e) {
-            if (spec_.exits[static_cast<size_t>(e)].attach != i) continue;
-            torch::Tensor b = h;
-            for (const NetLayer& l : branches_[static_cast<size_t>(e)]) b = l.forward(b);
-            out[static_cast<size_t>(e)] = b;
-        }
-        if (i < trunkUsed) h = trunk_[static_cast<size_t>(i)].forward(h);
-    }
-    return out;
-}
+std::vector<torch::Tensor> MultiExitNet::forwardAll(const torch::Tensor& x) const { return forwardHeads(x, false).logits; }
 
 namespace {
 
@@ -248,7 +233,8 @@ Result<MultiExitNet::DevicePart> MultiExitNet::devicePart(int finalExit, int par
     return out;
 }
 
-MultiExitNet::Heads MultiExitNet::forwardHeads(const torch::Tensor& x) const {
+MultiExitNet::Heads MultiExitNet::forwardHeads(const torch::Tensor& x, bool withAppeal) const {
+    // Walk the trunk once, branching off at every attach point.
     Heads out;
     out.logits.resize(static_cast<size_t>(numExits()));
     out.appealLogits.resize(static_cast<size_t>(numExits()));
@@ -260,7 +246,7 @@ MultiExitNet::Heads MultiExitNet::forwardHeads(const torch::Tensor& x) const {
             torch::Tensor b = h;
             for (const NetLayer& l : branches_[static_cast<size_t>(e)]) b = l.forward(b);
             out.logits[static_cast<size_t>(e)] = b;
-            if (!appeal_[static_cast<size_t>(e)].empty()) {
+            if (withAppeal && !appeal_[static_cast<size_t>(e)].empty()) {
                 torch::Tensor a = spec_.exits[static_cast<size_t>(e)].appealOnLogits ? b : h;
                 for (const NetLayer& l : appeal_[static_cast<size_t>(e)]) a = l.forward(a);
                 out.appealLogits[static_cast<size_t>(e)] = a.flatten();

@@ -63,7 +63,7 @@ public:
         std::vector<torch::Tensor> logits;
         std::vector<torch::Tensor> appealLogits;
     };
-    Heads forwardHeads(const torch::Tensor& x) const;
+    Heads forwardHeads(const torch::Tensor& x, bool withAppeal = true) const;  // without: appealLogits stay undefined
 
     bool hasAppeal(int exit) const { return spec_.hasAppeal(exit); }
 
