@@ -318,15 +318,23 @@ Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& m
     if (!table) return makeError(table.error());
     plan::PlanContext ctx;
     ctx.predictor = predictor;
+    // The typical and tail tables; the one the predictor already built is not built again
+    // (a forest is fitted per table).
+    auto fillAdaptiveTables = [&](const std::string& typical, const std::string& tail) {
+        for (auto [name, into] : {std::make_pair(typical, &ctx.typical), std::make_pair(tail, &ctx.tail)}) {
+            if (name == predictor)
+                *into = ctx.table;
+            else if (auto t = latencyTableFor(db, model, modelHashHex, name))
+                *into = std::move(*t);
+        }
+    };
     ctx.spec = model.spec;
     ctx.table = std::move(*table);
     ctx.exitAccuracy = model.spec.exitAccuracy;
     if (predictor == "lookup" || predictor == "lookup-p95") {
-        if (auto t = latencyTableFor(db, model, modelHashHex, "lookup")) ctx.typical = std::move(*t);
-        if (auto t = latencyTableFor(db, model, modelHashHex, "lookup-p95")) ctx.tail = std::move(*t);
+        fillAdaptiveTables("lookup", "lookup-p95");
     } else if (predictor == "forest" || predictor == "forest-p95") {
-        if (auto t = latencyTableFor(db, model, modelHashHex, "forest")) ctx.typical = std::move(*t);
-        if (auto t = latencyTableFor(db, model, modelHashHex, "forest-p95")) ctx.tail = std::move(*t);
+        fillAdaptiveTables("forest", "forest-p95");
     }
     if (auto c = db.latestCalibration(modelHashHex, "validation"))
         ctx.calibration = std::make_shared<const CalibrationSet>(std::move(*c));
