@@ -8,6 +8,7 @@
 #include <QTemporaryDir>
 
 #include <string>
+#include <vector>
 
 namespace edgent::test {
 
@@ -17,6 +18,12 @@ inline std::string dataFile(const char* name) { return dataPath(QString::fromUtf
 inline std::string defaultModel() {
     const QByteArray env = qgetenv("EDGENT_DEFAULT_MODEL");
     return env.isEmpty() ? std::string(EDGENT_DEFAULT_MODEL_PATH) : env.toStdString();
+}
+
+// Every shipped model: the default one, then the other architectures in datasets/models
+// (a VGG-style and a MobileNet-style net with depthwise convolutions).
+inline std::vector<std::string> shippedModels() {
+    return {defaultModel(), EDGENT_MODELS_DIR "/fmnist-vgg3.json", EDGENT_MODELS_DIR "/fmnist-mobilenet3.json"};
 }
 
 // One `edgent` command: its exit code (-1 when it did not finish in time) and its output.

@@ -140,6 +140,53 @@ private Q_SLOTS:
         QVERIFY2(result.error().find('\n') == std::string::npos, "one line");
     }
 
+    void depthwiseConvCountsOneFilterPerChannel() {
+        const ModelSpec spec = mobileNet3Spec(1, 28, 28, 10);
+        QVERIFY(validateSpec(spec).ok());
+        const auto path = analyzePath(spec, 2);
+        QVERIFY(path.ok());
+        int depthwise = 0;
+        for (int i = 0; i < spec.pathLength(2); ++i) {
+            const LayerSpec& l = spec.pathLayer(2, i);
+            if (l.kind != LayerKind::Conv || l.groups == 1) continue;
+            const LayerInfo& info = (*path)[static_cast<size_t>(i)];
+            const int64_t c = info.input.dims[0];
+            QCOMPARE(l.groups, c);
+            // one k x k filter per channel: c * 9 weights and c biases, not c * c * 9
+            QCOMPARE(info.paramCount, c * 9 + c);
+            QCOMPARE(info.flops, 2 * 9 * info.output.elements());
+            QCOMPARE(info.config.back(), static_cast<double>(c));  // the groups feature
+            ++depthwise;
+        }
+        QCOMPARE(depthwise, 4);
+        QCOMPARE(configFeatureNames().size(), (*path)[0].config.size());
+    }
+
+    void builtInArchitecturesValidateAndUnknownOnesAreOneLine() {
+        for (const auto& name : builtinSpecNames()) {
+            auto spec = builtinSpec(name, 1, 28, 28, 10);
+            QVERIFY2(spec.ok(), spec.error().c_str());
+            QVERIFY2(validateSpec(*spec).ok(), name.c_str());
+            QVERIFY(spec->numExits() >= 3);
+        }
+        auto bad = builtinSpec("resnet", 1, 28, 28, 10);
+        QVERIFY(!bad.ok());
+        QVERIFY2(bad.error().find("alexnet5, vgg3, mobilenet3") != std::string::npos, bad.error().c_str());
+    }
+
+    void groupsThatDoNotDivideTheChannelsAreRefused() {
+        ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
+        spec.trunk[4].groups = 5;  // conv2: 32 channels in, 64 out
+        const Status s = validateSpec(spec);
+        QVERIFY(!s.ok());
+        QVERIFY2(s.error().find("groups 5 must divide") != std::string::npos, s.error().c_str());
+        // A profile row stored before groups existed gains groups = 1.
+        std::vector<double> old(configFeatureNames().size() - 1, 2.0);
+        upgradeConfig(old);
+        QCOMPARE(old.size(), configFeatureNames().size());
+        QCOMPARE(old.back(), 1.0);
+    }
+
     void rejectsKernelLargerThanInput() {
         ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
         spec.trunk[0].kernel = 40;

@@ -12,6 +12,7 @@ class TestSlices : public QObject {
     Q_OBJECT
     std::shared_ptr<MultiExitNet> net_;
     torch::Tensor images_;
+    std::vector<uint8_t> pixels_;
 
 private Q_SLOTS:
     void initTestCase() {
@@ -23,6 +24,7 @@ private Q_SLOTS:
         QVERIFY2(ds.ok(), ds.error().c_str());
         auto test = (*ds)->load(Split::Test, 16);
         QVERIFY2(test.ok(), test.error().c_str());
+        pixels_ = test->pixels;
         const torch::Tensor u8 = torch::from_blob(test->pixels.data(), {16, 1, 28, 28}, torch::kUInt8).clone();
         images_ = net_->preprocess(u8);
     }
@@ -46,6 +48,34 @@ private Q_SLOTS:
         }
         // The default model's five paths: 7, 11, 15, 19 and 23 layers, each with n + 1 partitions.
         QCOMPARE(checked, 7 + 1 + 11 + 1 + 15 + 1 + 19 + 1 + 23 + 1);
+    }
+
+    // The same for the other shipped architectures: batch norm, 1x1 and depthwise (grouped)
+    // convolutions.
+    void everyShippedModelComposes() {
+        torch::InferenceMode guard;
+        for (const std::string& path : edgent::test::shippedModels()) {
+            auto net = loadModel(path);
+            QVERIFY2(net.ok(), net.error().c_str());
+            const torch::Tensor x = (*net)->preprocess(torch::from_blob(pixels_.data(), {16, 1, 28, 28}, torch::kUInt8).clone());
+            int groupedLayers = 0;
+            for (int e = 0; e < (*net)->numExits(); ++e) {
+                const int n = (*net)->pathLength(e);
+                const torch::Tensor full = *(*net)->forwardExit(e, x);
+                for (int p = 0; p <= n; ++p) {
+                    auto head = (*net)->runSlice(e, 0, p, x);
+                    QVERIFY2(head.ok(), head.error().c_str());
+                    auto tail = (*net)->runSlice(e, p, n, *head);
+                    QVERIFY2(tail.ok(), tail.error().c_str());
+                    QVERIFY2(torch::equal(*tail, full), qPrintable(QStringLiteral("%1: exit %2 partition %3 differs")
+                                                                        .arg(QString::fromStdString(path))
+                                                                        .arg(e)
+                                                                        .arg(p)));
+                }
+                for (int i = 0; i < n; ++i) groupedLayers += (*net)->spec().pathLayer(e, i).groups > 1 ? 1 : 0;
+            }
+            if ((*net)->spec().name.find("mobilenet") != std::string::npos) QVERIFY(groupedLayers > 0);
+        }
     }
 
     void threeWaySplitsAlsoCompose() {

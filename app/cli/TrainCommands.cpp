@@ -58,7 +58,7 @@ QJsonArray toArray(const std::vector<double>& v) {
 
 int runTrain(const QStringList& args) {
     Command cmd(QStringLiteral("train"),
-                QStringLiteral("Trains the built-in 5-exit AlexNet jointly over all exits (weighted sum of the exit "
+                QStringLiteral("Trains a built-in multi-exit net (the 5-exit AlexNet by default) jointly over all exits (weighted sum of the exit "
                                "losses) and saves it in the native format. Ctrl-C saves a checkpoint."),
                 QStringLiteral("--dataset fashion-mnist|cifar10 [--data-dir DIR] --out MODEL.json [options]"));
     auto& p = cmd.parser();
@@ -66,13 +66,15 @@ int runTrain(const QStringList& args) {
         {"dataset", "Dataset name: fashion-mnist (default) or cifar10.", "NAME", "fashion-mnist"},
         {"data-dir", "Folder holding the dataset files (default: the dataset's standard place).", "DIR"},
         {"out", "Model JSON to write; the weights go next to it.", "MODEL"},
+        {"arch", "Built-in architecture of a fresh model: alexnet5 (default; 5 exits), vgg3 (3x3 conv blocks, 3 exits) or "
+                 "mobilenet3 (depthwise-separable blocks, 3 exits).", "NAME", "alexnet5"},
         {"epochs", "Passes over the training set (default 5).", "N"},
         {"train-limit", "Train on the first N training images only (default: all).", "N"},
         {"eval-limit", "Measure the stored accuracy on the first N test images (default: all).", "N"},
         {"batch-size", "Images per optimisation step (default 64).", "N"},
         {"lr", "Adam learning rate (default 0.001).", "RATE"},
         {"seed", "Seed for initialisation, shuffling and dropout (default 1).", "S"},
-        {"exit-weights", "Comma-separated loss weight per exit (default 1,1,1,1,1).", "W,..."},
+        {"exit-weights", "Comma-separated loss weight per exit (default: 1 for every exit).", "W,..."},
         {"threads", "LibTorch compute threads (default: one per core).", "N"},
         {"validation", "Hold out the last N training images for calibration; never trained on (default 5000).", "N"},
         {"augment", "Random horizontal flips and shifts of up to 2 pixels."},
@@ -90,6 +92,8 @@ int runTrain(const QStringList& args) {
     o.dataset = p.value("dataset").toStdString();
     o.dataDir = p.value("data-dir").toStdString();
     o.outPath = p.value("out").toStdString();
+    o.arch = p.value("arch").toStdString();
+    if (p.isSet("arch") && p.isSet("init")) return cmd.fail("--arch and --init exclude each other: --init keeps its model's architecture");
     if (o.outPath.empty()) return cmd.fail("--out MODEL.json is required");
     const auto epochs = cmd.intOption("epochs", 5, p.isSet("init") && p.isSet("appeal") ? 0 : 1, 1000, &code);
     const auto trainLimit = cmd.intOption("train-limit", 0, 1, 100'000'000, &code);

@@ -25,6 +25,7 @@ QJsonObject layerToJson(const LayerSpec& l, const Shape& input) {
         o["kernel"] = static_cast<qint64>(l.kernel);
         o["stride"] = static_cast<qint64>(l.stride);
         o["padding"] = static_cast<qint64>(l.padding);
+        if (l.groups != 1) o["groups"] = static_cast<qint64>(l.groups);
         break;
     case LayerKind::MaxPool:
         o["kernel"] = static_cast<qint64>(l.kernel);
@@ -86,6 +87,7 @@ Result<LayerSpec> layerFromJson(const QJsonValue& value, const std::string& wher
     const bool ok = readInt(o, "in_channels", l.inChannels, error, where) &&
                     readInt(o, "out_channels", l.outChannels, error, where) && readInt(o, "kernel", l.kernel, error, where) &&
                     readInt(o, "stride", l.stride, error, where) && readInt(o, "padding", l.padding, error, where) &&
+                    readInt(o, "groups", l.groups, error, where) &&
                     readInt(o, "in_features", l.inFeatures, error, where) &&
                     readInt(o, "out_features", l.outFeatures, error, where) && readInt(o, "size", l.lrnSize, error, where) &&
                     readDouble(o, "alpha", l.lrnAlpha, error, where) && readDouble(o, "beta", l.lrnBeta, error, where) &&

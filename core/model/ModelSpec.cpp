@@ -58,13 +58,17 @@ Result<LayerInfo> inferLayer(const LayerSpec& layer, const Shape& in, bool inTru
                         " incoming channels");
         if (layer.outChannels <= 0 || layer.kernel <= 0 || layer.stride <= 0 || layer.padding < 0)
             return fail("out_channels, kernel and stride must be positive and padding non-negative");
+        if (layer.groups <= 0 || c % layer.groups != 0 || layer.outChannels % layer.groups != 0)
+            return fail("groups " + std::to_string(layer.groups) + " must divide both the " + std::to_string(c) +
+                        " incoming and the " + std::to_string(layer.outChannels) + " outgoing channels");
         const int64_t ho = windowOut(h, layer.kernel, layer.stride, layer.padding);
         const int64_t wo = windowOut(w, layer.kernel, layer.stride, layer.padding);
         if (ho <= 0 || wo <= 0)
             return fail("kernel " + std::to_string(layer.kernel) + " does not fit the " + in.toString() + " input");
         info.output = Shape{{layer.outChannels, ho, wo}};
-        info.paramCount = layer.outChannels * c * layer.kernel * layer.kernel + layer.outChannels;
-        info.flops = 2 * c * layer.kernel * layer.kernel * layer.outChannels * ho * wo;
+        const int64_t cPerGroup = c / layer.groups;
+        info.paramCount = layer.outChannels * cPerGroup * layer.kernel * layer.kernel + layer.outChannels;
+        info.flops = 2 * cPerGroup * layer.kernel * layer.kernel * layer.outChannels * ho * wo;
         const double ratio = static_cast<double>(layer.kernel) / static_cast<double>(layer.stride);
         info.features = {inElems, ratio * ratio * static_cast<double>(layer.outChannels)};
         break;
@@ -149,7 +153,8 @@ Result<LayerInfo> inferLayer(const LayerSpec& layer, const Shape& in, bool inTru
                    static_cast<double>(info.flops) / 2.0,
                    inElems * kActivationElementBytes,
                    static_cast<double>(info.outputBytes),
-                   static_cast<double>(info.paramCount)};
+                   static_cast<double>(info.paramCount),
+                   layer.kind == LayerKind::Conv ? static_cast<double>(layer.groups) : 1.0};
     return info;
 }
 
@@ -207,7 +212,11 @@ std::vector<std::string> tableOneFeatureNames(LayerKind kind) {
 
 std::vector<std::string> configFeatureNames() {
     return {"kernel",     "stride",     "padding",   "channels_in", "channels_out", "height_in", "width_in",
-            "height_out", "width_out",  "macs",      "bytes_in",    "bytes_out",    "params"};
+            "height_out", "width_out",  "macs",      "bytes_in",    "bytes_out",    "params",      "groups"};
+}
+
+void upgradeConfig(std::vector<double>& config) {
+    if (config.size() + 1 == configFeatureNames().size()) config.push_back(1.0);
 }
 
 int ModelSpec::pathLength(int exit) const {
@@ -285,93 +294,6 @@ int64_t transferBytes(const ModelSpec& spec, const std::vector<LayerInfo>& path,
     if (p <= 0) return spec.inputBytes();
     if (p >= static_cast<int>(path.size())) return 0;
     return path[static_cast<size_t>(p - 1)].outputBytes;
-}
-
-ModelSpec alexNet5Spec(int64_t channels, int64_t height, int64_t width, int64_t numClasses) {
-    auto conv = [](std::string name, int64_t out, int64_t k, int64_t pad) {
-        LayerSpec l;
-        l.kind = LayerKind::Conv;
-        l.name = std::move(name);
-        l.outChannels = out;
-        l.kernel = k;
-        l.stride = 1;
-        l.padding = pad;
-        return l;
-    };
-    auto simple = [](LayerKind kind, std::string name) {
-        LayerSpec l;
-        l.kind = kind;
-        l.name = std::move(name);
-        return l;
-    };
-    auto pool = [](std::string name) {
-        LayerSpec l;
-        l.kind = LayerKind::MaxPool;
-        l.name = std::move(name);
-        l.kernel = 2;
-        l.stride = 2;
-        return l;
-    };
-    auto fc = [](std::string name, int64_t out) {
-        LayerSpec l;
-        l.kind = LayerKind::Linear;
-        l.name = std::move(name);
-        l.outFeatures = out;
-        return l;
-    };
-    auto dropout = [](std::string name, double p) {
-        LayerSpec l;
-        l.kind = LayerKind::Dropout;
-        l.name = std::move(name);
-        l.dropoutP = p;
-        return l;
-    };
-
-    ModelSpec spec;
-    spec.name = "alexnet5";
-    spec.input = Shape{{channels, height, width}};
-    spec.numClasses = numClasses;
-    // AlexNet's layer sequence, narrowed for small images so that a full training run fits in
-    // minutes on two cores: conv-relu-lrn-pool twice, three 3x3 convs, then two dropout FCs.
-    spec.trunk = {
-        conv("conv1", 32, 5, 2),
-        simple(LayerKind::Relu, "relu1"),
-        simple(LayerKind::Lrn, "lrn1"),
-        pool("pool1"),
-        conv("conv2", 64, 3, 1),
-        simple(LayerKind::Relu, "relu2"),
-        simple(LayerKind::Lrn, "lrn2"),
-        pool("pool2"),
-        conv("conv3", 96, 3, 1),
-        simple(LayerKind::Relu, "relu3"),
-        conv("conv4", 96, 3, 1),
-        simple(LayerKind::Relu, "relu4"),
-        conv("conv5", 64, 3, 1),
-        simple(LayerKind::Relu, "relu5"),
-        pool("pool5"),
-        simple(LayerKind::Flatten, "flatten"),
-        fc("fc6", 256),
-        simple(LayerKind::Relu, "relu6"),
-        dropout("drop6", 0.3),
-        fc("fc7", 256),
-        simple(LayerKind::Relu, "relu7"),
-        dropout("drop7", 0.3),
-    };
-    // The early exits are deliberately light (a pooled linear classifier on the trunk's
-    // features), so that they cost little and a deeper exit is clearly more accurate: the
-    // trade-off per-input early exits exploit.
-    auto linearHead = [&](const std::string& prefix) {
-        return std::vector<LayerSpec>{pool(prefix + "_pool"), simple(LayerKind::Flatten, prefix + "_flatten"),
-                                      fc(prefix + "_fc", numClasses)};
-    };
-    spec.exits = {
-        ExitSpec{"exit0", 4, linearHead("exit0"), {}},
-        ExitSpec{"exit1", 8, linearHead("exit1"), {}},
-        ExitSpec{"exit2", 12, linearHead("exit2"), {}},
-        ExitSpec{"exit3", 18, {fc("exit3_fc", numClasses)}, {}},
-        ExitSpec{"exit4", 22, {fc("fc8", numClasses)}, {}},
-    };
-    return spec;
 }
 
 }  // namespace edgent::core

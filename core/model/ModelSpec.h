@@ -41,6 +41,9 @@ struct LayerSpec {
     int64_t kernel = 0;
     int64_t stride = 1;
     int64_t padding = 0;
+    // conv: channel groups (in and out channels both divisible by it); groups == channels in
+    // is a depthwise convolution, as in MobileNet's depthwise-separable blocks
+    int64_t groups = 1;
     // linear
     int64_t outFeatures = 0;
     // local response norm (AlexNet's defaults)
@@ -91,7 +94,8 @@ std::vector<std::string> tableOneFeatureNames(LayerKind kind);
 // Names of a layer's configuration features, the same for every kind, in the order of
 // LayerInfo::config: kernel, stride and padding (0 for layers without a window), channels
 // in and out, spatial size in and out (a flat vector of n features is n x 1 x 1),
-// multiply-accumulates (flops / 2), activation bytes in and out, and parameters. What the
+// multiply-accumulates (flops / 2), activation bytes in and out, parameters, and channel
+// groups (1 except for grouped and depthwise convolutions). What the
 // non-linear latency models (core/plan/Forest.h) are fitted on, as nn-Meter does.
 std::vector<std::string> configFeatureNames();
 
@@ -135,8 +139,24 @@ Status validateSpec(const ModelSpec& spec);
 // layer p-1 otherwise, nothing when p == n (device-only).
 int64_t transferBytes(const ModelSpec& spec, const std::vector<LayerInfo>& path, int p);
 
+// Profiles stored before grouped convolutions have one configuration feature fewer (no
+// groups); this appends the missing 1 so that they stay usable.
+void upgradeConfig(std::vector<double>& config);
+
 // The built-in BranchyNet-style AlexNet with five exits, for 1x28x28 (Fashion-MNIST) or
 // 3x32x32 (CIFAR-10) input.
 ModelSpec alexNet5Spec(int64_t channels, int64_t height, int64_t width, int64_t numClasses);
+
+// Two more multi-exit architectures, so that latency models can be tested on models they
+// never saw: a VGG-style net of 3x3 conv-batchnorm-relu blocks with three exits, and a
+// MobileNet-style net of depthwise-separable blocks (3x3 depthwise conv, 1x1 pointwise conv)
+// with three exits.
+ModelSpec vgg3Spec(int64_t channels, int64_t height, int64_t width, int64_t numClasses);
+ModelSpec mobileNet3Spec(int64_t channels, int64_t height, int64_t width, int64_t numClasses);
+
+// The built-in architectures by name ("alexnet5", "vgg3", "mobilenet3"); fails with one line
+// listing them for any other name.
+Result<ModelSpec> builtinSpec(const std::string& name, int64_t channels, int64_t height, int64_t width, int64_t numClasses);
+std::vector<std::string> builtinSpecNames();
 
 }  // namespace edgent::core

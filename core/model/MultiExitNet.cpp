@@ -7,7 +7,7 @@ NetLayer::NetLayer(const LayerSpec& spec, const Shape& input) : kind_(spec.kind)
     switch (spec.kind) {
     case LayerKind::Conv:
         conv_ =
-            nn::Conv2d(nn::Conv2dOptions(input.dims[0], spec.outChannels, spec.kernel).stride(spec.stride).padding(spec.padding));
+            nn::Conv2d(nn::Conv2dOptions(input.dims[0], spec.outChannels, spec.kernel).stride(spec.stride).padding(spec.padding).groups(spec.groups));
         module_ = conv_.ptr();
         break;
     case LayerKind::Linear:

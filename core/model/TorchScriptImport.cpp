@@ -101,9 +101,9 @@ Result<LayerSpec> layerFromModule(const Module& m, const std::string& where) {
             if (!*r) return makeError(r->error());
         if (auto d = intParam(m, "dilation", where, 1); !d || *d != 1)
             return makeError(where + ": dilated convolutions are not supported");
-        if (auto g = intParam(m, "groups", where, 1); !g || *g != 1)
-            return makeError(where + ": grouped convolutions are not supported");
-        need(oc, l.outChannels), need(k, l.kernel), need(s, l.stride), need(p, l.padding);
+        auto g = intParam(m, "groups", where, 1);
+        if (!g) return makeError(g.error());
+        need(oc, l.outChannels), need(k, l.kernel), need(s, l.stride), need(p, l.padding), need(g, l.groups);
     } else if (kind == "MaxPool2d") {
         l.kind = LayerKind::MaxPool;
         auto k = intParam(m, "kernel_size", where);
@@ -178,7 +178,7 @@ std::string layerForwardCode(const LayerSpec& l) {
     switch (l.kind) {
     case LayerKind::Conv:
         c << "    return torch.conv2d(x, self.weight, self.bias, [" << l.stride << ", " << l.stride << "], [" << l.padding << ", "
-          << l.padding << "])\n";
+          << l.padding << "], [1, 1], " << l.groups << ")\n";
         break;
     case LayerKind::Relu: c << "    return torch.relu(x)\n"; break;
     case LayerKind::MaxPool:
@@ -226,7 +226,7 @@ Module layerModule(const LayerSpec& l, const std::string& ns, const torch::nn::M
     switch (l.kind) {
     case LayerKind::Conv:
         intAttr("out_channels", l.outChannels), intAttr("kernel_size", l.kernel), intAttr("stride", l.stride),
-            intAttr("padding", l.padding);
+            intAttr("padding", l.padding), intAttr("groups", l.groups);
         break;
     case LayerKind::MaxPool: intAttr("kernel_size", l.kernel), intAttr("stride", l.stride), intAttr("padding", l.padding); break;
     case LayerKind::Lrn:

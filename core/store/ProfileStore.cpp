@@ -113,6 +113,7 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
         t.repeats = static_cast<int>(l.i64(8));
         const QString config = QString::fromStdString(l.text(9));
         for (const QString& f : config.mid(1, config.size() - 2).split(',', Qt::SkipEmptyParts)) t.config.push_back(f.toDouble());
+        if (!t.config.empty()) upgradeConfig(t.config);
         p.result.layers.push_back(std::move(t));
     }
     Stmt r(db_,

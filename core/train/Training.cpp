@@ -326,8 +326,10 @@ Result<TrainReport> trainModel(const TrainOptions& o, const TrainProgressFn& pro
         spec = init->spec();
         if (auto file = readModelFile(o.initPath)) initTraining = file->trainingJson;
     } else {
-        spec = alexNet5Spec(train->channels, train->height, train->width, 10);
-        spec.name = (*ds)->name() + "-alexnet5";
+        auto built = builtinSpec(o.arch, train->channels, train->height, train->width, 10);
+        if (!built) return makeError(built.error());
+        spec = std::move(built).value();
+        spec.name = (*ds)->name() + "-" + o.arch;
         spec.inputMean = (*ds)->mean();
         spec.inputStd = (*ds)->stddev();
         spec.classNames = (*ds)->classNames();

@@ -16,6 +16,7 @@ struct TrainOptions {
     std::string dataset = "fashion-mnist";
     std::string dataDir;  // empty: the dataset's default
     std::string outPath;  // model JSON to write
+    std::string arch = "alexnet5";  // a built-in architecture (builtinSpecNames()) for a fresh model
     int epochs = 5;
     int64_t trainLimit = 0;  // 0: the whole training split
     int64_t evalLimit = 0;   // test images for the accuracy stored in the model; 0: all
