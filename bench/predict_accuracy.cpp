@@ -1,11 +1,16 @@
 // Predicted against measured end-to-end latency over the whole exit x partition grid of a
 // model, at several bandwidths, on loopback with the application shaper. Predictions come
-// from the newest profile in a run database (run `edgent profile --db DB` first), with both
-// predictors side by side. Prints MAPE per bandwidth and predictor, and the worst cells.
+// from the newest profile in a run database (run `edgent profile --db DB` first), every
+// predictor side by side. Prints MAPE per bandwidth and predictor, and the worst cells.
 // The device worker runs with the slowdown its profile was taken with.
+// --model: another model than the default; when DB never profiled it, the fitted predictors
+// predict it from the profile of the model DB did profile (a model never profiled).
+// --measured DB2: per-layer scores against the model's own profile in DB2 (nn-Meter's
+// "within +-10%"); --layers-only stops there.
 // With --cells, every cell's measured and predicted parts (device, transfer, edge), and per
 // bandwidth the mean signed error of each part, to show where the prediction misses.
-// Usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...] [--cells]   (default 1e5,1e6,1e7)
+// Usage: edgent-bench-predict DB [--model M] [--measured DB2] [--layers-only] [--count N] [--bandwidths BPS,...] [--cells]
+// (bandwidths default to 1e5,1e6,1e7)
 #include "core/control/LiveRun.h"
 #include "core/control/ProfileRun.h"
 #include "core/model/ModelImport.h"
@@ -49,42 +54,91 @@ std::vector<double> parseBandwidths(const char* text) {
     return out;
 }
 
+// Per-layer predictions against the model's own measured profile (from another database, so
+// that the predictors never saw them): the share within +-10% and the MAPE, per node.
+void printLayerScores(store::RunStore& measuredDb, const ModelFile& model, const std::string& hash,
+                      const std::vector<std::pair<std::string, plan::LatencyTable>>& tables) {
+    for (const char* node : {"device", "edge"}) {
+        auto measured = measuredDb.latestProfile(hash, node);
+        if (!measured) {
+            std::printf("  %s: %s\n", node, measured.error().c_str());
+            continue;
+        }
+        for (const auto& [name, table] : tables) {
+            double ape = 0.0;
+            int within = 0, n = 0;
+            for (const auto& t : measured->result.layers) {
+                if (t.source != "model" || t.exit < 0 || t.exit >= model.spec.numExits() || !(t.medianMs > 0)) continue;
+                const double predicted = std::string(node) == "device" ? table.deviceLayerMs(t.exit, t.layerIndex)
+                                                                       : table.edgeLayerMs(t.exit, t.layerIndex);
+                const double err = std::abs(predicted - t.medianMs) / t.medianMs;
+                ape += err;
+                within += err <= 0.1 ? 1 : 0;
+                ++n;
+            }
+            if (n > 0)
+                std::printf("  %-6s per layer, %-14s %5.1f%% within +-10%%, MAPE %6.1f%% (%d layers)\n", node, name.c_str(),
+                            100.0 * within / n, 100.0 * ape / n, n);
+        }
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const char* usage = "usage: edgent-bench-predict DB [--count N] [--bandwidths BPS,...] [--cells]";
-    bool printCells = false;
+    const char* usage =
+        "usage: edgent-bench-predict DB [--model MODEL] [--measured DB2] [--count N] [--bandwidths BPS,...] [--cells] "
+        "[--layers-only]";
+    bool printCells = false, layersOnly = false;
     if (argc < 2) return die(usage);
     int count = 5;
+    std::string modelPath = defaultModelPath(), measuredPath;
     std::vector<double> bandwidths{100e3, 1e6, 10e6};
     for (int i = 2; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--count") && i + 1 < argc)
             count = std::max(3, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--bandwidths") && i + 1 < argc)
             bandwidths = parseBandwidths(argv[++i]);
+        else if (!std::strcmp(argv[i], "--model") && i + 1 < argc)
+            modelPath = argv[++i];
+        else if (!std::strcmp(argv[i], "--measured") && i + 1 < argc)
+            measuredPath = argv[++i];
         else if (!std::strcmp(argv[i], "--cells"))
             printCells = true;
+        else if (!std::strcmp(argv[i], "--layers-only"))
+            layersOnly = true;
         else
             return die(usage);
     }
     if (bandwidths.empty()) return die("--bandwidths takes positive bits per second, e.g. 1e6,10e6");
-    auto bytes = readAnyModel(defaultModelPath());
+    auto bytes = readAnyModel(modelPath);
     if (!bytes) return die(bytes.error());
     const ModelFile* model = &bytes->file;
     auto db = store::RunStore::open(argv[1]);
     if (!db) return die(db.error());
     const std::string hash = store::modelHash(bytes->specText, bytes->weights);
+    // Every predictor the database can give for this model: lookup needs the model's own
+    // profile; the fitted ones predict a model the database never profiled from the newest
+    // profile of another. forest-sweep is the forest fitted on the synthetic sweep alone.
+    std::vector<std::pair<std::string, plan::LatencyTable>> tables;
+    for (const char* name : {"lookup", "regression", "regression-macs", "forest", "forest-sweep"}) {
+        auto t = latencyTableFor(**db, *model, hash, name);
+        if (t) tables.emplace_back(name, std::move(*t));
+        else std::printf("%s: not available (%s)\n", name, t.error().c_str());
+    }
+    if (tables.empty()) return die("no predictor is available from this database");
     auto dprof = (*db)->latestProfile(hash, "device");
+    if (!dprof) dprof = (*db)->latestProfile("", "device");
     if (!dprof) return die(dprof.error());
-    auto lookup = latencyTableFor(**db, *model, hash, "lookup");
-    auto regression = latencyTableFor(**db, *model, hash, "regression");
-    auto macs = latencyTableFor(**db, *model, hash, "regression-macs");
-    if (!lookup || !regression || !macs) return die(!lookup ? lookup.error() : !regression ? regression.error() : macs.error());
-    // The forest fitted on the whole profile, and on the synthetic sweep alone: the second is
-    // what a model never profiled gets.
-    auto forest = latencyTableFor(**db, *model, hash, "forest");
-    auto forestSweep = latencyTableFor(**db, *model, hash, "forest-sweep");
-    if (!forest || !forestSweep) return die(!forest ? forest.error() : forestSweep.error());
+    const bool ownProfile = (*db)->latestProfile(hash, "device").ok();
+    std::printf("model %s, %s; predictors fitted on the %s profile\n", model->spec.name.c_str(), modelPath.c_str(),
+                ownProfile ? "model's own" : "newest other model's");
+    if (!measuredPath.empty()) {
+        auto measuredDb = store::RunStore::open(measuredPath, store::RunStore::Mode::ReadOnly);
+        if (!measuredDb) return die(measuredDb.error());
+        printLayerScores(**measuredDb, *model, hash, tables);
+    }
+    if (layersOnly) return 0;
 
     WorkerLinkOptions linkOptions;
     linkOptions.deviceSlowdown = dprof->slowdown;
@@ -94,12 +148,13 @@ int main(int argc, char** argv) {
     QTemporaryDir scratch;  // every cell is a run, stored in a database of the bench's own
     if (!scratch.isValid()) return die("cannot make a scratch folder");
 
+    const plan::LatencyTable& first = tables.front().second;  // lookup when there is one
     std::printf(
         "predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow), "
-        "device slowdown %g\n",
+        "device slowdown %g (emulated)\n",
         count, dprof->slowdown);
     for (double bps : bandwidths) {
-        double apeLookup = 0, apeRegression = 0, apeMacs = 0, apeForest = 0, apeForestSweep = 0;
+        std::vector<double> ape(tables.size(), 0.0);
         double partError[3] = {0, 0, 0};  // predicted - measured medians: device, transfer, edge
         int cells = 0;
         struct Worst {
@@ -110,8 +165,8 @@ int main(int argc, char** argv) {
         std::vector<Worst> worst;
         for (int e = 0; e < model->spec.numExits(); ++e)
             for (int p = 0; p <= model->spec.pathLength(e); ++p) {
-                const double predictedLookup = lookup->predictMs(e, p, bps);
-                const int n = predictedLookup > 2000 ? 3 : count;
+                const double predictedFirst = first.predictMs(e, p, bps);
+                const int n = predictedFirst > 2000 ? 3 : count;
                 LiveRunOptions o;
                 o.dbPath = scratch.filePath("cells.sqlite").toStdString();
                 o.source = "edgent-bench-predict";
@@ -134,39 +189,30 @@ int main(int argc, char** argv) {
                     edgeMs.push_back(s.edgeMs);
                 }
                 const double md = median(deviceMs), mt = median(transferMs), me = median(edgeMs);
-                const double pd = lookup->deviceMs(e, p), pe = lookup->edgeMs(e, p), pt = predictedLookup - pd - pe;
+                const double pd = first.deviceMs(e, p), pe = first.edgeMs(e, p), pt = predictedFirst - pd - pe;
                 partError[0] += pd - md;
                 partError[1] += pt - mt;
                 partError[2] += pe - me;
                 if (printCells)
                     std::printf(
-                        "  %6.0f kbps e%d p%-2d  device %7.2f/%7.2f  transfer %8.2f/%8.2f  edge %6.2f/%6.2f  (measured/predicted "
+                        "  %6.0f kbps e%d p%-2d  device %7.2f/%7.2f  transfer %8.2f/%8.2f  edge %6.2f/%6.2f  (measured/%s "
                         "ms)\n",
-                        bps / 1e3, e, p, md, pd, mt, pt, me, pe);
-                std::sort(total.begin(), total.end());
-                const double measured = total[total.size() / 2];
-                const double a = std::abs(predictedLookup - measured) / measured;
-                const double b = std::abs(regression->predictMs(e, p, bps) - measured) / measured;
-                apeLookup += a;
-                apeRegression += b;
-                apeMacs += std::abs(macs->predictMs(e, p, bps) - measured) / measured;
-                apeForest += std::abs(forest->predictMs(e, p, bps) - measured) / measured;
-                apeForestSweep += std::abs(forestSweep->predictMs(e, p, bps) - measured) / measured;
+                        bps / 1e3, e, p, md, pd, mt, pt, me, pe, tables.front().first.c_str());
+                const double measured = median(total);
+                for (size_t k = 0; k < tables.size(); ++k)
+                    ape[k] += std::abs(tables[k].second.predictMs(e, p, bps) - measured) / measured;
                 ++cells;
-                worst.push_back({a, e, p, measured, predictedLookup});
+                worst.push_back({std::abs(predictedFirst - measured) / measured, e, p, measured, predictedFirst});
             }
         std::sort(worst.begin(), worst.end(), [](const Worst& x, const Worst& y) { return x.ape > y.ape; });
-        std::printf(
-            "%8.0f kbps: MAPE lookup %5.1f%%, regression (Table 1) %6.1f%%, regression-macs %6.1f%%, forest %5.1f%%, "
-            "forest from the sweep alone %5.1f%% over %d cells; worst lookup cells:",
-            bps / 1e3, 100 * apeLookup / cells, 100 * apeRegression / cells, 100 * apeMacs / cells, 100 * apeForest / cells,
-            100 * apeForestSweep / cells, cells);
+        std::printf("%8.0f kbps, MAPE over %d cells:", bps / 1e3, cells);
+        for (size_t k = 0; k < tables.size(); ++k) std::printf(" %s %.1f%%", tables[k].first.c_str(), 100 * ape[k] / cells);
+        std::printf("\n    worst %s cells:", tables.front().first.c_str());
         for (size_t i = 0; i < 3 && i < worst.size(); ++i)
             std::printf(" (e%d p%d: %.2f ms measured, %.2f predicted)", worst[i].e, worst[i].p, worst[i].measured,
                         worst[i].predicted);
-        std::printf(
-            "\n    lookup's mean error (predicted - measured) per part: device %+.2f ms, transfer %+.2f ms, edge %+.2f ms\n",
-            partError[0] / cells, partError[1] / cells, partError[2] / cells);
+        std::printf("\n    %s's mean error (predicted - measured) per part: device %+.2f ms, transfer %+.2f ms, edge %+.2f ms\n",
+                    tables.front().first.c_str(), partError[0] / cells, partError[1] / cells, partError[2] / cells);
         std::fflush(stdout);
     }
     link.shutdown();

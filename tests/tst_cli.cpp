@@ -238,7 +238,7 @@ private Q_SLOTS:
                                     .arg(o[0]["predicted_ms"].toDouble())));
         }
         expectOneLineError(run({"plan", "--db", db, "--bandwidth", "400kbps", "--deadline", "200ms", "--predictor", "p99"}),
-                           "unknown predictor 'p99' (auto, lookup-p95, lookup, forest-p95, forest, regression, regression-macs)");
+                           "unknown predictor 'p99' (auto, lookup-p95, lookup, forest-p95, forest, regression-p95, regression, regression-macs)");
         const Run planned = run({"run", "--db", db, "--policy", "edgent", "--bandwidth", "400kbps", "--deadline", "200ms",
                                  "--count", "10", "--json"});
         QVERIFY2(planned.code == 0, planned.err.constData());

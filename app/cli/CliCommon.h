@@ -15,6 +15,13 @@
 
 namespace edgent::app {
 
+// The --predictor option's help, the same for every command that plans.
+inline const QString kPredictorHelp = QStringLiteral(
+    "auto (default: lookup-p95 when the model was profiled on both nodes, else forest-p95), lookup-p95 or lookup (measured "
+    "per-layer 95th percentiles or medians), forest-p95 or forest (boosted trees on each layer's configuration: predict "
+    "models never profiled), regression-p95, regression or regression-macs (Edgent's Table-1 fits, which predict models "
+    "never profiled too).");
+
 class Command {
 public:
     // `usage` is the synopsis line printed by --help after "edgent <name>".

@@ -65,7 +65,7 @@ int runRun(const QStringList& args) {
          "Per-input policies: reach at least this expected accuracy (e.g. 0.91 or 91%) at the least device energy, "
          "instead of the highest accuracy.",
          "A"},
-        {"predictor", "With --policy: auto (default: lookup-p95 when the model was profiled on both nodes, else forest-p95), lookup-p95 or lookup (measured per-layer 95th percentiles or medians), forest-p95 or forest (boosted trees on each layer's configuration: predict models never profiled), regression or regression-macs (Edgent's Table-1 fits).", "NAME", "auto"},
+        {"predictor", QStringLiteral("With --policy: ") + kPredictorHelp, "NAME", "auto"},
         {"power-profile", "Device power model for energy: laptop (default) or raspberry-pi-3b (resources/power-profiles.json).",
          "NAME", "laptop"},
         {"trace",

@@ -50,7 +50,7 @@ int runSweep(const QStringList& args) {
          "cascade and adaptive, need edgent calibrate first.",
          "LIST", "edgent,device-only,edge-only,partition-only,exit-only"},
         {"target-accuracy", "Per-input policies: the expected accuracy to reach at the least device energy.", "A"},
-        {"predictor", "auto (default: lookup-p95 when the model was profiled on both nodes, else forest-p95), lookup-p95 or lookup (measured per-layer 95th percentiles or medians), forest-p95 or forest (boosted trees on each layer's configuration: predict models never profiled), regression or regression-macs (Edgent's Table-1 fits).", "NAME", "auto"},
+        {"predictor", kPredictorHelp, "NAME", "auto"},
         {"count", "Inferences per point (default 30).", "N"},
         {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
         {"device-slowdown", "Emulate a device F times slower than this host (default: as when the device was profiled).", "F"},

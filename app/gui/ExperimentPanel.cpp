@@ -98,7 +98,8 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
         tr("auto: lookup-p95 when the model was profiled on both nodes, else forest-p95; lookup: measured per-layer "
            "medians; lookup-p95: their 95th percentiles, so that the plan meets the deadline in ~95% of inferences, not "
            "half; forest, forest-p95: boosted trees on each layer's configuration, for models never profiled; "
-           "regression: Edgent's Table-1 fits; regression-macs: plus a multiply-accumulate term"));
+           "regression, regression-p95: Edgent's Table-1 fits to medians or 95th percentiles; regression-macs: plus a "
+           "multiply-accumulate term"));
     form->addRow(tr("Predictor"), predictor_);
     rate_ = new QDoubleSpinBox(inputs);
     rate_->setObjectName("rateValue");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -56,7 +57,8 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
         });
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + std::chrono::milliseconds(options.timeoutMs);
-    QJsonObject request{{"repeats", options.repeats}, {"synthetic", options.synthetic}};
+    QJsonObject request{
+        {"repeats", options.repeats}, {"synthetic", options.synthetic}, {"adaptive_rounds", options.adaptiveRounds}};
     // One worker after the other: when both share a host (local workers), profiling them
     // at once would time each while the other competes for the cores and the memory bus.
     for (Role r : {Role::Edge, Role::Device}) {
@@ -208,7 +210,7 @@ Result<std::vector<ForestCheck>> checkForests(const ProfileRunResult& run) {
 }
 
 std::vector<std::string> predictorNames() {
-    return {"auto", "lookup-p95", "lookup", "forest-p95", "forest", "regression", "regression-macs"};
+    return {"auto", "lookup-p95", "lookup", "forest-p95", "forest", "regression-p95", "regression", "regression-macs"};
 }
 
 Result<std::string> resolvePredictor(store::RunStore& db, const std::string& modelHashHex, const std::string& predictor) {
@@ -225,47 +227,81 @@ double layerMs(const profile::LayerTiming& t, double tailRatio, bool tail) {
     return tail ? std::max(t.medianMs * tailRatio, t.medianMs + kP95PerP90 * std::max(0.0, t.p90Ms - t.medianMs)) : t.medianMs;
 }
 
-// A node's forest: fitted on every row of its newest profile of this model or, when the model
-// was never profiled there, of the newest profile of any model (its own layers and the sweep).
-Result<std::pair<plan::LatencyForest, store::StoredProfile>> nodeForest(store::RunStore& db, const std::string& modelHashHex,
-                                                                         const std::string& node, bool tail, bool sweepOnly) {
+// The profile a node's latency model is fitted on: its newest profile of this model or, when
+// the model was never profiled there, its newest profile of any model (that model's layers and
+// the synthetic sweep).
+Result<store::StoredProfile> fittingProfile(store::RunStore& db, const std::string& modelHashHex, const std::string& node) {
     auto profile = db.latestProfile(modelHashHex, node);
     if (!profile) profile = db.latestProfile("", node);
-    if (!profile) return makeError(profile.error());
-    std::vector<plan::LayerSample> samples;
-    for (const auto& t : profile->result.layers)
-        if (!t.config.empty() && !(sweepOnly && t.source == "model"))
-            samples.push_back(plan::LayerSample{t.kind, t.config, layerMs(t, profile->tailRatio, tail)});
-    if (samples.empty())
-        return makeError("the newest " + node + " profile predates layer configurations (schema 7); run edgent profile again");
-    auto forest = plan::LatencyForest::fit(samples);
-    if (!forest) return makeError(node + " latency model: " + forest.error());
-    return std::make_pair(std::move(*forest), std::move(*profile));
+    return profile;
 }
 
-Result<plan::LatencyTable> forestTable(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex, bool tail,
-                                       bool sweepOnly) {
-    auto device = nodeForest(db, modelHashHex, "device", tail, sweepOnly);
-    if (!device) return makeError(device.error());
-    auto edge = nodeForest(db, modelHashHex, "edge", tail, sweepOnly);
-    if (!edge) return makeError(edge.error());
+// A node's forest on its fitting profile's rows (the sweep's alone with sweepOnly).
+Result<plan::LatencyForest> nodeForest(const store::StoredProfile& profile, bool tail, bool sweepOnly) {
+    std::vector<plan::LayerSample> samples;
+    for (const auto& t : profile.result.layers)
+        if (!t.config.empty() && !(sweepOnly && t.source == "model"))
+            samples.push_back(plan::LayerSample{t.kind, t.config, layerMs(t, profile.tailRatio, tail)});
+    if (samples.empty())
+        return makeError("the newest " + profile.node +
+                         " profile predates layer configurations (schema 7); run edgent profile again");
+    auto forest = plan::LatencyForest::fit(samples);
+    if (!forest) return makeError(profile.node + " latency model: " + forest.error());
+    return forest;
+}
+
+// A node's Table-1 regressions (with the MAC term for TableOneMacs) on its fitting profile's
+// rows: the medians as at profiling, or each row's 95th percentile for a tail-aware fit.
+std::map<LayerKind, plan::LinearFit> nodeRegressions(const store::StoredProfile& profile, plan::FeatureSet set, bool tail) {
+    std::map<LayerKind, std::vector<plan::Observation>> byKind;
+    for (const auto& t : profile.result.layers)
+        byKind[t.kind].push_back(plan::Observation{t.features, layerMs(t, profile.tailRatio, tail)});
+    std::map<LayerKind, plan::LinearFit> fits;
+    for (const auto& [kind, obs] : byKind)
+        if (auto fit = plan::fitLinear(kind, obs, 4, 1, set)) fits[kind] = *fit;  // too few points: no fit
+    return fits;
+}
+
+// A latency table of per-layer predictions from a node model fitted per node.
+Result<plan::LatencyTable> predictedTable(const ModelFile& model, double overheadMs,
+                                          const std::function<Result<double>(bool device, const LayerInfo&)>& predict) {
     std::vector<std::vector<double>> d, e;
     for (int x = 0; x < model.spec.numExits(); ++x) {
         auto path = analyzePath(model.spec, x);
         if (!path) return makeError(path.error());
         d.emplace_back();
         e.emplace_back();
-        for (const LayerInfo& l : *path) {
-            for (auto [forest, into, node] : {std::make_tuple(&device->first, &d.back(), "device"),
-                                              std::make_tuple(&edge->first, &e.back(), "edge")}) {
-                auto ms = forest->predictMs(l.kind, l.config);
-                if (!ms) return makeError("layer " + l.name + " on the " + node + ": " + ms.error());
-                into->push_back(*ms);
+        for (const LayerInfo& l : *path)
+            for (bool device : {true, false}) {
+                auto ms = predict(device, l);
+                if (!ms) return makeError("layer " + l.name + " on the " + (device ? "device" : "edge") + ": " + ms.error());
+                (device ? d : e).back().push_back(*ms);
             }
-        }
     }
-    return plan::LatencyTable::fromLayerTimes(model.spec, d, e,
-                                              tail ? device->second.overheadP95Ms : device->second.overheadMs);
+    return plan::LatencyTable::fromLayerTimes(model.spec, d, e, overheadMs);
+}
+
+Result<plan::LatencyTable> modelTable(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
+                                      const std::string& predictor) {
+    const bool tail = predictor.size() > 4 && predictor.compare(predictor.size() - 4, 4, "-p95") == 0;
+    auto device = fittingProfile(db, modelHashHex, "device");
+    if (!device) return makeError(device.error());
+    auto edge = fittingProfile(db, modelHashHex, "edge");
+    if (!edge) return makeError(edge.error());
+    const double overhead = tail ? device->overheadP95Ms : device->overheadMs;
+    if (predictor.rfind("forest", 0) == 0) {
+        const bool sweepOnly = predictor == "forest-sweep";
+        auto fd = nodeForest(*device, tail, sweepOnly);
+        if (!fd) return makeError(fd.error());
+        auto fe = nodeForest(*edge, tail, sweepOnly);
+        if (!fe) return makeError(fe.error());
+        return predictedTable(model, overhead, [&](bool onDevice, const LayerInfo& l) {
+            return (onDevice ? *fd : *fe).predictMs(l.kind, l.config);
+        });
+    }
+    const auto set = predictor == "regression-macs" ? plan::FeatureSet::TableOneMacs : plan::FeatureSet::TableOne;
+    return plan::LatencyTable::fromRegressions(model.spec, nodeRegressions(*device, set, tail), nodeRegressions(*edge, set, tail),
+                                               overhead);
 }
 
 }  // namespace
@@ -276,17 +312,14 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     auto resolved = resolvePredictor(db, modelHashHex, predictorName);
     if (!resolved) return makeError(resolved.error());
     const std::string& predictor = *resolved;
-    if (predictor == "forest" || predictor == "forest-p95" || predictor == "forest-sweep")
-        return forestTable(db, model, modelHashHex, predictor == "forest-p95", predictor == "forest-sweep");
+    if (predictor == "forest" || predictor == "forest-p95" || predictor == "forest-sweep" || predictor == "regression" ||
+        predictor == "regression-p95" || predictor == "regression-macs")
+        return modelTable(db, model, modelHashHex, predictor);
     auto device = db.latestProfile(modelHashHex, "device");
     if (!device) return makeError(device.error());
     auto edge = db.latestProfile(modelHashHex, "edge");
     if (!edge) return makeError(edge.error());
     const double overhead = device->overheadMs;
-    if (predictor == "regression")
-        return plan::LatencyTable::fromRegressions(model.spec, device->regressions, edge->regressions, overhead);
-    if (predictor == "regression-macs")
-        return plan::LatencyTable::fromRegressions(model.spec, device->regressionsMacs, edge->regressionsMacs, overhead);
     const bool tail = predictor == "lookup-p95";
     if (predictor != "lookup" && !tail) return makeError("unknown predictor '" + predictor + "' (" + joinPredictorNames() + ")");
     std::vector<std::vector<double>> d, e;
@@ -335,6 +368,8 @@ Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& m
         fillAdaptiveTables("lookup", "lookup-p95");
     } else if (predictor == "forest" || predictor == "forest-p95") {
         fillAdaptiveTables("forest", "forest-p95");
+    } else if (predictor == "regression" || predictor == "regression-p95") {
+        fillAdaptiveTables("regression", "regression-p95");
     }
     if (auto c = db.latestCalibration(modelHashHex, "validation"))
         ctx.calibration = std::make_shared<const CalibrationSet>(std::move(*c));

@@ -24,6 +24,7 @@ namespace edgent::core::control {
 struct ProfileRunOptions {
     int repeats = 25;
     bool synthetic = true;
+    int adaptiveRounds = 3;  // of the adaptive sweep after the fixed one (core/profile/Sweep.h)
     int timeoutMs = 20 * 60 * 1000;
 };
 
@@ -96,8 +97,10 @@ Result<std::string> resolvePredictor(store::RunStore& db, const std::string& mod
 //   "forest-p95":      the same fitted to each row's 95th percentile (as lookup-p95 reads it);
 //   "forest-sweep":    forest fitted on the synthetic sweep only, as if the model had never been
 //                      profiled (for benches that measure exactly that);
-//   "regression":      Edgent's per-kind regressions on the Table-1 features;
-//   "regression-macs": the same with a multiply-accumulate term for conv and fc.
+//   "regression":      Edgent's per-kind regressions on the Table-1 features, fitted on the
+//                      same profile as a forest (so they too predict models never profiled);
+//   "regression-p95":  the same fitted to each row's 95th percentile;
+//   "regression-macs": Table 1 with a multiply-accumulate term for conv and fc.
 Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
                                            const std::string& predictor);
 

@@ -46,6 +46,9 @@ public:
     int64_t wireBytes(int exit, int p) const { return wireBytes_[static_cast<size_t>(exit)][static_cast<size_t>(p)]; }
     double deviceMs(int exit, int p) const { return devicePrefix_[static_cast<size_t>(exit)][static_cast<size_t>(p)]; }
     double edgeMs(int exit, int p) const { return edgeSuffix_[static_cast<size_t>(exit)][static_cast<size_t>(p)]; }
+    // One layer's predicted time on either node.
+    double deviceLayerMs(int exit, int i) const { return deviceMs_[static_cast<size_t>(exit)][static_cast<size_t>(i)]; }
+    double edgeLayerMs(int exit, int i) const { return edgeMs_[static_cast<size_t>(exit)][static_cast<size_t>(i)]; }
     double overheadMs() const { return overheadMs_; }
     // A(e, p) at bandwidth B (bits per second).
     double predictMs(int exit, int p, double bandwidthBps) const;
