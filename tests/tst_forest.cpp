@@ -3,6 +3,7 @@
 // they never saw, and refuse what they cannot answer with one line.
 #include "core/plan/Forest.h"
 #include "core/plan/Regression.h"
+#include "core/profile/Sweep.h"
 
 #include <QtTest>
 
@@ -52,6 +53,40 @@ class TestForest : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    // Adaptive sampling draws only configurations that fit, and explores one knob at a time.
+    void adaptiveSamplingDrawsValidNeighbours() {
+        std::mt19937_64 rng(5);
+        std::map<LayerKind, int> kinds;
+        int depthwise = 0;
+        for (int i = 0; i < 400; ++i) {
+            const profile::Probe p = profile::randomProbe(rng);
+            auto info = profile::probeInfo(p);
+            QVERIFY2(info.ok(), info.error().c_str());
+            ++kinds[p.layer.kind];
+            depthwise += p.layer.groups > 1 ? 1 : 0;
+            for (const profile::Probe& q : profile::neighbours(p, rng, 3)) {
+                QVERIFY(profile::probeInfo(q).ok());
+                QCOMPARE(q.layer.kind, p.layer.kind);
+                if (p.layer.groups > 1) QCOMPARE(q.layer.groups, q.input.dims[0]);  // a depthwise conv stays depthwise
+                int changed = (q.input.dims != p.input.dims) + (q.layer.outChannels != p.layer.outChannels) +
+                              (q.layer.kernel != p.layer.kernel) + (q.layer.stride != p.layer.stride) +
+                              (q.layer.outFeatures != p.layer.outFeatures);
+                if (p.layer.groups > 1) changed -= q.layer.outChannels != p.layer.outChannels;  // moves with the channels
+                QCOMPARE(changed, 1);
+            }
+        }
+        QVERIFY(kinds[LayerKind::Conv] > 120 && kinds.size() >= 7u);
+        QVERIFY(depthwise > 10);
+        // The fixed grid covers pointwise and depthwise convolutions.
+        int pointwise = 0, grid = 0;
+        for (const auto& p : profile::baseSweep()) {
+            QVERIFY(profile::probeInfo(p).ok());
+            pointwise += p.layer.kind == LayerKind::Conv && p.layer.kernel == 1;
+            grid += p.layer.kind == LayerKind::Conv && p.layer.groups > 1;
+        }
+        QVERIFY(pointwise > 0 && grid > 0);
+    }
+
     void itPredictsConvolutionsItNeverSaw() {
         std::vector<LayerSample> train, test;
         std::vector<Observation> linearTrain, linearTest;

@@ -200,9 +200,24 @@ private Q_SLOTS:
         profile::ProfileOptions o;
         o.repeats = 7;
         o.syntheticRepeats = 5;
+        o.adaptiveRounds = 2;
+        o.adaptiveBatch = 12;
         auto result = profile::profileNet(**net, o);
         QVERIFY2(result.ok(), result.error().c_str());
         QVERIFY(result->loads.size() == 4);
+        // The adaptive rounds: each forest is fitted on every synthetic point measured before
+        // its round, and scored on the round's new points.
+        int synthetic = 0;
+        for (const auto& t : result->layers) synthetic += t.source == "synthetic" ? 1 : 0;
+        QCOMPARE(result->rounds.size(), size_t(2));
+        const auto& r1 = result->rounds[0];
+        const auto& r2 = result->rounds[1];
+        QCOMPARE(r1.fittedOn, static_cast<int>(profile::baseSweep().size()));
+        QCOMPARE(r2.fittedOn, r1.fittedOn + r1.points);
+        QCOMPARE(synthetic, r2.fittedOn + r2.points);
+        QCOMPARE(r1.refined, 0);  // the first round is random draws only
+        QVERIFY(r1.points == 12 && r2.points >= 12);
+        for (const auto& r : result->rounds) QVERIFY(r.mape > 0.0 && r.within10 >= 0.0 && r.within10 <= 1.0);
         std::map<LayerKind, std::vector<Observation>> byKind;
         for (const auto& t : result->layers) byKind[t.kind].push_back(Observation{t.features, t.medianMs});
         std::map<LayerKind, LinearFit> fits;

@@ -61,6 +61,13 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     synthetic_->setChecked(true);
     synthetic_->setToolTip(
         tr("Also time a sweep of layer configurations per kind, so the regressions see more than the model's own layers."));
+    adaptive_ = new QSpinBox(this);
+    adaptive_->setObjectName("profileAdaptiveRounds");
+    adaptive_->setRange(0, 50);
+    adaptive_->setValue(3);
+    adaptive_->setToolTip(
+        tr("Rounds of adaptive sampling after the fixed sweep: each measures 40 new configurations, scores the latency "
+           "forest on them first, and explores around the ones it predicted more than 10% off."));
     cancel_ = new QPushButton(tr("Cancel"), this);
     cancel_->setObjectName("profileCancelButton");
     cancel_->setEnabled(false);
@@ -68,6 +75,8 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     controls->addWidget(new QLabel(tr("repeats"), this));
     controls->addWidget(repeats_);
     controls->addWidget(synthetic_);
+    controls->addWidget(new QLabel(tr("adaptive rounds"), this));
+    controls->addWidget(adaptive_);
     controls->addWidget(cancel_);
     calibrate_ = new QPushButton(tr("Calibrate early exits"), this);
     calibrate_->setObjectName("calibrateButton");
@@ -160,7 +169,8 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     splitter->setStretchFactor(1, 2);
     layout->addWidget(splitter, 1);
 
-    connect(start_, &QPushButton::clicked, this, [this] { Q_EMIT startRequested(repeats_->value(), synthetic_->isChecked()); });
+    connect(start_, &QPushButton::clicked, this, &ProfilePanel::requestStart);
+    connect(synthetic_, &QCheckBox::toggled, adaptive_, &QSpinBox::setEnabled);
     connect(calibrate_, &QPushButton::clicked, this, &ProfilePanel::calibrateRequested);
     connect(cancel_, &QPushButton::clicked, this, &ProfilePanel::cancelRequested);
     connect(fits_, &QTableWidget::currentCellChanged, this, [this](int row, int, int, int) {
@@ -180,10 +190,15 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     plotCurrent();
 }
 
+void ProfilePanel::requestStart() {
+    Q_EMIT startRequested(repeats_->value(), synthetic_->isChecked(), synthetic_->isChecked() ? adaptive_->value() : 0);
+}
+
 void ProfilePanel::setRunning(bool running) {
     start_->setEnabled(!running);
     repeats_->setEnabled(!running);
     synthetic_->setEnabled(!running);
+    adaptive_->setEnabled(!running && synthetic_->isChecked());
     cancel_->setEnabled(running);
     calibrate_->setEnabled(!running);
     progress_->setVisible(running);

@@ -53,9 +53,11 @@ public:
     // Writes the scatter to .png or .pdf (by suffix); the outcome goes to the status line.
     bool exportPlot(const QString& path);
     int fitCount() const { return static_cast<int>(rows_.size()); }
+    // Asks for a profile with the controls' settings, as the start button does.
+    void requestStart();
 
 Q_SIGNALS:
-    void startRequested(int repeats, bool synthetic);
+    void startRequested(int repeats, bool synthetic, int adaptiveRounds);
     void calibrateRequested();
     void cancelRequested();
 
@@ -97,6 +99,7 @@ private:
     QPushButton* start_;
     QSpinBox* repeats_;
     QCheckBox* synthetic_;
+    QSpinBox* adaptive_;
     QPushButton* cancel_;
     QPushButton* calibrate_;
     QProgressBar* progress_;

@@ -21,6 +21,7 @@ void Worker::startProfile(const Identity& owner, const QJsonObject& request) {
     o.repeats = std::clamp(request.value("repeats").toInt(o.repeats), 3, 1000);
     o.warmup = std::clamp(request.value("warmup").toInt(o.warmup), 0, 1000);
     o.synthetic = request.value("synthetic").toBool(true);
+    o.adaptiveRounds = std::clamp(request.value("adaptive_rounds").toInt(o.adaptiveRounds), 0, 50);
     o.slowdown = options_.slowdown;
     std::shared_ptr<MultiExitNet> net = net_;
     profile_ = std::make_unique<std::thread>([this, o, net] {

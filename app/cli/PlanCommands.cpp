@@ -59,6 +59,10 @@ int runProfile(const QStringList& args) {
         {"db", "Run database.", "DB"},
         {"repeats", "Timed repetitions per model layer (default 25).", "N"},
         {"no-synthetic", "Time only the model's own layers."},
+        {"adaptive-rounds",
+         "Rounds of adaptive sampling after the fixed synthetic sweep: 40 new configurations each, where the latency "
+         "forest errs (default 3; 0: none).",
+         "N"},
         {"device-slowdown",
          "Local device only: emulate a device F times slower than this host (edgent-worker "
          "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.",
@@ -70,6 +74,8 @@ int runProfile(const QStringList& args) {
     if (!p.isSet("db")) return cmd.fail("--db DB is required");
     const auto repeats = cmd.intOption("repeats", 25, 3, 1000, &code);
     if (!repeats) return code;
+    const auto adaptiveRounds = cmd.intOption("adaptive-rounds", 3, 0, 50, &code);
+    if (!adaptiveRounds) return code;
     const auto slowdown = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
     if (!slowdown) return code;
     auto linkOptions = workerLinkOptions(cmd, *slowdown, &code);
@@ -92,6 +98,7 @@ int runProfile(const QStringList& args) {
     control::ProfileRunOptions options;
     options.repeats = static_cast<int>(*repeats);
     options.synthetic = !p.isSet("no-synthetic");
+    options.adaptiveRounds = static_cast<int>(*adaptiveRounds);
     std::mutex printing;
     auto run = control::profileWorkers(link.controller(), *model, options, [&](const control::ProfileRunProgress& pr) {
         if (cmd.json()) return;
@@ -106,12 +113,22 @@ int runProfile(const QStringList& args) {
     QJsonArray fits;
     for (const auto& f : *stored) fits.append(fitJson(f.node, f.fit));
     QJsonObject nodes;
-    for (const auto& node : run->nodes)
+    for (const auto& node : run->nodes) {
+        QJsonArray rounds;
+        for (const auto& r : node.result.rounds)
+            rounds.append(QJsonObject{{"round", r.round},
+                                      {"points", r.points},
+                                      {"fitted_on", r.fittedOn},
+                                      {"refined", r.refined},
+                                      {"mape", r.mape},
+                                      {"within_10pct", r.within10}});
         nodes[net::roleName(node.role)] = QJsonObject{{"layers_timed", static_cast<int>(node.result.layers.size())},
+                                                      {"adaptive_rounds", rounds},
                                                       {"seconds", node.result.seconds},
                                                       {"host", node.hello.value("host")},
                                                       {"slowdown", node.hello.value("slowdown")},
                                                       {"run_tail_ratio", node.tailRatio}};
+    }
     link.shutdown();
     auto checks = control::checkForests(*run);
     if (!checks) return failWith(checks.error());
@@ -143,6 +160,11 @@ int runProfile(const QStringList& args) {
                         f["kind"].toString().toLocal8Bit().constData(), f["features"].toString().toLocal8Bit().constData(),
                         f["r2"].toDouble(), 100 * f["mape_heldout"].toDouble(), f["fitted"].toInt() + f["held_out"].toInt());
         }
+        for (const auto& node : run->nodes)
+            for (const auto& r : node.result.rounds)
+                std::printf("%-7s adaptive sweep round %d: %d new configurations (%d near earlier misses), predicted by the "
+                            "forest on %d points before measuring: %.1f%% within +-10%%, MAPE %.1f%%\n",
+                            net::roleName(node.role), r.round, r.points, r.refined, r.fittedOn, 100 * r.within10, 100 * r.mape);
         std::printf("forest (boosted trees on each layer's configuration), layers it never saw:\n");
         for (const auto& c : *checks)
             std::printf("%-7s every 4th row held out: %.1f%% within +-10%%, MAPE %.1f%% (%d rows); the model's layers from "
@@ -174,7 +196,7 @@ int runPlan(const QStringList& args) {
          "P", "edgent"},
         {"target-accuracy", "Per-input policies: reach at least this expected accuracy at the least device energy.", "A"},
         {"power-profile", "Device power model for the expected energy (default laptop).", "NAME", "laptop"},
-        {"predictor", "auto (default: lookup-p95 when the model was profiled on both nodes, else forest-p95), lookup-p95 or lookup (measured per-layer 95th percentiles or medians), forest-p95 or forest (boosted trees on each layer's configuration: predict models never profiled), regression or regression-macs (Edgent's Table-1 fits).", "NAME", "auto"},
+        {"predictor", kPredictorHelp, "NAME", "auto"},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;

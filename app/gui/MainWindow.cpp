@@ -8,6 +8,7 @@
 #include "widgets/ProfilePanel.h"
 #include "widgets/RunsPanel.h"
 
+#include "core/control/ProfileRun.h"
 #include "core/model/ModelFile.h"
 
 #include <QAction>
@@ -153,10 +154,10 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     connect(modelPanel_, &widgets::ModelPanel::loadRequested, session_, &Session::loadModel);
     connect(modelPanel_, &widgets::ModelPanel::loadDefaultRequested, this,
             [this] { session_->loadModel(QString::fromStdString(core::defaultModelPath())); });
-    connect(profilePanel_, &widgets::ProfilePanel::startRequested, this, [this](int repeats, bool synthetic) {
+    connect(profilePanel_, &widgets::ProfilePanel::startRequested, this, [this](int repeats, bool synthetic, int adaptiveRounds) {
         profilePanel_->setRunning(true);
         profilePanel_->setMessage(tr("Profiling the edge, then the device…"));
-        session_->startProfile(repeats, synthetic);
+        session_->startProfile(repeats, synthetic, adaptiveRounds);
         if (!session_->profiling()) profilePanel_->setRunning(false);
     });
     connect(profilePanel_, &widgets::ProfilePanel::cancelRequested, session_, &Session::cancelProfile);
@@ -225,7 +226,7 @@ void MainWindow::buildMenus() {
     stop->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_Period), QKeySequence(Qt::SHIFT | Qt::Key_F5)});
     run->addSeparator();
     run->addAction(tr("Start &local workers"), this, [this] { session_->startLocalWorkers(workersPanel_->deviceSlowdown()); });
-    run->addAction(tr("&Profile both workers"), this, [this] { Q_EMIT profilePanel_->startRequested(25, true); });
+    run->addAction(tr("&Profile both workers"), this, [this] { profilePanel_->requestStart(); });
 
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About"), this, [this] {
@@ -329,7 +330,7 @@ void MainWindow::maybeAutoProfile() {
     if (!session_->workerInfo(Role::Device).alive || !session_->workerInfo(Role::Edge).alive) return;
     autoProfiled_ = true;
     note(tr("No profile of this model in the database yet: profiling both workers first."));
-    Q_EMIT profilePanel_->startRequested(15, true);
+    Q_EMIT profilePanel_->startRequested(15, true, core::control::ProfileRunOptions{}.adaptiveRounds);
 }
 
 }  // namespace edgent::gui

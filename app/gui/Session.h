@@ -58,7 +58,7 @@ public:
     std::optional<core::store::StoredProfile> latestProfile(core::net::Role role);
 
     // --- profiling and calibration (both on the job thread; either one at a time)
-    void startProfile(int repeats, bool synthetic);
+    void startProfile(int repeats, bool synthetic, int adaptiveRounds);
     // Every exit's confidence on the model's held-out validation images, stored for the
     // per-input policies (core/train/Calibration.h).
     void startCalibration();

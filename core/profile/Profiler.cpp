@@ -1,12 +1,16 @@
 #include "core/profile/Profiler.h"
 
 #include "core/model/ModelIO.h"
+#include "core/plan/Forest.h"
+#include "core/profile/Sweep.h"
 #include "core/util/Slowdown.h"
 
 #include <QJsonArray>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <optional>
 
 namespace edgent::core::profile {
 
@@ -78,50 +82,63 @@ torch::Tensor inputFor(const Shape& s) {
     return torch::randn(sizes);
 }
 
-LayerSpec layerOf(LayerKind kind) {
-    LayerSpec l;
-    l.kind = kind;
-    l.name = "synthetic";
-    return l;
+// Times one synthetic configuration; nothing when it does not fit.
+std::optional<LayerTiming> timeProbe(const Probe& probe, const ProfileOptions& o) {
+    auto info = probeInfo(probe);
+    if (!info) return std::nullopt;
+    const NetLayer netLayer(probe.layer, info->input);
+    const Stats s = timeLayer(netLayer, inputFor(info->input), 2, o.syntheticRepeats, o.slowdown);
+    return LayerTiming{"synthetic", -1, -1, info->kind, info->features, info->config, s.median, s.p10, s.p90, o.syntheticRepeats};
 }
 
-// The sweep: shapes and hyperparameters around what small CNNs use.
-std::vector<std::pair<LayerSpec, Shape>> sweep() {
-    std::vector<std::pair<LayerSpec, Shape>> configs;
-    for (int64_t hw : {7, 14, 28})
-        for (int64_t cin : {1, 16, 32, 64})
-            for (int64_t cout : {16, 32, 64, 96})
-                for (int64_t k : {3, 5}) {
-                    LayerSpec l = layerOf(LayerKind::Conv);
-                    l.outChannels = cout;
-                    l.kernel = k;
-                    l.padding = k / 2;
-                    l.stride = (hw == 28 && cin == 64) ? 2 : 1;  // keep the largest ones affordable
-                    configs.push_back({l, Shape{{cin, hw, hw}}});
-                }
-    for (int64_t c : {8, 32, 64, 96})
-        for (int64_t hw : {4, 7, 14, 28}) {
-            const Shape s{{c, hw, hw}};
-            for (LayerKind k : {LayerKind::Relu, LayerKind::Lrn, LayerKind::Dropout, LayerKind::Flatten, LayerKind::BatchNorm})
-                configs.push_back({layerOf(k), s});
-            for (int64_t pk : {2, 3}) {
-                LayerSpec p = layerOf(LayerKind::MaxPool);
-                p.kernel = pk;
-                p.stride = 2;
-                configs.push_back({p, s});
+// nn-Meter's adaptive sampling: each round measures new configurations, scores the forest fitted
+// on every synthetic point so far on them before they join it, and sends the neighbours of
+// the ones predicted more than 10% off into the next round, filled up with random draws.
+template <typename Report, typename Cancelled>
+Result<std::vector<SweepRound>> adaptiveSweep(std::vector<LayerTiming>& layers, const ProfileOptions& o, Report&& report,
+                                              Cancelled&& cancelled) {
+    std::mt19937_64 rng(o.seed + 17);
+    std::vector<SweepRound> rounds;
+    std::vector<Probe> refine;
+    for (int r = 1; r <= o.adaptiveRounds; ++r) {
+        std::vector<plan::LayerSample> seen;
+        for (const auto& t : layers)
+            if (t.source == "synthetic") seen.push_back(plan::LayerSample{t.kind, t.config, t.medianMs});
+        auto forest = plan::LatencyForest::fit(seen);
+        if (!forest) return makeError("adaptive sweep: " + forest.error());
+        SweepRound round;
+        round.round = r;
+        round.fittedOn = static_cast<int>(seen.size());
+        round.refined = static_cast<int>(refine.size());
+        std::vector<Probe> batch = std::move(refine);
+        refine.clear();
+        while (static_cast<int>(batch.size()) < o.adaptiveBatch) batch.push_back(randomProbe(rng));
+        const std::string stage = "adaptive sweep " + std::to_string(r) + "/" + std::to_string(o.adaptiveRounds);
+        double ape = 0.0;
+        int within = 0;
+        for (size_t i = 0; i < batch.size(); ++i) {
+            if (cancelled()) return makeError("profiling was cancelled");
+            auto t = timeProbe(batch[i], o);
+            report(stage, static_cast<int>(i + 1), static_cast<int>(batch.size()));
+            if (!t) continue;
+            const auto predicted = forest->predictMs(t->kind, t->config);
+            if (predicted && t->medianMs > 0.0) {
+                const double err = std::abs(*predicted - t->medianMs) / t->medianMs;
+                ape += err;
+                within += err <= 0.1 ? 1 : 0;
+                ++round.points;
+                if (err > 0.1 && static_cast<int>(refine.size()) < o.adaptiveBatch / 2)
+                    for (auto& n : neighbours(batch[i], rng, 2)) refine.push_back(std::move(n));
             }
+            layers.push_back(std::move(*t));
         }
-    for (int64_t in : {64, 256, 576, 1024, 1568, 3136})
-        for (int64_t out : {10, 64, 256, 512}) {
-            LayerSpec l = layerOf(LayerKind::Linear);
-            l.outFeatures = out;
-            configs.push_back({l, Shape{{in}}});
-            LayerSpec r = layerOf(LayerKind::Relu);
-            configs.push_back({r, Shape{{in}}});
-            LayerSpec d = layerOf(LayerKind::Dropout);
-            configs.push_back({d, Shape{{in}}});
+        if (round.points > 0) {
+            round.mape = ape / round.points;
+            round.within10 = static_cast<double>(within) / round.points;
         }
-    return configs;
+        rounds.push_back(round);
+    }
+    return rounds;
 }
 
 }  // namespace
@@ -137,7 +154,7 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
     const ModelSpec& spec = net.spec();
     int totalModel = 0;
     for (int e = 0; e < spec.numExits(); ++e) totalModel += spec.pathLength(e);
-    const auto configs = o.synthetic ? sweep() : std::vector<std::pair<LayerSpec, Shape>>{};
+    const auto configs = o.synthetic ? baseSweep() : std::vector<Probe>{};
     auto report = [&](const std::string& stage, int done, int total) {
         if (progress) progress(ProfileProgress{stage, done, total});
     };
@@ -159,33 +176,14 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
     }
     for (size_t c = 0; c < configs.size(); ++c) {
         if (cancelled()) return makeError("profiling was cancelled");
-        const auto& [spec1, shape] = configs[c];
-        // A one-layer model derives shapes and features through the same code as model layers.
-        ModelSpec one;
-        one.numClasses = 1;
-        LayerSpec layer = spec1;
-        one.input = shape.dims.size() == 3 ? shape : Shape{{shape.dims[0], 1, 1}};
-        std::vector<LayerSpec> trunk;
-        if (shape.dims.size() == 1) trunk.push_back(layerOf(LayerKind::Flatten));
-        trunk.push_back(layer);
-        one.trunk = trunk;
-        ExitSpec ex;
-        ex.name = "probe";
-        ex.attach = static_cast<int>(trunk.size());
-        LayerSpec head = layerOf(LayerKind::Flatten);
-        LayerSpec fc = layerOf(LayerKind::Linear);
-        fc.outFeatures = 1;
-        ex.branch = {head, fc};
-        one.exits = {ex};
-        auto path = analyzePath(one, 0);
-        if (!path) continue;  // a configuration that does not fit (should not happen)
-        const LayerInfo& info = (*path)[trunk.size() - 1];
-        const NetLayer netLayer(layer, info.input);
-        const Stats s = timeLayer(netLayer, inputFor(info.input), 2, o.syntheticRepeats, o.slowdown);
-        result.layers.push_back(
-            LayerTiming{"synthetic", -1, -1, info.kind, info.features, info.config, s.median, s.p10, s.p90, o.syntheticRepeats});
-        report(std::string("synthetic ") + std::string(layerKindName(info.kind)), static_cast<int>(c + 1),
+        if (auto t = timeProbe(configs[c], o)) result.layers.push_back(std::move(*t));
+        report(std::string("synthetic ") + std::string(layerKindName(configs[c].layer.kind)), static_cast<int>(c + 1),
                static_cast<int>(configs.size()));
+    }
+    if (o.synthetic && o.adaptiveRounds > 0) {
+        auto rounds = adaptiveSweep(result.layers, o, report, cancelled);
+        if (!rounds) return makeError(rounds.error());
+        result.rounds = std::move(*rounds);
     }
     // Model loading against model size: the model itself and wider variants of its head.
     const std::string blob = encodeWeights(net);
@@ -193,7 +191,9 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
         if (cancelled()) return makeError("profiling was cancelled");
         ModelSpec m = spec;
         if (width > 0) {
-            LayerSpec wide = layerOf(LayerKind::Linear);
+            LayerSpec wide;
+            wide.kind = LayerKind::Linear;
+            wide.name = "wide";
             wide.outFeatures = width;
             m.exits.back().branch.insert(m.exits.back().branch.begin(), wide);
             m.exits.back().branch[1].inFeatures = 0;  // now fed by the wider layer
@@ -236,7 +236,15 @@ QJsonObject profileToJson(const ProfileResult& r) {
     QJsonArray loads;
     for (const auto& l : r.loads)
         loads.append(QJsonObject{{"model_bytes", static_cast<qint64>(l.modelBytes)}, {"median_ms", l.medianMs}});
-    return QJsonObject{{"layers", layers}, {"loads", loads}, {"seconds", r.seconds}};
+    QJsonArray rounds;
+    for (const auto& x : r.rounds)
+        rounds.append(QJsonObject{{"round", x.round},
+                                  {"points", x.points},
+                                  {"fitted_on", x.fittedOn},
+                                  {"mape", x.mape},
+                                  {"within10", x.within10},
+                                  {"refined", x.refined}});
+    return QJsonObject{{"layers", layers}, {"loads", loads}, {"rounds", rounds}, {"seconds", r.seconds}};
 }
 
 Result<ProfileResult> profileFromJson(const QJsonObject& o) {
@@ -258,9 +266,15 @@ Result<ProfileResult> profileFromJson(const QJsonObject& o) {
         t.repeats = l.value("repeats").toInt();
         if (t.features.size() != tableOneFeatureNames(t.kind).size())
             return makeError("profile: a row has the wrong feature count");
+        if (!t.config.empty()) upgradeConfig(t.config);
         if (!t.config.empty() && t.config.size() != configFeatureNames().size())
             return makeError("profile: a row has the wrong configuration size");
         r.layers.push_back(std::move(t));
+    }
+    for (const auto& v : o.value("rounds").toArray()) {
+        const QJsonObject x = v.toObject();
+        r.rounds.push_back(SweepRound{x.value("round").toInt(), x.value("points").toInt(), x.value("fitted_on").toInt(),
+                                      x.value("mape").toDouble(), x.value("within10").toDouble(), x.value("refined").toInt()});
     }
     for (const auto& v : o.value("loads").toArray())
         r.loads.push_back(LoadTiming{v.toObject().value("model_bytes").toInteger(), v.toObject().value("median_ms").toDouble()});

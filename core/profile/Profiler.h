@@ -5,6 +5,7 @@
 // Torch-free interface; the worker runs it and sends the rows to the controller as JSON.
 
 #include "core/model/ModelSpec.h"
+#include "core/profile/Sweep.h"
 
 #include <QJsonObject>
 
@@ -42,6 +43,10 @@ struct ProfileOptions {
     bool synthetic = true;
     uint64_t seed = 1;
     double slowdown = 1.0;  // emulated slower device (see core/util/Slowdown.h)
+    // Adaptive sampling after the fixed sweep (core/profile/Sweep.h): rounds of this many
+    // configurations each; 0 rounds: the fixed sweep only.
+    int adaptiveRounds = 3;
+    int adaptiveBatch = 40;
 };
 
 struct ProfileProgress {
@@ -53,6 +58,7 @@ struct ProfileProgress {
 struct ProfileResult {
     std::vector<LayerTiming> layers;
     std::vector<LoadTiming> loads;
+    std::vector<SweepRound> rounds;  // the adaptive sweep's rounds, with their held-out error
     double seconds = 0.0;
 };
 
