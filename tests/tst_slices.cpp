@@ -142,6 +142,23 @@ private Q_SLOTS:
         QVERIFY(r.ok());
         QVERIFY(r->is_same(images_));
     }
+
+    // A layer built on its own (as the profiler's synthetic sweep builds them) runs as a
+    // loaded model does: dropout passes its input through, batch norm uses its running
+    // statistics (mean 0, variance 1), not the batch's.
+    void aLayerBuiltAloneRunsAsInference() {
+        torch::InferenceMode guard;
+        const Shape map{{8, 5, 5}};
+        LayerSpec drop;
+        drop.kind = LayerKind::Dropout;
+        drop.dropoutP = 0.5;
+        const torch::Tensor x = torch::randn({1, 8, 5, 5}) + 3.0;
+        QVERIFY(NetLayer(drop, map).forward(x).equal(x));
+        LayerSpec bn;
+        bn.kind = LayerKind::BatchNorm;
+        const torch::Tensor y = NetLayer(bn, map).forward(x);
+        QVERIFY(y.allclose(x / std::sqrt(1.0 + 1e-5), 1e-5, 1e-6));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestSlices)

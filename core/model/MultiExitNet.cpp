@@ -34,6 +34,9 @@ NetLayer::NetLayer(const LayerSpec& spec, const Shape& input) : kind_(spec.kind)
     case LayerKind::Relu:
     case LayerKind::Flatten: break;
     }
+    // Inference first: a layer starts in eval mode (dropout the identity, batch norm on its
+    // running statistics), as a loaded model runs; training switches the whole net to train().
+    if (module_) module_->eval();
 }
 
 torch::Tensor NetLayer::forward(const torch::Tensor& x) const {
