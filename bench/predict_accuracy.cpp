@@ -65,20 +65,32 @@ void printLayerScores(store::RunStore& measuredDb, const ModelFile& model, const
             continue;
         }
         for (const auto& [name, table] : tables) {
-            double ape = 0.0;
+            double ape = 0.0, signedSum = 0.0;
             int within = 0, n = 0;
+            struct Miss {
+                double err;
+                const profile::LayerTiming* t;
+                double predicted;
+            };
+            std::vector<Miss> misses;
             for (const auto& t : measured->result.layers) {
                 if (t.source != "model" || t.exit < 0 || t.exit >= model.spec.numExits() || !(t.medianMs > 0)) continue;
                 const double predicted = std::string(node) == "device" ? table.deviceLayerMs(t.exit, t.layerIndex)
                                                                        : table.edgeLayerMs(t.exit, t.layerIndex);
                 const double err = std::abs(predicted - t.medianMs) / t.medianMs;
                 ape += err;
+                signedSum += (predicted - t.medianMs) / t.medianMs;
                 within += err <= 0.1 ? 1 : 0;
                 ++n;
+                misses.push_back({err, &t, predicted});
             }
-            if (n > 0)
-                std::printf("  %-6s per layer, %-14s %5.1f%% within +-10%%, MAPE %6.1f%% (%d layers)\n", node, name.c_str(),
-                            100.0 * within / n, 100.0 * ape / n, n);
+            if (n == 0) continue;
+            std::printf("  %-6s per layer, %-14s %5.1f%% within +-10%%, MAPE %6.1f%%, mean signed error %+6.1f%% (%d layers)\n",
+                        node, name.c_str(), 100.0 * within / n, 100.0 * ape / n, 100.0 * signedSum / n, n);
+            std::sort(misses.begin(), misses.end(), [](const Miss& a, const Miss& b) { return a.err > b.err; });
+            for (size_t i = 0; i < 3 && i < misses.size(); ++i)
+                std::printf("      worst: exit %d layer %d %-9s measured %8.4f ms, predicted %8.4f ms\n", misses[i].t->exit,
+                            misses[i].t->layerIndex, std::string(layerKindName(misses[i].t->kind)).c_str(), misses[i].t->medianMs, misses[i].predicted);
         }
     }
 }
