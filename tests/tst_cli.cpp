@@ -219,6 +219,10 @@ private Q_SLOTS:
         const QJsonObject u = QJsonDocument::fromJson(unseen.out).object();
         QCOMPARE(u["predictor"].toString(), QString("forest-p95"));
         QVERIFY(u["predicted_ms"].toDouble() > 0.0);
+        const Run unseenText = run({"plan", "--db", db, "--model", edgent::test::dataPath("tiny.json"), "--bandwidth",
+                                    "400kbps", "--deadline", "200ms", "--policy", "device-only"});
+        QVERIFY2(unseenText.out.contains("latency model: forest-p95 (predicted from the layers' configurations"),
+                 unseenText.out.constData());
         // The tail-aware predictor never predicts less than the medians, and more where layers vary.
         for (const char* policy : {"device-only", "edge-only"}) {
             QJsonObject o[2];

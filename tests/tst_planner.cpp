@@ -7,6 +7,7 @@
 #include "core/net/Frame.h"
 #include "core/plan/Planner.h"
 #include "core/profile/Profiler.h"
+#include "core/profile/Sweep.h"
 #include "core/store/RunStore.h"
 
 #include <QtTest>
@@ -191,6 +192,60 @@ private Q_SLOTS:
     void policiesHaveNames() {
         for (const auto& name : policyNames()) QCOMPARE(std::string(policyName(*policyFromName(name))), name);
         QVERIFY(!policyFromName("fastest").ok());
+    }
+
+    // A model never profiled, with a layer kind the stored profile never timed: every fitted
+    // predictor refuses with one line naming the layer, never a silent zero.
+    void aKindNoPredictorKnowsNamesTheLayer() {
+        QTemporaryDir dir;
+        auto db = store::RunStore::open(dir.filePath("t.sqlite").toStdString());
+        QVERIFY2(db, db ? "" : db.error().c_str());
+        store::ModelRecord record;
+        record.hash = "profiled";
+        record.name = "profiled";
+        record.specJson = "{}";
+        auto modelId = (*db)->upsertModel(record);
+        QVERIFY(modelId);
+        profile::ProfileResult rows;  // synthetic rows of every kind but batch norm
+        std::mt19937_64 rng(3);
+        while (rows.layers.size() < 400) {
+            const auto probe = profile::randomProbe(rng);
+            if (probe.layer.kind == LayerKind::BatchNorm) continue;
+            auto info = profile::probeInfo(probe);
+            if (!info) continue;
+            profile::LayerTiming t;
+            t.source = "synthetic";
+            t.kind = info->kind;
+            t.features = info->features;
+            t.config = info->config;
+            t.medianMs = 0.01 + 1e-6 * static_cast<double>(info->flops);
+            t.p10Ms = t.medianMs * 0.9;
+            t.p90Ms = t.medianMs * 1.1;
+            t.repeats = 5;
+            rows.layers.push_back(t);
+        }
+        profile::ProfileOptions options;
+        for (const char* node : {"edge", "device"}) QVERIFY((*db)->saveProfile(*modelId, node, "h", 1, options, rows, 0.5, 1.5, 1.0));
+        ModelFile unseen;
+        unseen.spec = vgg3Spec(1, 28, 28, 10);
+        auto path = analyzePath(unseen.spec, 0);
+        QVERIFY(path && path->at(1).kind == LayerKind::BatchNorm);
+        const std::string expected = "layer " + path->at(1).name + " on the device: ";
+        for (const char* predictor : {"regression", "regression-p95", "forest", "forest-p95", "auto"}) {
+            auto table = control::latencyTableFor(**db, unseen, "never-profiled", predictor);
+            QVERIFY2(!table, predictor);
+            QVERIFY2(table.error().find(expected) != std::string::npos && table.error().find("batchnorm") != std::string::npos &&
+                         table.error().find('\n') == std::string::npos,
+                     table.error().c_str());
+        }
+        // The layers it does know are predicted from the same profile.
+        ModelFile known;
+        known.spec = alexNet5Spec(1, 28, 28, 10);
+        for (const char* predictor : {"regression", "forest"}) {
+            auto table = control::latencyTableFor(**db, known, "never-profiled", predictor);
+            QVERIFY2(table, table ? predictor : table.error().c_str());
+            QVERIFY(table->deviceMs(0, known.spec.pathLength(0)) > 0.0);
+        }
     }
 
     void regressionsFitARealProfile() {

@@ -259,6 +259,11 @@ int runPlan(const QStringList& args) {
         std::printf("%s: exit %d, partition %d/%d, predicted %.2f ms, accuracy %.2f%%%s\n", plan::policyName(chosen.policy),
                     chosen.exit, chosen.partition, n, chosen.predictedMs, 100 * chosen.accuracy,
                     chosen.feasible ? "" : " (no configuration meets the deadline; fastest offered)");
+    if (!cmd.json())
+        std::printf("latency model: %s%s\n", context->predictor.c_str(),
+                    control::predictorIsFitted(context->predictor)
+                        ? " (predicted from the layers' configurations, not measured on this model)"
+                        : " (this model's measured layers)");
     return 0;
 }
 

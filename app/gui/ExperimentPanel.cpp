@@ -249,7 +249,7 @@ void ExperimentPanel::pushInputs(const QString& why) {
 QString ExperimentPanel::predictorNote() const {
     const QString used = session_.predictorInUse();
     if (used.isEmpty()) return {};
-    const bool fitted = used.startsWith(QStringLiteral("forest")) || used.startsWith(QStringLiteral("regression"));
+    const bool fitted = core::control::predictorIsFitted(used.toStdString());
     return tr("<br><small>latency model: %1%2</small>")
         .arg(used)
         .arg(fitted ? tr(" (predicted from the layers' configurations, not measured on this model)") : QString());

@@ -219,6 +219,10 @@ Result<std::string> resolvePredictor(store::RunStore& db, const std::string& mod
     return std::string("forest-p95");
 }
 
+bool predictorIsFitted(const std::string& predictor) {
+    return predictor.rfind("forest", 0) == 0 || predictor.rfind("regression", 0) == 0;
+}
+
 namespace {
 
 // A layer's time as a predictor reads it from a profile row: the median, or its 95th percentile

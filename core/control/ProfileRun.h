@@ -81,6 +81,9 @@ std::vector<std::string> predictorNames();
 // store holds the model's own profile on both nodes, else forest-p95 (a model never profiled).
 // Any other name is returned as it is.
 Result<std::string> resolvePredictor(store::RunStore& db, const std::string& modelHashHex, const std::string& predictor);
+// True for the predictors that predict layers from their configuration (regressions, forests)
+// rather than read the model's own measured layers; a model never profiled has only these.
+bool predictorIsFitted(const std::string& predictor);
 
 // The latency table of a model from the newest profile in the store; predictor is
 //   "lookup":          the measured per-layer medians, and the overhead's median;

@@ -101,8 +101,9 @@ Result<LatencyTable> LatencyTable::fromRegressions(const ModelSpec& spec, const 
             auto fd = device.find(l.kind);
             auto fe = edge.find(l.kind);
             if (fd == device.end() || fe == edge.end())
-                return makeError(std::string("no regression for ") + std::string(layerKindName(l.kind)) + " layers on the " +
-                                 (fd == device.end() ? "device" : "edge"));
+                return makeError("layer " + l.name + " on the " + (fd == device.end() ? "device" : "edge") +
+                                 ": no regression knows " + std::string(layerKindName(l.kind)) +
+                                 " layers (none were profiled there)");
             d.back().push_back(fd->second.predictMs(l.features));
             g.back().push_back(fe->second.predictMs(l.features));
         }
