@@ -10,7 +10,8 @@
 // With --cells, every cell's measured and predicted parts (device, transfer, edge), and per
 // bandwidth the mean signed error of each part, to show where the prediction misses.
 // Usage: edgent-bench-predict DB [--model M] [--measured DB2] [--layers-only] [--count N] [--bandwidths BPS,...] [--cells]
-// (bandwidths default to 1e5,1e6,1e7)
+// (bandwidths default to 1e5,1e6,1e7). Each cell runs 3 inferences, and up to --count (default 9)
+// only when the 95% confidence interval of their mean is wider than +-5%.
 #include "core/control/LiveRun.h"
 #include "core/control/ProfileRun.h"
 #include "core/model/ModelImport.h"
@@ -21,6 +22,7 @@
 #include <QTemporaryDir>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -103,7 +105,7 @@ int main(int argc, char** argv) {
         "[--layers-only]";
     bool printCells = false, layersOnly = false;
     if (argc < 2) return die(usage);
-    int count = 5;
+    int count = 9;
     std::string modelPath = defaultModelPath(), measuredPath;
     std::vector<double> bandwidths{100e3, 1e6, 10e6};
     for (int i = 2; i < argc; ++i) {
@@ -162,7 +164,8 @@ int main(int argc, char** argv) {
 
     const plan::LatencyTable& first = tables.front().second;  // lookup when there is one
     std::printf(
-        "predicted vs measured p50 latency, every exit x partition, %d inferences per cell (fewer when slow), "
+        "predicted vs measured p50 latency, every exit x partition, 3 to %d inferences per cell (more only when the "
+        "first 3 vary by over +-5%%), "
         "device slowdown %g (emulated)\n",
         count, dprof->slowdown);
     for (double bps : bandwidths) {
@@ -175,23 +178,38 @@ int main(int argc, char** argv) {
             double measured, predicted;
         };
         std::vector<Worst> worst;
+        int inferences = 0;
         for (int e = 0; e < model->spec.numExits(); ++e)
             for (int p = 0; p <= model->spec.pathLength(e); ++p) {
                 const double predictedFirst = first.predictMs(e, p, bps);
-                const int n = predictedFirst > 2000 ? 3 : count;
-                LiveRunOptions o;
-                o.dbPath = scratch.filePath("cells.sqlite").toStdString();
-                o.source = "edgent-bench-predict";
-                o.exit = e;
-                o.partition = p;
-                o.bandwidthBps = bps;
-                o.count = n;
-                const auto run = runToEnd(link, std::move(o));
-                if (!run) return die(run.error());
-                const LiveRunOutcome& result = *run;
-                if (result.status != "finished") return die(result.error);
-                const std::vector<net::Sample>& samples = result.samples;
-                if (samples.size() != static_cast<size_t>(n)) return die("a stream ended early");
+                // Repeats chosen by a confidence interval: a first batch of 3 inferences, and the
+                // rest of --count only when the 95% interval of their mean total is wider than
+                // +-5% of it (a shaped transfer repeats closely; a short compute does not).
+                const int maxCount = predictedFirst > 2000 ? 3 : count;
+                std::vector<net::Sample> samples;
+                for (int batch : {3, maxCount - 3}) {
+                    if (batch <= 0) break;
+                    LiveRunOptions o;
+                    o.dbPath = scratch.filePath("cells.sqlite").toStdString();
+                    o.source = "edgent-bench-predict";
+                    o.exit = e;
+                    o.partition = p;
+                    o.bandwidthBps = bps;
+                    o.count = batch;
+                    const auto run = runToEnd(link, std::move(o));
+                    if (!run) return die(run.error());
+                    if (run->status != "finished") return die(run->error);
+                    if (run->samples.size() != static_cast<size_t>(batch)) return die("a stream ended early");
+                    samples.insert(samples.end(), run->samples.begin(), run->samples.end());
+                    double mean = 0.0, var = 0.0;
+                    for (const auto& s : samples) mean += s.totalMs;
+                    mean /= static_cast<double>(samples.size());
+                    for (const auto& s : samples) var += (s.totalMs - mean) * (s.totalMs - mean);
+                    const double halfWidth =
+                        1.96 * std::sqrt(var / static_cast<double>(samples.size() - 1) / static_cast<double>(samples.size()));
+                    if (halfWidth <= 0.05 * mean) break;
+                }
+                inferences += static_cast<int>(samples.size());
                 std::vector<double> total;
                 std::vector<double> deviceMs, transferMs, edgeMs;
                 for (const auto& s : samples) {
@@ -217,7 +235,7 @@ int main(int argc, char** argv) {
                 worst.push_back({std::abs(predictedFirst - measured) / measured, e, p, measured, predictedFirst});
             }
         std::sort(worst.begin(), worst.end(), [](const Worst& x, const Worst& y) { return x.ape > y.ape; });
-        std::printf("%8.0f kbps, MAPE over %d cells:", bps / 1e3, cells);
+        std::printf("%8.0f kbps, MAPE over %d cells (%d inferences):", bps / 1e3, cells, inferences);
         for (size_t k = 0; k < tables.size(); ++k) std::printf(" %s %.1f%%", tables[k].first.c_str(), 100 * ape[k] / cells);
         std::printf("\n    worst %s cells:", tables.front().first.c_str());
         for (size_t i = 0; i < 3 && i < worst.size(); ++i)
