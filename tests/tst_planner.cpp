@@ -21,6 +21,15 @@ using namespace edgent::core::plan;
 
 namespace {
 
+// A model row for stored profiles to hang on (only its hash matters to the predictors).
+Result<int64_t> addModel(store::RunStore& db, const std::string& hash) {
+    store::ModelRecord record;
+    record.hash = hash;
+    record.name = hash;
+    record.specJson = "{}";
+    return db.upsertModel(record);
+}
+
 struct Random {
     ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
     std::vector<std::vector<double>> device, edge;
@@ -142,11 +151,8 @@ private Q_SLOTS:
         QVERIFY2(db, db ? "" : db.error().c_str());
         ModelFile model;
         model.spec = alexNet5Spec(1, 28, 28, 10);
-        store::ModelRecord record;
-        record.hash = "test-model";
-        record.name = "test";
-        record.specJson = "{}";
-        auto modelId = (*db)->upsertModel(record);
+        const std::string hash = "test-model";
+        auto modelId = addModel(**db, hash);
         QVERIFY(modelId);
         std::mt19937_64 rng(7);
         std::uniform_real_distribution<double> ms(0.1, 5.0), spread(0.0, 2.0);
@@ -167,8 +173,8 @@ private Q_SLOTS:
         profile::ProfileOptions options;
         QVERIFY((*db)->saveProfile(*modelId, "edge", "h", 1, options, edge, 0.5, 1.5, 1.0));
         QVERIFY((*db)->saveProfile(*modelId, "device", "h", 1, options, device, 0.5, 1.5, 1.3));
-        auto median = control::latencyTableFor(**db, model, record.hash, "lookup");
-        auto tail = control::latencyTableFor(**db, model, record.hash, "lookup-p95");
+        auto median = control::latencyTableFor(**db, model, hash, "lookup");
+        auto tail = control::latencyTableFor(**db, model, hash, "lookup-p95");
         QVERIFY2(median && tail, (median ? tail : median).error().c_str());
         QCOMPARE(median->overheadMs(), 0.5);
         QCOMPARE(tail->overheadMs(), 1.5);
@@ -184,7 +190,7 @@ private Q_SLOTS:
             QVERIFY(std::abs(tail->deviceMs(e, n) - dTail) < 1e-9 && std::abs(tail->edgeMs(e, 0) - gTail) < 1e-9);
             QVERIFY(tail->predictMs(e, 0, 1e6) - median->predictMs(e, 0, 1e6) > 1.0);  // at least the overhead's tail
         }
-        auto unknown = control::latencyTableFor(**db, model, record.hash, "p99");
+        auto unknown = control::latencyTableFor(**db, model, hash, "p99");
         QVERIFY(!unknown);
         QVERIFY2(unknown.error().find("unknown predictor 'p99'") != std::string::npos, unknown.error().c_str());
     }
@@ -200,11 +206,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         auto db = store::RunStore::open(dir.filePath("t.sqlite").toStdString());
         QVERIFY2(db, db ? "" : db.error().c_str());
-        store::ModelRecord record;
-        record.hash = "profiled";
-        record.name = "profiled";
-        record.specJson = "{}";
-        auto modelId = (*db)->upsertModel(record);
+        auto modelId = addModel(**db, "profiled");
         QVERIFY(modelId);
         profile::ProfileResult rows;  // synthetic rows of every kind but batch norm
         std::mt19937_64 rng(3);

@@ -114,16 +114,8 @@ int runProfile(const QStringList& args) {
     for (const auto& f : *stored) fits.append(fitJson(f.node, f.fit));
     QJsonObject nodes;
     for (const auto& node : run->nodes) {
-        QJsonArray rounds;
-        for (const auto& r : node.result.rounds)
-            rounds.append(QJsonObject{{"round", r.round},
-                                      {"points", r.points},
-                                      {"fitted_on", r.fittedOn},
-                                      {"refined", r.refined},
-                                      {"mape", r.mape},
-                                      {"within_10pct", r.within10}});
         nodes[net::roleName(node.role)] = QJsonObject{{"layers_timed", static_cast<int>(node.result.layers.size())},
-                                                      {"adaptive_rounds", rounds},
+                                                      {"adaptive_rounds", profile::roundsToJson(node.result.rounds)},
                                                       {"seconds", node.result.seconds},
                                                       {"host", node.hello.value("host")},
                                                       {"slowdown", node.hello.value("slowdown")},

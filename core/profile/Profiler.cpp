@@ -236,15 +236,19 @@ QJsonObject profileToJson(const ProfileResult& r) {
     QJsonArray loads;
     for (const auto& l : r.loads)
         loads.append(QJsonObject{{"model_bytes", static_cast<qint64>(l.modelBytes)}, {"median_ms", l.medianMs}});
-    QJsonArray rounds;
-    for (const auto& x : r.rounds)
-        rounds.append(QJsonObject{{"round", x.round},
-                                  {"points", x.points},
-                                  {"fitted_on", x.fittedOn},
-                                  {"mape", x.mape},
-                                  {"within10", x.within10},
-                                  {"refined", x.refined}});
-    return QJsonObject{{"layers", layers}, {"loads", loads}, {"rounds", rounds}, {"seconds", r.seconds}};
+    return QJsonObject{{"layers", layers}, {"loads", loads}, {"rounds", roundsToJson(r.rounds)}, {"seconds", r.seconds}};
+}
+
+QJsonArray roundsToJson(const std::vector<SweepRound>& rounds) {
+    QJsonArray out;
+    for (const auto& x : rounds)
+        out.append(QJsonObject{{"round", x.round},
+                               {"points", x.points},
+                               {"fitted_on", x.fittedOn},
+                               {"mape", x.mape},
+                               {"within_10pct", x.within10},
+                               {"refined", x.refined}});
+    return out;
 }
 
 Result<ProfileResult> profileFromJson(const QJsonObject& o) {
@@ -274,7 +278,7 @@ Result<ProfileResult> profileFromJson(const QJsonObject& o) {
     for (const auto& v : o.value("rounds").toArray()) {
         const QJsonObject x = v.toObject();
         r.rounds.push_back(SweepRound{x.value("round").toInt(), x.value("points").toInt(), x.value("fitted_on").toInt(),
-                                      x.value("mape").toDouble(), x.value("within10").toDouble(), x.value("refined").toInt()});
+                                      x.value("mape").toDouble(), x.value("within_10pct").toDouble(), x.value("refined").toInt()});
     }
     for (const auto& v : o.value("loads").toArray())
         r.loads.push_back(LoadTiming{v.toObject().value("model_bytes").toInteger(), v.toObject().value("median_ms").toDouble()});

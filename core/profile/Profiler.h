@@ -7,6 +7,7 @@
 #include "core/model/ModelSpec.h"
 #include "core/profile/Sweep.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <atomic>
@@ -68,6 +69,8 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
                                  const std::atomic<bool>* cancel = nullptr);
 
 QJsonObject profileToJson(const ProfileResult& result);
+// The adaptive rounds as profileToJson writes them (the worker's reply, edgent profile --json).
+QJsonArray roundsToJson(const std::vector<SweepRound>& rounds);
 Result<ProfileResult> profileFromJson(const QJsonObject& o);
 
 }  // namespace edgent::core::profile
