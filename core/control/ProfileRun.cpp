@@ -220,7 +220,9 @@ Result<std::string> resolvePredictor(store::RunStore& db, const std::string& mod
 }
 
 bool predictorIsFitted(const std::string& predictor) {
-    return predictor.rfind("forest", 0) == 0 || predictor.rfind("regression", 0) == 0;
+    for (const char* name : {"forest", "forest-p95", "forest-sweep", "regression", "regression-p95", "regression-macs"})
+        if (predictor == name) return true;
+    return false;
 }
 
 namespace {
@@ -316,9 +318,7 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     auto resolved = resolvePredictor(db, modelHashHex, predictorName);
     if (!resolved) return makeError(resolved.error());
     const std::string& predictor = *resolved;
-    if (predictor == "forest" || predictor == "forest-p95" || predictor == "forest-sweep" || predictor == "regression" ||
-        predictor == "regression-p95" || predictor == "regression-macs")
-        return modelTable(db, model, modelHashHex, predictor);
+    if (predictorIsFitted(predictor)) return modelTable(db, model, modelHashHex, predictor);
     auto device = db.latestProfile(modelHashHex, "device");
     if (!device) return makeError(device.error());
     auto edge = db.latestProfile(modelHashHex, "edge");
