@@ -1,5 +1,7 @@
 #include "widgets/RunPlots.h"
 
+#include "widgets/FigurePlot.h"
+
 #include <qcustomplot.h>
 
 #include <QFileInfo>
@@ -8,8 +10,6 @@
 #include <cstdio>
 
 namespace edgent::widgets {
-
-namespace {}  // namespace
 
 void drawRunFigure(QCustomPlot& plot, const RunFigure& f) {
     plot.plotLayout()->clear();
@@ -120,27 +120,8 @@ void drawRunFigure(QCustomPlot& plot, const RunFigure& f) {
 
 core::Status saveRunFigure(const RunFigure& figure, const QString& path, int widthPx, int heightPx) {
     QCustomPlot plot;
-    plot.resize(widthPx, heightPx);
     drawRunFigure(plot, figure);
-    plot.replot();
-    const QString suffix = QFileInfo(path).suffix().toLower();
-    const QString tmp = path + ".partial." + suffix;
-    bool ok = false;
-    if (suffix == "pdf")
-        ok = plot.savePdf(tmp, widthPx, heightPx);
-    else if (suffix == "png")
-        ok = plot.savePng(tmp, widthPx, heightPx, 2.0);
-    else
-        return core::makeError("plots export to .pdf or .png, not ." + suffix.toStdString());
-    if (!ok) {
-        QFile::remove(tmp);
-        return core::makeError("cannot write " + path.toStdString());
-    }
-    if (std::rename(tmp.toLocal8Bit().constData(), path.toLocal8Bit().constData()) != 0) {
-        QFile::remove(tmp);
-        return core::makeError("cannot write " + path.toStdString());
-    }
-    return core::Status::success();
+    return savePlot(plot, path, widthPx, heightPx);
 }
 
 }  // namespace edgent::widgets

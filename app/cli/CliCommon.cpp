@@ -50,9 +50,9 @@ bool Command::parse(const QStringList& args, int* exitCode) {
         *exitCode = 0;
         return false;
     }
-    if (!parser_.positionalArguments().isEmpty()) {
+    if (parser_.positionalArguments().size() > positionals_) {
         *exitCode = 2;
-        fail(QStringLiteral("unexpected argument '%1' (see --help)").arg(parser_.positionalArguments().first()));
+        fail(QStringLiteral("unexpected argument '%1' (see --help)").arg(parser_.positionalArguments().at(positionals_)));
         return false;
     }
     return true;

@@ -30,6 +30,8 @@ public:
     QCommandLineParser& parser() { return parser_; }
     const QCommandLineParser& parser() const { return parser_; }
     void addOptions(const QList<QCommandLineOption>& options);
+    // Accept up to n positional arguments (none by default).
+    void allowPositionals(int n) { positionals_ = n; }
     // Parses; on --help prints help and returns 0 through *exitCode; on error prints one line
     // and sets *exitCode to 2. Returns true when the command should proceed.
     bool parse(const QStringList& args, int* exitCode);
@@ -50,6 +52,7 @@ private:
     QString usage_;
     QCommandLineParser parser_;
     QList<QCommandLineOption> options_;  // for --help, in declaration order
+    int positionals_ = 0;
 };
 
 void printJson(const QJsonObject& object);
@@ -91,5 +94,6 @@ int runProfile(const QStringList& args);
 int runPlan(const QStringList& args);
 int runSweep(const QStringList& args);
 int runCalibrate(const QStringList& args);
+int runReproduce(const QStringList& args);
 
 }  // namespace edgent::app

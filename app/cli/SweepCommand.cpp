@@ -4,13 +4,12 @@
 #include "app/cli/CliCommon.h"
 #include "app/cli/Planning.h"
 
-#include "core/control/LiveRun.h"
+#include "core/control/PlannedPoint.h"
 #include "core/energy/PowerModel.h"
 #include "core/store/Export.h"
 
 #include <QJsonArray>
 
-#include <cmath>
 #include <cstdio>
 
 namespace edgent::app {
@@ -109,46 +108,26 @@ int runSweep(const QStringList& args) {
     if (auto s = link.start(); !s) return cmd.fail(QString::fromStdString(s.error()));
     if (auto s = link.loadModel(*bytes); !s) return cmd.fail(QString::fromStdString(s.error()));
 
-    std::string csv =
-        "bandwidth_bps,deadline_ms,policy,exit,partition,feasible,predicted_ms,exit_accuracy,run_id,inferences,"
-        "measured_accuracy,latency_ms_p50,latency_ms_p95,deadline_hit_rate,energy_mj_mean,timely_accuracy,"
-        "predicted_p95_ms,expected_energy_mj,offload_rate,latency_ms_mean,early_exits\n";
+    control::LiveRunOptions base;
+    base.dbPath = dbPath;
+    base.experiment = "sweep";
+    base.modelId = *modelId;
+    base.modelHash = hash;
+    base.source = "sweep";
+    base.count = *count;
+    base.power = *power;
+    std::string csv = control::plannedPointCsvHeader();
     QJsonArray rows;
     const int points = static_cast<int>(bandwidths->size() * deadlines->size() * policies.size());
     int done = 0;
     for (double bps : *bandwidths)
         for (double deadline : *deadlines)
             for (plan::Policy policy : policies) {
-                control::LiveRunOptions o;
-                o.dbPath = dbPath;
-                o.experiment = "sweep";
-                o.modelId = *modelId;
-                o.modelHash = hash;
-                o.source = "sweep";
-                o.count = *count;
-                o.bandwidthBps = bps;
-                o.power = *power;
-                o.planning = control::RunPlanning{};
-                o.planning->context = *context;
-                o.planning->goal = plan::PlanGoal{deadline, policy, *target};
-                o.planning->predictor = context->predictor;
-                const auto run = control::runToEnd(link, std::move(o));
-                if (!run) return cmd.fail(QString::fromStdString(run.error()));
-                const control::LiveRunOutcome& result = *run;
-                if (result.status != "finished") return cmd.fail(QString::fromStdString(result.error));
-                const plan::PlanResult chosen = *result.firstPlan;
-                const int64_t runId = result.runId;
-                const auto s = control::summarize(result.samples, deadline);
-                const double energy = result.energyMjSum / static_cast<double>(std::max<int64_t>(1, result.sampleCount));
-                char line[640];
-                std::snprintf(line, sizeof line,
-                              "%.12g,%.12g,%s,%d,%d,%d,%.6f,%.4f,%lld,%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.6f,%.4f,%.4f,%.4f,\"%s\"\n",
-                              bps, deadline, plan::policyName(policy), chosen.exit, chosen.partition, chosen.feasible ? 1 : 0,
-                              chosen.predictedMs, chosen.accuracy, static_cast<long long>(runId),
-                              static_cast<long long>(s.inferences), s.accuracy, s.latencyMsP50, s.latencyMsP95, s.deadlineHitRate,
-                              energy, s.timelyAccuracy, chosen.predictedP95Ms, chosen.energyMj, s.offloadRate, s.latencyMsMean,
-                              chosen.early.active() ? plan::describePlan(chosen).c_str() : "");
-                csv += line;
+                const auto point = control::runPlannedPoint(link, base, *context, plan::PlanGoal{deadline, policy, *target}, bps);
+                if (!point) return cmd.fail(QString::fromStdString(point.error()));
+                const plan::PlanResult& chosen = point->plan;
+                const control::RunSummary& s = point->summary;
+                csv += control::plannedPointCsvRow(*point);
                 rows.append(QJsonObject{{"bandwidth_bps", bps},
                                         {"deadline_ms", deadline},
                                         {"policy", plan::policyName(policy)},
@@ -157,7 +136,7 @@ int runSweep(const QStringList& args) {
                                         {"feasible", chosen.feasible},
                                         {"predicted_ms", chosen.predictedMs},
                                         {"exit_accuracy", chosen.accuracy},
-                                        {"run_id", static_cast<qint64>(runId)},
+                                        {"run_id", static_cast<qint64>(point->runId)},
                                         {"latency_ms_p50", s.latencyMsP50},
                                         {"deadline_hit_rate", s.deadlineHitRate},
                                         {"timely_accuracy", s.timelyAccuracy}});

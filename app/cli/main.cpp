@@ -34,11 +34,12 @@ const Subcommand kCommands[] = {
     {"keys", edgent::app::runKeys, "create CURVE keys for workers on a real network"},
     {"runs", edgent::app::runRuns, "list, show or compare stored runs"},
     {"export", edgent::app::runExport, "export a run as CSV, SQLite, JSON, PDF or PNG"},
+    {"reproduce", edgent::app::runReproduce, "one paper figure (or all): runs, CSV, PDF/PNG and a page beside the paper"},
 };
 
 void printUsage(FILE* out) {
     std::fprintf(out, "Usage: edgent <command> [options]   (edgent <command> --help for details)\n\nCommands:\n");
-    for (const auto& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
+    for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
 }
 
 }  // namespace
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<QCoreApplication> app;
     std::string runtimeDir;  // removed again before exit
 #ifdef EDGENT_HAVE_WIDGETS
-    if (argc > 1 && std::strcmp(argv[1], "export") == 0) {
+    if (argc > 1 && (std::strcmp(argv[1], "export") == 0 || std::strcmp(argv[1], "reproduce") == 0)) {
         if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
             qputenv("QT_QPA_PLATFORM", "offscreen");
         if (qEnvironmentVariableIsEmpty("XDG_RUNTIME_DIR")) {

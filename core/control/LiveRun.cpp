@@ -99,11 +99,15 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
     return std::unique_ptr<LiveRun>(new LiveRun(std::move(impl)));
 }
 
-Result<LiveRunOutcome> runToEnd(WorkerLink& link, LiveRunOptions options) {
+Result<LiveRunOutcome> runToEnd(WorkerLink& link, LiveRunOptions options, const std::atomic<bool>* cancel) {
     auto run = LiveRun::start(link, std::move(options));
     if (!run) return makeError(run.error());
-    while (!(*run)->waitFor(1000)) {
-    }
+    bool stopped = false;
+    while (!(*run)->waitFor(cancel ? 200 : 1000))
+        if (cancel && cancel->load() && !stopped) {
+            (*run)->stop("interrupted");
+            stopped = true;
+        }
     return (*run)->outcome();
 }
 

@@ -32,6 +32,7 @@
 
 #include <QJsonObject>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -159,7 +160,8 @@ private:
 };
 
 // Starts a run and waits for its end (for tools with nothing else to do meanwhile: a sweep,
-// a bench). An error when it could not start; else its outcome, whatever its status.
-Result<LiveRunOutcome> runToEnd(WorkerLink& link, LiveRunOptions options);
+// a bench). An error when it could not start; else its outcome, whatever its status. When
+// *cancel turns true the run is stopped as interrupted.
+Result<LiveRunOutcome> runToEnd(WorkerLink& link, LiveRunOptions options, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace edgent::core::control

@@ -1,0 +1,193 @@
+#include "core/repro/Session.h"
+
+#include "core/control/ProfileRun.h"
+#include "core/store/Export.h"
+
+#include <QDir>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace edgent::core::repro {
+
+double PaperRegime::edgeOnlyMs(double bps) {
+    // latency = a + b / B through the paper's two points (B in kbps).
+    const double b = (edgeOnlyMs50kbps - edgeOnlyMs1Mbps) / (1.0 / 50.0 - 1.0 / 1000.0);
+    const double a = edgeOnlyMs1Mbps - b / 1000.0;
+    return a + b / (bps / 1e3);
+}
+
+namespace {
+
+std::string fmt(const char* format, double a, double b = 0, double c = 0, double d = 0) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, format, a, b, c, d);
+    return buf;
+}
+
+}  // namespace
+
+std::string Scaling::describe() const {
+    std::string s;
+    if (emulated)
+        s = fmt("The device is this host emulated %.3g times slower (`--device-slowdown`, a busy wait after every "
+                "computation); F was chosen so that device-only over edge-only latency at 500 kbps is the paper's "
+                "%.2f (ours: %.1f ms over %.1f ms). ",
+                slowdown, PaperRegime::ratioAtMid(), deviceOnlyMs, edgeOnlyMidMs);
+    else
+        s = "The device is the real host `" + deviceHost +
+            fmt("`, unscaled; device-only over edge-only latency at 500 kbps is %.2f here (%.1f ms over %.1f ms) against "
+                "the paper's %.2f. ",
+                deviceOnlyMs / std::max(edgeOnlyMidMs, 1e-9), deviceOnlyMs, edgeOnlyMidMs, PaperRegime::ratioAtMid());
+    s += fmt("Deadlines are the paper's times %.4g: our device-only latency (%.1f ms) over the paper's (%.0f ms), so a "
+             "paper deadline of 1000 ms is %.1f ms here. ",
+             deadlineScale, deviceOnlyMs, PaperRegime::deviceOnlyMs, 1000.0 * deadlineScale);
+    s += emulated ? "Both workers run on this host; the paper's edge is a desktop PC and its device a Raspberry Pi 3."
+                  : "The edge is `" + edgeHost + "`; the paper's is a desktop PC and its device a Raspberry Pi 3.";
+    return s;
+}
+
+std::string Scaling::footnote() const {
+    if (emulated)
+        return fmt("Fashion-MNIST; device emulated %.3gx slower on this host; deadlines = paper's x %.4g", slowdown,
+                   deadlineScale);
+    return "Fashion-MNIST; device " + deviceHost + fmt(" (real); deadlines = paper's x %.4g", deadlineScale);
+}
+
+Result<std::unique_ptr<Session>> Session::open(const ReproduceOptions& options) {
+    std::unique_ptr<Session> s(new Session(options));
+    if (auto st = s->setUp(); !st) return makeError(st.error());
+    return s;
+}
+
+Session::~Session() {
+    if (link_) link_->shutdown();
+}
+
+void Session::say(const std::string& line) const {
+    if (options_.progress) options_.progress(line);
+}
+
+Status Session::profileInto(control::WorkerLink& link, int repeats) {
+    control::ProfileRunOptions o;
+    o.repeats = repeats;
+    o.synthetic = false;  // the figures plan on this model's own measured layers
+    o.adaptiveRounds = 0;
+    auto run = control::profileWorkers(
+        link.controller(), options_.model.file, o,
+        [&](const control::ProfileRunProgress& p) {
+            if (p.total > 0 && p.done == p.total)
+                say("profile: " + std::string(p.role == net::Role::Device ? "device" : "edge") + " " + p.stage + " done");
+        },
+        options_.cancel);
+    if (!run) return makeError("profiling: " + run.error());
+    if (auto saved = control::saveProfileRun(*db_, modelId_, *run, o); !saved) return makeError(saved.error());
+    return Status::success();
+}
+
+Status Session::setUp() {
+    if (options_.outDir.empty()) return makeError("no output folder given");
+    if (!QDir().mkpath(QString::fromStdString(options_.outDir)))
+        return makeError("cannot create the folder " + options_.outDir);
+    dbPath_ = options_.outDir + "/runs.sqlite";
+    auto db = store::RunStore::open(dbPath_);
+    if (!db) return makeError(db.error());
+    db_ = std::move(*db);
+    record_ = store::modelRecord(options_.model);
+    auto id = db_->upsertModel(record_);
+    if (!id) return makeError(id.error());
+    modelId_ = *id;
+    const int n = options_.model.file.spec.pathLength(static_cast<int>(options_.model.file.spec.exits.size()) - 1);
+    const int last = static_cast<int>(options_.model.file.spec.exits.size()) - 1;
+
+    double slowdown = options_.link.local ? options_.deviceSlowdown : 1.0;
+    scaling_.emulated = options_.link.local;
+    if (options_.link.local && slowdown <= 0) {
+        // A short profile at F = 1 measures the device against the edge; F follows.
+        say("scaling: profiling the device unslowed");
+        control::WorkerLinkOptions lo = options_.link;
+        lo.deviceSlowdown = 1.0;
+        control::WorkerLink probe(lo);
+        if (auto st = probe.start(); !st) return st;
+        if (auto st = probe.loadModel(options_.model); !st) return st;
+        if (auto st = profileInto(probe, options_.quick ? 5 : 10); !st) return st;
+        probe.shutdown();
+        auto table = control::latencyTableFor(*db_, options_.model.file, record_.hash, "lookup");
+        if (!table) return makeError(table.error());
+        const double device1 = table->predictMs(last, n, PaperRegime::midBps);
+        const double edge = table->predictMs(last, 0, PaperRegime::midBps);
+        slowdown = std::clamp(PaperRegime::ratioAtMid() * edge / std::max(device1, 1e-6), 1.0, 200.0);
+        slowdown = std::round(slowdown * 10.0) / 10.0;
+        say(fmt("scaling: device-only %.2f ms, edge-only %.2f ms at 500 kbps unslowed: F = %.1f", device1, edge, slowdown));
+    }
+    scaling_.slowdown = slowdown;
+    control::WorkerLinkOptions lo = options_.link;
+    lo.deviceSlowdown = slowdown;
+    link_ = std::make_unique<control::WorkerLink>(lo);
+    if (auto st = link_->start(); !st) return st;
+    if (auto st = link_->loadModel(options_.model); !st) return st;
+    say("profile: both workers");
+    if (auto st = profileInto(*link_, options_.quick ? 10 : 25); !st) return st;
+    auto context = control::planContextFor(*db_, options_.model.file, record_.hash, "auto", options_.power);
+    if (!context) return makeError(context.error());
+    context_ = std::move(*context);
+    scaling_.deviceOnlyMs = typical().predictMs(last, n, PaperRegime::midBps);
+    scaling_.edgeOnlyMidMs = typical().predictMs(last, 0, PaperRegime::midBps);
+    scaling_.deadlineScale = scaling_.deviceOnlyMs / PaperRegime::deviceOnlyMs;
+    auto device = db_->latestProfile(record_.hash, "device");
+    auto edge = db_->latestProfile(record_.hash, "edge");
+    if (!device || !edge) return makeError(!device ? device.error() : edge.error());
+    overheadMs_ = device->overheadMs;
+    scaling_.deviceHost = device->host;
+    scaling_.edgeHost = edge->host;
+    say(fmt("scaling: F = %.1f, device-only %.1f ms, edge-only %.1f ms at 500 kbps, deadlines x %.4g", scaling_.slowdown,
+            scaling_.deviceOnlyMs, scaling_.edgeOnlyMidMs, scaling_.deadlineScale));
+    return Status::success();
+}
+
+control::LiveRunOptions Session::baseOptions(const std::string& figure) const {
+    control::LiveRunOptions o;
+    o.dbPath = dbPath_;
+    o.experiment = "reproduce:" + figure;
+    o.modelId = modelId_;
+    o.modelHash = record_.hash;
+    o.source = "reproduce";
+    o.count = count();
+    o.power = options_.power;
+    o.extraParams["paper_deadline_scale"] = fmt("%.6g", scaling_.deadlineScale);
+    return o;
+}
+
+Result<control::PlannedPoint> Session::point(const std::string& figure, plan::Policy policy, double bps, double deadlineMs) {
+    const auto key = std::make_tuple(static_cast<int>(policy), bps, deadlineMs);
+    if (auto it = points_.find(key); it != points_.end()) return it->second;
+    if (cancelled()) return makeError("cancelled");
+    auto p = control::runPlannedPoint(*link_, baseOptions(figure), context_, plan::PlanGoal{deadlineMs, policy, NAN}, bps,
+                                      options_.cancel);
+    if (!p) return makeError(cancelled() ? std::string("cancelled") : figure + ": " + p.error());
+    points_.emplace(key, *p);
+    return p;
+}
+
+Result<control::LiveRunOutcome> Session::traceRun(const std::string& figure, plan::Policy policy, bool dynamic,
+                                                  double deadlineMs, const plan::BandwidthTrace& trace) {
+    if (cancelled()) return makeError("cancelled");
+    control::LiveRunOptions o = baseOptions(figure);
+    o.count = 0;  // the trace's length
+    o.trace = trace;
+    o.planning = control::RunPlanning{};
+    o.planning->context = context_;
+    o.planning->goal = plan::PlanGoal{deadlineMs, policy, NAN};
+    o.planning->predictor = context_.predictor;
+    o.planning->dynamic = dynamic;
+    o.planning->messageOverheadMs = overheadMs_;
+    o.extraParams["trace"] = options_.tracePath;
+    auto run = control::runToEnd(*link_, std::move(o), options_.cancel);
+    if (!run) return makeError(figure + ": " + run.error());
+    if (cancelled()) return makeError("cancelled");
+    if (run->status != "finished") return makeError(figure + ": " + (run->error.empty() ? "the run ended " + run->status : run->error));
+    return run;
+}
+
+}  // namespace edgent::core::repro

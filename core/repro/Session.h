@@ -1,0 +1,81 @@
+#pragma once
+// Internal to core/repro: the one pair of workers, the profile and the scaling that every
+// figure of one `edgent reproduce` shares, and the runs they ask for (each point run once
+// however many figures show it).
+
+#include "core/control/PlannedPoint.h"
+#include "core/repro/Reproduce.h"
+#include "core/store/RunStore.h"
+
+#include <map>
+#include <memory>
+#include <tuple>
+
+namespace edgent::core::repro {
+
+// The paper's numbers the scaling reads (Li, Zhou, Chen, MECOMM 2018, Sec. 2: AlexNet on
+// the Raspberry Pi takes more than 2 s; sending the input to the edge takes 0.123 s at 1 Mbps
+// and 2.317 s at 50 kbps). Edge-only at 500 kbps is the a + b/B curve through those two points.
+struct PaperRegime {
+    static constexpr double deviceOnlyMs = 2000.0;
+    static constexpr double edgeOnlyMs1Mbps = 123.0;
+    static constexpr double edgeOnlyMs50kbps = 2317.0;
+    static constexpr double midBps = 500e3;
+    static double edgeOnlyMs(double bps);
+    static double ratioAtMid() { return deviceOnlyMs / edgeOnlyMs(midBps); }
+};
+
+struct Scaling {
+    bool emulated = true;      // a local device slowed down; false: a remote device as it is
+    double slowdown = 1.0;     // F
+    double deviceOnlyMs = 0;   // ours, at F (the typical prediction of the final exit on the device)
+    double edgeOnlyMidMs = 0;  // ours, at 500 kbps
+    double deadlineScale = 1;  // our deadline = paper's deadline x this
+    std::string deviceHost, edgeHost;
+    std::string describe() const;  // one paragraph for the pages
+    std::string footnote() const;  // one line under the figures
+};
+
+class Session {
+public:
+    static Result<std::unique_ptr<Session>> open(const ReproduceOptions& options);
+    ~Session();
+
+    const ReproduceOptions& options() const { return options_; }
+    const Scaling& scaling() const { return scaling_; }
+    const plan::PlanContext& context() const { return context_; }
+    const plan::LatencyTable& typical() const { return context_.typical ? *context_.typical : context_.table; }
+    const std::string& dbPath() const { return dbPath_; }
+    int finalExit() const { return context_.table.numExits() - 1; }
+    double paperToOurs(double paperDeadlineMs) const { return paperDeadlineMs * scaling_.deadlineScale; }
+    int count() const { return options_.quick ? 8 : 30; }
+    bool cancelled() const { return options_.cancel && options_.cancel->load(); }
+    void say(const std::string& line) const;
+
+    // A planned point of a figure, run once per session.
+    Result<control::PlannedPoint> point(const std::string& figure, plan::Policy policy, double bps, double deadlineMs);
+    // A run over a bandwidth trace (static: planned once at its first bandwidth; dynamic:
+    // estimator and configuration map). Keeps the samples.
+    Result<control::LiveRunOutcome> traceRun(const std::string& figure, plan::Policy policy, bool dynamic, double deadlineMs,
+                                             const plan::BandwidthTrace& trace);
+
+private:
+    explicit Session(ReproduceOptions options) : options_(std::move(options)) {}
+    Status setUp();
+    Status profileInto(control::WorkerLink& link, int repeats);
+    Result<control::LiveRunOutcome> runWatched(control::LiveRunOptions o);
+    control::LiveRunOptions baseOptions(const std::string& figure) const;
+
+    ReproduceOptions options_;
+    Scaling scaling_;
+    std::string dbPath_;
+    std::unique_ptr<store::RunStore> db_;
+    store::ModelRecord record_;
+    int64_t modelId_ = 0;
+    std::unique_ptr<control::WorkerLink> link_;
+    plan::PlanContext context_;
+    double overheadMs_ = 0.0;
+    std::map<std::tuple<int, double, double>, control::PlannedPoint> points_;
+};
+
+}  // namespace edgent::core::repro
