@@ -34,6 +34,7 @@ std::string checksTable(const std::vector<Check>& checks) {
 
 Result<FigureResult> writeFigure(const Session& session, FigureOutput out, double seconds) {
     const std::string dir = session.options().outDir + "/";
+    out.checks.push_back(session.scaling().regimeCheck());
     FigureResult r;
     r.name = out.name;
     r.seconds = seconds;

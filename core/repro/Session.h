@@ -7,6 +7,7 @@
 #include "core/repro/Reproduce.h"
 #include "core/store/RunStore.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -30,10 +31,13 @@ struct Scaling {
     double slowdown = 1.0;     // F
     double deviceOnlyMs = 0;   // ours, at F (the typical prediction of the final exit on the device)
     double edgeOnlyMidMs = 0;  // ours, at 500 kbps
+    double edgeOnly50kMs = 0;  // ours, at 50 kbps
     double deadlineScale = 1;  // our deadline = paper's deadline x this
     std::string deviceHost, edgeHost;
     std::string describe() const;  // one paragraph for the pages
     std::string footnote() const;  // one line under the figures
+    double ratioAtMid() const { return deviceOnlyMs / std::max(edgeOnlyMidMs, 1e-9); }
+    Check regimeCheck() const;     // whether ours sits in the paper's regime, on every page
 };
 
 class Session {

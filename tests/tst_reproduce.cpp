@@ -1,0 +1,198 @@
+// `edgent reproduce all --quick` on real local workers: every figure writes its PDF, PNG,
+// CSV, page and runs, and each figure's shape as the paper states it holds, read from the
+// CSV (not from the picture or from the page's own verdict).
+#include "TestUtil.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <map>
+
+using namespace edgent::test;
+
+namespace {
+
+// A CSV file as rows of column name to text (quoted fields hold no commas here but the last).
+struct Csv {
+    QStringList header;
+    std::vector<std::map<QString, QString>> rows;
+    double num(size_t row, const char* column) const { return rows[row].at(QString::fromLatin1(column)).toDouble(); }
+    QString text(size_t row, const char* column) const {
+        QString v = rows[row].at(QString::fromLatin1(column));
+        return v.remove(QLatin1Char('"'));
+    }
+};
+
+Csv readCsv(const QString& path) {
+    Csv csv;
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return csv;
+    const QStringList lines = QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    if (lines.isEmpty()) return csv;
+    csv.header = lines.first().split(QLatin1Char(','));
+    for (int i = 1; i < lines.size(); ++i) {
+        const QStringList fields = lines[i].split(QLatin1Char(','));
+        std::map<QString, QString> row;
+        for (int c = 0; c < csv.header.size() && c < fields.size(); ++c) row[csv.header[c]] = fields[c];
+        csv.rows.push_back(std::move(row));
+    }
+    return csv;
+}
+
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+    double ma = 0, mb = 0;
+    const double n = static_cast<double>(a.size());
+    for (size_t i = 0; i < a.size(); ++i) ma += a[i] / n, mb += b[i] / n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return sab / std::sqrt(saa * sbb);
+}
+
+}  // namespace
+
+class TestReproduce : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    QString out_;
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(dir_.isValid());
+        out_ = dir_.filePath(QStringLiteral("figures"));
+        QElapsedTimer clock;
+        clock.start();
+        const CliRun r = runCli({"reproduce", "all", "--quick", "--out", out_, "--json"}, 300000);
+        QVERIFY2(r.code == 0, r.err.constData());
+        // The issue's budget for --quick is three minutes on two cores.
+        QVERIFY2(clock.elapsed() < 180000, qPrintable(QStringLiteral("took %1 s").arg(clock.elapsed() / 1000)));
+        const QJsonArray figures = QJsonDocument::fromJson(r.out).object()[QStringLiteral("figures")].toArray();
+        QCOMPARE(figures.size(), 5);
+    }
+
+    void everyFigureLeavesItsFiles() {
+        for (const char* name : {"edgent-fig6", "edgent-fig7", "edgent-fig8", "edgent-fig9", "edgent-dynamic"}) {
+            for (const char* suffix : {".csv", ".md", ".pdf", ".png"}) {
+                const QString path = out_ + QLatin1Char('/') + QLatin1String(name) + QLatin1String(suffix);
+                QVERIFY2(QFileInfo(path).size() > 100, qPrintable(path));
+            }
+            QFile page(out_ + QLatin1Char('/') + QLatin1String(name) + QLatin1String(".md"));
+            QVERIFY(page.open(QIODevice::ReadOnly));
+            const QByteArray md = page.readAll();
+            QVERIFY(md.contains("| The paper | Ours | Holds |"));
+            QVERIFY(md.contains("Fashion-MNIST"));
+            QVERIFY(md.contains("emulated"));  // the slow device is labelled on every page
+            QVERIFY(md.contains("edgent reproduce all --quick"));
+        }
+        QVERIFY(QFileInfo(out_ + QStringLiteral("/runs.sqlite")).size() > 0);
+        QVERIFY(QFileInfo(out_ + QStringLiteral("/README.md")).size() > 0);
+    }
+
+    // Fig. 6: the exit rises with bandwidth.
+    void fig6TheExitRisesWithBandwidth() {
+        const Csv csv = readCsv(out_ + QStringLiteral("/edgent-fig6.csv"));
+        QVERIFY(csv.rows.size() >= 5);
+        for (size_t i = 1; i < csv.rows.size(); ++i) {
+            QVERIFY(csv.num(i, "bandwidth_bps") > csv.num(i - 1, "bandwidth_bps"));
+            QVERIFY2(csv.num(i, "exit") >= csv.num(i - 1, "exit"), qPrintable(QStringLiteral("row %1").arg(i)));
+        }
+        QVERIFY(csv.num(csv.rows.size() - 1, "exit") > csv.num(0, "exit"));
+    }
+
+    // Fig. 7: prediction tracks measurement.
+    void fig7PredictionTracksMeasurement() {
+        const Csv csv = readCsv(out_ + QStringLiteral("/edgent-fig7.csv"));
+        QVERIFY(csv.rows.size() >= 5);
+        std::vector<double> predicted, measured;
+        for (size_t i = 0; i < csv.rows.size(); ++i) {
+            predicted.push_back(csv.num(i, "predicted_typical_ms"));
+            measured.push_back(csv.num(i, "latency_ms_p50"));
+            QVERIFY(measured.back() > 0);
+        }
+        const double r = pearson(predicted, measured);
+        QVERIFY2(r >= 0.9, qPrintable(QStringLiteral("r = %1").arg(r)));
+    }
+
+    // Fig. 8: accuracy does not fall as the deadline grows.
+    void fig8AccuracyDoesNotFallWithTheDeadline() {
+        const Csv csv = readCsv(out_ + QStringLiteral("/edgent-fig8.csv"));
+        QVERIFY(csv.rows.size() >= 5);
+        double last = -1;
+        for (size_t i = 0; i < csv.rows.size(); ++i) {
+            QCOMPARE(csv.num(i, "bandwidth_bps"), 500e3);
+            const double acc = csv.num(i, "feasible") > 0 ? csv.num(i, "exit_accuracy") : 0.0;
+            QVERIFY2(acc >= last, qPrintable(QStringLiteral("row %1: %2 after %3").arg(i).arg(acc).arg(last)));
+            last = acc;
+        }
+    }
+
+    // Fig. 9: Edgent is at least every feasible baseline; infeasible points are marked
+    // (feasible = 0), and device-only meets none of the scaled 100-1000 ms deadlines.
+    void fig9EdgentBeatsEveryFeasibleBaseline() {
+        const Csv csv = readCsv(out_ + QStringLiteral("/edgent-fig9.csv"));
+        std::map<double, std::map<QString, std::pair<bool, double>>> byDeadline;
+        for (size_t i = 0; i < csv.rows.size(); ++i)
+            byDeadline[csv.num(i, "paper_deadline_ms")][csv.text(i, "policy")] = {csv.num(i, "feasible") > 0,
+                                                                                  csv.num(i, "exit_accuracy")};
+        QVERIFY(byDeadline.size() >= 5);
+        int infeasible = 0;
+        for (const auto& [deadline, policies] : byDeadline) {
+            QCOMPARE(policies.size(), size_t(5));
+            const auto& edgent = policies.at(QStringLiteral("edgent"));
+            QVERIFY(!policies.at(QStringLiteral("device-only")).first);
+            for (const auto& [name, point] : policies) {
+                infeasible += !point.first;
+                if (name == QLatin1String("edgent") || !point.first) continue;
+                QVERIFY2(edgent.first && edgent.second >= point.second,
+                         qPrintable(QStringLiteral("%1 beats edgent at %2 ms").arg(name).arg(deadline)));
+            }
+        }
+        QVERIFY(infeasible > 0);
+    }
+
+    // The dynamic mode: following the bandwidth meets the deadline at least as often as a plan
+    // made once, and exits with partitioning beat partitioning alone on timely inferences.
+    void dynamicModeFollowsTheTrace() {
+        const Csv csv = readCsv(out_ + QStringLiteral("/edgent-dynamic.csv"));
+        std::map<QString, std::pair<double, double>> hits;  // run: hits, inferences
+        for (size_t i = 0; i < csv.rows.size(); ++i) {
+            const double n = csv.num(i, "inferences");
+            if (n <= 0) continue;
+            auto& h = hits[csv.text(i, "run")];
+            h.first += csv.num(i, "deadline_hit_rate") * n;
+            h.second += n;
+        }
+        QCOMPARE(hits.size(), size_t(3));
+        auto rate = [&](const char* run) {
+            const auto& h = hits.at(QString::fromLatin1(run));
+            return h.first / h.second;
+        };
+        QVERIFY2(rate("Edgent dynamic") >= rate("Edgent static"),
+                 qPrintable(QStringLiteral("dynamic %1, static %2").arg(rate("Edgent dynamic")).arg(rate("Edgent static"))));
+        QVERIFY2(rate("Edgent dynamic") >= rate("partition-only dynamic"),
+                 qPrintable(QStringLiteral("dynamic %1, partition-only %2")
+                                .arg(rate("Edgent dynamic"))
+                                .arg(rate("partition-only dynamic"))));
+    }
+
+    void anUnknownFigureIsOneLine() {
+        const CliRun r = runCli({"reproduce", "edgent-fig5", "--out", dir_.filePath(QStringLiteral("x"))});
+        QCOMPARE(r.code, 1);
+        QCOMPARE(r.err.count('\n'), 1);
+        QVERIFY(r.err.contains("unknown figure 'edgent-fig5'"));
+        QVERIFY(!QDir(dir_.filePath(QStringLiteral("x"))).exists());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestReproduce)
+#include "tst_reproduce.moc"
