@@ -10,6 +10,7 @@
 #include "app/gui/ExperimentPanel.h"
 #include "app/gui/LivePlots.h"
 #include "app/gui/MainWindow.h"
+#include "app/gui/ReproduceDialog.h"
 #include "app/gui/Session.h"
 #include "widgets/ProfilePanel.h"
 
@@ -17,6 +18,7 @@
 #include <QAbstractItemModel>
 #include <QComboBox>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QHeaderView>
 #include <QElapsedTimer>
 #include <QJsonDocument>
@@ -393,6 +395,45 @@ private Q_SLOTS:
         t.start();
         s.reset();
         QVERIFY2(t.elapsed() < 3000, qPrintable(QString("closing took %1 ms").arg(t.elapsed())));
+    }
+
+    // Run > Reproduce paper figures runs the same engine as `edgent reproduce`: one figure,
+    // quick, with a fixed slowdown (the scaling probe is the CLI test's business), writes its
+    // files and tells the window; a second start cancelled at once ends as cancelled, bounded.
+    void reproducingAFigureFromTheWindow() {
+        QAction* action = nullptr;
+        for (QAction* a : w_->findChildren<QAction*>())
+            if (a->text().contains(QStringLiteral("Reproduce paper figures"))) action = a;
+        QVERIFY(action);
+        action->trigger();
+        auto* dialog = w_->findChild<ReproduceDialog*>();
+        QVERIFY(dialog);
+        const QString out = dir_.filePath(QStringLiteral("figures"));
+        dialog->setOutputFolder(out);
+        dialog->setQuick(true);
+        dialog->selectFigure(QStringLiteral("edgent-fig8"));
+        dialog->findChild<QDoubleSpinBox*>(QStringLiteral("reproduceSlowdown"))->setValue(4.0);
+        QSignalSpy finished(dialog, &ReproduceDialog::finished);
+        dialog->start();
+        QVERIFY(dialog->busy());
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, 180000);
+        QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(1).toString()));
+        for (const char* suffix : {".csv", ".md", ".pdf", ".png"})
+            QVERIFY(QFileInfo(out + QStringLiteral("/edgent-fig8") + QLatin1String(suffix)).size() > 100);
+        QCOMPARE(dialog->lastPage(), out + QStringLiteral("/edgent-fig8.md"));
+        QVERIFY(w_->messages().join('\n').contains(QStringLiteral("written to")));
+
+        dialog->start();
+        QTest::qWait(500);
+        QElapsedTimer t;
+        t.start();
+        dialog->cancel();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 2, 30000);
+        QVERIFY(!finished.last().at(0).toBool());
+        QVERIFY2(t.elapsed() < 20000, qPrintable(QStringLiteral("cancelling took %1 ms").arg(t.elapsed())));
+        // The choices persist.
+        QCOMPARE(QSettings().value(QStringLiteral("reproduce/figure")).toString(), QStringLiteral("edgent-fig8"));
+        QCOMPARE(QSettings().value(QStringLiteral("reproduce/out")).toString(), out);
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -1,6 +1,7 @@
 #include "app/gui/MainWindow.h"
 
 #include "app/gui/ExperimentPanel.h"
+#include "app/gui/ReproduceDialog.h"
 #include "app/gui/LivePlots.h"
 #include "app/gui/Session.h"
 #include "app/gui/WorkersPanel.h"
@@ -227,6 +228,19 @@ void MainWindow::buildMenus() {
     run->addSeparator();
     run->addAction(tr("Start &local workers"), this, [this] { session_->startLocalWorkers(workersPanel_->deviceSlowdown()); });
     run->addAction(tr("&Profile both workers"), this, [this] { profilePanel_->requestStart(); });
+
+    run->addSeparator();
+    run->addAction(tr("&Reproduce paper figures…"), this, [this] {
+        auto* dialog = new ReproduceDialog(session_->modelShared(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &ReproduceDialog::finished, this, [this](bool ok, const QString& message) {
+            if (ok)
+                note(message);
+            else
+                showError(message);
+        });
+        dialog->show();
+    });
 
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About"), this, [this] {

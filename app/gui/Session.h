@@ -50,6 +50,7 @@ public:
     // --- model and store
     void loadModel(const QString& path);  // native JSON or TorchScript (.pt)
     const core::ModelBytes* model() const { return model_.get(); }
+    std::shared_ptr<const core::ModelBytes> modelShared() const { return model_; }
     QString modelPath() const { return modelPath_; }
     std::string modelHash() const { return modelHash_; }
     core::Status openDatabase(const QString& path);
