@@ -3,7 +3,7 @@ PRESET ?= default
 BUILD_DIR := build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test run bench clean
+.PHONY: all deps configure build test run bench reproduce clean
 
 all: build
 
@@ -21,6 +21,10 @@ test: build
 
 run: build
 	@scripts/run.sh $(BUILD_DIR)
+
+# Every paper figure on local workers (about 15 minutes on two cores): docs/reproduction.md.
+reproduce: build
+	@$(BUILD_DIR)/app/edgent reproduce all --out $(BUILD_DIR)/reproduce
 
 bench: build
 	@$(BUILD_DIR)/bench/edgent-bench-slices

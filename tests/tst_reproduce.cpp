@@ -77,11 +77,12 @@ private Q_SLOTS:
         // The budget for --quick is three minutes on two cores.
         QVERIFY2(clock.elapsed() < 180000, qPrintable(QStringLiteral("took %1 s").arg(clock.elapsed() / 1000)));
         const QJsonArray figures = QJsonDocument::fromJson(r.out).object()[QStringLiteral("figures")].toArray();
-        QCOMPARE(figures.size(), 5);
+        QCOMPARE(figures.size(), 7);
     }
 
     void everyFigureLeavesItsFiles() {
-        for (const char* name : {"edgent-fig6", "edgent-fig7", "edgent-fig8", "edgent-fig9", "edgent-dynamic"}) {
+        for (const char* name : {"edgent-fig6", "edgent-fig7", "edgent-fig8", "edgent-fig9", "edgent-dynamic",
+                                 "branchynet-table1", "appealnet"}) {
             for (const char* suffix : {".csv", ".md", ".pdf", ".png"}) {
                 const QString path = out_ + QLatin1Char('/') + QLatin1String(name) + QLatin1String(suffix);
                 QVERIFY2(QFileInfo(path).size() > 100, qPrintable(path));
@@ -183,6 +184,47 @@ private Q_SLOTS:
                  qPrintable(QStringLiteral("dynamic %1, partition-only %2")
                                 .arg(rate("Edgent dynamic"))
                                 .arg(rate("partition-only dynamic"))));
+    }
+
+    // BranchyNet's Table 1: entropy exits are faster than the final exit alone on the same
+    // device, and (at the quick run's resolution of 30 images) not less accurate by more than
+    // two images.
+    void branchynetEntropyExitsAreFaster() {
+        const Csv csv = readCsv(out_ + QStringLiteral("/branchynet-table1.csv"));
+        QCOMPARE(csv.rows.size(), size_t(2));
+        QCOMPARE(csv.text(0, "configuration"), QStringLiteral("final exit alone"));
+        QVERIFY(csv.num(1, "threshold") > 0);
+        QVERIFY2(csv.num(1, "latency_ms_mean") < csv.num(0, "latency_ms_mean"),
+                 qPrintable(QStringLiteral("%1 ms against %2 ms").arg(csv.num(1, "latency_ms_mean")).arg(csv.num(0, "latency_ms_mean"))));
+        const double image = 1.0 / csv.num(0, "inferences");
+        QVERIFY(csv.num(1, "measured_accuracy") >= csv.num(0, "measured_accuracy") - 2 * image - 1e-9);
+    }
+
+    // AppealNet: every rule appeals about the fraction of test inputs its validation
+    // threshold was set for, more with a higher rate, and both baselines are there.
+    void appealnetRulesAppealWhatTheyWereSetFor() {
+        const Csv csv = readCsv(out_ + QStringLiteral("/appealnet.csv"));
+        std::map<QString, std::vector<std::pair<double, double>>> byRule;  // rate, measured offload
+        int baselines = 0;
+        for (size_t i = 0; i < csv.rows.size(); ++i) {
+            const QString rule = csv.text(i, "rule");
+            QVERIFY(csv.num(i, "energy_mj_mean") > 0);
+            if (rule == QLatin1String("offload-all") || rule == QLatin1String("static")) {
+                ++baselines;
+                continue;
+            }
+            byRule[rule].emplace_back(csv.num(i, "appeal_rate"), csv.num(i, "offload_rate"));
+        }
+        QCOMPARE(baselines, 2);
+        QCOMPARE(byRule.size(), size_t(3));
+        for (const auto& [rule, points] : byRule) {
+            QVERIFY(points.size() >= 2);
+            for (size_t i = 0; i < points.size(); ++i) {
+                QVERIFY2(std::abs(points[i].second - points[i].first) <= 0.15,
+                         qPrintable(QStringLiteral("%1 at %2: %3 appealed").arg(rule).arg(points[i].first).arg(points[i].second)));
+                if (i) QVERIFY(points[i].second > points[i - 1].second);
+            }
+        }
     }
 
     void anUnknownFigureIsOneLine() {

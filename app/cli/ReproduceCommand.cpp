@@ -73,6 +73,7 @@ int runReproduce(const QStringList& args) {
     o.link = *link;
     o.deviceSlowdown = *slowdown;
     o.model = std::move(*bytes);
+    o.modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
     o.power = *power;
     o.tracePath = p.isSet("trace") ? p.value("trace").toStdString() : repro::defaultTracePath();
     o.command = "edgent reproduce " + args.join(' ').toStdString();

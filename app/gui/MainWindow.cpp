@@ -231,7 +231,7 @@ void MainWindow::buildMenus() {
 
     run->addSeparator();
     run->addAction(tr("&Reproduce paper figures…"), this, [this] {
-        auto* dialog = new ReproduceDialog(session_->modelShared(), this);
+        auto* dialog = new ReproduceDialog(session_->modelShared(), session_->modelPath(), this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         connect(dialog, &ReproduceDialog::finished, this, [this](bool ok, const QString& message) {
             if (ok)

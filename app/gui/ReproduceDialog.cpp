@@ -39,8 +39,8 @@ W* named(W* widget, const char* name) {
 
 }  // namespace
 
-ReproduceDialog::ReproduceDialog(std::shared_ptr<const core::ModelBytes> model, QWidget* parent)
-    : QDialog(parent), model_(std::move(model)) {
+ReproduceDialog::ReproduceDialog(std::shared_ptr<const core::ModelBytes> model, QString modelPath, QWidget* parent)
+    : QDialog(parent), model_(std::move(model)), modelPath_(std::move(modelPath)) {
     setWindowTitle(tr("Reproduce paper figures"));
     figure_ = named(new QComboBox(this), "reproduceFigure");
     figure_->addItem(tr("all figures"), QStringLiteral("all"));
@@ -165,6 +165,7 @@ void ReproduceDialog::start() {
     o.link.local = true;
     o.deviceSlowdown = slowdown_->value();
     o.model = *model_;
+    o.modelPath = modelPath_.toStdString();
     o.power = *power;
     o.tracePath = core::repro::defaultTracePath();
     o.command = "edgent reproduce " + figure_->currentData().toString().toStdString() + " --out " + o.outDir +

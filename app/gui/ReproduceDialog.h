@@ -27,7 +27,7 @@ class ReproduceDialog : public QDialog {
     Q_OBJECT
 public:
     // model: the window's model at the time of opening.
-    ReproduceDialog(std::shared_ptr<const core::ModelBytes> model, QWidget* parent = nullptr);
+    ReproduceDialog(std::shared_ptr<const core::ModelBytes> model, QString modelPath, QWidget* parent = nullptr);
     ~ReproduceDialog() override;  // cancels and waits for the thread (every wait in it is bounded)
 
     bool busy() const { return busy_; }
@@ -50,6 +50,7 @@ private:
     void saveSettings() const;
 
     std::shared_ptr<const core::ModelBytes> model_;
+    QString modelPath_;
     QComboBox* figure_;
     QCheckBox* quick_;
     QLineEdit* out_;

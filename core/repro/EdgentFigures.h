@@ -1,5 +1,5 @@
 #pragma once
-// Internal to core/repro: each figure's experiment, data, drawing and statements.
+// Internal to core/repro: each figure's experiment (Edgent's, BranchyNet's and AppealNet's), data, drawing and statements.
 
 #include "core/repro/Page.h"
 
@@ -10,5 +10,7 @@ Result<FigureOutput> edgentFig7(Session& session);
 Result<FigureOutput> edgentFig8(Session& session);
 Result<FigureOutput> edgentFig9(Session& session);
 Result<FigureOutput> edgentDynamic(Session& session);
+Result<FigureOutput> branchynetTable1(Session& session);
+Result<FigureOutput> appealnetFigure(Session& session);
 
 }  // namespace edgent::core::repro

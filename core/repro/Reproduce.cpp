@@ -20,6 +20,9 @@ const Entry kFigures[] = {
     {"edgent-fig8", "Edgent Fig. 8: chosen exit and partition against deadline at 500 kbps", edgentFig8},
     {"edgent-fig9", "Edgent Fig. 9: accuracy against deadline at 400 kbps, Edgent and four baselines", edgentFig9},
     {"edgent-dynamic", "Edgent TWC dynamic mode: static, dynamic and partition-only under a bandwidth trace", edgentDynamic},
+    {"branchynet-table1", "BranchyNet Table 1: entropy exits against the final exit alone, speed-up and accuracy",
+     branchynetTable1},
+    {"appealnet", "AppealNet: device energy against accuracy, appeal head, entropy and max-softmax", appealnetFigure},
 };
 
 double secondsSince(std::chrono::steady_clock::time_point t0) {

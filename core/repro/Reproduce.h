@@ -47,6 +47,7 @@ struct ReproduceOptions {
     control::WorkerLinkOptions link;   // local workers, or remote ones
     double deviceSlowdown = 0.0;       // local device: 0 = chosen by the scaling above
     ModelBytes model;
+    std::string modelPath;             // the same model's file (calibration reads it)
     energy::PowerProfile power;
     std::string tracePath;             // edgent-dynamic's bandwidth trace
     std::string command;               // as typed, for the pages

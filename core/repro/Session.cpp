@@ -2,6 +2,7 @@
 
 #include "core/control/ProfileRun.h"
 #include "core/store/Export.h"
+#include "core/train/Calibration.h"
 
 #include <QDir>
 
@@ -187,6 +188,50 @@ Result<control::PlannedPoint> Session::point(const std::string& figure, plan::Po
                                       options_.cancel);
     if (!p) return makeError(cancelled() ? std::string("cancelled") : figure + ": " + p.error());
     points_.emplace(key, *p);
+    return p;
+}
+
+Status Session::ensureCalibration() {
+    if (db_->latestCalibration(record_.hash, "validation")) return Status::success();
+    if (options_.modelPath.empty()) return makeError("no model file to calibrate");
+    say("calibration: every exit on the validation split" + std::string(options_.quick ? " (first 1000 images)" : ""));
+    CalibrateOptions o;
+    o.split = "validation";
+    o.limit = options_.quick ? 1000 : 0;
+    auto set = calibrateModel(options_.modelPath, o, options_.cancel);
+    if (!set) return makeError("calibration: " + set.error());
+    if (auto id = db_->saveCalibration(modelId_, *set); !id) return makeError(id.error());
+    auto context = control::planContextFor(*db_, options_.model.file, record_.hash, "auto", options_.power);
+    if (!context) return makeError(context.error());
+    context_ = std::move(*context);
+    return Status::success();
+}
+
+Result<control::PlannedPoint> Session::manualPoint(const std::string& figure, int exit, int partition,
+                                                   const EarlyExits& early, double bps, double deadlineMs, int64_t count) {
+    if (cancelled()) return makeError("cancelled");
+    control::LiveRunOptions o = baseOptions(figure);
+    o.count = count;
+    o.exit = exit;
+    o.partition = partition;
+    o.early = early;
+    o.bandwidthBps = bps;
+    o.deadlineMs = deadlineMs;
+    auto run = control::runToEnd(*link_, std::move(o), options_.cancel);
+    if (!run) return makeError(figure + ": " + run.error());
+    if (cancelled()) return makeError("cancelled");
+    if (run->status != "finished") return makeError(figure + ": " + (run->error.empty() ? "the run ended " + run->status : run->error));
+    control::PlannedPoint p;
+    p.bandwidthBps = bps;
+    p.deadlineMs = deadlineMs;
+    p.plan.exit = exit;
+    p.plan.partition = partition;
+    p.plan.early = early;
+    p.plan.feasible = true;
+    p.runId = run->runId;
+    p.summary = control::summarize(run->samples, deadlineMs);
+    p.energyMjMean = run->energyMjSum / static_cast<double>(std::max<int64_t>(1, run->sampleCount));
+    p.wallSeconds = run->wallSeconds;
     return p;
 }
 

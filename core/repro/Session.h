@@ -58,6 +58,13 @@ public:
 
     // A planned point of a figure, run once per session.
     Result<control::PlannedPoint> point(const std::string& figure, plan::Policy policy, double bps, double deadlineMs);
+    // The model's validation calibration (made and stored when the run database has none),
+    // and the plan context refreshed to hold it: what per-input figures plan with.
+    Status ensureCalibration();
+    // A manual run: this exit, partition and early exits at bandwidth B, `count` test images.
+    Result<control::PlannedPoint> manualPoint(const std::string& figure, int exit, int partition, const EarlyExits& early,
+                                              double bps, double deadlineMs, int64_t count);
+    int adaptiveCount() const { return options_.quick ? 30 : 300; }
     // A run over a bandwidth trace (static: planned once at its first bandwidth; dynamic:
     // estimator and configuration map). Keeps the samples.
     Result<control::LiveRunOutcome> traceRun(const std::string& figure, plan::Policy policy, bool dynamic, double deadlineMs,
