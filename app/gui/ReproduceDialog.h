@@ -1,5 +1,5 @@
 #pragma once
-// Help > Reproduce paper figures: the window's face of `edgent reproduce` (one engine,
+// Run > Reproduce paper figures: the window's face of `edgent reproduce` (one engine,
 // core/repro/Reproduce.h). It runs on a thread of its own with its own local workers, shows
 // each step, can be cancelled, draws the figures on the window's thread, and opens the
 // figure's page when done. Its choices persist.

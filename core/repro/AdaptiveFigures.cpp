@@ -211,9 +211,11 @@ Result<FigureOutput> appealnetFigure(Session& s) {
     Check saves;
     saves.statement = "The appeal head saves energy without sacrificing accuracy (the abstract: up to more than 40% "
                       "energy savings).";
-    saves.ours = bestSaving > -1e8 ? "against offloading everything, " + pct(bestSaving) + " less device energy at " + bestAt +
-                                         " (offload: " + pct(offload->summary.accuracy) + ")"
-                                   : "no appeal rate kept the accuracy within a point of offloading everything";
+    saves.ours = bestSaving > -1e8
+                     ? "against offloading everything, at best " +
+                           (bestSaving >= 0 ? pct(bestSaving) + " less" : pct(-bestSaving) + " more") + " device energy at " +
+                           bestAt + " (offload: " + pct(offload->summary.accuracy) + ")"
+                     : "no appeal rate kept the accuracy within a point of offloading everything";
     saves.holds = bestSaving >= 0.40;
     if (!saves.holds)
         saves.why = "on this emulated slow device, running exit 1 costs more device energy than sending the 784-byte raw "

@@ -81,19 +81,41 @@ Result<std::vector<PlannedPoint>> bandwidthPoints(Session& s, const std::string&
     return out;
 }
 
+// Figs. 6 and 7 share their runs: Edgent at the paper's 1000 ms deadline (scaled) over the
+// bandwidths.
+struct BandwidthFigure {
+    std::vector<double> kbps;
+    double deadline = 0.0;
+    std::vector<PlannedPoint> points;
+    FigureOutput out;
+};
+
+Result<BandwidthFigure> bandwidthFigure(Session& s, const std::string& name, const std::string& title,
+                                        const std::string& paperRef) {
+    BandwidthFigure f;
+    f.kbps = s.options().quick ? kBandwidthsKbpsQuick : kBandwidthsKbps;
+    f.deadline = s.paperToOurs(1000);
+    auto points = bandwidthPoints(s, name, f.kbps, f.deadline);
+    if (!points) return makeError(points.error());
+    f.points = std::move(*points);
+    f.out.name = name;
+    f.out.title = title;
+    f.out.paperRef = paperRef;
+    f.out.csv = pointsCsvHeader();
+    return f;
+}
+
 }  // namespace
 
 Result<FigureOutput> edgentFig6(Session& s) {
-    const auto& kbps = s.options().quick ? kBandwidthsKbpsQuick : kBandwidthsKbps;
-    const double deadline = s.paperToOurs(1000);
-    auto points = bandwidthPoints(s, "edgent-fig6", kbps, deadline);
-    if (!points) return makeError(points.error());
-    FigureOutput out;
-    out.name = "edgent-fig6";
-    out.title = "exit and partition against bandwidth";
-    out.paperRef = "Fig. 6 of Li, Zhou, Chen, *Edge Intelligence: On-Demand Deep Learning Model Co-Inference with "
-                   "Device-Edge Synergy* (MECOMM 2018, arXiv 1806.07840)";
-    out.csv = pointsCsvHeader();
+    auto f = bandwidthFigure(s, "edgent-fig6", "exit and partition against bandwidth",
+                             "Fig. 6 of Li, Zhou, Chen, *Edge Intelligence: On-Demand Deep Learning Model Co-Inference "
+                             "with Device-Edge Synergy* (MECOMM 2018, arXiv 1806.07840)");
+    if (!f) return makeError(f.error());
+    const auto& kbps = f->kbps;
+    const double deadline = f->deadline;
+    const auto* points = &f->points;
+    FigureOutput& out = f->out;
     std::vector<double> exits;
     for (const PlannedPoint& p : *points) {
         out.csv += pointCsv(s, p, 1000);
@@ -134,15 +156,13 @@ Result<FigureOutput> edgentFig6(Session& s) {
 }
 
 Result<FigureOutput> edgentFig7(Session& s) {
-    const auto& kbps = s.options().quick ? kBandwidthsKbpsQuick : kBandwidthsKbps;
-    const double deadline = s.paperToOurs(1000);
-    auto points = bandwidthPoints(s, "edgent-fig7", kbps, deadline);
-    if (!points) return makeError(points.error());
-    FigureOutput out;
-    out.name = "edgent-fig7";
-    out.title = "predicted against measured latency over bandwidth";
-    out.paperRef = "Fig. 7 of Li, Zhou, Chen (MECOMM 2018, arXiv 1806.07840)";
-    out.csv = pointsCsvHeader();
+    auto f = bandwidthFigure(s, "edgent-fig7", "predicted against measured latency over bandwidth",
+                             "Fig. 7 of Li, Zhou, Chen (MECOMM 2018, arXiv 1806.07840)");
+    if (!f) return makeError(f.error());
+    const auto& kbps = f->kbps;
+    const double deadline = f->deadline;
+    const auto* points = &f->points;
+    FigureOutput& out = f->out;
     Series typical = makeSeries("predicted (median)", kbps, {}, SeriesStyle::Line, true);
     Series tail = makeSeries("predicted (95th percentile)", kbps, {}, SeriesStyle::Line, true);
     Series p50 = makeSeries("measured median", kbps, {}, SeriesStyle::Line);

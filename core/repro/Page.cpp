@@ -53,8 +53,9 @@ Result<FigureResult> writeFigure(const Session& session, FigureOutput out, doubl
     md += "Reproduces " + out.paperRef + ".\n\n";
     md += "```\n" + (session.options().command.empty() ? "edgent reproduce " + out.name : session.options().command) +
           "\n```\n\n";
-    md += "Runtime of this figure: " + num(seconds, 3) + " s" + (session.options().quick ? " (`--quick`)" : "") +
-          ", after the shared profile.\n\n";
+    md += (seconds < 0.5 ? std::string("Runtime of this figure: none of its own; its runs are an earlier figure's")
+                         : "Runtime of this figure: " + num(seconds, 3) + " s") +
+          (session.options().quick ? " (`--quick`)" : "") + ", after the shared profile.\n\n";
     if (r.drawn)
         md += "![" + out.name + "](" + out.name + ".png)\n\n[PDF](" + out.name + ".pdf) · [CSV](" + out.name +
               ".csv) · runs in `runs.sqlite` (experiment `reproduce:" + out.name + "`)\n\n";
@@ -82,7 +83,7 @@ Status writeIndex(const Session& session, const std::vector<FigureResult>& figur
         int holds = 0;
         for (const Check& c : f.checks) holds += c.holds;
         md += "| [" + f.name + "](" + f.name + ".md) | " + std::to_string(holds) + " of " + std::to_string(f.checks.size()) +
-              " | " + num(f.seconds, 3) + " s |\n";
+              " | " + (f.seconds < 0.5 ? std::string("its runs are an earlier figure's") : num(f.seconds, 3) + " s") + " |\n";
     }
     return writeFileAtomically(session.options().outDir + "/README.md", md);
 }

@@ -27,7 +27,8 @@ struct PaperRegime {
 };
 
 struct Scaling {
-    bool emulated = true;      // a local device slowed down; false: a remote device as it is
+    bool local = true;         // both workers on this host
+    bool emulated = true;      // the device emulates a slower one (--device-slowdown, edgent-worker --slowdown)
     double slowdown = 1.0;     // F
     double deviceOnlyMs = 0;   // ours, at F (the typical prediction of the final exit on the device)
     double edgeOnlyMidMs = 0;  // ours, at 500 kbps
