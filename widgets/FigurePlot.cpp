@@ -120,8 +120,9 @@ void drawFigure(QCustomPlot& plot, const core::repro::Figure& f) {
         } else {
             yAxis->rescale(true);
             const QCPRange yr = yAxis->range();
-            const double pad = std::max(0.08 * yr.size(), 1e-9);
-            yAxis->setRange(std::min(0.0, yr.lower - pad), yr.upper + pad);
+            const double pad = std::max(0.08 * yr.size(), panel.integerTicks ? 0.5 : 1e-9);
+            // Non-negative data keeps its axis at zero (no negative layers or latencies).
+            yAxis->setRange(yr.lower >= 0 ? -pad / 2 : yr.lower - pad, std::max(yr.upper + pad, panel.integerTicks ? 1.5 : 0.0));
         }
     }
     if (!f.footnote.empty())

@@ -113,7 +113,9 @@ Result<FigureOutput> edgentDynamic(Session& s) {
                        num(deadline, 3) + " ms ours)";
     out.figure.xLabel = "time (s)";
     out.figure.panels = {bwPanel, thr, hit, acc};
-    out.setup = {"trace `" + s.options().tracePath + "` (" + num(minBps / 1e3) + "-" + num(maxBps / 1e3) + " kbps" +
+    const std::string traceName =
+        s.options().tracePath == defaultTracePath() ? std::string("resources/traces/step.csv") : s.options().tracePath;
+    out.setup = {"trace `" + traceName + "` (" + num(minBps / 1e3) + "-" + num(maxBps / 1e3) + " kbps" +
                      (timeScale != 1.0 ? ", time compressed x" + num(1 / timeScale) + " by --quick" : "") +
                      ") replayed through the device's shaper, back-to-back inferences",
                  "deadline: the tightest of the paper's 100-1000 ms that Edgent can meet at the trace's slowest rate: " +
