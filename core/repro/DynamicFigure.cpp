@@ -23,7 +23,7 @@ struct TraceRunStats {
 Result<FigureOutput> edgentDynamic(Session& s) {
     auto trace = plan::readBandwidthTrace(s.options().tracePath);
     if (!trace) return makeError(trace.error());
-    const double timeScale = s.options().quick ? 0.25 : 1.0;
+    const double timeScale = s.options().quick ? 0.125 : 1.0;
     for (plan::TracePoint& p : trace->points) p.timeS *= timeScale;
     const double duration = trace->durationS();
     if (duration <= 0) return makeError(s.options().tracePath + ": the trace needs at least two time stamps");

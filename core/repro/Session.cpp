@@ -120,6 +120,7 @@ Status Session::setUp() {
     const int last = static_cast<int>(options_.model.file.spec.exits.size()) - 1;
 
     double slowdown = options_.link.local ? options_.deviceSlowdown : 1.0;
+    std::vector<std::pair<double, double>> tried;  // (F, device-only over edge-only at 500 kbps)
     if (options_.link.local && slowdown <= 0) {
         // A short profile with the device slowed by a probe factor measures it against the
         // edge; F follows, as the device's time grows in proportion to F. (A probe at F = 1 is
@@ -140,12 +141,16 @@ Status Session::setUp() {
         const double edge = table->predictMs(last, 0, PaperRegime::midBps);
         slowdown = std::clamp(kProbe * PaperRegime::ratioAtMid() * edge / std::max(deviceProbe, 1e-6), 1.0, 200.0);
         slowdown = std::round(slowdown * 10.0) / 10.0;
+        tried.emplace_back(kProbe, deviceProbe / std::max(edge, 1e-6));
         say(fmt("scaling: device-only %.2f ms slowed x8, edge-only %.2f ms at 500 kbps: F = %.1f", deviceProbe, edge, slowdown));
     }
     // Profile at F; when the ratio it gives is more than 12% off the paper's (the host drifts
-    // between the probe and the profile), correct F in proportion and profile again, twice at
-    // most. A slowdown given by hand, or a real device, is taken as it is.
+    // between profiles, and a slowed device's time grows faster than F), correct F along the
+    // power law through the last two profiles, ratio ~ F^k with k clamped to [0.7, 2.5], and
+    // profile again: twice at most (once with --quick). A slowdown given by hand, or a real
+    // device, is taken as it is.
     const bool tune = options_.link.local && options_.deviceSlowdown <= 0;
+    const int corrections = options_.quick ? 1 : 2;
     for (int attempt = 0;; ++attempt) {
         scaling_.slowdown = slowdown;
         control::WorkerLinkOptions lo = options_.link;
@@ -155,7 +160,7 @@ Status Session::setUp() {
         if (auto st = link_->start(); !st) return st;
         if (auto st = link_->loadModel(options_.model); !st) return st;
         say("profile: both workers");
-        if (auto st = profileInto(*link_, options_.quick ? 10 : 25); !st) return st;
+        if (auto st = profileInto(*link_, options_.quick ? 6 : 25); !st) return st;
         auto context = control::planContextFor(*db_, options_.model.file, record_.hash, "auto", options_.power);
         if (!context) return makeError(context.error());
         context_ = std::move(*context);
@@ -164,8 +169,13 @@ Status Session::setUp() {
         scaling_.edgeOnly50kMs = typical().predictMs(last, 0, 50e3);
         scaling_.deadlineScale = scaling_.deviceOnlyMs / PaperRegime::deviceOnlyMs;
         const double off = scaling_.ratioAtMid() / PaperRegime::ratioAtMid();
-        if (!tune || attempt == 2 || std::abs(off - 1.0) <= 0.12) break;
-        slowdown = std::round(std::clamp(slowdown / off, 1.0, 200.0) * 10.0) / 10.0;
+        if (!tune || attempt == corrections || std::abs(off - 1.0) <= 0.12) break;
+        double k = 1.0;
+        if (!tried.empty() && std::abs(std::log(slowdown / tried.back().first)) > 0.05)
+            k = std::clamp(std::log(scaling_.ratioAtMid() / tried.back().second) / std::log(slowdown / tried.back().first), 0.7,
+                           2.5);
+        tried.emplace_back(slowdown, scaling_.ratioAtMid());
+        slowdown = std::round(std::clamp(slowdown * std::pow(1.0 / off, 1.0 / k), 1.0, 200.0) * 10.0) / 10.0;
         say(fmt("scaling: the profile at F = %.1f gives a ratio of %.2f, not %.2f: F = %.1f", scaling_.slowdown,
                 scaling_.ratioAtMid(), PaperRegime::ratioAtMid(), slowdown));
     }
