@@ -34,7 +34,8 @@ std::string Scaling::describe() const {
     const std::string where = local ? "this host" : "`" + deviceHost + "`";
     if (emulated)
         s = "The device is " + where +
-            fmt(" emulated %.3g times slower (`--device-slowdown`, a busy wait after every computation)", slowdown) +
+            fmt(" emulated %.3g times slower (", slowdown) +
+            (local ? "`--device-slowdown`" : "`edgent-worker --slowdown`") + ", a busy wait after every computation)" +
             (local ? fmt("; F was chosen so that device-only over edge-only latency at 500 kbps is the paper's %.2f. ",
                          PaperRegime::ratioAtMid())
                    : std::string(". "));
