@@ -188,8 +188,10 @@ void ReproduceDialog::start() {
         QMetaObject::invokeMethod(
             qApp, [promise, figure, base] { promise->set_value(widgets::saveFigure(figure, QString::fromStdString(base))); },
             Qt::QueuedConnection);
-        while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+        for (int waited = 0; result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready; waited += 100) {
             if (cancel->load()) return core::makeError("cancelled");
+            if (waited >= 60000) return core::makeError("drawing " + base + " took more than 60 s");
+        }
         return result.get();
     };
     thread_ = std::thread([self, o = std::move(o), names = *names]() mutable {

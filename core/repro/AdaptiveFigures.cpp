@@ -135,7 +135,7 @@ Result<FigureOutput> appealnetFigure(Session& s) {
     for (const auto& e : ctx.spec.exits) hasAppeal |= !e.appeal.empty();
     if (!hasAppeal) return makeError("appealnet: the model has no appeal heads (edgent train --appeal)");
     const double bps = 400e3;
-    const double deadline = s.paperToOurs(1000);
+    const double deadlineMs = s.paperToOurs(1000);
     const int64_t count = s.adaptiveCount();
     const std::vector<double> rates = s.options().quick ? std::vector<double>{0.2, 0.5} : std::vector<double>{0.1, 0.2, 0.3, 0.5};
     FigureOutput out;
@@ -145,13 +145,13 @@ Result<FigureOutput> appealnetFigure(Session& s) {
                    "Collaborative Architecture for DNN Inference* (DAC 2021, arXiv 2105.04104)";
     out.csv = "rule,appeal_rate,validation_accuracy," + std::string(kRowsHeader);
     s.say("appealnet: offloading everything");
-    auto offload = s.manualPoint("appealnet", last, 0, EarlyExits{}, bps, deadline, count);
+    auto offload = s.manualPoint("appealnet", last, 0, EarlyExits{}, bps, deadlineMs, count);
     if (!offload) return makeError(offload.error());
     out.csv += "offload-all,1,NaN," + pointRow("offload everything", 0.0, *offload);
-    auto staticPlan = plan::makePlan(ctx, plan::PlanGoal{deadline, plan::Policy::Edgent, NAN}, bps);
+    auto staticPlan = plan::makePlan(ctx, plan::PlanGoal{deadlineMs, plan::Policy::Edgent, NAN}, bps);
     if (!staticPlan) return makeError(staticPlan.error());
     s.say("appealnet: the best static plan");
-    auto best = s.manualPoint("appealnet", staticPlan->exit, staticPlan->partition, EarlyExits{}, bps, deadline, count);
+    auto best = s.manualPoint("appealnet", staticPlan->exit, staticPlan->partition, EarlyExits{}, bps, deadlineMs, count);
     if (!best) return makeError(best.error());
     out.csv += "static,NaN,NaN," + pointRow("best static plan (" + plan::describePlan(*staticPlan) + ")", 0.0, *best);
     Panel panel = makePanel("accuracy on the test images");
@@ -165,7 +165,7 @@ Result<FigureOutput> appealnetFigure(Session& s) {
             e.exits = {0};
             e.thresholds = {ap.threshold};
             s.say("appealnet: " + std::string(confidenceRuleName(rule)) + " appealing " + pct(rate));
-            auto p = s.manualPoint("appealnet", last, 0, e, bps, deadline, count);
+            auto p = s.manualPoint("appealnet", last, 0, e, bps, deadlineMs, count);
             if (!p) return makeError(p.error());
             out.csv += std::string(confidenceRuleName(rule)) + "," + num(rate, 4) + "," + num(ap.accuracy, 4) + "," +
                        pointRow(std::string(confidenceRuleName(rule)) + " at " + pct(rate), ap.threshold, *p);

@@ -34,15 +34,15 @@ Result<FigureOutput> edgentDynamic(Session& s) {
     }
     // The tightest paper deadline that Edgent can still meet at the trace's slowest rate: the
     // regime where following the bandwidth matters.
-    double paperDeadline = 1000;
+    double paperDeadlineMs = 1000;
     for (double d = 100; d <= 1000; d += 100) {
         auto p = plan::makePlan(s.context(), plan::PlanGoal{s.paperToOurs(d), plan::Policy::Edgent, NAN}, minBps);
         if (p && p->feasible) {
-            paperDeadline = d;
+            paperDeadlineMs = d;
             break;
         }
     }
-    const double deadline = s.paperToOurs(paperDeadline);
+    const double deadlineMs = s.paperToOurs(paperDeadlineMs);
 
     struct Spec {
         plan::Policy policy;
@@ -72,7 +72,7 @@ Result<FigureOutput> edgentDynamic(Session& s) {
     std::vector<TraceRunStats> stats;
     for (const Spec& spec : specs) {
         s.say("edgent-dynamic: " + spec.label + " over the " + num(duration) + " s trace");
-        auto run = s.traceRun("edgent-dynamic", spec.policy, spec.dynamic, deadline, *trace);
+        auto run = s.traceRun("edgent-dynamic", spec.policy, spec.dynamic, deadlineMs, *trace);
         if (!run) return makeError(run.error());
         Series t = makeSeries(spec.label, {}, {}, SeriesStyle::Line), h = t, a = t;
         for (int b = 0; b < bins; ++b) {
@@ -83,7 +83,7 @@ Result<FigureOutput> edgentDynamic(Session& s) {
                 const double ts = x.deviceTimeMs / 1e3;
                 if (ts < t0 || ts >= t1) continue;
                 ++n;
-                hits += x.totalMs <= deadline;
+                hits += x.totalMs <= deadlineMs;
                 correct += x.correct();
                 exits += x.exitTaken >= 0 ? x.exitTaken : x.exit;
             }
@@ -103,14 +103,14 @@ Result<FigureOutput> edgentDynamic(Session& s) {
         acc.series.push_back(std::move(a));
         TraceRunStats st;
         st.label = spec.label;
-        st.summary = control::summarize(run->samples, deadline);
+        st.summary = control::summarize(run->samples, deadlineMs);
         st.throughputPerS = static_cast<double>(run->samples.size()) / duration;
         st.reconfigurations = run->reconfigurations;
         st.changePoints = run->changePoints;
         stats.push_back(st);
     }
-    out.figure.title = "Edgent dynamic mode under a bandwidth trace (deadline " + num(paperDeadline) + " ms paper = " +
-                       num(deadline, 3) + " ms ours)";
+    out.figure.title = "Edgent dynamic mode under a bandwidth trace (deadline " + num(paperDeadlineMs) + " ms paper = " +
+                       num(deadlineMs, 3) + " ms ours)";
     out.figure.xLabel = "time (s)";
     out.figure.panels = {bwPanel, thr, hit, acc};
     const std::string traceName =
@@ -119,7 +119,7 @@ Result<FigureOutput> edgentDynamic(Session& s) {
                      (timeScale != 1.0 ? ", time compressed x" + num(1 / timeScale) + " by --quick" : "") +
                      ") replayed through the device's shaper, back-to-back inferences",
                  "deadline: the tightest of the paper's 100-1000 ms that Edgent can meet at the trace's slowest rate: " +
-                     num(paperDeadline) + " ms, scaled to " + num(deadline, 4) + " ms",
+                     num(paperDeadlineMs) + " ms, scaled to " + num(deadlineMs, 4) + " ms",
                  "Edgent static is planned once at the trace's first rate; the dynamic runs follow the estimated "
                  "bandwidth (CUSUM change points and the configuration map, README: Dynamic mode); partition-only "
                  "keeps the final exit and re-partitions dynamically"};

@@ -85,7 +85,7 @@ Result<std::vector<PlannedPoint>> bandwidthPoints(Session& s, const std::string&
 // bandwidths.
 struct BandwidthFigure {
     std::vector<double> kbps;
-    double deadline = 0.0;
+    double deadlineMs = 0.0;
     std::vector<PlannedPoint> points;
     FigureOutput out;
 };
@@ -94,8 +94,8 @@ Result<BandwidthFigure> bandwidthFigure(Session& s, const std::string& name, con
                                         const std::string& paperRef) {
     BandwidthFigure f;
     f.kbps = s.options().quick ? kBandwidthsKbpsQuick : kBandwidthsKbps;
-    f.deadline = s.paperToOurs(1000);
-    auto points = bandwidthPoints(s, name, f.kbps, f.deadline);
+    f.deadlineMs = s.paperToOurs(1000);
+    auto points = bandwidthPoints(s, name, f.kbps, f.deadlineMs);
     if (!points) return makeError(points.error());
     f.points = std::move(*points);
     f.out.name = name;
@@ -113,7 +113,7 @@ Result<FigureOutput> edgentFig6(Session& s) {
                              "with Device-Edge Synergy* (MECOMM 2018, arXiv 1806.07840)");
     if (!f) return makeError(f.error());
     const auto& kbps = f->kbps;
-    const double deadline = f->deadline;
+    const double deadlineMs = f->deadlineMs;
     const auto* points = &f->points;
     FigureOutput& out = f->out;
     std::vector<double> exits;
@@ -121,13 +121,13 @@ Result<FigureOutput> edgentFig6(Session& s) {
         out.csv += pointCsv(s, p, 1000);
         exits.push_back(p.plan.exit);
     }
-    out.figure.title = "Edgent Fig. 6: selection under bandwidth (deadline 1000 ms paper = " + num(deadline, 3) + " ms ours)";
+    out.figure.title = "Edgent Fig. 6: selection under bandwidth (deadline 1000 ms paper = " + num(deadlineMs, 3) + " ms ours)";
     out.figure.xLabel = "bandwidth (kbps)";
     out.figure.logX = true;
     addChoicePanels(out.figure, *points, kbps);
     out.setup = {"Edgent's policy planned and run at " + std::to_string(kbps.size()) + " bandwidths from " + num(kbps.front()) +
                      " to " + num(kbps.back()) + " kbps, each with " + std::to_string(s.count()) + " test images",
-                 "deadline: the paper's 1000 ms, scaled to " + num(deadline, 4) + " ms",
+                 "deadline: the paper's 1000 ms, scaled to " + num(deadlineMs, 4) + " ms",
                  "latency model: `" + s.context().predictor + "` on this model's own profile (the paper: Table 1 regressions)"};
     Check rise;
     rise.statement = "The chosen exit rises with bandwidth (a deeper, more accurate exit once the link is faster).";
@@ -160,14 +160,14 @@ Result<FigureOutput> edgentFig7(Session& s) {
                              "Fig. 7 of Li, Zhou, Chen (MECOMM 2018, arXiv 1806.07840)");
     if (!f) return makeError(f.error());
     const auto& kbps = f->kbps;
-    const double deadline = f->deadline;
+    const double deadlineMs = f->deadlineMs;
     const auto* points = &f->points;
     FigureOutput& out = f->out;
     Series typical = makeSeries("predicted (median)", kbps, {}, SeriesStyle::Line, true);
     Series tail = makeSeries("predicted (95th percentile)", kbps, {}, SeriesStyle::Line, true);
     Series p50 = makeSeries("measured median", kbps, {}, SeriesStyle::Line);
     Series p95 = makeSeries("measured 95th percentile", kbps, {}, SeriesStyle::Line);
-    Series dl = makeSeries("deadline", kbps, std::vector<double>(kbps.size(), deadline), SeriesStyle::Line, true);
+    Series dl = makeSeries("deadline", kbps, std::vector<double>(kbps.size(), deadlineMs), SeriesStyle::Line, true);
     double apeSum = 0.0, worst = 0.0;
     int tailCovers = 0;
     for (const PlannedPoint& p : *points) {
@@ -184,7 +184,7 @@ Result<FigureOutput> edgentFig7(Session& s) {
     }
     const double mape = apeSum / static_cast<double>(points->size());
     const double r = pearson(typical.y, p50.y);
-    out.figure.title = "Edgent Fig. 7: predicted and measured latency (deadline " + num(deadline, 3) + " ms)";
+    out.figure.title = "Edgent Fig. 7: predicted and measured latency (deadline " + num(deadlineMs, 3) + " ms)";
     out.figure.xLabel = "bandwidth (kbps)";
     out.figure.logX = true;
     out.figure.panels.push_back(makePanel("latency (ms)", {p50, p95, typical, tail, dl}));

@@ -65,7 +65,7 @@ Result<FigureResult> writeFigure(const Session& session, FigureOutput out, doubl
     for (const std::string& s : out.setup) md += "- " + s + "\n";
     md += "\n## Differences from the paper\n\n";
     md += "- Fashion-MNIST (28x28 grey, 10 classes) instead of CIFAR-10, and this project's model `" +
-          session.options().model.file.spec.name + "` instead of the paper's AlexNet; its exits' test accuracies " +
+          session.options().model.file.spec.name + "` instead of the paper's network; its exits' test accuracies " +
           "are not the paper's.\n";
     md += "- " + session.scaling().describe() + "\n";
     for (const std::string& s : out.notes) md += "- " + s + "\n";

@@ -148,10 +148,10 @@ Status Session::setUp() {
     // Profile at F; when the ratio it gives is more than 12% off the paper's (the host drifts
     // between profiles, and a slowed device's time grows faster than F), correct F along the
     // power law through the last two profiles, ratio ~ F^k with k clamped to [0.7, 2.5], and
-    // profile again: twice at most (once with --quick). A slowdown given by hand, or a real
+    // profile again: twice at most. A slowdown given by hand, or a real
     // device, is taken as it is.
     const bool tune = options_.link.local && options_.deviceSlowdown <= 0;
-    const int corrections = options_.quick ? 1 : 2;
+    const int corrections = 2;
     for (int attempt = 0;; ++attempt) {
         scaling_.slowdown = slowdown;
         control::WorkerLinkOptions lo = options_.link;
