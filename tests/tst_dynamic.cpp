@@ -146,9 +146,14 @@ private Q_SLOTS:
         QCOMPARE(scalar("SELECT count(*) FROM samples WHERE bandwidth_state IS NULL OR config_source IS NULL"), 0.0);
         QVERIFY(scalar("SELECT count(*) FROM samples WHERE config_source='change-point'") > 0);
         QVERIFY(scalar("SELECT count(*) FROM events WHERE kind='plan'") >= 3);
-        // Only the one or two inferences already under way when a switch lands still run the
-        // old configuration.
-        QVERIFY(scalar("SELECT count(*) FROM samples WHERE bandwidth_state < 1000000 AND bytes_sent > 0") <= 6.0);
+        // A sample carries the planner's state, so a state below 1 Mbps with an offloading
+        // configuration is one of the one or two inferences already under way when a switch
+        // landed. Scheduling noise can add switches (see above), each with its own.
+        const double lateOffloads = scalar("SELECT count(*) FROM samples WHERE bandwidth_state < 1000000 AND bytes_sent > 0");
+        const double allowed = 2.0 * o["reconfigurations"].toInt();
+        QVERIFY2(lateOffloads <= allowed,
+                 qPrintable(QString("%1 offloaded samples at a low bandwidth, %2 allowed; %3").arg(lateOffloads).arg(allowed)
+                                .arg(QString::fromUtf8(r.out))));
         QVERIFY(scalar("SELECT count(*) FROM samples WHERE bandwidth_state < 1000000 AND bytes_sent = 0") > 10);
         QVERIFY(scalar("SELECT count(*) FROM samples WHERE bandwidth_state >= 1000000 AND bytes_sent > 0") > 10);
         sqlite3_close(h);
