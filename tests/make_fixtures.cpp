@@ -4,12 +4,14 @@
 #include "core/data/Dataset.h"
 #include "core/model/ModelFile.h"
 #include "core/model/ModelIO.h"
+#include "core/net/Codec.h"
 #include "core/net/Frame.h"
 
 #include <QDir>
 #include <QFile>
 
 #include <cstdio>
+#include <cstring>
 
 using namespace edgent::core;
 namespace net = edgent::core::net;
@@ -138,7 +140,7 @@ int main(int argc, char** argv) {
     write(dir.filePath("frame-corpus/valid-error"),
           QByteArray::fromStdString(net::encodeErrorFrame(2, "inference error: shape")));
     write(dir.filePath("frame-corpus/empty"), QByteArray());
-    write(dir.filePath("frame-corpus/header-only"), actFrame.left(40));
+    write(dir.filePath("frame-corpus/header-only"), actFrame.left(static_cast<qsizetype>(net::kFrameHeaderBytes)));
     write(dir.filePath("frame-corpus/truncated-payload"), actFrame.left(actFrame.size() - 3));
     QByteArray badMagic = actFrame;
     badMagic[0] = 'Z';
@@ -150,11 +152,52 @@ int main(int argc, char** argv) {
     write(dir.filePath("frame-corpus/old-version"), version);
     QByteArray overflow = actFrame;
     for (int i = 0; i < 3; ++i)
-        overflow[40 + 4 * i] = overflow[41 + 4 * i] = overflow[42 + 4 * i] = overflow[43 + 4 * i] = '\xff';
+        for (int k = 0; k < 4; ++k) overflow[static_cast<qsizetype>(net::kFrameHeaderBytes) + 4 * i + k] = '\xff';
     write(dir.filePath("frame-corpus/overflowing-shape"), overflow);
     QByteArray dims = actFrame;
     dims[7] = 6;
     write(dir.filePath("frame-corpus/too-few-dims-present"), dims);
+
+    // The cut tensor's codecs (core/net/Codec.h): the same activation encoded, and frames
+    // whose codec, scale, zero point or compressed length is inconsistent.
+    const std::vector<float> hv(h.data_ptr<float>(), h.data_ptr<float>() + h.numel());
+    auto encoded = [&](net::Codec codec) {
+        net::FrameHeader e = act;
+        e.codec = codec;
+        std::string payload;
+        if (auto st = net::encodeTensor(codec, hv.data(), e.dims, payload); !st) die(st.error());
+        return frame(e, payload.data(), payload.size());
+    };
+    write(dir.filePath("frame-corpus/valid-activation-fp16"), encoded({net::Quant::Fp16, net::Lossless::None}));
+    const QByteArray int8Frame = encoded({net::Quant::Int8, net::Lossless::None});
+    write(dir.filePath("frame-corpus/valid-activation-int8"), int8Frame);
+    const QByteArray zstdFrame = encoded({net::Quant::Int8, net::Lossless::Zstd});
+    write(dir.filePath("frame-corpus/valid-activation-int8-zstd"), zstdFrame);
+    const qsizetype payloadAt = static_cast<qsizetype>(net::kFrameHeaderBytes + 4 * act.dims.size());
+    QByteArray badScale = int8Frame;
+    for (int k = 0; k < 4; ++k) badScale[payloadAt + k] = '\xff';  // channel 0's scale: NaN
+    write(dir.filePath("frame-corpus/int8-nan-scale"), badScale);
+    QByteArray badZero = int8Frame;
+    badZero[payloadAt + 4 * static_cast<qsizetype>(net::int8Channels(act.dims)) + 1] = '\x01';  // zero point 256
+    write(dir.filePath("frame-corpus/int8-zero-point-out-of-range"), badZero);
+    QByteArray unknownCodec = actFrame;
+    unknownCodec[36] = 7;
+    write(dir.filePath("frame-corpus/unknown-quantisation"), unknownCodec);
+    QByteArray codecOnInput = inputFrame;
+    codecOnInput[37] = 1;
+    write(dir.filePath("frame-corpus/codec-on-uint8-input"), codecOnInput);
+    QByteArray int8Short = int8Frame;  // declared and carried one byte short of int8's size
+    int8Short.chop(1);
+    const uint32_t shortBytes = static_cast<uint32_t>(int8Short.size() - payloadAt);
+    std::memcpy(int8Short.data() + 32, &shortBytes, 4);
+    write(dir.filePath("frame-corpus/int8-short-payload"), int8Short);
+    QByteArray zstdLie = zstdFrame;  // the zstd frame's content size no longer matches the shape
+    zstdLie[payloadAt + 5] = static_cast<char>(zstdLie[payloadAt + 5] ^ 0x04);
+    write(dir.filePath("frame-corpus/zstd-content-size-lie"), zstdLie);
+    QByteArray zstdTrailing = zstdFrame + QByteArray("zz");
+    const uint32_t trailingBytes = static_cast<uint32_t>(zstdTrailing.size() - payloadAt);
+    std::memcpy(zstdTrailing.data() + 32, &trailingBytes, 4);
+    write(dir.filePath("frame-corpus/zstd-trailing-bytes"), zstdTrailing);
     std::printf("fixtures written to %s\n", argv[1]);
     return 0;
 }

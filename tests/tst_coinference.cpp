@@ -195,7 +195,7 @@ private Q_SLOTS:
                         p == 0
                             ? 3
                             : static_cast<int64_t>(p < n ? net_->pathInfo(e)[static_cast<size_t>(p - 1)].output.dims.size() : 0);
-                    QCOMPARE(s.bytesSent, tensor == 0 ? int64_t(0) : tensor + 40 + 4 * dims);
+                    QCOMPARE(s.bytesSent, tensor == 0 ? int64_t(0) : tensor + static_cast<int64_t>(edgent::core::net::kFrameHeaderBytes) + 4 * dims);
                     QVERIFY(s.totalMs >= s.deviceMs);
                     if (p == n)
                         QCOMPARE(s.edgeMs, 0.0);

@@ -1,8 +1,10 @@
 // The data channel's frame codec: round trips, and every kind of damage is refused.
+#include "core/net/Codec.h"
 #include "core/net/Frame.h"
 
 #include <QtTest>
 
+#include <cmath>
 #include <cstring>
 
 using namespace edgent::core;
@@ -78,8 +80,10 @@ private Q_SLOTS:
         std::string b = validFrame();
         b[4] = 1;  // before error frames
         expectRejected(b, "frame version 1");
-        b[4] = 3;
-        expectRejected(b, "frame version 3");
+        b[4] = 2;  // before codecs
+        expectRejected(b, "frame version 2");
+        b[4] = 4;
+        expectRejected(b, "frame version 4");
     }
 
     void errorFrameCarriesItsReason() {
@@ -114,7 +118,7 @@ private Q_SLOTS:
         std::string b = validFrame();
         const uint32_t lie = 4;
         std::memcpy(b.data() + 32, &lie, 4);
-        expectRejected(b, "its shape needs");
+        expectRejected(b, "its header says 4");
     }
 
     void rejectsShapeThatOverflows() {
@@ -136,14 +140,14 @@ private Q_SLOTS:
         h.dims = {2, 3};
         QCOMPARE(encodedFrameBytes(h), kFrameHeaderBytes + 8 + 24);
         std::string out;
-        QVERIFY(!encodeFrame(FrameHeader{FrameType::Activation, DType::Float32, 0, 0, 0, -1, 0, {1, 1, 1, 1, 1, 1, 1}}, nullptr,
-                             4, out)
-                     .ok());
+        FrameHeader tooMany;
+        tooMany.dims = {1, 1, 1, 1, 1, 1, 1};
+        QVERIFY(!encodeFrame(tooMany, nullptr, 4, out).ok());
     }
 
     void rejectsNonZeroReserved() {
         std::string b = validFrame();
-        b[37] = 1;
+        b[38] = 1;
         expectRejected(b, "reserved");
     }
 
@@ -153,6 +157,66 @@ private Q_SLOTS:
         std::string out;
         float payload[3] = {};
         QVERIFY(!encodeFrame(h, payload, sizeof payload, out).ok());
+    }
+
+    // Every codec round-trips a ReLU-like activation within its precision, and carries its
+    // codec and the edge's decode time through the frame.
+    void codecsRoundTripWithinTheirPrecision() {
+        const std::vector<uint32_t> dims{8, 6, 6};
+        std::vector<float> x(288);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = (i % 3 == 0) ? 0.0f : static_cast<float>((i * 37) % 101) / 7.0f - (i % 8 == 0 ? 1.0f : 0.0f);
+        for (Codec codec : allCodecs()) {
+            std::string payload;
+            QVERIFY(encodeTensor(codec, x.data(), dims, payload).ok());
+            FrameHeader h;
+            h.dims = dims;
+            h.codec = codec;
+            std::string bytes;
+            QVERIFY2(encodeFrame(h, payload.data(), payload.size(), bytes).ok(), codecName(codec).c_str());
+            auto r = decode(bytes);
+            QVERIFY2(r.ok(), r.ok() ? "" : r.error().c_str());
+            QVERIFY(r->header.codec == codec);
+            std::vector<float> y;
+            const Status d = decodeTensor(codec, r->payload, r->payloadBytes, dims, y);
+            QVERIFY2(d.ok(), d.ok() ? "" : d.error().c_str());
+            QCOMPARE(y.size(), x.size());
+            double worst = 0.0;
+            for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::abs(y[i] - x[i])));
+            // fp32 is exact; fp16 keeps 11 bits (values up to 14: 2^-8); int8 half a step of (max - min)/255.
+            const double bound = codec.quant == Quant::None ? 0.0 : codec.quant == Quant::Fp16 ? 1.0 / 128 : 16.0 / 255 / 2 + 1e-5;
+            QVERIFY2(worst <= bound, qPrintable(QString("%1: error %2").arg(codecName(codec).c_str()).arg(worst)));
+            // ReLU's zeros stay exact zeros.
+            QCOMPARE(y[0], 0.0f);
+        }
+        std::string int8, fp32;
+        QVERIFY(encodeTensor({Quant::Int8, Lossless::None}, x.data(), dims, int8).ok());
+        QVERIFY(encodeTensor({}, x.data(), dims, fp32).ok());
+        QCOMPARE(int8.size(), size_t(8 * 8 + 288));
+        QCOMPARE(fp32.size(), size_t(4 * 288));
+        // Zeros compress: a sparse activation shrinks under zstd.
+        std::vector<float> sparse(288, 0.0f);
+        sparse[5] = 3.0f;
+        std::string z;
+        QVERIFY(encodeTensor({Quant::None, Lossless::Zstd}, sparse.data(), dims, z).ok());
+        QVERIFY2(z.size() < 100, qPrintable(QString::number(z.size())));
+    }
+
+    void codecsRefuseWhatTheyCannotCarry() {
+        std::vector<float> x{1.0f, NAN, 2.0f, 3.0f};
+        std::string out;
+        const Status s = encodeTensor({Quant::Int8, Lossless::None}, x.data(), {2, 2}, out);
+        QVERIFY(!s.ok() && s.error().find("NaN") != std::string::npos);
+        QVERIFY(encodeTensor({Quant::Fp16, Lossless::None}, x.data(), {2, 2}, out).ok());
+        auto bad = codecFromName("int4");
+        QVERIFY(!bad.ok() && bad.error().find("fp16+zstd") != std::string::npos);
+        QCOMPARE(codecName(codecFromName("int8+zstd").value()), std::string("int8+zstd"));
+        // A codec on the raw uint8 input or on a result frame is refused by the encoder too.
+        FrameHeader h;
+        h.dtype = DType::UInt8;
+        h.dims = {4};
+        h.codec = {Quant::None, Lossless::Zstd};
+        const uint8_t px[4] = {};
+        QVERIFY(!encodeFrame(h, px, 4, out).ok());
     }
 
     void uint8InputFramesCarryOneBytePerPixel() {

@@ -35,7 +35,7 @@ private Q_SLOTS:
         QTest::newRow("activation") << "valid-activation" << true << "";
         QTest::newRow("result") << "valid-result" << true << "";
         QTest::newRow("error") << "valid-error" << true << "";
-        QTest::newRow("empty") << "empty" << false << "shorter than the 40-byte header";
+        QTest::newRow("empty") << "empty" << false << "shorter than the 48-byte header";
         QTest::newRow("header only") << "header-only" << false << "truncated inside its shape";
         QTest::newRow("truncated payload") << "truncated-payload" << false << "payload bytes";
         QTest::newRow("bad magic") << "bad-magic" << false << "bad magic";
@@ -43,6 +43,17 @@ private Q_SLOTS:
         QTest::newRow("old version") << "old-version" << false << "frame version 1";
         QTest::newRow("overflowing shape") << "overflowing-shape" << false << "shape overflows";
         QTest::newRow("dims past the end") << "too-few-dims-present" << false << "";
+        QTest::newRow("fp16 activation") << "valid-activation-fp16" << true << "";
+        QTest::newRow("int8 activation") << "valid-activation-int8" << true << "";
+        QTest::newRow("int8+zstd activation") << "valid-activation-int8-zstd" << true << "";
+        QTest::newRow("unknown quantisation") << "unknown-quantisation" << false << "unknown quantisation 7";
+        QTest::newRow("codec on the raw input") << "codec-on-uint8-input" << false << "only float32 activations";
+        QTest::newRow("int8 one byte short") << "int8-short-payload" << false << "int8 of its shape needs";
+        // These pass the frame's checks and are refused by the codec's (as the edge does).
+        QTest::newRow("int8 NaN scale") << "int8-nan-scale" << true << "bad scale in channel 0";
+        QTest::newRow("int8 zero point 256") << "int8-zero-point-out-of-range" << true << "zero point 256";
+        QTest::newRow("zstd content size") << "zstd-content-size-lie" << true << "zstd payload holds";
+        QTest::newRow("zstd trailing bytes") << "zstd-trailing-bytes" << true << "after its frame";
     }
     void namedSeedsGetTheirVerdicts() {
         QFETCH(QString, seed);
@@ -54,7 +65,16 @@ private Q_SLOTS:
         auto r = edgent::core::net::decodeFrame(reinterpret_cast<const uint8_t*>(bytes.constData()),
                                                 static_cast<size_t>(bytes.size()));
         QCOMPARE(r.ok(), valid);
-        if (!valid) QVERIFY2(r.error().find(reason.toStdString()) != std::string::npos, r.error().c_str());
+        if (!valid) {
+            QVERIFY2(r.error().find(reason.toStdString()) != std::string::npos, r.error().c_str());
+            return;
+        }
+        if (r->header.codec.identity()) return;
+        // An encoded payload: the codec decodes it, or refuses it with the expected reason.
+        std::vector<float> tensor;
+        const auto decoded = edgent::core::net::decodeTensor(r->header.codec, r->payload, r->payloadBytes, r->header.dims, tensor);
+        QCOMPARE(decoded.ok(), reason.isEmpty());
+        if (!reason.isEmpty()) QVERIFY2(decoded.error().find(reason.toStdString()) != std::string::npos, decoded.error().c_str());
     }
 };
 

@@ -83,6 +83,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
 
     zmq::socket_t edge;
     std::string connectedTo;
+    std::string encoded;  // the cut tensor's encoding, reused across samples
     torch::InferenceMode guard;
     const auto start = Clock::now();
     uint64_t done = 0;
@@ -154,7 +155,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                 edge.connect(cfg.edgeEndpoint);
                 connectedTo = cfg.edgeEndpoint;
             }
-            zmq::message_t frame(encodedFrameBytes(fh));
+            zmq::message_t frame(encodedFrameBytes(fh, payloadBytes));
             if (!encodeFrameInto(fh, payload, payloadBytes, frame.data<uint8_t>(), frame.size())) {
                 finish(EventKind::StreamError, "cannot encode an activation frame", done);
                 return false;
@@ -232,8 +233,21 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                 fh.dtype = DType::Float32;
                 fh.dims.clear();
                 for (int64_t d = 1; d < h.dim(); ++d) fh.dims.push_back(static_cast<uint32_t>(h.size(d)));
-                payload = h.data_ptr();
-                payloadBytes = static_cast<size_t>(h.numel()) * 4;
+                const torch::Tensor cut = h.contiguous();
+                payload = cut.data_ptr();
+                payloadBytes = static_cast<size_t>(cut.numel()) * 4;
+                s.codec = codecName(cfg.codec);
+                if (!cfg.codec.identity()) {
+                    // The device's encode, timed apart from its layers and from the transfer.
+                    const auto e0 = Clock::now();
+                    if (auto st = encodeTensor(cfg.codec, cut.data_ptr<float>(), fh.dims, encoded); !st)
+                        return finish(EventKind::StreamError, "cannot encode the cut tensor: " + st.error(), done);
+                    stretchComputation(e0, options_.slowdown);
+                    s.encodeMs = msBetween(e0, Clock::now());
+                    fh.codec = cfg.codec;
+                    payload = encoded.data();
+                    payloadBytes = encoded.size();
+                }
             }
             FrameHeader result;
             if (!exchange(fh, payload, payloadBytes, s.bytesSent, result)) {
@@ -242,7 +256,8 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
             }
             const auto t2 = Clock::now();
             s.edgeMs = static_cast<double>(result.edgeComputeNs) / 1e6;
-            s.transferMs = std::max(0.0, msBetween(t1, t2) - s.edgeMs);
+            s.decodeMs = static_cast<double>(result.edgeDecodeNs) / 1e6;
+            s.transferMs = std::max(0.0, msBetween(t1, t2) - s.encodeMs - s.decodeMs - s.edgeMs);
             s.prediction = result.prediction;
             s.throughputBps = s.transferMs > 0 ? static_cast<double>(s.bytesSent) * 8.0 / (s.transferMs / 1000.0) : 0.0;
             counters_.transferBitsSum += static_cast<uint64_t>(s.bytesSent) * 8;

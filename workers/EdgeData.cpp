@@ -43,12 +43,25 @@ Result<std::string> Worker::runActivation(const FrameView& frame) {
 
     // The exception boundary of LibTorch on the edge's main loop: an input the model cannot
     // take is one frame's error, never the process's end.
+    // An encoded cut tensor is decoded first, timed apart from the layers; a payload its codec
+    // refuses is this frame's error.
+    uint64_t decodeNs = 0;
+    const uint8_t* payload = frame.payload;
+    thread_local std::vector<float> decoded;
+    if (!h.codec.identity()) {
+        const auto d0 = Clock::now();
+        if (auto s = decodeTensor(h.codec, frame.payload, frame.payloadBytes, h.dims, decoded); !s)
+            return makeError("frame " + std::to_string(h.sequence) + ": " + s.error());
+        stretchComputation(d0, options_.slowdown);
+        decodeNs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - d0).count());
+        payload = reinterpret_cast<const uint8_t*>(decoded.data());
+    }
     try {
         torch::InferenceMode guard;
         const auto t0 = Clock::now();
         std::vector<int64_t> sizes{1};
         sizes.insert(sizes.end(), expected.dims.begin(), expected.dims.end());
-        torch::Tensor x = torch::from_blob(const_cast<uint8_t*>(frame.payload), sizes,
+        torch::Tensor x = torch::from_blob(const_cast<uint8_t*>(payload), sizes,
                                            expectedType == DType::UInt8 ? torch::kUInt8 : torch::kFloat32);
         if (h.partition == 0) x = net->preprocess(x);
         auto logits = net->runSlice(h.exit, h.partition, net->pathLength(h.exit), x);
@@ -65,6 +78,7 @@ Result<std::string> Worker::runActivation(const FrameView& frame) {
         r.partition = h.partition;
         r.prediction = prediction;
         r.edgeComputeNs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+        r.edgeDecodeNs = decodeNs;
         r.dims = {static_cast<uint32_t>(out.size(1))};
         std::string bytes;
         if (auto s = encodeFrame(r, out.data_ptr(), static_cast<size_t>(out.numel()) * 4, bytes); !s) return makeError(s.error());

@@ -295,6 +295,11 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (request.contains("partition")) next.partition = request.value("partition").toInt(-1);
         if (request.contains("probe")) next.probe = request.value("probe").toBool(false);
         if (request.contains("bandwidth_bps")) next.bandwidthBps = request.value("bandwidth_bps").toDouble(-1.0);
+        if (request.contains("codec")) {
+            auto codec = codecFromName(request.value("codec").toString().toStdString());
+            if (!codec) return fail(codec.error());
+            next.codec = *codec;
+        }
         if (request.contains("early")) {
             auto early = earlyExitsFromJson(request.value("early"));
             if (!early) return fail(early.error());

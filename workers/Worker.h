@@ -54,6 +54,7 @@ struct DeviceConfig {
     double bandwidthBps = 0.0;  // shaper rate; 0 = measure only (no shaping)
     std::string edgeEndpoint;
     bool probe = false;       // dynamic mode: probe the uplink when a sample sends nothing
+    core::net::Codec codec;   // how the cut tensor travels (the raw input always goes as it is)
     core::EarlyExits early;   // per-input early exits before the partition (core/model/Confidence.h)
     uint64_t generation = 0;  // bumped on every change
 };

@@ -1,6 +1,7 @@
 #include "core/net/Frame.h"
 
 #include <cstring>
+#include <string>
 #include <limits>
 
 namespace edgent::core::net {
@@ -62,17 +63,42 @@ size_t encodedFrameBytes(const FrameHeader& header) {
     if (header.dims.size() > kMaxDims) return 0;
     size_t payload = 0;
     if (!shapeBytes(header.dims.data(), header.dims.size(), dtypeBytes(header.dtype), payload)) return 0;
-    if (payload > std::numeric_limits<uint32_t>::max()) return 0;
-    return kFrameHeaderBytes + 4 * header.dims.size() + payload;
+    return encodedFrameBytes(header, payload);
 }
 
+size_t encodedFrameBytes(const FrameHeader& header, size_t payloadBytes) {
+    if (header.dims.size() > kMaxDims || payloadBytes > std::numeric_limits<uint32_t>::max()) return 0;
+    return kFrameHeaderBytes + 4 * header.dims.size() + payloadBytes;
+}
+
+namespace {
+
+// Whether a payload of `bytes` fits the header: exactly the plain tensor, or within what the
+// codec can produce. One line saying why not, or empty.
+std::string payloadMismatch(const FrameHeader& h, size_t bytes) {
+    if (!h.codec.identity()) {
+        if (h.type != FrameType::Activation || h.dtype != DType::Float32)
+            return "frame has a codec, which only float32 activations may carry";
+        const size_t bound = maxPayloadBytes(h.codec, h.dims);
+        if (bound == 0) return "frame shape overflows";
+        if (h.codec.lossless == Lossless::None ? bytes != bound : (bytes == 0 || bytes > bound))
+            return "frame carries " + std::to_string(bytes) + " payload bytes, " + codecName(h.codec) + " of its shape " +
+                   (h.codec.lossless == Lossless::None ? "needs " : "allows at most ") + std::to_string(bound);
+        return {};
+    }
+    size_t expected = 0;
+    if (!shapeBytes(h.dims.data(), h.dims.size(), dtypeBytes(h.dtype), expected)) return "frame shape overflows";
+    if (bytes != expected)
+        return "frame carries " + std::to_string(bytes) + " payload bytes, its shape needs " + std::to_string(expected);
+    return {};
+}
+
+}  // namespace
+
 Status encodeFrameInto(const FrameHeader& h, const void* payload, size_t payloadBytes, uint8_t* out, size_t outBytes) {
-    const size_t total = encodedFrameBytes(h);
+    const size_t total = encodedFrameBytes(h, payloadBytes);
     if (total == 0) return makeError("frame shape is too large or has too many dimensions");
-    const size_t expected = total - kFrameHeaderBytes - 4 * h.dims.size();
-    if (payloadBytes != expected)
-        return makeError("frame payload has " + std::to_string(payloadBytes) + " bytes, its shape needs " +
-                         std::to_string(expected));
+    if (auto why = payloadMismatch(h, payloadBytes); !why.empty()) return makeError(why);
     if (outBytes != total) return makeError("frame buffer has the wrong size");
     put<uint32_t>(out, 0, kFrameMagic);
     put<uint8_t>(out, 4, kFrameVersion);
@@ -85,14 +111,17 @@ Status encodeFrameInto(const FrameHeader& h, const void* payload, size_t payload
     put<int32_t>(out, 20, h.prediction);
     put<uint64_t>(out, 24, h.edgeComputeNs);
     put<uint32_t>(out, 32, static_cast<uint32_t>(payloadBytes));
-    put<uint32_t>(out, 36, 0);
+    put<uint8_t>(out, 36, static_cast<uint8_t>(h.codec.quant));
+    put<uint8_t>(out, 37, static_cast<uint8_t>(h.codec.lossless));
+    put<uint16_t>(out, 38, 0);
+    put<uint64_t>(out, 40, h.edgeDecodeNs);
     for (size_t i = 0; i < h.dims.size(); ++i) put<uint32_t>(out, kFrameHeaderBytes + 4 * i, h.dims[i]);
     if (payloadBytes) std::memcpy(out + kFrameHeaderBytes + 4 * h.dims.size(), payload, payloadBytes);
     return Status::success();
 }
 
 Status encodeFrame(const FrameHeader& h, const void* payload, size_t payloadBytes, std::string& out) {
-    const size_t total = encodedFrameBytes(h);
+    const size_t total = encodedFrameBytes(h, payloadBytes);
     if (total == 0) return makeError("frame shape is too large or has too many dimensions");
     out.resize(total);
     return encodeFrameInto(h, payload, payloadBytes, reinterpret_cast<uint8_t*>(out.data()), total);
@@ -131,7 +160,12 @@ Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameB
     if (!knownType(type)) return makeError("frame has unknown type " + std::to_string(type));
     if (!knownDType(dtype)) return makeError("frame has unknown dtype " + std::to_string(dtype));
     if (ndim > kMaxDims) return makeError("frame has " + std::to_string(ndim) + " dimensions (at most 6)");
-    if (get<uint32_t>(data, 36) != 0) return makeError("frame has non-zero reserved bytes");
+    const uint8_t quant = get<uint8_t>(data, 36);
+    const uint8_t lossless = get<uint8_t>(data, 37);
+    if (quant > static_cast<uint8_t>(Quant::Int8)) return makeError("frame has unknown quantisation " + std::to_string(quant));
+    if (lossless > static_cast<uint8_t>(Lossless::Zstd))
+        return makeError("frame has unknown lossless stage " + std::to_string(lossless));
+    if (get<uint16_t>(data, 38) != 0) return makeError("frame has non-zero reserved bytes");
     const size_t dimsEnd = kFrameHeaderBytes + 4 * size_t(ndim);
     if (size < dimsEnd) return makeError("frame is truncated inside its shape");
     FrameView view;
@@ -143,17 +177,16 @@ Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameB
     h.partition = get<uint16_t>(data, 18);
     h.prediction = get<int32_t>(data, 20);
     h.edgeComputeNs = get<uint64_t>(data, 24);
+    h.codec = {static_cast<Quant>(quant), static_cast<Lossless>(lossless)};
+    h.edgeDecodeNs = get<uint64_t>(data, 40);
     h.dims.resize(ndim);
     for (size_t i = 0; i < ndim; ++i) h.dims[i] = get<uint32_t>(data, kFrameHeaderBytes + 4 * i);
-    size_t expected = 0;
-    if (!shapeBytes(h.dims.data(), ndim, dtypeBytes(h.dtype), expected)) return makeError("frame shape overflows");
     const uint32_t declared = get<uint32_t>(data, 32);
-    if (declared != expected)
-        return makeError("frame declares " + std::to_string(declared) + " payload bytes, its shape needs " +
-                         std::to_string(expected));
-    if (size - dimsEnd != expected)
+    if (size - dimsEnd != declared)
         return makeError("frame carries " + std::to_string(size - dimsEnd) + " payload bytes, its header says " +
-                         std::to_string(expected));
+                         std::to_string(declared));
+    if (auto why = payloadMismatch(h, declared); !why.empty()) return makeError(why);
+    const size_t expected = declared;
     view.payload = data + dimsEnd;
     view.payloadBytes = expected;
     return view;

@@ -3,15 +3,19 @@
 // This is the one place worth paranoia: every field is checked before it is trusted, and
 // sizes are capped here as well as at ZMQ_MAXMSGSIZE.
 //
-// Layout, little-endian, 40-byte header then dims then payload:
+// Layout, little-endian, 48-byte header then dims then payload:
 //   0  u32 magic "EDGF"        4  u8 version      5  u8 type     6  u8 dtype   7 u8 ndim
 //   8  u64 sequence            16 u16 exit        18 u16 partition
 //   20 i32 prediction (results; -1 otherwise)     24 u64 edge compute ns (results; 0 otherwise)
-//   32 u32 payload bytes       36 u32 reserved (must be 0)
-//   40 u32 dims[ndim]          then payload bytes = product(dims) * dtype size
+//   32 u32 payload bytes       36 u8 quantisation 37 u8 lossless stage (core/net/Codec.h;
+//                                                   float32 activations only, 0 otherwise)
+//   38 u16 reserved (must be 0)                   40 u64 edge decode ns (results; 0 otherwise)
+//   48 u32 dims[ndim]          then the payload: product(dims) * dtype size bytes, or the
+//                              codec's encoding of the float32 tensor of that shape
 //
 // Torch-free: the payload is a byte view; workers wrap it with torch::from_blob.
 
+#include "core/net/Codec.h"
 #include "core/util/Result.h"
 
 #include <cstddef>
@@ -22,9 +26,10 @@
 namespace edgent::core::net {
 
 inline constexpr uint32_t kFrameMagic = 0x46474445;  // "EDGF" in memory order
-// Version 2 added the error frame: the edge's answer to a frame it could not run.
-inline constexpr uint8_t kFrameVersion = 2;
-inline constexpr size_t kFrameHeaderBytes = 40;
+// Version 2 added the error frame: the edge's answer to a frame it could not run. Version 3
+// added the codec of the cut tensor and the edge's decode time, and grew the header to 48.
+inline constexpr uint8_t kFrameVersion = 3;
+inline constexpr size_t kFrameHeaderBytes = 48;
 inline constexpr uint8_t kMaxDims = 6;
 // Default cap on a whole frame: larger than any activation of the models this tool runs
 // (a 3x224x224 float input is 602,112 bytes), far below what could exhaust memory.
@@ -46,6 +51,8 @@ struct FrameHeader {
     uint16_t partition = 0;
     int32_t prediction = -1;
     uint64_t edgeComputeNs = 0;
+    uint64_t edgeDecodeNs = 0;   // results: the time the edge spent decoding the activation
+    Codec codec;                 // float32 activations: how the payload encodes the tensor
     std::vector<uint32_t> dims;  // without a batch dimension
 };
 
@@ -56,11 +63,13 @@ struct FrameView {
     size_t payloadBytes = 0;
 };
 
-// Bytes a frame with this header needs in total, or 0 when the shape overflows.
+// Bytes a frame with this header needs in total, or 0 when the shape overflows. Without a
+// payload size the payload is the plain tensor (product(dims) * dtypeBytes bytes).
 size_t encodedFrameBytes(const FrameHeader& header);
+size_t encodedFrameBytes(const FrameHeader& header, size_t payloadBytes);
 
-// Writes header + dims + payload into `out` (resized). The payload must hold exactly
-// product(dims) * dtypeBytes bytes.
+// Writes header + dims + payload into `out` (resized). A plain payload must hold exactly
+// product(dims) * dtypeBytes bytes; an encoded one what its codec allows.
 Status encodeFrame(const FrameHeader& header, const void* payload, size_t payloadBytes, std::string& out);
 
 // Writes into a caller-provided buffer of encodedFrameBytes(header) bytes (e.g. a ZMQ
@@ -72,8 +81,10 @@ std::string encodeErrorFrame(uint64_t sequence, const std::string& reason);
 // The reason an Error frame carries.
 std::string errorFrameText(const FrameView& frame);
 
-// Checks everything: length, magic, version, type, dtype, ndim, reserved, shape against
-// payload size (without overflow), and the cap. The view points into `data`.
+// Checks everything: length, magic, version, type, dtype, ndim, codec, reserved, shape
+// against payload size (without overflow), and the cap. The view points into `data`. An
+// encoded payload's length is checked against its codec's bounds; its content is checked by
+// decodeTensor (core/net/Codec.h).
 Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameBytes = kDefaultMaxFrameBytes);
 
 }  // namespace edgent::core::net

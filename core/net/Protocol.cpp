@@ -101,6 +101,11 @@ QJsonObject sampleToJson(const Sample& s) {
         o["energy_mj"] = s.sensorEnergyMj;
         o["energy_sensor"] = QString::fromStdString(s.sensorName);
     }
+    if (!s.codec.empty()) {
+        o["codec"] = QString::fromStdString(s.codec);
+        o["encode_ms"] = s.encodeMs;
+        o["decode_ms"] = s.decodeMs;
+    }
     if (s.probeBytes > 0) {
         o["probe_bytes"] = static_cast<qint64>(s.probeBytes);
         o["probe_ms"] = s.probeMs;
@@ -134,6 +139,9 @@ Result<Sample> sampleFromJson(const QJsonObject& o) {
         s.sensorEnergyMj = o.value("energy_mj").toDouble();
         s.sensorName = o.value("energy_sensor").toString().toStdString();
     }
+    s.codec = o.value("codec").toString().toStdString();
+    s.encodeMs = o.value("encode_ms").toDouble(0.0);
+    s.decodeMs = o.value("decode_ms").toDouble(0.0);
     s.probeBytes = o.value("probe_bytes").toInteger(0);
     s.probeMs = o.value("probe_ms").toDouble(0.0);
     return s;

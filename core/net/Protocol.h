@@ -93,10 +93,15 @@ struct Sample {
     int label = -1;
     int prediction = -1;
     double deviceMs = 0.0;       // layers [0, p) on the device
-    double transferMs = 0.0;     // send + wait for the result, minus the edge's compute
+    double transferMs = 0.0;     // send + wait for the result, minus encode, decode and the edge's compute
     double edgeMs = 0.0;         // layers [p, n) on the edge, as the edge measured them
     double totalMs = 0.0;        // from taking the input to holding the prediction
     int64_t bytesSent = 0;       // frame bytes sent to the edge: tensor + header (0 when device-only)
+    // The cut tensor's codec (core/net/Codec.h; empty when no cut tensor was sent), the
+    // device's time to encode it and the edge's time to decode it (both 0 for fp32).
+    std::string codec;
+    double encodeMs = 0.0;
+    double decodeMs = 0.0;
     double bandwidthBps = 0.0;   // shaper rate in force (0 in measure-only mode)
     double throughputBps = 0.0;  // bytesSent*8 / transferMs, 0 when nothing was sent
     double deviceTimeMs = 0.0;   // device-local clock, ms since the stream started

@@ -65,7 +65,7 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
     std::string out =
         "run_id,seq,device_time_ms,image_index,exit,partition,label,prediction,correct,device_ms,transfer_ms,edge_ms,"
         "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source,bandwidth_state,"
-        "config_source,exit_taken,confidence,sent_to_edge\n";
+        "config_source,exit_taken,confidence,sent_to_edge,codec,encode_ms,decode_ms\n";
     out.reserve(rows->size() * 120);
     const std::string run = std::to_string(runId);
     for (const auto& r : *rows) {
@@ -77,7 +77,7 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
                num(x.throughputBps) + ',' + num(r.predictedMs) + ',' + num(r.energyMj) + ',' + csvField(r.energySource) + ',' +
                (x.bandwidthStateBps >= 0 ? std::to_string(x.bandwidthStateBps) : std::string()) + ',' + csvField(x.configSource) +
                ',' + std::to_string(x.exitTaken >= 0 ? x.exitTaken : x.exit) + ',' + num(x.confidence) + ',' +
-               (x.sentToEdge ? "1" : "0") + '\n';
+               (x.sentToEdge ? "1" : "0") + ',' + csvField(x.codec) + ',' + num(x.encodeMs) + ',' + num(x.decodeMs) + '\n';
     }
     return writeFileAtomically(outPath, out);
 }
@@ -122,6 +122,11 @@ Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path) {
             x.exitTaken = c[21].toInt();
             x.confidence = number(c[22]);
             x.sentToEdge = c[23].trimmed() == "1";
+        }
+        if (c.size() >= 27) {
+            x.codec = c[24].trimmed().toStdString();
+            x.encodeMs = c[25].toDouble();
+            x.decodeMs = c[26].toDouble();
         }
         rows.push_back(std::move(r));
     }

@@ -40,7 +40,7 @@ bool processAlive(int64_t pid) {
 constexpr const char* kSampleColumns =
     "seq, device_time_ms, image_index, exit, partition, label, prediction, correct, device_ms, transfer_ms, edge_ms, "
     "total_ms, bytes_sent, bandwidth_bps, throughput_bps, predicted_ms, energy_mj, energy_source, bandwidth_state, "
-    "config_source, exit_taken, confidence, sent_to_edge";
+    "config_source, exit_taken, confidence, sent_to_edge, codec, encode_ms, decode_ms";
 
 }  // namespace
 
@@ -246,7 +246,7 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
     if (rows.empty()) return Status::success();
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
     const std::string sql = std::string("INSERT INTO samples(run_id, ") + kSampleColumns +
-                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)";
+                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)";
     Stmt s(db_, sql.c_str());
     for (const SampleRow& r : rows) {
         const net::Sample& x = r.sample;
@@ -262,6 +262,7 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
             s.bindNull(20);
         s.bindTextOrNull(21, x.configSource);
         s.bind(22, x.exitTaken >= 0 ? x.exitTaken : x.exit).bind(23, x.confidence).bind(24, x.sentToEdge ? 1 : 0);
+        s.bindTextOrNull(25, x.codec).bind(26, x.encodeMs).bind(27, x.decodeMs);
         if (s.step() != SQLITE_DONE) {
             const std::string why = s.error();
             (void)exec("ROLLBACK");
@@ -384,6 +385,9 @@ Result<std::vector<SampleRow>> RunStore::samples(int64_t runId) {
         x.exitTaken = s.isNull(20) ? x.exit : static_cast<int>(s.i64(20));
         x.confidence = s.isNull(21) ? NAN : s.f64(21);
         x.sentToEdge = s.isNull(22) ? false : s.i64(22) != 0;
+        x.codec = s.text(23);
+        x.encodeMs = s.isNull(24) ? 0.0 : s.f64(24);
+        x.decodeMs = s.isNull(25) ? 0.0 : s.f64(25);
         rows.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());

@@ -32,7 +32,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 struct SampleRow {
     net::Sample sample;

@@ -118,6 +118,31 @@ CREATE TABLE calibration_scores(
     R"sql(
 ALTER TABLE profile_layers ADD COLUMN config_json TEXT;
 )sql",
+    // 7 -> 8: the cut tensor's codec (core/net/Codec.h). Each sample records the codec it was
+    // sent with and the encode and decode times (older samples: fp32 when a cut tensor went,
+    // which was then the only codec); profiles hold each node's codec times per tensor size;
+    // codec calibrations hold each (exit, partition, codec)'s accuracy and wire bytes on a split.
+    R"sql(
+ALTER TABLE samples ADD COLUMN codec TEXT;
+ALTER TABLE samples ADD COLUMN encode_ms REAL;
+ALTER TABLE samples ADD COLUMN decode_ms REAL;
+UPDATE samples SET codec = 'fp32', encode_ms = 0, decode_ms = 0 WHERE partition > 0 AND bytes_sent > 0 AND sent_to_edge = 1;
+CREATE TABLE profile_codecs(
+  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+  codec TEXT NOT NULL, elements INTEGER NOT NULL,
+  encode_ms REAL NOT NULL, decode_ms REAL NOT NULL,
+  PRIMARY KEY(profile_id, codec, elements)) WITHOUT ROWID;
+CREATE TABLE codec_calibrations(
+  id INTEGER PRIMARY KEY,
+  model_id INTEGER NOT NULL REFERENCES models(id),
+  created_at TEXT NOT NULL, dataset TEXT NOT NULL, split TEXT NOT NULL,
+  first_index INTEGER NOT NULL, count INTEGER NOT NULL);
+CREATE TABLE codec_calibration_rows(
+  calibration_id INTEGER NOT NULL REFERENCES codec_calibrations(id) ON DELETE CASCADE,
+  exit INTEGER NOT NULL, partition INTEGER NOT NULL, codec TEXT NOT NULL,
+  accuracy REAL NOT NULL, bytes_mean REAL NOT NULL, bytes_p95 REAL NOT NULL,
+  PRIMARY KEY(calibration_id, exit, partition, codec)) WITHOUT ROWID;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

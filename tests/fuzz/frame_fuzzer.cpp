@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace edgent::core::net;
@@ -12,10 +13,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (frame.ok()) {
         // A frame the decoder accepts must be internally consistent and re-encode to itself.
         const FrameHeader& h = frame->header;
-        if (encodedFrameBytes(h) != size) std::abort();
+        if (encodedFrameBytes(h, frame->payloadBytes) != size) std::abort();
+        if (h.codec.identity() && encodedFrameBytes(h) != size) std::abort();
         if (frame->payload + frame->payloadBytes != data + size) std::abort();
         volatile uint8_t sink = 0;
         for (size_t i = 0; i < frame->payloadBytes; ++i) sink = sink ^ frame->payload[i];
+        // An encoded payload goes through the codec's own checks, as the edge does.
+        if (!h.codec.identity()) {
+            std::vector<float> tensor;
+            if (decodeTensor(h.codec, frame->payload, frame->payloadBytes, h.dims, tensor).ok() &&
+                tensor.size() != elementCount(h.dims))
+                std::abort();
+        }
     }
     return 0;
 }
