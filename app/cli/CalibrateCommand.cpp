@@ -35,7 +35,7 @@ int runCalibrate(const QStringList& args) {
                                "never trained on) and stores each exit's confidence scores in the run database: what the "
                                "per-input policies (branchynet, appealnet, cascade, adaptive) plan with. Prints each rule's "
                                "calibration table, its knee, and the rules' accuracy at equal appeal rates."),
-                QStringLiteral("[--model MODEL] --db DB [--split validation|test] [--limit N] [--out TABLE.csv] [--json]"));
+                QStringLiteral("[--model MODEL] --db DB [--codecs] [--split validation|test] [--limit N] [--out TABLE.csv] [--json]"));
     cmd.addOptions({modelCliOption()});
     cmd.addOptions({
         {"db", "Run database to store the calibration in.", "DB"},
@@ -49,6 +49,9 @@ int runCalibrate(const QStringList& args) {
         {"threads", "LibTorch threads (default: one per core).", "N"},
         {"appeal-exit", "The little network of the appeal comparison: this exit and the last (default: exit 0).", "K"},
         {"out", "Write the calibration tables as CSV.", "TABLE"},
+        {"codecs",
+         "Calibrate the cut tensor's codecs instead: every exit, partition and codec's accuracy with the tensor encoded and "
+         "decoded, and its bytes on the wire (docs/codecs.md)."},
     });
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
@@ -75,6 +78,11 @@ int runCalibrate(const QStringList& args) {
     o.threads = static_cast<int>(*threads);
     std::signal(SIGINT, onCalibrateInterrupt);
     const std::string modelPath = p.isSet("model") ? p.value("model").toStdString() : defaultModelPath();
+    if (p.isSet("codecs")) {
+        const int result = runCodecCalibration(cmd, **db, *modelId, modelPath, spec, o, &gCancel);
+        std::signal(SIGINT, SIG_DFL);
+        return result;
+    }
     auto set = calibrateModel(modelPath, o, &gCancel);
     std::signal(SIGINT, SIG_DFL);
     if (!set) return cmd.fail(QString::fromStdString(set.error()));

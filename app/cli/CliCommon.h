@@ -11,7 +11,15 @@
 #include <QString>
 #include <QStringList>
 
+#include <atomic>
 #include <optional>
+
+namespace edgent::core {
+struct CalibrateOptions;
+}
+namespace edgent::core::store {
+class RunStore;
+}
 
 namespace edgent::app {
 
@@ -94,6 +102,9 @@ int runProfile(const QStringList& args);
 int runPlan(const QStringList& args);
 int runSweep(const QStringList& args);
 int runCalibrate(const QStringList& args);
+// `edgent calibrate --codecs` (app/cli/CodecCommand.cpp), after calibrate has read its options.
+int runCodecCalibration(Command& cmd, core::store::RunStore& db, int64_t modelId, const std::string& modelPath,
+                        const core::ModelSpec& spec, const core::CalibrateOptions& options, const std::atomic<bool>* cancel);
 int runReproduce(const QStringList& args);
 
 }  // namespace edgent::app

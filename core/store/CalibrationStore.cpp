@@ -79,4 +79,62 @@ Result<CalibrationSet> RunStore::latestCalibration(const std::string& modelHash,
     return c;
 }
 
+Result<int64_t> RunStore::saveCodecCalibration(int64_t modelId, const CodecCalibration& c) {
+    if (auto s = exec("BEGIN IMMEDIATE"); !s) return makeError(s.error());
+    auto rollback = [&](const std::string& why) -> Result<int64_t> {
+        (void)exec("ROLLBACK");
+        return makeError("database " + path_ + ": " + why);
+    };
+    Stmt h(db_, "INSERT INTO codec_calibrations(model_id, created_at, dataset, split, first_index, count) VALUES(?1,?2,?3,?4,?5,?6)");
+    h.bind(1, modelId).bind(2, nowIso()).bind(3, c.dataset).bind(4, c.split).bind(5, c.first).bind(6, c.samples);
+    if (h.step() != SQLITE_DONE) return rollback(h.error());
+    const int64_t id = sqlite3_last_insert_rowid(db_);
+    Stmt r(db_,
+           "INSERT INTO codec_calibration_rows(calibration_id, exit, partition, codec, accuracy, bytes_mean, bytes_p95) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+    for (const auto& row : c.rows) {
+        r.reset();
+        r.bind(1, id).bind(2, row.exit).bind(3, row.partition).bind(4, net::codecName(row.codec)).bind(5, row.accuracy);
+        r.bind(6, row.bytesMean).bind(7, row.bytesP95);
+        if (r.step() != SQLITE_DONE) return rollback(r.error());
+    }
+    if (auto s = commit(); !s) return makeError(s.error());
+    return id;
+}
+
+Result<CodecCalibration> RunStore::latestCodecCalibration(const std::string& modelHash, const std::string& split) {
+    Stmt h(db_,
+           "SELECT c.id, c.dataset, c.first_index, c.count FROM codec_calibrations c JOIN models m ON m.id=c.model_id "
+           "WHERE m.hash=?1 AND c.split=?2 ORDER BY c.id DESC LIMIT 1");
+    if (!h.ok()) return makeError("database " + path_ + ": " + h.error());
+    h.bind(1, modelHash).bind(2, split);
+    if (h.step() != SQLITE_ROW)
+        return makeError("database " + path_ + " has no " + split +
+                         " codec calibration of this model; run edgent calibrate --codecs first");
+    CodecCalibration c;
+    const int64_t id = h.i64(0);
+    c.dataset = h.text(1);
+    c.split = split;
+    c.first = h.i64(2);
+    c.samples = h.i64(3);
+    Stmt r(db_,
+           "SELECT exit, partition, codec, accuracy, bytes_mean, bytes_p95 FROM codec_calibration_rows WHERE calibration_id=?1 "
+           "ORDER BY exit, partition, codec");
+    r.bind(1, id);
+    while (r.step() == SQLITE_ROW) {
+        CodecCalibrationRow row;
+        row.exit = static_cast<int>(r.i64(0));
+        row.partition = static_cast<int>(r.i64(1));
+        auto codec = net::codecFromName(r.text(2));
+        if (!codec) return makeError("database " + path_ + ": codec calibration " + std::to_string(id) + ": " + codec.error());
+        row.codec = *codec;
+        row.accuracy = r.f64(3);
+        row.bytesMean = r.f64(4);
+        row.bytesP95 = r.f64(5);
+        c.rows.push_back(row);
+    }
+    if (c.rows.empty()) return makeError("database " + path_ + ": codec calibration " + std::to_string(id) + " has no rows");
+    return c;
+}
+
 }  // namespace edgent::core::store

@@ -11,6 +11,7 @@
 
 #include "core/model/Confidence.h"
 #include "core/net/Protocol.h"
+#include "core/train/CodecCalibration.h"
 #include "core/plan/Regression.h"
 #include "core/profile/Profiler.h"
 #include "core/util/Result.h"
@@ -140,6 +141,9 @@ public:
     // model on a split ("validation" or "test").
     Result<int64_t> saveCalibration(int64_t modelId, const CalibrationSet& calibration);
     Result<CalibrationSet> latestCalibration(const std::string& modelHash, const std::string& split = "validation");
+    // Codec calibrations (core/train/CodecCalibration.h), likewise.
+    Result<int64_t> saveCodecCalibration(int64_t modelId, const CodecCalibration& calibration);
+    Result<CodecCalibration> latestCodecCalibration(const std::string& modelHash, const std::string& split = "validation");
 
     Result<std::vector<RunInfo>> listRuns();  // with every run's params
     Result<RunInfo> run(int64_t runId);

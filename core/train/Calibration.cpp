@@ -28,24 +28,26 @@ Result<std::pair<int64_t, int64_t>> validationRange(const std::string& modelPath
 
 }  // namespace
 
-Result<CalibrationSet> calibrateModel(const std::string& modelPath, const CalibrateOptions& o, const std::atomic<bool>* cancel) {
+Result<CalibrationSplit> loadCalibrationSplit(const std::string& modelPath, const CalibrateOptions& o) {
     if (o.split != "validation" && o.split != "test")
         return makeError("unknown split '" + o.split + "' (validation or test)");
     auto ds = openDataset(o.dataset, o.dataDir);
     if (!ds) return makeError(ds.error());
-    ImageSet set;
-    int64_t first = 0;
+    CalibrationSplit out;
+    out.dataset = (*ds)->name();
+    ImageSet& set = out.images;
     if (o.split == "validation") {
         auto range = validationRange(modelPath);
         if (!range) return makeError(range.error());
         auto train = (*ds)->load(Split::Train);
         if (!train) return makeError(train.error());
-        first = range->first;
+        const int64_t first = range->first;
         int64_t count = range->second;
         if (first < 0 || first + count > train->count)
             return makeError("the model's validation split [" + std::to_string(first) + ", " + std::to_string(first + count) +
                              ") lies outside the " + std::to_string(train->count) + " training images");
         if (o.limit > 0) count = std::min(count, o.limit);
+        out.first = first;
         set.channels = train->channels;
         set.height = train->height;
         set.width = train->width;
@@ -60,6 +62,14 @@ Result<CalibrationSet> calibrateModel(const std::string& modelPath, const Calibr
     if (set.count < kMinCalibrationImages)
         return makeError("the " + o.split + " split has " + std::to_string(set.count) + " images; calibration needs at least " +
                          std::to_string(kMinCalibrationImages));
+    return out;
+}
+
+Result<CalibrationSet> calibrateModel(const std::string& modelPath, const CalibrateOptions& o, const std::atomic<bool>* cancel) {
+    auto split = loadCalibrationSplit(modelPath, o);
+    if (!split) return makeError(split.error());
+    const ImageSet& set = split->images;
+    const int64_t first = split->first;
 
     setComputeThreads(o.threads);
     auto net = loadModel(modelPath);
@@ -69,7 +79,7 @@ Result<CalibrationSet> calibrateModel(const std::string& modelPath, const Calibr
         return makeError("the model takes " + spec.input.toString() + " input, the dataset has other images");
 
     CalibrationSet out;
-    out.dataset = (*ds)->name();
+    out.dataset = split->dataset;
     out.split = o.split;
     out.first = first;
     out.numExits = spec.numExits();

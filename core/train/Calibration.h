@@ -9,6 +9,7 @@
 // test split may be calibrated too, but only to report results, never to plan.
 // Torch-free interface.
 
+#include "core/data/Dataset.h"
 #include "core/model/Confidence.h"
 #include "core/util/Result.h"
 
@@ -29,6 +30,16 @@ struct CalibrateOptions {
 // The smallest split worth calibrating on: with fewer images an exit fraction's standard
 // error exceeds about 2 points.
 inline constexpr int64_t kMinCalibrationImages = 500;
+
+// The images of the split a calibration runs on.
+struct CalibrationSplit {
+    std::string dataset;
+    int64_t first = 0;  // validation: the first held-out training image
+    ImageSet images;
+};
+// Loads the split: the held-out validation images the model records, or the test split.
+// Fails with one line as calibrateModel does.
+Result<CalibrationSplit> loadCalibrationSplit(const std::string& modelPath, const CalibrateOptions& options);
 
 // Runs every exit of the model on the split. Fails with one line when the model records no
 // held-out validation split, or when the split is smaller than kMinCalibrationImages.
