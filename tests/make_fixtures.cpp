@@ -184,8 +184,18 @@ int main(int argc, char** argv) {
     unknownCodec[36] = 7;
     write(dir.filePath("frame-corpus/unknown-quantisation"), unknownCodec);
     QByteArray codecOnInput = inputFrame;
-    codecOnInput[37] = 1;
+    codecOnInput[36] = 2;  // int8 on the raw input
     write(dir.filePath("frame-corpus/codec-on-uint8-input"), codecOnInput);
+    {
+        // The raw input with the lossless stage alone: valid; and a zstd frame of the wrong size.
+        net::FrameHeader zin = input;
+        zin.codec = {net::Quant::None, net::Lossless::Zstd};
+        std::string z;
+        if (auto st = net::encodeBytes(net::Lossless::Zstd, test->image(0), 784, z); !st) die(st.error());
+        write(dir.filePath("frame-corpus/valid-input-zstd"), frame(zin, z.data(), z.size()));
+        if (auto st = net::encodeBytes(net::Lossless::Zstd, test->image(0), 700, z); !st) die(st.error());
+        write(dir.filePath("frame-corpus/input-zstd-wrong-size"), frame(zin, z.data(), z.size()));
+    }
     QByteArray int8Short = int8Frame;  // declared and carried one byte short of int8's size
     int8Short.chop(1);
     const uint32_t shortBytes = static_cast<uint32_t>(int8Short.size() - payloadAt);

@@ -210,13 +210,24 @@ private Q_SLOTS:
         auto bad = codecFromName("int4");
         QVERIFY(!bad.ok() && bad.error().find("fp16+zstd") != std::string::npos);
         QCOMPARE(codecName(codecFromName("int8+zstd").value()), std::string("int8+zstd"));
-        // A codec on the raw uint8 input or on a result frame is refused by the encoder too.
+        // Quantising the raw uint8 input, or a codec on a result frame, is refused by the encoder
+        // too; the raw input may carry the lossless stage alone.
         FrameHeader h;
         h.dtype = DType::UInt8;
         h.dims = {4};
-        h.codec = {Quant::None, Lossless::Zstd};
+        h.codec = {Quant::Int8, Lossless::None};
         const uint8_t px[4] = {};
         QVERIFY(!encodeFrame(h, px, 4, out).ok());
+        h.codec = {Quant::None, Lossless::Zstd};
+        std::string z;
+        QVERIFY(encodeBytes(Lossless::Zstd, px, 4, z).ok());
+        QVERIFY(encodeFrame(h, z.data(), z.size(), out).ok());
+        FrameHeader result;
+        result.type = FrameType::Result;
+        result.dims = {1};
+        result.codec = {Quant::Fp16, Lossless::None};
+        const float one = 1.0f;
+        QVERIFY(!encodeFrame(result, &one, 2, out).ok());
     }
 
     void uint8InputFramesCarryOneBytePerPixel() {

@@ -47,7 +47,9 @@ private Q_SLOTS:
         QTest::newRow("int8 activation") << "valid-activation-int8" << true << "";
         QTest::newRow("int8+zstd activation") << "valid-activation-int8-zstd" << true << "";
         QTest::newRow("unknown quantisation") << "unknown-quantisation" << false << "unknown quantisation 7";
-        QTest::newRow("codec on the raw input") << "codec-on-uint8-input" << false << "only float32 activations";
+        QTest::newRow("int8 on the raw input") << "codec-on-uint8-input" << false << "quantises a uint8 input";
+        QTest::newRow("zstd raw input") << "valid-input-zstd" << true << "";
+        QTest::newRow("zstd raw input, 700 bytes") << "input-zstd-wrong-size" << true << "holds 700 bytes";
         QTest::newRow("int8 one byte short") << "int8-short-payload" << false << "int8 of its shape needs";
         // These pass the frame's checks and are refused by the codec's (as the edge does).
         QTest::newRow("int8 NaN scale") << "int8-nan-scale" << true << "bad scale in channel 0";
@@ -72,7 +74,12 @@ private Q_SLOTS:
         if (r->header.codec.identity()) return;
         // An encoded payload: the codec decodes it, or refuses it with the expected reason.
         std::vector<float> tensor;
-        const auto decoded = edgent::core::net::decodeTensor(r->header.codec, r->payload, r->payloadBytes, r->header.dims, tensor);
+        std::string raw;
+        const auto decoded =
+            r->header.dtype == edgent::core::net::DType::UInt8
+                ? edgent::core::net::decodeBytes(r->header.codec.lossless, r->payload, r->payloadBytes,
+                                                 edgent::core::net::elementCount(r->header.dims), raw)
+                : edgent::core::net::decodeTensor(r->header.codec, r->payload, r->payloadBytes, r->header.dims, tensor);
         QCOMPARE(decoded.ok(), reason.isEmpty());
         if (!reason.isEmpty()) QVERIFY2(decoded.error().find(reason.toStdString()) != std::string::npos, decoded.error().c_str());
     }

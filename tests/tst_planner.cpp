@@ -5,6 +5,7 @@
 #include "core/control/ProfileRun.h"
 #include "core/model/ModelIO.h"
 #include "core/net/Frame.h"
+#include "core/plan/CodecCosts.h"
 #include "core/plan/Planner.h"
 #include "core/profile/Profiler.h"
 #include "core/profile/Sweep.h"
@@ -116,6 +117,78 @@ private Q_SLOTS:
             }
         }
         QVERIFY2(feasibleCases > 50 && feasibleCases < 400, qPrintable(QString::number(feasibleCases)));
+    }
+
+    // Codecs are chosen with the exit and partition: the plan equals an exhaustive search over
+    // (exit, partition, codec), an exit's accuracy less the codec's loss, ties to the faster.
+    // The costs come through addCodecCosts from a synthetic calibration and node timings.
+    void codecsArePlannedJointlyWithThePartition() {
+        std::mt19937_64 rng(20261203);
+        std::uniform_real_distribution<double> logBw(4.0, 8.0), deadline(1.0, 300.0), shrink(0.1, 0.9), drop(0.0, 0.01),
+            perElement(0.0, 2e-4);
+        int codecChosen = 0, feasibleCases = 0;
+        for (int trial = 0; trial < 200; ++trial) {
+            const Random r = randomTables(rng);
+            auto t = LatencyTable::fromLayerTimes(r.spec, r.device, r.edge, 0.3);
+            QVERIFY(t.ok());
+            CodecCalibration cal;
+            cal.split = "validation";
+            std::vector<profile::CodecTiming> device, edge;
+            for (net::Codec codec : net::allCodecs()) {
+                const std::string name = net::codecName(codec);
+                for (int64_t elements : {int64_t(1), int64_t(100000)}) {
+                    device.push_back({name, elements, perElement(rng) * static_cast<double>(elements), 0.0});
+                    edge.push_back({name, elements, 0.0, perElement(rng) * static_cast<double>(elements) / 4});
+                }
+                for (int e = 0; e < r.spec.numExits(); ++e)
+                    for (int p = 0; p < r.spec.pathLength(e); ++p) {
+                        const double plain = static_cast<double>(t->wireBytes(e, p));
+                        const bool lossy = codec.quant != net::Quant::None && p > 0;
+                        cal.rows.push_back({e, p, codec, 0.9 - (lossy ? drop(rng) : 0.0),
+                                            codec.identity() ? plain : plain * shrink(rng), 0.0});
+                    }
+            }
+            QCOMPARE(addCodecCosts(*t, r.spec, cal, device, edge, false), std::string());
+            QCOMPARE(t->numCodecs(), 6);
+            const double bps = std::pow(10.0, logBw(rng));
+            const double d = deadline(rng);
+            auto acc = [&](int c, int e, int p) { return r.accuracy[static_cast<size_t>(e)] - t->accuracyDrop(c, e, p); };
+            int be = -1, bp = -1, bc = -1;
+            for (int e = 0; e < r.spec.numExits(); ++e)
+                for (int p = 0; p <= r.spec.pathLength(e); ++p)
+                    for (int c = 0; c < t->numCodecs(); ++c) {
+                        if (!t->codecApplies(c, e, p)) continue;
+                        const double a = t->predictMs(e, p, bps, c);
+                        if (a > d) continue;
+                        if (be < 0 || acc(c, e, p) > acc(bc, be, bp) ||
+                            (acc(c, e, p) == acc(bc, be, bp) && a < t->predictMs(be, bp, bps, bc)))
+                            be = e, bp = p, bc = c;
+                    }
+            const PlanResult got = choosePlan(*t, r.accuracy, bps, d, Policy::Edgent);
+            if (be < 0) {
+                QVERIFY(!got.feasible);
+                continue;
+            }
+            ++feasibleCases;
+            QVERIFY(got.feasible);
+            QCOMPARE(got.accuracy, acc(bc, be, bp));
+            QCOMPARE(got.predictedMs, t->predictMs(be, bp, bps, bc));
+            codecChosen += !got.codec.identity();
+            // Pinned to fp32, the plan is the one without codecs.
+            const PlanResult plain = choosePlan(*t, r.accuracy, bps, d, Policy::Edgent, 0);
+            QVERIFY(plain.codec.identity());
+            auto bare = LatencyTable::fromLayerTimes(r.spec, r.device, r.edge, 0.3);
+            const PlanResult before = choosePlan(*bare, r.accuracy, bps, d, Policy::Edgent);
+            QCOMPARE(plain.exit, before.exit);
+            QCOMPARE(plain.predictedMs, before.predictedMs);
+            // Pinned to int8, every cut tensor goes as int8.
+            const int int8 = t->codecOption({net::Quant::Int8, net::Lossless::None});
+            const PlanResult pinned = choosePlan(*t, r.accuracy, bps, d, Policy::Edgent, int8);
+            const bool cut = pinned.partition > 0 && pinned.partition < r.spec.pathLength(pinned.exit);
+            QCOMPARE(net::codecName(pinned.codec), std::string(cut ? "int8" : "fp32"));
+        }
+        QVERIFY2(feasibleCases > 30, qPrintable(QString::number(feasibleCases)));
+        QVERIFY2(codecChosen > 5, qPrintable(QString::number(codecChosen)));  // codecs do win where they should
     }
 
     void baselinesFollowTheirDefinitions() {

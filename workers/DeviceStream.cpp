@@ -228,6 +228,18 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
             FrameHeader fh = rawHeader;
             const void* payload = pixels;
             size_t payloadBytes = static_cast<size_t>(set->imageBytes());
+            s.codec = codecName(cfg.codec);
+            if (cfg.partition == 0 && cfg.codec.lossless != Lossless::None) {
+                // The raw input takes the codec's lossless stage only.
+                const auto e0 = Clock::now();
+                if (auto st = encodeBytes(cfg.codec.lossless, pixels, payloadBytes, encoded); !st)
+                    return finish(EventKind::StreamError, "cannot encode the input: " + st.error(), done);
+                stretchComputation(e0, options_.slowdown);
+                s.encodeMs = msBetween(e0, Clock::now());
+                fh.codec = {Quant::None, cfg.codec.lossless};
+                payload = encoded.data();
+                payloadBytes = encoded.size();
+            }
             if (cfg.partition > 0) {
                 fh.partition = static_cast<uint16_t>(cfg.partition);
                 fh.dtype = DType::Float32;
@@ -236,7 +248,6 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                 const torch::Tensor cut = h.contiguous();
                 payload = cut.data_ptr();
                 payloadBytes = static_cast<size_t>(cut.numel()) * 4;
-                s.codec = codecName(cfg.codec);
                 if (!cfg.codec.identity()) {
                     // The device's encode, timed apart from its layers and from the transfer.
                     const auto e0 = Clock::now();

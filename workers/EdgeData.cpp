@@ -48,13 +48,17 @@ Result<std::string> Worker::runActivation(const FrameView& frame) {
     uint64_t decodeNs = 0;
     const uint8_t* payload = frame.payload;
     thread_local std::vector<float> decoded;
+    thread_local std::string decodedBytes;
     if (!h.codec.identity()) {
         const auto d0 = Clock::now();
-        if (auto s = decodeTensor(h.codec, frame.payload, frame.payloadBytes, h.dims, decoded); !s)
-            return makeError("frame " + std::to_string(h.sequence) + ": " + s.error());
+        const Status s = h.dtype == DType::UInt8
+                             ? decodeBytes(h.codec.lossless, frame.payload, frame.payloadBytes, elementCount(h.dims), decodedBytes)
+                             : decodeTensor(h.codec, frame.payload, frame.payloadBytes, h.dims, decoded);
+        if (!s) return makeError("frame " + std::to_string(h.sequence) + ": " + s.error());
         stretchComputation(d0, options_.slowdown);
         decodeNs = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - d0).count());
-        payload = reinterpret_cast<const uint8_t*>(decoded.data());
+        payload = h.dtype == DType::UInt8 ? reinterpret_cast<const uint8_t*>(decodedBytes.data())
+                                          : reinterpret_cast<const uint8_t*>(decoded.data());
     }
     try {
         torch::InferenceMode guard;

@@ -1,6 +1,7 @@
 #include "app/cli/CliCommon.h"
 
 #include "core/model/ModelImport.h"
+#include "core/net/Codec.h"
 #include "core/plan/Adaptive.h"
 
 #include <cmath>
@@ -207,6 +208,32 @@ std::optional<core::EarlyExits> earlyExitsOption(const Command& cmd, const core:
     if (early.thresholds.size() == 1 && early.exits.size() > 1) early.thresholds.assign(early.exits.size(), early.thresholds[0]);
     if (auto s = core::plan::checkEarlyExits(spec, early, finalExit); !s) return refuse(QString::fromStdString(s.error()));
     return early;
+}
+
+QCommandLineOption codecCliOption() {
+    return {QStringLiteral("codec"),
+            QStringLiteral("How the cut tensor travels: fp32, fp16, int8, fp32+zstd, fp16+zstd or int8+zstd; with --policy also "
+                           "auto (default there: the planner chooses it with the exit and partition, among the codecs a "
+                           "validation codec calibration (edgent calibrate --codecs) and the profiles' codec times cover). "
+                           "Default without a policy: fp32."),
+            QStringLiteral("CODEC")};
+}
+
+std::optional<std::string> codecOption(const Command& cmd, bool planned, int* exitCode) {
+    const auto& p = cmd.parser();
+    const std::string value = p.isSet(QStringLiteral("codec")) ? p.value(QStringLiteral("codec")).toStdString()
+                                                               : (planned ? "auto" : "fp32");
+    if (value == "auto") {
+        if (planned) return value;
+        *exitCode = cmd.fail(QStringLiteral("--codec auto needs --policy: a codec pinned by hand is one of fp32, fp16, int8, "
+                                            "fp32+zstd, fp16+zstd, int8+zstd"));
+        return std::nullopt;
+    }
+    if (auto c = core::net::codecFromName(value); !c) {
+        *exitCode = cmd.fail(QString::fromStdString("--codec: " + c.error()));
+        return std::nullopt;
+    }
+    return value;
 }
 
 std::optional<double> targetAccuracyOption(const Command& cmd, int* exitCode) {

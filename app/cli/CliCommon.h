@@ -79,6 +79,11 @@ std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command&
 QList<QCommandLineOption> earlyExitCliOptions();
 // The early exits they give (none when --early-exits is not set), checked against the model.
 std::optional<core::EarlyExits> earlyExitsOption(const Command& cmd, const core::ModelSpec& spec, int finalExit, int* exitCode);
+// --codec: the cut tensor's codec (docs/codecs.md).
+QCommandLineOption codecCliOption();
+// Its value: a codec's name, or "auto" (planned runs only; `planned` false refuses it). The
+// default: auto when planned, fp32 otherwise.
+std::optional<std::string> codecOption(const Command& cmd, bool planned, int* exitCode);
 // --target-accuracy A (0.91 or 91%): NaN when not given.
 std::optional<double> targetAccuracyOption(const Command& cmd, int* exitCode);
 

@@ -190,9 +190,12 @@ int runPlan(const QStringList& args) {
         {"power-profile", "Device power model for the expected energy (default laptop).", "NAME", "laptop"},
         {"predictor", kPredictorHelp, "NAME", "auto"},
     });
+    cmd.addOptions({codecCliOption()});
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
     auto& p = cmd.parser();
+    const auto codec = codecOption(cmd, true, &code);
+    if (!codec) return code;
     for (const char* required : {"db", "bandwidth", "deadline"})
         if (!p.isSet(required)) return cmd.fail(QStringLiteral("--%1 is required").arg(required));
     auto policy = plan::policyFromName(p.value("policy").toStdString());
@@ -215,7 +218,7 @@ int runPlan(const QStringList& args) {
     auto context = control::planContextFor(**db, *model, store::modelHash(bytes->specText, bytes->weights),
                                            p.value("predictor").toStdString(), *power);
     if (!context) return cmd.fail(QString::fromStdString(context.error()));
-    auto planned = plan::makePlan(*context, plan::PlanGoal{*deadline, *policy, *target}, *bandwidth);
+    auto planned = plan::makePlan(*context, plan::PlanGoal{*deadline, *policy, *target, *codec}, *bandwidth);
     if (!planned) return cmd.fail(QString::fromStdString(planned.error()));
     const plan::PlanResult& chosen = *planned;
     const int n = model->spec.pathLength(chosen.exit);
@@ -230,7 +233,10 @@ int runPlan(const QStringList& args) {
                     {"feasible", chosen.feasible},
                     {"bandwidth_bps", *bandwidth},
                     {"deadline_ms", *deadline},
-                    {"predictor", QString::fromStdString(context->predictor)}};
+                    {"predictor", QString::fromStdString(context->predictor)},
+                    {"codec", QString::fromStdString(net::codecName(chosen.codec))},
+                    {"codec_goal", QString::fromStdString(*codec)}};
+    if (!context->codecNote.empty()) out["codec_note"] = QString::fromStdString(context->codecNote);
     if (chosen.early.active()) {
         out["early_exits"] = earlyExitsToJson(chosen.early);
         out["offload_rate"] = chosen.offloadRate;
@@ -248,14 +254,17 @@ int runPlan(const QStringList& args) {
                     chosen.predictedP95Ms, 100 * chosen.accuracy, 100 * chosen.offloadRate, chosen.energyMj,
                     chosen.feasible ? "" : " (nothing meets the deadline; fastest offered)");
     else
-        std::printf("%s: exit %d, partition %d/%d, predicted %.2f ms, accuracy %.2f%%%s\n", plan::policyName(chosen.policy),
-                    chosen.exit, chosen.partition, n, chosen.predictedMs, 100 * chosen.accuracy,
+        std::printf("%s: exit %d, partition %d/%d%s%s, predicted %.2f ms, accuracy %.2f%%%s\n", plan::policyName(chosen.policy),
+                    chosen.exit, chosen.partition, n, chosen.codec.identity() ? "" : ", codec ",
+                    chosen.codec.identity() ? "" : net::codecName(chosen.codec).c_str(), chosen.predictedMs, 100 * chosen.accuracy,
                     chosen.feasible ? "" : " (no configuration meets the deadline; fastest offered)");
     if (!cmd.json())
         std::printf("latency model: %s%s\n", context->predictor.c_str(),
                     control::predictorIsFitted(context->predictor)
                         ? " (predicted from the layers' configurations, not measured on this model)"
                         : " (this model's measured layers)");
+    if (!cmd.json() && *codec == "auto" && !context->codecNote.empty())
+        std::printf("codec: fp32 only: %s\n", context->codecNote.c_str());
     return 0;
 }
 

@@ -74,6 +74,7 @@ int runRun(const QStringList& args) {
          "FILE"},
         {"dynamic", "With --policy: follow the bandwidth live (estimator, change points, configuration map)."},
     });
+    cmd.addOptions({codecCliOption()});
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
     auto& p = cmd.parser();
@@ -98,6 +99,9 @@ int runRun(const QStringList& args) {
     o.early = *early;
     const auto target = targetAccuracyOption(cmd, &code);
     if (!target) return code;
+    const auto codec = codecOption(cmd, p.isSet("policy"), &code);
+    if (!codec) return code;
+    if (!p.isSet("policy")) o.codec = core::net::codecFromName(*codec).value();
     if (p.isSet("trace")) {
         if (p.isSet("measure-only")) return cmd.fail("--trace drives the shaper; it cannot be combined with --measure-only");
         auto t = core::plan::readBandwidthTrace(p.value("trace").toStdString());
@@ -153,6 +157,7 @@ int runRun(const QStringList& args) {
         planning.goal.deadlineMs = o.deadlineMs;
         planning.goal.policy = *policy;
         planning.goal.targetAccuracy = *target;
+        planning.goal.codec = *codec;
         if (auto s = core::plan::checkPlanInputs(planning.context, planning.goal); !s)
             return cmd.fail(QString::fromStdString(s.error()));
         planning.predictor = planning.context.predictor;
@@ -224,6 +229,9 @@ int runRun(const QStringList& args) {
     out["feasible"] = result.firstPlan ? chosen.feasible : true;
     out["exit"] = runExit;
     out["partition"] = runPartition;
+    out["codec"] = QString::fromStdString(core::net::codecName(result.firstPlan ? chosen.codec : o.codec));
+    out["encode_ms_mean"] = s.encodeMsMean;
+    out["decode_ms_mean"] = s.decodeMsMean;
     out["path_length"] = model.spec.pathLength(runExit);
     out["bandwidth_bps"] = o.bandwidthBps;
     out["shaping"] = o.bandwidthBps > 0 ? "shape" : "measure";

@@ -37,7 +37,7 @@ int runSweep(const QStringList& args) {
         QStringLiteral("sweep"),
         QStringLiteral("Runs a bandwidth x deadline grid for one or more policies on local (or remote) workers: each point "
                        "is planned from the stored profile, run, stored as a run, and written as a CSV row."),
-        QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--count N] --out TABLE.csv"));
+        QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--codecs C,...] [--count N] --out TABLE.csv"));
     cmd.addOptions({modelCliOption()});
     cmd.addOptions(workerCliOptions());
     cmd.addOptions({
@@ -49,6 +49,10 @@ int runSweep(const QStringList& args) {
          "cascade and adaptive, need edgent calibrate first.",
          "LIST", "edgent,device-only,edge-only,partition-only,exit-only"},
         {"target-accuracy", "Per-input policies: the expected accuracy to reach at the least device energy.", "A"},
+        {"codecs",
+         "Comma-separated codecs of the cut tensor to sweep: auto (the planner chooses) and/or codecs pinned (fp32, fp16, "
+         "int8, fp32+zstd, fp16+zstd, int8+zstd; docs/codecs.md). Default: auto.",
+         "LIST", "auto"},
         {"predictor", kPredictorHelp, "NAME", "auto"},
         {"count", "Inferences per point (default 30).", "N"},
         {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
@@ -70,6 +74,14 @@ int runSweep(const QStringList& args) {
         if (!policy) return cmd.fail(QString::fromStdString(policy.error()));
         policies.push_back(*policy);
     }
+    std::vector<std::string> codecs;
+    for (const QString& name : p.value("codecs").split(',', Qt::SkipEmptyParts)) {
+        const std::string c = name.trimmed().toStdString();
+        if (c != "auto")
+            if (auto known = net::codecFromName(c); !known) return cmd.fail(QString::fromStdString("--codecs: " + known.error()));
+        codecs.push_back(c);
+    }
+    if (codecs.empty()) return cmd.fail("--codecs needs at least one codec (or auto)");
     const auto count = cmd.intOption("count", 30, 1, 1'000'000, &code);
     if (!count) return code;
     auto power = energy::powerProfile(p.value("power-profile").toStdString());
@@ -88,8 +100,9 @@ int runSweep(const QStringList& args) {
     const auto target = targetAccuracyOption(cmd, &code);
     if (!target) return code;
     for (plan::Policy policy : policies)
-        if (auto s = plan::checkPlanInputs(*context, plan::PlanGoal{deadlines->front(), policy, *target}); !s)
-            return cmd.fail(QString::fromStdString(s.error()));
+        for (const std::string& codec : codecs)
+            if (auto s = plan::checkPlanInputs(*context, plan::PlanGoal{deadlines->front(), policy, *target, codec}); !s)
+                return cmd.fail(QString::fromStdString(s.error()));
     auto deviceProfile = (*db)->latestProfile(hash, "device");
     if (!deviceProfile) return cmd.fail(QString::fromStdString(deviceProfile.error()));
     const auto slowdownOption = cmd.numberOption("device-slowdown", deviceProfile->slowdown, 1.0, 1000.0, &code);
@@ -118,12 +131,14 @@ int runSweep(const QStringList& args) {
     base.power = *power;
     std::string csv = control::plannedPointCsvHeader();
     QJsonArray rows;
-    const int points = static_cast<int>(bandwidths->size() * deadlines->size() * policies.size());
+    const int points = static_cast<int>(bandwidths->size() * deadlines->size() * policies.size() * codecs.size());
     int done = 0;
     for (double bps : *bandwidths)
         for (double deadline : *deadlines)
-            for (plan::Policy policy : policies) {
-                const auto point = control::runPlannedPoint(link, base, *context, plan::PlanGoal{deadline, policy, *target}, bps);
+            for (plan::Policy policy : policies)
+                for (const std::string& codec : codecs) {
+                const auto point =
+                    control::runPlannedPoint(link, base, *context, plan::PlanGoal{deadline, policy, *target, codec}, bps);
                 if (!point) return cmd.fail(QString::fromStdString(point.error()));
                 const plan::PlanResult& chosen = point->plan;
                 const control::RunSummary& s = point->summary;
@@ -133,6 +148,8 @@ int runSweep(const QStringList& args) {
                                         {"policy", plan::policyName(policy)},
                                         {"exit", chosen.exit},
                                         {"partition", chosen.partition},
+                                        {"codec", QString::fromStdString(net::codecName(chosen.codec))},
+                                        {"codec_goal", QString::fromStdString(codec)},
                                         {"feasible", chosen.feasible},
                                         {"predicted_ms", chosen.predictedMs},
                                         {"exit_accuracy", chosen.accuracy},
@@ -142,9 +159,10 @@ int runSweep(const QStringList& args) {
                                         {"timely_accuracy", s.timelyAccuracy}});
                 if (!cmd.json())
                     std::fprintf(stderr,
-                                 "sweep %d/%d: %s at %.0f kbps, deadline %.0f ms: exit %d, p %d, p50 %.2f ms, hit rate %.2f\n",
-                                 ++done, points, plan::policyName(policy), bps / 1e3, deadline, chosen.exit, chosen.partition,
-                                 s.latencyMsP50, s.deadlineHitRate);
+                                 "sweep %d/%d: %s (codec %s) at %.0f kbps, deadline %.0f ms: exit %d, p %d, %s, p50 %.2f ms, "
+                                 "hit rate %.2f\n",
+                                 ++done, points, plan::policyName(policy), codec.c_str(), bps / 1e3, deadline, chosen.exit,
+                                 chosen.partition, net::codecName(chosen.codec).c_str(), s.latencyMsP50, s.deadlineHitRate);
             }
     link.shutdown();
     if (auto s = writeFileAtomically(p.value("out").toStdString(), csv); !s) return cmd.fail(QString::fromStdString(s.error()));

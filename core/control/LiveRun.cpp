@@ -34,6 +34,7 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
     r.current.exit = o.exit;
     r.current.partition = o.partition;
     r.current.early = o.early;
+    r.current.codec = o.codec;
     r.current.predictedMs = NAN;
     if (o.planning) {
         r.planning = o.planning;
@@ -44,7 +45,8 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
             r.current = r.planFor(initialBps);
         }
         r.firstPlan = r.current;
-        r.predicted[{r.current.exit, r.current.partition}] = r.current.predictedMs;
+        r.predicted[Impl::predictionKey(r.current.exit, r.current.partition, net::codecName(r.current.codec))] =
+            r.current.predictedMs;
     }
 
     // The run is recorded before it starts, so even a crash leaves a trace ("interrupted").
@@ -65,6 +67,8 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
                     {"rate_hz", number(o.rateHz)},
                     {"deadline_ms", number(o.planning ? o.planning->goal.deadlineMs : o.deadlineMs)},
                     {"early_exits", r.current.early.active() ? plan::describePlan(r.current) : std::string()},
+                    {"codec", net::codecName(r.current.codec)},
+                    {"codec_goal", o.planning ? o.planning->goal.codec : std::string()},
                     {"target_accuracy",
                      o.planning && !std::isnan(o.planning->goal.targetAccuracy) ? number(o.planning->goal.targetAccuracy)
                                                                                  : std::string()},

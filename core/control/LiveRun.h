@@ -73,6 +73,7 @@ struct LiveRunOptions {
     int exit = 0;  // a manual run's configuration (ignored when planning)
     int partition = 0;
     EarlyExits early;  // and its per-input early exits (none: every input takes `exit`)
+    net::Codec codec;  // and how its cut tensor travels (core/net/Codec.h)
     double bandwidthBps = 0.0;                  // the shaper's rate; 0: measure only (the link is really shaped)
     double assumedBandwidthBps = 0.0;           // what a plan assumes in measure-only mode
     std::optional<plan::BandwidthTrace> trace;  // the shaper follows it from the stream's start

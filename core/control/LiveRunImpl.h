@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace edgent::core::control {
 
@@ -74,7 +75,11 @@ struct LiveRun::Impl {
     plan::PlanResult current;
     std::optional<plan::PlanResult> firstPlan;
     double assumedBps = 0.0;                          // the bandwidth static plans are made for
-    std::map<std::pair<int, int>, double> predicted;  // (exit, partition) -> the latest prediction for it (adaptive: its mean)
+    // (exit, partition, codec: empty for fp32) -> the latest prediction for it (adaptive: its mean)
+    std::map<std::tuple<int, int, std::string>, double> predicted;
+    static std::tuple<int, int, std::string> predictionKey(int exit, int partition, const std::string& codec) {
+        return {exit, partition, codec == "fp32" ? std::string() : codec};
+    }
     int64_t reconfigurations = 0, changePoints = 0;
     LiveRunOutcome outcome;
 

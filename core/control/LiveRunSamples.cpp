@@ -30,7 +30,7 @@ void LiveRun::Impl::onSample(const net::Sample& in) {
             }
             if (d.switchTo) pendingSwitch = d.switchTo;
         }
-        const auto p = predicted.find({s.exit, s.partition});
+        const auto p = predicted.find(predictionKey(s.exit, s.partition, s.codec));
         row.predictedMs = p != predicted.end() ? p->second : NAN;
         if (!o.power.name.empty()) {
             row.energyMj = o.power.energyOf(s);

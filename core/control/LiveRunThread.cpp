@@ -10,13 +10,14 @@ using net::Role;
 
 void LiveRun::Impl::adoptLocked(const plan::PlanResult& p, double forBps, const std::string& source, QJsonObject& cfg,
                                 std::vector<RunEvent>& out) {
-    predicted[{p.exit, p.partition}] = p.predictedMs;
+    predicted[predictionKey(p.exit, p.partition, net::codecName(p.codec))] = p.predictedMs;
     const bool changed = !plan::sameConfiguration(p, current);
     current = p;
     if (!changed) return;
     cfg["exit"] = p.exit;
     cfg["partition"] = p.partition;
     cfg["early"] = earlyExitsToJson(p.early);
+    cfg["codec"] = QString::fromStdString(net::codecName(p.codec));
     ++reconfigurations;
     out.push_back(recordLocked(EventKind::Plan, describePlan(p) + " for " + kbps(forBps) + " (" + source + ")", forBps, {}, p));
 }
@@ -43,6 +44,7 @@ Status LiveRun::Impl::body(std::string& status) {
     QJsonObject cfg{{"exit", current.exit},
                     {"partition", current.partition},
                     {"early", earlyExitsToJson(current.early)},
+                    {"codec", QString::fromStdString(net::codecName(current.codec))},
                     {"bandwidth_bps", firstShaperBps},
                     {"probe", dynamic != nullptr},
                     {"edge_endpoint", QString::fromStdString(c.info(Role::Edge).dataEndpoint)}};

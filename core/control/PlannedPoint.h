@@ -13,6 +13,7 @@ struct PlannedPoint {
     double bandwidthBps = 0.0;
     double deadlineMs = 0.0;
     plan::Policy policy = plan::Policy::Edgent;
+    std::string codecGoal = "auto";  // the goal's codec: auto or a codec pinned
     plan::PlanResult plan;  // the plan the run started with
     int64_t runId = 0;
     RunSummary summary;

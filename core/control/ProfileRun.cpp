@@ -1,5 +1,7 @@
 #include "core/control/ProfileRun.h"
 
+#include "core/plan/CodecCosts.h"
+
 #include "core/plan/Forest.h"
 
 #include <algorithm>
@@ -377,6 +379,22 @@ Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& m
     }
     if (auto c = db.latestCalibration(modelHashHex, "validation"))
         ctx.calibration = std::make_shared<const CalibrationSet>(std::move(*c));
+    // The cut tensor's codecs: costs from the validation codec calibration and each node's
+    // codec times (this model's profile, else the node's newest).
+    if (auto cal = db.latestCodecCalibration(modelHashHex, "validation")) {
+        auto timings = [&](const std::string& node) {
+            auto p = db.latestProfile(modelHashHex, node);
+            if (!p || p->result.codecs.empty()) p = db.latestProfile("", node);
+            return p ? p->result.codecs : std::vector<profile::CodecTiming>{};
+        };
+        const auto device = timings("device"), edge = timings("edge");
+        const bool tailPredictor = predictor.size() > 4 && predictor.compare(predictor.size() - 4, 4, "-p95") == 0;
+        ctx.codecNote = plan::addCodecCosts(ctx.table, model.spec, *cal, device, edge, tailPredictor);
+        if (ctx.typical) (void)plan::addCodecCosts(*ctx.typical, model.spec, *cal, device, edge, false);
+        if (ctx.tail) (void)plan::addCodecCosts(*ctx.tail, model.spec, *cal, device, edge, true);
+    } else {
+        ctx.codecNote = "no validation codec calibration of this model (run edgent calibrate --codecs)";
+    }
     ctx.power = plan::PowerCoefficients{power.activeW, power.transmitW, power.idleW};
     return ctx;
 }

@@ -23,6 +23,8 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
         s.deviceMsMean += x.deviceMs;
         s.transferMsMean += x.transferMs;
         s.edgeMsMean += x.edgeMs;
+        s.encodeMsMean += x.encodeMs;
+        s.decodeMsMean += x.decodeMs;
         s.latencyMsMean += x.totalMs;
         s.bytesSentMean += static_cast<double>(x.bytesSent);
         s.offloadRate += x.sentToEdge ? 1.0 : 0.0;
@@ -41,6 +43,8 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
     s.deviceMsMean /= n;
     s.transferMsMean /= n;
     s.edgeMsMean /= n;
+    s.encodeMsMean /= n;
+    s.decodeMsMean /= n;
     s.latencyMsMean /= n;
     s.bytesSentMean /= n;
     s.offloadRate /= n;

@@ -13,6 +13,7 @@ struct RunSummary {
     double accuracy = 0.0;
     double latencyMsP50 = 0.0, latencyMsP95 = 0.0, latencyMsMean = 0.0;
     double deviceMsMean = 0.0, transferMsMean = 0.0, edgeMsMean = 0.0;
+    double encodeMsMean = 0.0, decodeMsMean = 0.0;  // the cut tensor's codec, over every sample
     double deadlineHitRate = -1.0;  // -1 when no deadline was given
     double timelyAccuracy = -1.0;   // correct and within the deadline; -1 when no deadline was given
     double bytesSentMean = 0.0;

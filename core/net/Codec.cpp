@@ -142,6 +142,39 @@ size_t maxPayloadBytes(Codec codec, const std::vector<uint32_t>& dims) {
     return codec.lossless == Lossless::Zstd ? ZSTD_compressBound(q) : q;
 }
 
+Status encodeBytes(Lossless lossless, const uint8_t* data, size_t bytes, std::string& out) {
+    if (lossless == Lossless::None) {
+        out.assign(reinterpret_cast<const char*>(data), bytes);
+        return Status::success();
+    }
+    out.resize(ZSTD_compressBound(bytes));
+    const size_t z = ZSTD_compress(out.data(), out.size(), data, bytes, kZstdLevel);
+    if (ZSTD_isError(z)) return makeError(std::string("zstd: ") + ZSTD_getErrorName(z));
+    out.resize(z);
+    return Status::success();
+}
+
+Status decodeBytes(Lossless lossless, const uint8_t* payload, size_t bytes, size_t expectedBytes, std::string& out) {
+    if (lossless == Lossless::None) {
+        if (bytes != expectedBytes)
+            return makeError("payload has " + std::to_string(bytes) + " bytes, its shape needs " + std::to_string(expectedBytes));
+        out.assign(reinterpret_cast<const char*>(payload), bytes);
+        return Status::success();
+    }
+    const unsigned long long content = ZSTD_getFrameContentSize(payload, bytes);
+    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN)
+        return makeError("zstd payload is not one zstd frame with its size");
+    if (content != expectedBytes)
+        return makeError("zstd payload holds " + std::to_string(content) + " bytes, the shape needs " +
+                         std::to_string(expectedBytes));
+    if (ZSTD_findFrameCompressedSize(payload, bytes) != bytes) return makeError("zstd payload has bytes after its frame");
+    out.resize(expectedBytes);
+    const size_t got = ZSTD_decompress(out.data(), expectedBytes, payload, bytes);
+    if (ZSTD_isError(got)) return makeError(std::string("zstd: ") + ZSTD_getErrorName(got));
+    if (got != expectedBytes) return makeError("zstd payload decompressed to the wrong size");
+    return Status::success();
+}
+
 Status encodeTensor(Codec codec, const float* x, const std::vector<uint32_t>& dims, std::string& out) {
     const size_t n = elementCount(dims);
     const size_t qBytes = quantisedBytes(codec.quant, dims);
@@ -157,11 +190,7 @@ Status encodeTensor(Codec codec, const float* x, const std::vector<uint32_t>& di
     thread_local std::string plain;
     plain.resize(qBytes);
     quantise(codec.quant, x, dims, n, reinterpret_cast<uint8_t*>(plain.data()));
-    out.resize(ZSTD_compressBound(qBytes));
-    const size_t z = ZSTD_compress(out.data(), out.size(), plain.data(), qBytes, kZstdLevel);
-    if (ZSTD_isError(z)) return makeError(std::string("zstd: ") + ZSTD_getErrorName(z));
-    out.resize(z);
-    return Status::success();
+    return encodeBytes(codec.lossless, reinterpret_cast<const uint8_t*>(plain.data()), qBytes, out);
 }
 
 Status decodeTensor(Codec codec, const uint8_t* payload, size_t bytes, const std::vector<uint32_t>& dims, std::vector<float>& out) {
@@ -175,17 +204,8 @@ Status decodeTensor(Codec codec, const uint8_t* payload, size_t bytes, const std
                              std::to_string(qBytes));
         return dequantise(codec.quant, payload, dims, n, out.data());
     }
-    const unsigned long long content = ZSTD_getFrameContentSize(payload, bytes);
-    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN)
-        return makeError("zstd payload is not one zstd frame with its size");
-    if (content != qBytes)
-        return makeError("zstd payload holds " + std::to_string(content) + " bytes, the shape needs " + std::to_string(qBytes));
-    if (ZSTD_findFrameCompressedSize(payload, bytes) != bytes) return makeError("zstd payload has bytes after its frame");
     thread_local std::string plain;
-    plain.resize(qBytes);
-    const size_t got = ZSTD_decompress(plain.data(), qBytes, payload, bytes);
-    if (ZSTD_isError(got)) return makeError(std::string("zstd: ") + ZSTD_getErrorName(got));
-    if (got != qBytes) return makeError("zstd payload decompressed to the wrong size");
+    if (auto s = decodeBytes(codec.lossless, payload, bytes, qBytes, plain); !s) return s;
     return dequantise(codec.quant, reinterpret_cast<const uint8_t*>(plain.data()), dims, n, out.data());
 }
 

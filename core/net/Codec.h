@@ -9,6 +9,9 @@
 //          Payload: C float32 scales, C int32 zero points, then the N bytes of q.
 //   +zstd  a lossless zstd stage (level 1) after any of them, which exploits ReLU's zeros.
 //          The compressed size depends on the content: plans predict it from calibration.
+//          The lossless stage also applies to the raw uint8 input (partition 0), which no
+//          quantisation touches: a plan that sends the raw image with int8+zstd sends it
+//          zstd-compressed, as it is.
 //
 // Torch-free, so that the fuzzer checks the decoder without LibTorch. The decoder trusts
 // nothing: a payload whose length, scale, zero point or compressed size disagrees with
@@ -56,5 +59,10 @@ size_t maxPayloadBytes(Codec codec, const std::vector<uint32_t>& dims);
 Status encodeTensor(Codec codec, const float* x, const std::vector<uint32_t>& dims, std::string& out);
 // Decodes a payload into elementCount(dims) floats, checking everything.
 Status decodeTensor(Codec codec, const uint8_t* payload, size_t bytes, const std::vector<uint32_t>& dims, std::vector<float>& out);
+
+// The lossless stage alone, on raw bytes (the uint8 input). decodeBytes checks that the
+// payload holds exactly `expectedBytes`.
+Status encodeBytes(Lossless lossless, const uint8_t* data, size_t bytes, std::string& out);
+Status decodeBytes(Lossless lossless, const uint8_t* payload, size_t bytes, size_t expectedBytes, std::string& out);
 
 }  // namespace edgent::core::net

@@ -1,5 +1,7 @@
 #include "core/net/Frame.h"
 
+#include <zstd.h>
+
 #include <cstring>
 #include <string>
 #include <limits>
@@ -76,9 +78,20 @@ namespace {
 // Whether a payload of `bytes` fits the header: exactly the plain tensor, or within what the
 // codec can produce. One line saying why not, or empty.
 std::string payloadMismatch(const FrameHeader& h, size_t bytes) {
+    if (!h.codec.identity() && h.type == FrameType::Activation && h.dtype == DType::UInt8) {
+        // The raw input: the lossless stage only.
+        if (h.codec.quant != Quant::None) return "frame quantises a uint8 input, which only the lossless stage may touch";
+        size_t plain = 0;
+        if (!shapeBytes(h.dims.data(), h.dims.size(), 1, plain)) return "frame shape overflows";
+        const size_t bound = ZSTD_compressBound(plain);
+        if (bytes == 0 || bytes > bound)
+            return "frame carries " + std::to_string(bytes) + " payload bytes, zstd of its shape allows at most " +
+                   std::to_string(bound);
+        return {};
+    }
     if (!h.codec.identity()) {
         if (h.type != FrameType::Activation || h.dtype != DType::Float32)
-            return "frame has a codec, which only float32 activations may carry";
+            return "frame has a codec, which only activations may carry";
         const size_t bound = maxPayloadBytes(h.codec, h.dims);
         if (bound == 0) return "frame shape overflows";
         if (h.codec.lossless == Lossless::None ? bytes != bound : (bytes == 0 || bytes > bound))

@@ -128,7 +128,7 @@ EarlyExitOutcome evaluateEarlyExits(const CalibrationSet& c, const EarlyExits& e
 
 EarlyExitCost earlyExitCost(const ModelSpec& spec, const LatencyTable& typical, const LatencyTable& tail,
                             const EarlyExits& early, int finalExit, int partition, double bandwidthBps,
-                            const std::vector<double>& fractions, const PowerCoefficients& power) {
+                            const std::vector<double>& fractions, const PowerCoefficients& power, net::Codec codec) {
     const int n = spec.pathLength(finalExit);
     const int attachE = spec.exits[static_cast<size_t>(finalExit)].attach;
     const int pTrunk = std::min(partition, attachE);
@@ -156,7 +156,10 @@ EarlyExitCost earlyExitCost(const ModelSpec& spec, const LatencyTable& typical, 
         if (partition > attachE) device += t.deviceMs(finalExit, partition) - t.deviceMs(finalExit, attachE);
         if (partition < n) {
             edge = t.edgeMs(finalExit, partition);
-            transfer = t.predictMs(finalExit, partition, bandwidthBps) - t.deviceMs(finalExit, partition) - edge;
+            // The codec's encode and decode ride with the transfer (charged at the radio's power).
+            const int option = std::max(0, t.codecOption(codec));
+            transfer = t.predictMs(finalExit, partition, bandwidthBps, t.codecApplies(option, finalExit, partition) ? option : 0) -
+                       t.deviceMs(finalExit, partition) - edge;
         }
     };
     for (int j = -1; j < static_cast<int>(early.exits.size()); ++j) {
@@ -404,6 +407,13 @@ AppealPoint appealAtRate(const CalibrationSet& c, int little, ConfidenceRule rul
 
 Status checkPlanInputs(const PlanContext& ctx, const PlanGoal& goal) {
     if (!(goal.deadlineMs > 0.0)) return makeError("a plan needs a positive deadline");
+    if (goal.codec != "auto") {
+        auto codec = net::codecFromName(goal.codec);
+        if (!codec) return makeError(codec.error());
+        if (ctx.table.codecOption(*codec) < 0)
+            return makeError("codec " + goal.codec + " has no costs to plan with: " +
+                             (ctx.codecNote.empty() ? std::string("the plan context has none") : ctx.codecNote));
+    }
     if (!isAdaptive(goal.policy)) return Status::success();
     const char* name = policyName(goal.policy);
     if (!ctx.calibration)
@@ -430,14 +440,15 @@ Result<PlanResult> makePlan(const PlanContext& ctx, const PlanGoal& goal, double
     if (auto s = checkPlanInputs(ctx, goal); !s) return makeError(s.error());
     if (!(bandwidthBps > 0.0)) return makeError("a plan needs a positive bandwidth");
     if (isAdaptive(goal.policy)) return planAdaptive(ctx, goal, bandwidthBps);
-    PlanResult r = choosePlan(ctx.table, ctx.exitAccuracy, bandwidthBps, goal.deadlineMs, goal.policy);
+    const int codecOption = goal.codec == "auto" ? -1 : ctx.table.codecOption(net::codecFromName(goal.codec).value());
+    PlanResult r = choosePlan(ctx.table, ctx.exitAccuracy, bandwidthBps, goal.deadlineMs, goal.policy, codecOption);
     // The same figures as adaptive plans report, for comparisons: p95 on the predictor's table,
     // energy from the typical one.
     const LatencyTable& typical = ctx.typical ? *ctx.typical : ctx.table;
     std::vector<double> fractions(static_cast<size_t>(ctx.spec.numExits()), 0.0);
     fractions[static_cast<size_t>(r.exit)] = 1.0;
     const EarlyExitCost cost =
-        earlyExitCost(ctx.spec, typical, ctx.table, EarlyExits{}, r.exit, r.partition, bandwidthBps, fractions, ctx.power);
+        earlyExitCost(ctx.spec, typical, ctx.table, EarlyExits{}, r.exit, r.partition, bandwidthBps, fractions, ctx.power, r.codec);
     r.predictedP95Ms = cost.p95Ms;
     r.energyMj = cost.energyMj;
     r.exitFractions = fractions;

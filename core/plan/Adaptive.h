@@ -40,7 +40,8 @@ struct EarlyExitCost {
 // fractions. `typical` gives the mean and the energy, `tail` the p95.
 EarlyExitCost earlyExitCost(const ModelSpec& spec, const LatencyTable& typical, const LatencyTable& tail,
                             const EarlyExits& early, int finalExit, int partition, double bandwidthBps,
-                            const std::vector<double>& exitFractions, const PowerCoefficients& power);
+                            const std::vector<double>& exitFractions, const PowerCoefficients& power,
+                            net::Codec codec = {});
 
 // The threshold grid the planner screens for a rule (a model with `classes` classes).
 std::vector<double> thresholdGrid(ConfidenceRule rule, int64_t classes);

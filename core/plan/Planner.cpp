@@ -2,6 +2,7 @@
 
 #include "core/net/Frame.h"
 
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -111,15 +112,55 @@ Result<LatencyTable> LatencyTable::fromRegressions(const ModelSpec& spec, const 
     return fromLayerTimes(spec, d, g, overheadMs);
 }
 
-double LatencyTable::predictMs(int exit, int p, double bandwidthBps) const {
+double LatencyTable::predictMs(int exit, int p, double bandwidthBps, int codec) const {
     const size_t e = static_cast<size_t>(exit), q = static_cast<size_t>(p);
+    if (codec > 0) {
+        const CodecCosts& c = codecs_[static_cast<size_t>(codec - 1)];
+        const double wire = c.bytes[e][q] * 8.0 / bandwidthBps * 1000.0 + overheadMs_;
+        return devicePrefix_[e][q] + c.encodeMs[e][q] + wire + c.decodeMs[e][q] + edgeSuffix_[e][q];
+    }
     const int64_t bytes = wireBytes_[e][q];
     const double wire = bytes > 0 ? static_cast<double>(bytes) * 8.0 / bandwidthBps * 1000.0 + overheadMs_ : 0.0;
     return devicePrefix_[e][q] + wire + edgeSuffix_[e][q];
 }
 
+void LatencyTable::addCodec(CodecCosts costs) {
+    for (auto& c : codecs_)
+        if (c.codec == costs.codec) {
+            c = std::move(costs);
+            return;
+        }
+    codecs_.push_back(std::move(costs));
+}
+
+int LatencyTable::codecOption(net::Codec codec) const {
+    if (codec.identity()) return 0;
+    for (size_t i = 0; i < codecs_.size(); ++i)
+        if (codecs_[i].codec == codec) return static_cast<int>(i) + 1;
+    return -1;
+}
+
+bool LatencyTable::codecApplies(int codec, int exit, int p) const {
+    if (codec == 0) return true;
+    if (p < 0 || p >= pathLength(exit)) return false;
+    const CodecCosts& c = codecs_[static_cast<size_t>(codec - 1)];
+    const size_t e = static_cast<size_t>(exit), q = static_cast<size_t>(p);
+    return e < c.bytes.size() && q < c.bytes[e].size() && std::isfinite(c.bytes[e][q]) && std::isfinite(c.encodeMs[e][q]) &&
+           std::isfinite(c.decodeMs[e][q]) && std::isfinite(c.accuracyDrop[e][q]);
+}
+
+double LatencyTable::accuracyDrop(int codec, int exit, int p) const {
+    return codec == 0 ? 0.0 : codecs_[static_cast<size_t>(codec - 1)].accuracyDrop[static_cast<size_t>(exit)][static_cast<size_t>(p)];
+}
+
+double LatencyTable::codecBytes(int codec, int exit, int p) const {
+    return codec == 0 ? static_cast<double>(wireBytes(exit, p))
+                      : codecs_[static_cast<size_t>(codec - 1)].bytes[static_cast<size_t>(exit)][static_cast<size_t>(p)];
+}
+
 std::string describePlan(const PlanResult& p) {
     std::string s = "exit " + std::to_string(p.exit) + ", partition " + std::to_string(p.partition);
+    if (!p.codec.identity()) s += ", " + net::codecName(p.codec);
     if (!p.early.active()) return s;
     s += ", early exit" + std::string(p.early.exits.size() > 1 ? "s " : " ");
     for (size_t i = 0; i < p.early.exits.size(); ++i) s += (i ? "," : "") + std::to_string(p.early.exits[i]);
@@ -130,34 +171,60 @@ std::string describePlan(const PlanResult& p) {
 }
 
 bool sameConfiguration(const PlanResult& a, const PlanResult& b) {
-    if (a.exit != b.exit || a.partition != b.partition || a.early.active() != b.early.active()) return false;
+    if (a.exit != b.exit || a.partition != b.partition || a.codec != b.codec || a.early.active() != b.early.active()) return false;
     if (!a.early.active()) return true;
     return a.early.rule == b.early.rule && a.early.exits == b.early.exits && a.early.thresholds == b.early.thresholds;
 }
 
 PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy, double bandwidthBps, double deadlineMs,
-                      Policy policy) {
+                      Policy policy, int codec) {
     const int exits = t.numExits();
     const int last = exits - 1;
     auto acc = [&](int e) { return static_cast<size_t>(e) < accuracy.size() ? accuracy[static_cast<size_t>(e)] : 0.0; };
-    auto make = [&](int e, int p) {
+    auto make = [&](int e, int p, int c = 0) {
         PlanResult r;
         r.policy = policy;
         r.exit = e;
         r.partition = p;
-        r.predictedMs = t.predictMs(e, p, bandwidthBps);
-        r.accuracy = acc(e);
+        r.codec = t.codecAt(c);
+        r.predictedMs = t.predictMs(e, p, bandwidthBps, c);
+        r.accuracy = acc(e) - t.accuracyDrop(c, e, p);
         r.feasible = r.predictedMs <= deadlineMs;
         return r;
     };
+    // The codec options that may carry partition p of exit e: with `codec` pinned, that codec
+    // wherever it applies (a cut tensor; the raw input when it has a lossless stage) and fp32
+    // elsewhere; unpinned, every option.
+    auto allowed = [&](int c, int e, int p) {
+        if (!t.codecApplies(c, e, p)) return false;
+        if (codec < 0) return true;
+        return t.codecApplies(codec, e, p) ? c == codec : c == 0;
+    };
     auto fastestPartition = [&](int e) {
-        int best = 0;
-        double bestMs = std::numeric_limits<double>::infinity();
-        for (int p = 0; p <= t.pathLength(e); ++p) {
-            const double ms = t.predictMs(e, p, bandwidthBps);
-            if (ms < bestMs) bestMs = ms, best = p;
-        }
+        PlanResult best;
+        bool any = false;
+        for (int p = 0; p <= t.pathLength(e); ++p)
+            for (int c = 0; c < t.numCodecs(); ++c)
+                if (allowed(c, e, p)) {
+                    const PlanResult r = make(e, p, c);
+                    if (!any || r.predictedMs < best.predictedMs) best = r, any = true;
+                }
         return best;
+    };
+    // The most accurate feasible (partition, codec) of exit e, ties to the faster; else its
+    // fastest option.
+    auto bestOf = [&](int e) {
+        PlanResult best;
+        bool found = false;
+        for (int p = 0; p <= t.pathLength(e); ++p)
+            for (int c = 0; c < t.numCodecs(); ++c) {
+                if (!allowed(c, e, p)) continue;
+                const PlanResult r = make(e, p, c);
+                if (!r.feasible) continue;
+                if (!found || r.accuracy > best.accuracy || (r.accuracy == best.accuracy && r.predictedMs < best.predictedMs))
+                    best = r, found = true;
+            }
+        return found ? best : fastestPartition(e);
     };
     switch (policy) {
     case Policy::Branchynet:  // adaptive policies plan with makePlan(); choosePlan gives their static fallback
@@ -166,7 +233,7 @@ PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy
     case Policy::Adaptive:
     case Policy::DeviceOnly: return make(last, t.pathLength(last));
     case Policy::EdgeOnly: return make(last, 0);
-    case Policy::PartitionOnly: return make(last, fastestPartition(last));
+    case Policy::PartitionOnly: return fastestPartition(last);
     case Policy::ExitOnly: {
         int bestExit = -1;
         for (int e = 0; e < exits; ++e)
@@ -186,7 +253,7 @@ PlanResult choosePlan(const LatencyTable& t, const std::vector<double>& accuracy
         PlanResult fastest;
         bool any = false;
         for (int e = 0; e < exits; ++e) {
-            const PlanResult r = make(e, fastestPartition(e));
+            const PlanResult r = bestOf(e);
             if (!any || r.predictedMs < fastest.predictedMs) fastest = r, any = true;
             if (!r.feasible) continue;
             if (!found || r.accuracy > best.accuracy || (r.accuracy == best.accuracy && r.predictedMs < best.predictedMs))

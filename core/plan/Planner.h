@@ -9,6 +9,7 @@
 
 #include "core/model/Confidence.h"
 #include "core/model/ModelSpec.h"
+#include "core/net/Codec.h"
 #include "core/plan/Regression.h"
 
 #include <cmath>
@@ -30,6 +31,16 @@ bool isAdaptive(Policy p);
 
 using core::EarlyExits;
 
+// What one codec of the cut tensor (core/net/Codec.h) costs at every exit e and partition p
+// ([e][p], p in 0..n): the frame's bytes, the device's encode and the edge's decode time,
+// and the accuracy it loses against fp32 (from a validation calibration). NaN where the
+// codec was not calibrated; it never applies at p = n (nothing sent), and at p = 0 (the raw
+// input) only through its lossless stage.
+struct CodecCosts {
+    net::Codec codec;
+    std::vector<std::vector<double>> bytes, encodeMs, decodeMs, accuracyDrop;
+};
+
 // Per-exit, per-layer latency on both nodes and the bytes each partition transfers.
 class LatencyTable {
 public:
@@ -50,10 +61,24 @@ public:
     double deviceLayerMs(int exit, int i) const { return deviceMs_[static_cast<size_t>(exit)][static_cast<size_t>(i)]; }
     double edgeLayerMs(int exit, int i) const { return edgeMs_[static_cast<size_t>(exit)][static_cast<size_t>(i)]; }
     double overheadMs() const { return overheadMs_; }
-    // A(e, p) at bandwidth B (bits per second).
-    double predictMs(int exit, int p, double bandwidthBps) const;
+    // A(e, p) at bandwidth B (bits per second), with the cut tensor sent by codec option
+    // `codec` (0: fp32, the frame as finish() sized it).
+    double predictMs(int exit, int p, double bandwidthBps, int codec = 0) const;
+
+    // Codec options beyond fp32 (option 0). addCodec replaces an option of the same codec.
+    void addCodec(CodecCosts costs);
+    int numCodecs() const { return 1 + static_cast<int>(codecs_.size()); }
+    net::Codec codecAt(int option) const { return option == 0 ? net::Codec{} : codecs_[static_cast<size_t>(option - 1)].codec; }
+    // The option of a codec, or -1 when the table has none.
+    int codecOption(net::Codec codec) const;
+    // Whether option `codec` can carry partition p of exit e (fp32 always can).
+    bool codecApplies(int codec, int exit, int p) const;
+    // Accuracy lost against fp32 (0 for option 0).
+    double accuracyDrop(int codec, int exit, int p) const;
+    double codecBytes(int codec, int exit, int p) const;
 
 private:
+    std::vector<CodecCosts> codecs_;
     std::vector<std::vector<double>> deviceMs_, edgeMs_;
     std::vector<std::vector<double>> devicePrefix_, edgeSuffix_;  // [e][p], p in 0..n
     std::vector<std::vector<int64_t>> wireBytes_;
@@ -68,6 +93,7 @@ struct PlanResult {
     double predictedMs = 0.0;  // the predictor's latency; adaptive plans: the expected (mean) latency
     double accuracy = 0.0;     // adaptive plans: the expected accuracy on the calibration split
     bool feasible = false;
+    net::Codec codec;  // how the cut tensor travels (fp32 when nothing or the raw input is sent)
     // Adaptive plans only.
     EarlyExits early;
     double predictedP95Ms = NAN;          // the 95th percentile of the latency mixture
@@ -81,7 +107,7 @@ struct PlanResult {
 // exits 0, 1 at entropy < 0.3".
 std::string describePlan(const PlanResult& plan);
 
-// Whether two plans configure the device alike (exit, partition and early exits).
+// Whether two plans configure the device alike (exit, partition, codec and early exits).
 bool sameConfiguration(const PlanResult& a, const PlanResult& b);
 
 // Chooses (exit, partition) for bandwidth B and deadline D. When nothing meets the deadline,
@@ -91,8 +117,11 @@ bool sameConfiguration(const PlanResult& a, const PlanResult& b);
 //   edge-only:      the final exit entirely on the edge (raw input sent)
 //   partition-only: the final exit at its fastest partition (Neurosurgeon)
 //   exit-only:      the most accurate exit that meets D on the device alone (BranchyNet)
+// Where a cut tensor is sent, the codec is chosen with the partition: `codec` -1 lets every
+// option of the table compete (an exit's accuracy is less the codec's loss, ties go to the
+// faster plan), k pins option k.
 PlanResult choosePlan(const LatencyTable& table, const std::vector<double>& exitAccuracy, double bandwidthBps, double deadlineMs,
-                      Policy policy);
+                      Policy policy, int codec = -1);
 
 // Device power for the expected energy of adaptive plans (watts; see core/energy/PowerModel.h).
 struct PowerCoefficients {
@@ -109,6 +138,9 @@ struct PlanContext {
     std::shared_ptr<const CalibrationSet> calibration;  // adaptive policies: the validation split's scores
     PowerCoefficients power;
     std::string predictor;  // the latency model the tables came from (what "auto" resolved to)
+    // Why the tables carry no codec beyond fp32 (no codec calibration, no codec timings);
+    // empty when they do.
+    std::string codecNote;
 };
 
 struct PlanGoal {
@@ -117,6 +149,9 @@ struct PlanGoal {
     // Adaptive policies: reach at least this expected accuracy at the least expected device
     // energy. NaN: the highest accuracy that meets the deadline.
     double targetAccuracy = NAN;
+    // The cut tensor's codec: "auto" (every codec the context has costs for competes with
+    // fp32) or a codec's name (core/net/Codec.h). Static policies only; adaptive plans send fp32.
+    std::string codec = "auto";
 };
 
 // A plan for any policy at bandwidth B. Fails with one line only for what the context cannot

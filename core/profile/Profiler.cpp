@@ -1,6 +1,7 @@
 #include "core/profile/Profiler.h"
 
 #include "core/model/ModelIO.h"
+#include "core/net/Codec.h"
 #include "core/plan/Forest.h"
 #include "core/profile/Sweep.h"
 #include "core/util/Slowdown.h"
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <set>
 
 namespace edgent::core::profile {
 
@@ -143,6 +145,54 @@ Result<std::vector<SweepRound>> adaptiveSweep(std::vector<LayerTiming>& layers, 
 
 }  // namespace
 
+namespace {
+
+// Every codec but fp32 on each distinct cut tensor of the model: the activation of a seeded
+// random input at every partition (ReLU's zeros are there, so zstd meets the sparsity it
+// meets in a run). An emulated slower node records F times the real duration, without the
+// wait (a codec's time is not part of any layer's duty cycle).
+std::vector<CodecTiming> timeCodecs(const MultiExitNet& model, const ProfileOptions& o) {
+    std::vector<CodecTiming> out;
+    std::set<size_t> seen;
+    const double factor = std::max(1.0, o.slowdown);
+    const int repeats = std::max(5, o.repeats);
+    std::string payload;
+    std::vector<float> decoded;
+    for (int e = 0; e < model.numExits(); ++e) {
+        torch::Tensor h = inputFor(model.pathInfo(e).front().input);
+        for (int p = 1; p < model.pathLength(e); ++p) {
+            auto next = model.runSlice(e, p - 1, p, h);
+            if (!next) break;
+            h = next->contiguous().to(torch::kFloat32);
+            std::vector<uint32_t> dims;
+            for (int64_t d = 1; d < h.dim(); ++d) dims.push_back(static_cast<uint32_t>(h.size(d)));
+            const size_t elements = net::elementCount(dims);
+            if (elements == 0 || !seen.insert(elements).second) continue;
+            for (net::Codec codec : net::allCodecs()) {
+                if (codec.identity()) continue;
+                std::vector<double> enc, dec;
+                for (int r = 0; r < 2 + repeats; ++r) {
+                    const auto t0 = Clock::now();
+                    if (!net::encodeTensor(codec, h.data_ptr<float>(), dims, payload)) break;
+                    const auto t1 = Clock::now();
+                    if (!net::decodeTensor(codec, reinterpret_cast<const uint8_t*>(payload.data()), payload.size(), dims, decoded))
+                        break;
+                    const auto t2 = Clock::now();
+                    if (r < 2) continue;  // warm-up
+                    enc.push_back(factor * std::chrono::duration<double, std::milli>(t1 - t0).count());
+                    dec.push_back(factor * std::chrono::duration<double, std::milli>(t2 - t1).count());
+                }
+                if (enc.empty()) continue;
+                out.push_back(CodecTiming{net::codecName(codec), static_cast<int64_t>(elements), summarize(enc).median,
+                                          summarize(dec).median});
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& o,
                                  const std::function<void(const ProfileProgress&)>& progress, const std::atomic<bool>* cancel) {
     torch::InferenceMode guard;
@@ -185,6 +235,9 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
         if (!rounds) return makeError(rounds.error());
         result.rounds = std::move(*rounds);
     }
+    if (cancelled()) return makeError("profiling was cancelled");
+    result.codecs = timeCodecs(net, o);
+    report("codecs", 1, 1);
     // Model loading against model size: the model itself and wider variants of its head.
     const std::string blob = encodeWeights(net);
     for (int64_t width : {0, 512, 1024, 2048}) {
@@ -236,7 +289,14 @@ QJsonObject profileToJson(const ProfileResult& r) {
     QJsonArray loads;
     for (const auto& l : r.loads)
         loads.append(QJsonObject{{"model_bytes", static_cast<qint64>(l.modelBytes)}, {"median_ms", l.medianMs}});
-    return QJsonObject{{"layers", layers}, {"loads", loads}, {"rounds", roundsToJson(r.rounds)}, {"seconds", r.seconds}};
+    QJsonArray codecs;
+    for (const auto& c : r.codecs)
+        codecs.append(QJsonObject{{"codec", QString::fromStdString(c.codec)},
+                                  {"elements", static_cast<qint64>(c.elements)},
+                                  {"encode_ms", c.encodeMs},
+                                  {"decode_ms", c.decodeMs}});
+    return QJsonObject{
+        {"layers", layers}, {"loads", loads}, {"rounds", roundsToJson(r.rounds)}, {"codecs", codecs}, {"seconds", r.seconds}};
 }
 
 QJsonArray roundsToJson(const std::vector<SweepRound>& rounds) {
@@ -282,6 +342,13 @@ Result<ProfileResult> profileFromJson(const QJsonObject& o) {
     }
     for (const auto& v : o.value("loads").toArray())
         r.loads.push_back(LoadTiming{v.toObject().value("model_bytes").toInteger(), v.toObject().value("median_ms").toDouble()});
+    for (const auto& v : o.value("codecs").toArray()) {
+        const QJsonObject c = v.toObject();
+        CodecTiming t{c.value("codec").toString().toStdString(), c.value("elements").toInteger(), c.value("encode_ms").toDouble(),
+                      c.value("decode_ms").toDouble()};
+        if (!net::codecFromName(t.codec) || t.elements <= 0) return makeError("profile: a codec row is malformed");
+        r.codecs.push_back(std::move(t));
+    }
     r.seconds = o.value("seconds").toDouble();
     return r;
 }

@@ -37,6 +37,13 @@ struct LoadTiming {
     double medianMs = 0.0;
 };
 
+// The node's time to encode and to decode one cut tensor with a codec (core/net/Codec.h).
+struct CodecTiming {
+    std::string codec;
+    int64_t elements = 0;
+    double encodeMs = 0.0, decodeMs = 0.0;  // medians, times the emulated slowdown
+};
+
 struct ProfileOptions {
     int warmup = 5;
     int repeats = 25;           // model layers
@@ -60,6 +67,7 @@ struct ProfileResult {
     std::vector<LayerTiming> layers;
     std::vector<LoadTiming> loads;
     std::vector<SweepRound> rounds;  // the adaptive sweep's rounds, with their held-out error
+    std::vector<CodecTiming> codecs;  // every lossy or compressing codec on the model's cut tensors
     double seconds = 0.0;
 };
 

@@ -49,6 +49,12 @@ Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, 
         m.bind(1, id).bind(2, load.modelBytes).bind(3, load.medianMs);
         if (m.step() != SQLITE_DONE) return rollback(m.error());
     }
+    Stmt k(db_, "INSERT INTO profile_codecs(profile_id, codec, elements, encode_ms, decode_ms) VALUES(?1,?2,?3,?4,?5)");
+    for (const auto& c : result.codecs) {
+        k.reset();
+        k.bind(1, id).bind(2, c.codec).bind(3, c.elements).bind(4, c.encodeMs).bind(5, c.decodeMs);
+        if (k.step() != SQLITE_DONE) return rollback(k.error());
+    }
     if (auto c = commit(); !c) return makeError(c.error());
     return id;
 }
@@ -116,6 +122,9 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
         if (!t.config.empty()) upgradeConfig(t.config);
         p.result.layers.push_back(std::move(t));
     }
+    Stmt k(db_, "SELECT codec, elements, encode_ms, decode_ms FROM profile_codecs WHERE profile_id=?1 ORDER BY codec, elements");
+    k.bind(1, p.id);
+    while (k.step() == SQLITE_ROW) p.result.codecs.push_back(profile::CodecTiming{k.text(0), k.i64(1), k.f64(2), k.f64(3)});
     Stmt r(db_,
            "SELECT kind, coefficients_json, r2, mape_heldout, n_fit, n_heldout, feature_set FROM regressions "
            "WHERE profile_id=?1");

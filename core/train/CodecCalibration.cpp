@@ -60,6 +60,20 @@ Result<CodecCalibration> calibrateCodecs(const std::string& modelPath, const Cal
             auto full = net.runSlice(e, 0, len, x);
             if (!full) return makeError(full.error());
             plainCorrect[static_cast<size_t>(e)] += correctOf(*full);
+            {
+                // Partition 0: the raw input, which only the lossless stage touches.
+                Cell& raw = cells[{e, 0}];
+                raw.bytes.resize(codecs.size());
+                const size_t header = net::kFrameHeaderBytes + 4 * spec.input.dims.size();
+                const size_t imageBytes = static_cast<size_t>(set.imageBytes());
+                for (int64_t i = 0; i < n; ++i) {
+                    if (auto s = net::encodeBytes(net::Lossless::Zstd, set.image(begin + i), imageBytes, payload); !s)
+                        return makeError(s.error());
+                    for (size_t c = 0; c < codecs.size(); ++c)
+                        raw.bytes[c].push_back(static_cast<double>(
+                            header + (codecs[c].lossless == net::Lossless::Zstd ? payload.size() : imageBytes)));
+                }
+            }
             torch::Tensor h = x;
             for (int p = 1; p < len; ++p) {
                 auto next = net.runSlice(e, p - 1, p, h);
@@ -111,7 +125,8 @@ Result<CodecCalibration> calibrateCodecs(const std::string& modelPath, const Cal
             r.exit = key.first;
             r.partition = key.second;
             r.codec = codecs[c];
-            const int64_t right = net::lossy(r.codec) ? cell.correct[r.codec.quant] : plainCorrect[static_cast<size_t>(r.exit)];
+            const bool quantised = net::lossy(r.codec) && r.partition > 0;
+            const int64_t right = quantised ? cell.correct[r.codec.quant] : plainCorrect[static_cast<size_t>(r.exit)];
             r.accuracy = static_cast<double>(right) / count;
             std::vector<double>& bytes = cell.bytes[c];
             std::sort(bytes.begin(), bytes.end());

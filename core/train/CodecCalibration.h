@@ -20,7 +20,7 @@ namespace edgent::core {
 
 struct CodecCalibrationRow {
     int exit = 0;
-    int partition = 0;  // 1 .. path length - 1: a cut tensor travels
+    int partition = 0;  // 0: the raw input (the lossless stage only); 1 .. path length - 1: a cut tensor
     net::Codec codec;
     double accuracy = 0.0;  // with the tensor encoded and decoded
     double bytesMean = 0.0, bytesP95 = 0.0;  // the frame on the wire, header included

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -19,7 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         volatile uint8_t sink = 0;
         for (size_t i = 0; i < frame->payloadBytes; ++i) sink = sink ^ frame->payload[i];
         // An encoded payload goes through the codec's own checks, as the edge does.
-        if (!h.codec.identity()) {
+        if (!h.codec.identity() && h.dtype == DType::UInt8) {
+            std::string raw;
+            if (decodeBytes(h.codec.lossless, frame->payload, frame->payloadBytes, elementCount(h.dims), raw).ok() &&
+                raw.size() != elementCount(h.dims))
+                std::abort();
+        } else if (!h.codec.identity()) {
             std::vector<float> tensor;
             if (decodeTensor(h.codec, frame->payload, frame->payloadBytes, h.dims, tensor).ok() &&
                 tensor.size() != elementCount(h.dims))
