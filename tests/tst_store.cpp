@@ -93,6 +93,9 @@ private Q_SLOTS:
         rows[0].predictedMs = 12.5;
         rows[0].energyMj = 3.25;
         rows[0].energySource = "model";
+        rows[2].sample.codec = "int8+zstd";
+        rows[2].sample.encodeMs = 0.125;
+        rows[2].sample.decodeMs = 0.0625;
         QVERIFY((*store)->insertSamples(*id, rows).ok());
         EventRow e;
         e.tMs = 10;
@@ -106,6 +109,9 @@ private Q_SLOTS:
         QCOMPARE(back->size(), rows.size());
         QCOMPARE(back->at(7).sample.totalMs, rows[7].sample.totalMs);
         QCOMPARE(back->at(0).predictedMs, 12.5);
+        QCOMPARE(back->at(2).sample.codec, std::string("int8+zstd"));
+        QCOMPARE(back->at(2).sample.encodeMs, 0.125);
+        QCOMPARE(back->at(2).sample.decodeMs, 0.0625);
         QVERIFY(std::isnan(back->at(1).predictedMs));
         auto info = (*store)->run(*id);
         QVERIFY(info.ok());
@@ -149,6 +155,11 @@ private Q_SLOTS:
         QVERIFY(runs->at(0).sampleCount > 0);
         QCOMPARE(count((*store)->handle(), "SELECT count(*) FROM pragma_table_info('samples') WHERE name='bandwidth_state'"),
                  int64_t(1));
+        // Schema 8: a sample that sent a cut tensor then sent it as fp32, the only codec there was.
+        QCOMPARE(count((*store)->handle(),
+                       "SELECT count(*) FROM samples WHERE partition > 0 AND bytes_sent > 0 AND (codec IS NOT 'fp32' OR encode_ms != 0)"),
+                 int64_t(0));
+        QCOMPARE(count((*store)->handle(), "SELECT count(*) FROM samples WHERE codec IS NOT NULL AND partition = 0"), int64_t(0));
     }
 
     void refusesANewerDatabaseUntouched() {
@@ -303,7 +314,9 @@ private Q_SLOTS:
         auto store = RunStore::open(path);
         const int64_t other = newRun(**store, "other");
         const int64_t id = newRun(**store);
-        const auto rows = recordedSamples();
+        auto rows = recordedSamples();
+        rows[1].sample.codec = "fp16";
+        rows[1].sample.encodeMs = 0.5;
         QVERIFY((*store)->insertSamples(id, rows).ok());
         QVERIFY((*store)->insertSamples(other, {rows[0]}).ok());
         QVERIFY((*store)->finishRun(id, "finished").ok());
@@ -325,6 +338,11 @@ private Q_SLOTS:
             QCOMPARE(c[13].toLongLong(), r.sample.bytesSent);
         }
         QVERIFY(lines[0].contains("total_ms") && lines[0].contains("bytes_sent") && lines[0].contains("energy_mj"));
+        // The codec columns read back as they were written.
+        auto back = readSamplesCsv(csv.toStdString());
+        QVERIFY(back.ok());
+        QCOMPARE(back->at(1).sample.codec, std::string("fp16"));
+        QCOMPARE(back->at(1).sample.encodeMs, 0.5);
 
         const QString json = dir_.filePath("run.json");
         QVERIFY(exportRun(**store, id, json.toStdString()).ok());

@@ -247,6 +247,13 @@ Status exportSqlite(RunStore& store, int64_t runId, const std::string& outPath) 
         ");"
         "INSERT INTO main.calibration_scores SELECT * FROM src.calibration_scores WHERE calibration_id IN (SELECT id FROM "
         "main.calibrations);"
+        "INSERT INTO main.profile_codecs SELECT * FROM src.profile_codecs WHERE profile_id IN (SELECT id FROM main.profiles);"
+        "INSERT INTO main.codec_calibrations SELECT * FROM src.codec_calibrations WHERE model_id=(SELECT model_id FROM src.runs "
+        "WHERE id=" +
+        id +
+        ");"
+        "INSERT INTO main.codec_calibration_rows SELECT * FROM src.codec_calibration_rows WHERE calibration_id IN (SELECT id "
+        "FROM main.codec_calibrations);"
         "COMMIT;";
     Status copied = exec(copy);
     if (!copied) (void)exec("ROLLBACK");
