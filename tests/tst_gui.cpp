@@ -121,6 +121,7 @@ private Q_SLOTS:
         exp->setDynamicMode(false);
         exp->setPolicy("edgent");
         exp->setPredictor("lookup");
+        exp->setCodec("auto");
         exp->setDeadlineMs(20.0);
         exp->setBandwidthBps(10e6);
     }
@@ -130,7 +131,7 @@ private Q_SLOTS:
     void everyPanelIsBuilt() {
         QCOMPARE(w_->tabs()->count(), 5);
         for (const char* name :
-             {"bandwidthSlider", "deadlineSlider", "policyCombo", "predictorCombo", "startButton", "pauseButton", "stopButton",
+             {"bandwidthSlider", "deadlineSlider", "policyCombo", "predictorCombo", "codecCombo", "startButton", "pauseButton", "stopButton",
               "planLabel", "livePlot", "workersTable", "exitsTable", "layersTable", "pathView", "profileStartButton", "fitsTable",
               "fitPlot", "runsTable", "exportRunButton", "log", "targetAccuracy", "calibrateButton"})
             QVERIFY2(w_->findChild<QWidget*>(name), name);
@@ -189,6 +190,26 @@ private Q_SLOTS:
             scalar(db_, QString("SELECT count(*) FROM events WHERE run_id=%1 AND kind='plan' AND value BETWEEN 148000 AND 152000")
                             .arg(run)) >= 1,
             10000);
+    }
+
+    // The codec selector: auto says why it stays at fp32 on a database without a codec
+    // calibration; a codec pinned without costs is refused with the command that gives them;
+    // the choice is kept for the next window.
+    void theCodecSelectorExplainsAndPersists() {
+        auto* label = w_->findChild<QLabel*>("planLabel");
+        QTRY_VERIFY(label->text().contains("codec: fp32 only") && label->text().contains("edgent calibrate --codecs"));
+        w_->experiment()->setCodec("int8+zstd");
+        QTRY_VERIFY(!w_->session().plan());
+        QVERIFY2(w_->session().planProblem().contains("codec int8+zstd has no costs") &&
+                     w_->session().planProblem().contains("edgent calibrate --codecs"),
+                 qPrintable(w_->session().planProblem()));
+        w_->experiment()->setCodec("fp32");
+        QTRY_VERIFY(w_->session().plan().has_value());
+        QVERIFY(w_->session().plan()->codec.identity());
+        w_->close();  // closing keeps the settings
+        w_.reset();
+        w_ = openWindow();
+        QCOMPARE(w_->experiment()->codec(), QStringLiteral("fp32"));
     }
 
     void aStoppedRunsPlotsEqualItsRows() {

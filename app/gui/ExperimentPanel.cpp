@@ -2,6 +2,7 @@
 
 #include "app/gui/Session.h"
 #include "core/control/ProfileRun.h"
+#include "core/net/Codec.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -101,6 +102,15 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
            "regression, regression-p95: Edgent's Table-1 fits to medians or 95th percentiles; regression-macs: plus a "
            "multiply-accumulate term"));
     form->addRow(tr("Predictor"), predictor_);
+    codec_ = new QComboBox(inputs);
+    codec_->setObjectName("codecCombo");
+    codec_->addItem(QStringLiteral("auto"));
+    for (core::net::Codec c : core::net::allCodecs()) codec_->addItem(QString::fromStdString(core::net::codecName(c)));
+    codec_->setToolTip(
+        tr("How the cut tensor travels. auto: the planner chooses the codec with the exit and partition, among those a "
+           "validation codec calibration (edgent calibrate --codecs) and the profiles' codec times cover; fp16, int8 "
+           "(per channel): lossy, smaller; +zstd: a lossless stage, which also compresses the raw input (docs/codecs.md)"));
+    form->addRow(tr("Codec"), codec_);
     rate_ = new QDoubleSpinBox(inputs);
     rate_->setObjectName("rateValue");
     rate_->setRange(0.0, 10000.0);
@@ -172,6 +182,7 @@ ExperimentPanel::ExperimentPanel(Session& session, QWidget* parent) : QWidget(pa
     link(deadlineSlider_, deadlineMs_, &sliderToMs, &msToSlider, 1.0, tr("deadline"));
     connect(policy_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("policy")); });
     connect(predictor_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("predictor")); });
+    connect(codec_, &QComboBox::currentTextChanged, this, [this] { pushInputs(tr("codec")); });
     connect(target_, &QDoubleSpinBox::valueChanged, this, [this] { pushInputs(tr("target accuracy")); });
     connect(browse, &QPushButton::clicked, this, [this] {
         const QString f = QFileDialog::getOpenFileName(this, tr("Bandwidth trace"), trace_->text(), tr("Traces (*.csv)"));
@@ -203,6 +214,8 @@ void ExperimentPanel::setTargetAccuracy(double accuracy) {
 }
 QString ExperimentPanel::policy() const { return policy_->currentText(); }
 QString ExperimentPanel::predictor() const { return predictor_->currentText(); }
+QString ExperimentPanel::codec() const { return codec_->currentText(); }
+void ExperimentPanel::setCodec(const QString& name) { codec_->setCurrentText(name); }
 double ExperimentPanel::rateHz() const { return rate_->value(); }
 QString ExperimentPanel::tracePath() const { return trace_->text().trimmed(); }
 bool ExperimentPanel::dynamicMode() const { return dynamic_->isChecked(); }
@@ -242,6 +255,7 @@ void ExperimentPanel::pushInputs(const QString& why) {
     auto policy = core::plan::policyFromName(policy_->currentText().toStdString());
     if (policy) in.policy = *policy;
     in.predictor = predictor_->currentText();
+    in.codec = codec_->currentText();
     in.targetAccuracy = targetAccuracy();
     session_.setPlanInputs(in, why);
 }
@@ -250,9 +264,13 @@ QString ExperimentPanel::predictorNote() const {
     const QString used = session_.predictorInUse();
     if (used.isEmpty()) return {};
     const bool fitted = core::control::predictorIsFitted(used.toStdString());
+    const QString codecs = codec_->currentText() == QLatin1String("auto") && !session_.codecNote().isEmpty()
+                               ? tr("<br><small>codec: fp32 only: %1</small>").arg(session_.codecNote().toHtmlEscaped())
+                               : QString();
     return tr("<br><small>latency model: %1%2</small>")
-        .arg(used)
-        .arg(fitted ? tr(" (predicted from the layers' configurations, not measured on this model)") : QString());
+               .arg(used)
+               .arg(fitted ? tr(" (predicted from the layers' configurations, not measured on this model)") : QString()) +
+           codecs;
 }
 
 void ExperimentPanel::showPlan() {
@@ -292,7 +310,8 @@ void ExperimentPanel::showPlan() {
                                                   : QString()) + predictorNote()));
         return;
     }
-    plan_->setText(tr("<b>exit %1</b>, partition <b>%2/%3</b> (%4)<br>predicted latency <b>%5 ms</b>, expected accuracy "
+    const bool sends = p->partition < n;
+    plan_->setText(tr("<b>exit %1</b>, partition <b>%2/%3</b> (%4)%8<br>predicted latency <b>%5 ms</b>, expected accuracy "
                       "<b>%6%</b>%7")
                        .arg(p->exit)
                        .arg(p->partition)
@@ -303,7 +322,9 @@ void ExperimentPanel::showPlan() {
                        .arg((p->feasible ? QString()
                                          : tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
                                               "this is the policy's fastest option</span>")) +
-                            predictorNote()));
+                            predictorNote())
+                       .arg(sends ? tr(", codec <b>%1</b>").arg(QString::fromStdString(core::net::codecName(p->codec)))
+                                  : QString()));
 }
 
 void ExperimentPanel::showRunState() {

@@ -33,6 +33,8 @@ public:
     void setPolicy(const QString& name);
     QString predictor() const;
     void setPredictor(const QString& name);
+    QString codec() const;
+    void setCodec(const QString& name);
     double rateHz() const;
     void setRateHz(double hz);
     QString tracePath() const;
@@ -64,6 +66,7 @@ private:
     QDoubleSpinBox* deadlineMs_;
     QComboBox* policy_;
     QComboBox* predictor_;
+    QComboBox* codec_;
     QDoubleSpinBox* target_;
     QDoubleSpinBox* rate_;
     QLineEdit* trace_;

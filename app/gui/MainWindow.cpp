@@ -265,6 +265,7 @@ void MainWindow::restoreSettings(const WindowOptions& options) {
                                                                 : s.value("workers/slowdown", 1.0).toDouble());
     experiment_->setPolicy(s.value("experiment/policy", "edgent").toString());
     experiment_->setPredictor(s.value("experiment/predictor", "auto").toString());
+    experiment_->setCodec(s.value("experiment/codec", "auto").toString());
     experiment_->setBandwidthBps(s.value("experiment/bandwidth_bps", 1e6).toDouble());
     experiment_->setDeadlineMs(s.value("experiment/deadline_ms", 100.0).toDouble());
     experiment_->setTargetAccuracy(s.value("experiment/target_accuracy", 0.0).toDouble() > 0
@@ -301,6 +302,7 @@ void MainWindow::saveSettings() {
     s.setValue("workers/slowdown", workersPanel_->deviceSlowdown());
     s.setValue("experiment/policy", experiment_->policy());
     s.setValue("experiment/predictor", experiment_->predictor());
+    s.setValue("experiment/codec", experiment_->codec());
     s.setValue("experiment/bandwidth_bps", experiment_->bandwidthBps());
     s.setValue("experiment/deadline_ms", experiment_->deadlineMs());
     s.setValue("experiment/target_accuracy", std::isnan(experiment_->targetAccuracy()) ? 0.0 : experiment_->targetAccuracy());

@@ -39,8 +39,10 @@ bool PlanState::replan() {
     const auto before = plan_;
     plan_.reset();
     if (context_) {
-        auto p = plan::makePlan(*context_, plan::PlanGoal{inputs_.deadlineMs, inputs_.policy, inputs_.targetAccuracy},
-                                inputs_.bandwidthBps);
+        auto p = plan::makePlan(
+            *context_,
+            plan::PlanGoal{inputs_.deadlineMs, inputs_.policy, inputs_.targetAccuracy, inputs_.codec.toStdString()},
+            inputs_.bandwidthBps);
         if (p) {
             plan_ = std::move(*p);
             problem_.clear();
@@ -61,7 +63,7 @@ bool PlanState::setInputs(const PlanInputs& inputs) {
 control::RunPlanning PlanState::planning(bool dynamic) const {
     control::RunPlanning p;
     if (context_) p.context = *context_;
-    p.goal = plan::PlanGoal{inputs_.deadlineMs, inputs_.policy, inputs_.targetAccuracy};
+    p.goal = plan::PlanGoal{inputs_.deadlineMs, inputs_.policy, inputs_.targetAccuracy, inputs_.codec.toStdString()};
     p.predictor = context_ ? context_->predictor : inputs_.predictor.toStdString();
     p.dynamic = dynamic;
     p.messageOverheadMs = messageOverheadMs_;

@@ -24,6 +24,7 @@ struct PlanInputs {
     core::plan::Policy policy = core::plan::Policy::Edgent;
     QString predictor = QStringLiteral("lookup");
     double targetAccuracy = NAN;  // per-input policies: NaN = the highest accuracy
+    QString codec = QStringLiteral("auto");  // the cut tensor's codec: auto or a codec's name
 };
 
 class PlanState {
@@ -46,6 +47,8 @@ public:
     const core::plan::LatencyTable* table() const { return context_ ? &context_->table : nullptr; }
     QString predictorInUse() const { return context_ ? QString::fromStdString(context_->predictor) : QString(); }
     bool calibrated() const { return context_ && context_->calibration; }
+    // Why plans have no codec beyond fp32 (empty when they have some).
+    QString codecNote() const { return context_ ? QString::fromStdString(context_->codecNote) : QString(); }
     // What a run plans with; needs table().
     core::control::RunPlanning planning(bool dynamic) const;
 

@@ -234,7 +234,8 @@ void Session::setPlanInputs(const PlanInputs& inputs, const QString& why) {
             run_->setBandwidth(inputs.bandwidthBps, why.isEmpty() ? tr("slider") : why);
         auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
         const bool goalChanged = inputs.deadlineMs != before.deadlineMs || inputs.policy != before.policy ||
-                                 inputs.predictor != before.predictor || !same(inputs.targetAccuracy, before.targetAccuracy);
+                                 inputs.predictor != before.predictor || inputs.codec != before.codec ||
+                                 !same(inputs.targetAccuracy, before.targetAccuracy);
         if (goalChanged && plans_.table()) run_->setGoal(plans_.planning(false), why);
     }
     Q_EMIT planChanged();

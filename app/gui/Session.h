@@ -76,6 +76,7 @@ public:
     const core::plan::LatencyTable* latencyTable() const { return plans_.table(); }
     // The latency model plans are made with (what "auto" resolved to); empty without a plan context.
     QString predictorInUse() const { return plans_.predictorInUse(); }
+    QString codecNote() const { return plans_.codecNote(); }
 
     // --- live runs
     void startRun(const RunRequest& request);
