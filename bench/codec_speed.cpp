@@ -7,6 +7,8 @@
 #include "core/model/ModelIO.h"
 #include "core/net/Codec.h"
 
+#include "bench/BestSeconds.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,18 +16,7 @@
 #include <vector>
 
 using namespace edgent::core;
-using Clock = std::chrono::steady_clock;
-
-template <typename F>
-double bestSeconds(F&& f, int reps) {
-    double best = 1e9;
-    for (int r = 0; r < reps; ++r) {
-        const auto t0 = Clock::now();
-        f();
-        best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
-    }
-    return best;
-}
+using edgent::bench::bestSeconds;
 
 int main() {
     torch::set_num_threads(1);

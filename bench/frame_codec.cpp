@@ -3,6 +3,8 @@
 // encoding is one copy of the payload plus the header.
 #include "core/net/Frame.h"
 
+#include "bench/BestSeconds.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,18 +12,7 @@
 #include <vector>
 
 using namespace edgent::core::net;
-using Clock = std::chrono::steady_clock;
-
-template <typename F>
-double bestSeconds(F&& f, int reps) {
-    double best = 1e9;
-    for (int r = 0; r < reps; ++r) {
-        const auto t0 = Clock::now();
-        f();
-        best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
-    }
-    return best;
-}
+using edgent::bench::bestSeconds;
 
 int main() {
     std::printf("%12s %12s %12s %12s %10s %10s\n", "payload", "memcpy_GB/s", "encode_GB/s", "decode_GB/s", "enc/memcpy",
