@@ -323,8 +323,11 @@ void ExperimentPanel::showPlan() {
                                          : tr("<br><span style='color:#cf222e'>nothing meets the deadline: "
                                               "this is the policy's fastest option</span>")) +
                             predictorNote())
-                       .arg(sends ? tr(", codec <b>%1</b>").arg(QString::fromStdString(core::net::codecName(p->codec)))
-                                  : QString()));
+                       .arg(!sends ? QString()
+                            : p->partition > 0 ? tr(", codec <b>%1</b>").arg(QString::fromStdString(core::net::codecName(p->codec)))
+                            : p->codec.lossless != core::net::Lossless::None
+                                ? tr(", the image <b>zstd</b>-compressed (%1)").arg(QString::fromStdString(core::net::codecName(p->codec)))
+                                : tr(", the image as it is")));
 }
 
 void ExperimentPanel::showRunState() {
