@@ -289,9 +289,14 @@ Result<plan::LatencyTable> predictedTable(const ModelFile& model, double overhea
     return plan::LatencyTable::fromLayerTimes(model.spec, d, e, overheadMs);
 }
 
+// Whether a predictor plans on 95th percentiles (lookup-p95, forest-p95, regression-p95).
+bool isTailPredictor(const std::string& predictor) {
+    return predictor.size() > 4 && predictor.compare(predictor.size() - 4, 4, "-p95") == 0;
+}
+
 Result<plan::LatencyTable> modelTable(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,
                                       const std::string& predictor) {
-    const bool tail = predictor.size() > 4 && predictor.compare(predictor.size() - 4, 4, "-p95") == 0;
+    const bool tail = isTailPredictor(predictor);
     auto device = fittingProfile(db, modelHashHex, "device");
     if (!device) return makeError(device.error());
     auto edge = fittingProfile(db, modelHashHex, "edge");
@@ -388,8 +393,7 @@ Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& m
             return p ? p->result.codecs : std::vector<profile::CodecTiming>{};
         };
         const auto device = timings("device"), edge = timings("edge");
-        const bool tailPredictor = predictor.size() > 4 && predictor.compare(predictor.size() - 4, 4, "-p95") == 0;
-        ctx.codecNote = plan::addCodecCosts(ctx.table, model.spec, *cal, device, edge, tailPredictor);
+        ctx.codecNote = plan::addCodecCosts(ctx.table, model.spec, *cal, device, edge, isTailPredictor(predictor));
         if (ctx.typical) (void)plan::addCodecCosts(*ctx.typical, model.spec, *cal, device, edge, false);
         if (ctx.tail) (void)plan::addCodecCosts(*ctx.tail, model.spec, *cal, device, edge, true);
     } else {

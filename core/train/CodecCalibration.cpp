@@ -54,25 +54,29 @@ Result<CodecCalibration> calibrateCodecs(const std::string& modelPath, const Cal
         const torch::Tensor labels =
             torch::from_blob(const_cast<uint8_t*>(set.labels.data() + begin), {n}, torch::kUInt8).to(torch::kLong);
         auto correctOf = [&](const torch::Tensor& logits) { return logits.argmax(1).eq(labels).sum().item<int64_t>(); };
+        // Partition 0 sends the raw input, which only the lossless stage touches: its frames
+        // are the same for every exit.
+        const size_t inputHeader = net::kFrameHeaderBytes + 4 * spec.input.dims.size();
+        const size_t imageBytes = static_cast<size_t>(set.imageBytes());
+        std::vector<double> rawZstd;
+        for (int64_t i = 0; i < n; ++i) {
+            if (auto s = net::encodeBytes(net::Lossless::Zstd, set.image(begin + i), imageBytes, payload); !s)
+                return makeError(s.error());
+            rawZstd.push_back(static_cast<double>(inputHeader + payload.size()));
+        }
         for (int e = 0; e < spec.numExits(); ++e) {
             if (cancel && cancel->load()) return makeError("codec calibration was cancelled");
             const int len = net.pathLength(e);
             auto full = net.runSlice(e, 0, len, x);
             if (!full) return makeError(full.error());
             plainCorrect[static_cast<size_t>(e)] += correctOf(*full);
-            {
-                // Partition 0: the raw input, which only the lossless stage touches.
-                Cell& raw = cells[{e, 0}];
-                raw.bytes.resize(codecs.size());
-                const size_t header = net::kFrameHeaderBytes + 4 * spec.input.dims.size();
-                const size_t imageBytes = static_cast<size_t>(set.imageBytes());
-                for (int64_t i = 0; i < n; ++i) {
-                    if (auto s = net::encodeBytes(net::Lossless::Zstd, set.image(begin + i), imageBytes, payload); !s)
-                        return makeError(s.error());
-                    for (size_t c = 0; c < codecs.size(); ++c)
-                        raw.bytes[c].push_back(static_cast<double>(
-                            header + (codecs[c].lossless == net::Lossless::Zstd ? payload.size() : imageBytes)));
-                }
+            Cell& raw = cells[{e, 0}];
+            raw.bytes.resize(codecs.size());
+            for (size_t c = 0; c < codecs.size(); ++c) {
+                if (codecs[c].lossless == net::Lossless::Zstd)
+                    raw.bytes[c].insert(raw.bytes[c].end(), rawZstd.begin(), rawZstd.end());
+                else
+                    raw.bytes[c].insert(raw.bytes[c].end(), static_cast<size_t>(n), static_cast<double>(inputHeader + imageBytes));
             }
             torch::Tensor h = x;
             for (int p = 1; p < len; ++p) {
