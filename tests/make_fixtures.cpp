@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
     write(dir.filePath("frame-corpus/valid-result"), resultFrame);
     write(dir.filePath("frame-corpus/valid-error"),
           QByteArray::fromStdString(net::encodeErrorFrame(2, "inference error: shape")));
+    write(dir.filePath("frame-corpus/valid-busy"),
+          QByteArray::fromStdString(net::encodeBusyFrame(2, "the edge is busy: its queue is full", 1500000)));
     write(dir.filePath("frame-corpus/empty"), QByteArray());
     write(dir.filePath("frame-corpus/header-only"), actFrame.left(static_cast<qsizetype>(net::kFrameHeaderBytes)));
     write(dir.filePath("frame-corpus/truncated-payload"), actFrame.left(actFrame.size() - 3));

@@ -386,13 +386,15 @@ private Q_SLOTS:
     }
 
     // An edge whose LibTorch throws answers that frame with an error and goes on serving.
-    // The error is real: a model whose first convolutions need an 19 MB buffer, on an edge
-    // whose address space is capped just above what it holds, cannot allocate it.
+    // The error is real: a model whose second convolution writes a 67 MB output (larger than a
+    // server thread's 64 MB malloc arena and glibc's 32 MB mmap threshold, so it must be mapped
+    // anew), on an edge whose address space is capped just above what it holds, cannot
+    // allocate it.
     void aTorchErrorOnTheEdgeIsOneFramesErrorNotTheEdgesEnd() {
         const char* wide = R"({"format": "edgent-model", "format_version": 1, "name": "wide",
-            "input": {"shape": [3, 128, 128], "mean": 0.0, "std": 1.0}, "num_classes": 10,
+            "input": {"shape": [3, 256, 256], "mean": 0.0, "std": 1.0}, "num_classes": 10,
             "trunk": [{"kind": "conv", "name": "c1", "out_channels": 32, "kernel": 3, "stride": 1, "padding": 1},
-                      {"kind": "conv", "name": "c2", "out_channels": 32, "kernel": 3, "stride": 1, "padding": 1},
+                      {"kind": "conv", "name": "c2", "out_channels": 256, "kernel": 3, "stride": 1, "padding": 1},
                       {"kind": "maxpool", "name": "p", "kernel": 16},
                       {"kind": "flatten", "name": "f"}],
             "exits": [{"name": "only", "attach": 4, "branch": [{"kind": "fc", "name": "fc", "out_features": 10}]}]})";
@@ -412,8 +414,8 @@ private Q_SLOTS:
         QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().c_str());
         FrameHeader fh;
         fh.dtype = DType::UInt8;
-        fh.dims = {3, 128, 128};
-        const std::string pixels(3 * 128 * 128, '\x40');
+        fh.dims = {3, 256, 256};
+        const std::string pixels(3 * 256 * 256, '\x40');
         std::string frame;
         QVERIFY(encodeFrame(fh, pixels.data(), pixels.size(), frame).ok());
         zmq::context_t ctx;

@@ -1,5 +1,6 @@
 // The data channel's frame codec: round trips, and every kind of damage is refused.
 #include "core/net/Codec.h"
+#include "core/net/FairQueue.h"
 #include "core/net/Frame.h"
 
 #include <QtTest>
@@ -82,8 +83,62 @@ private Q_SLOTS:
         expectRejected(b, "frame version 1");
         b[4] = 2;  // before codecs
         expectRejected(b, "frame version 2");
-        b[4] = 4;
-        expectRejected(b, "frame version 4");
+        b[4] = 3;  // before busy answers and queueing times
+        expectRejected(b, "frame version 3");
+        b[4] = 5;
+        expectRejected(b, "frame version 5");
+    }
+
+    void busyFrameAndQueueTimeRoundTrip() {
+        auto busy = decode(encodeBusyFrame(23, "the edge is busy", 4200));
+        QVERIFY2(busy.ok(), busy.ok() ? "" : busy.error().c_str());
+        QCOMPARE(busy->header.type, FrameType::Busy);
+        QCOMPARE(busy->header.sequence, uint64_t(23));
+        QCOMPARE(busy->header.edgeQueueNs, uint64_t(4200));
+        QCOMPARE(errorFrameText(*busy), std::string("the edge is busy"));
+        FrameHeader r;
+        r.type = FrameType::Result;
+        r.prediction = 4;
+        r.edgeComputeNs = 11;
+        r.edgeDecodeNs = 22;
+        r.edgeQueueNs = 33;
+        r.dims = {2};
+        const float logits[2] = {0.5f, 1.5f};
+        std::string bytes;
+        QVERIFY(encodeFrame(r, logits, sizeof logits, bytes).ok());
+        QCOMPARE(bytes.size(), size_t(56 + 4 + 8));
+        auto back = decode(bytes);
+        QVERIFY(back.ok());
+        QCOMPARE(back->header.edgeComputeNs, uint64_t(11));
+        QCOMPARE(back->header.edgeDecodeNs, uint64_t(22));
+        QCOMPARE(back->header.edgeQueueNs, uint64_t(33));
+    }
+
+    // The edge's queue: round robin across devices, bounded per device and in total.
+    void fairQueueServesDevicesInTurnWithinItsBounds() {
+        FairQueue<int> q(5, 3);
+        using A = FairQueue<int>::Admit;
+        // Device a floods; b and c send one each, later.
+        QCOMPARE(q.push("a", 1), A::Queued);
+        QCOMPARE(q.push("a", 2), A::Queued);
+        QCOMPARE(q.push("a", 3), A::Queued);
+        QCOMPARE(q.push("a", 4), A::SourceFull);
+        QCOMPARE(q.push("b", 10), A::Queued);
+        QCOMPARE(q.push("c", 20), A::Queued);
+        QCOMPARE(q.push("d", 30), A::Full);
+        QCOMPARE(q.size(), size_t(5));
+        QCOMPARE(q.sources(), size_t(3));
+        std::vector<std::string> order;
+        std::vector<int> items;
+        while (auto x = q.pop()) {
+            order.push_back(x->first);
+            items.push_back(x->second);
+        }
+        // a's backlog does not starve b and c: one each per round; FIFO within a device.
+        QCOMPARE(order, (std::vector<std::string>{"a", "b", "c", "a", "a"}));
+        QCOMPARE(items, (std::vector<int>{1, 10, 20, 2, 3}));
+        QVERIFY(q.empty());
+        QCOMPARE(q.push("d", 30), A::Queued);  // room again
     }
 
     void errorFrameCarriesItsReason() {

@@ -35,7 +35,8 @@ private Q_SLOTS:
         QTest::newRow("activation") << "valid-activation" << true << "";
         QTest::newRow("result") << "valid-result" << true << "";
         QTest::newRow("error") << "valid-error" << true << "";
-        QTest::newRow("empty") << "empty" << false << "shorter than the 48-byte header";
+        QTest::newRow("busy") << "valid-busy" << true << "";
+        QTest::newRow("empty") << "empty" << false << "shorter than the 56-byte header";
         QTest::newRow("header only") << "header-only" << false << "truncated inside its shape";
         QTest::newRow("truncated payload") << "truncated-payload" << false << "payload bytes";
         QTest::newRow("bad magic") << "bad-magic" << false << "bad magic";

@@ -19,6 +19,9 @@ namespace {
 
 // How long the device waits for the edge's answer to one frame.
 constexpr int kEdgeReplyTimeoutMs = 5000;
+// After a busy answer the device waits this long before its next input, so that a shed device
+// does not flood an overloaded edge with frames it cannot take.
+constexpr int kBusyBackoffMs = 10;
 
 }  // namespace
 
@@ -141,6 +144,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         // Sends one activation frame through the shaper and waits for its result. Returns
         // false when the stream must end (stopped, or the edge did not answer).
         std::vector<float> edgeLogits;  // the result frame's class scores
+        bool shed = false;  // the edge answered busy
         auto exchange = [&](FrameHeader fh, const void* payload, size_t payloadBytes, int64_t& bytes,
                             FrameHeader& result) -> bool {
             if (cfg.edgeEndpoint != connectedTo) {
@@ -192,6 +196,9 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
                         }
                     } else if (decoded->header.type == FrameType::Error) {
                         refused = errorFrameText(*decoded);
+                    } else if (decoded->header.type == FrameType::Busy) {
+                        result = decoded->header;
+                        answered = shed = true;
                     }
                 }
             }
@@ -268,8 +275,11 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
             const auto t2 = Clock::now();
             s.edgeMs = static_cast<double>(result.edgeComputeNs) / 1e6;
             s.decodeMs = static_cast<double>(result.edgeDecodeNs) / 1e6;
-            s.transferMs = std::max(0.0, msBetween(t1, t2) - s.encodeMs - s.decodeMs - s.edgeMs);
-            s.prediction = result.prediction;
+            s.queueMs = static_cast<double>(result.edgeQueueNs) / 1e6;
+            s.transferMs = std::max(0.0, msBetween(t1, t2) - s.encodeMs - s.decodeMs - s.edgeMs - s.queueMs);
+            s.prediction = shed ? -1 : result.prediction;
+            s.busy = shed;
+            if (shed) ++counters_.busyHeard;
             s.throughputBps = s.transferMs > 0 ? static_cast<double>(s.bytesSent) * 8.0 / (s.transferMs / 1000.0) : 0.0;
             counters_.transferBitsSum += static_cast<uint64_t>(s.bytesSent) * 8;
             counters_.transferMsSum = counters_.transferMsSum.load() + s.transferMs;
@@ -301,6 +311,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         emit(sampleToJson(s));
         ++counters_.samples;
         ++done;
+        if (shed) TokenBucketShaper::waitUntil(Clock::now() + std::chrono::milliseconds(kBusyBackoffMs), &streamStop_);
     }
     finish(EventKind::StreamFinished, streamStop_ ? "stopped" : "done", done);
 }

@@ -77,6 +77,7 @@ Worker::Worker(WorkerOptions options) : options_(std::move(options)), context_(1
 Worker::~Worker() {
     stopStream();
     stopProfile();
+    stopServers();
     zapStop_ = true;
     if (zapThread_) zapThread_->join();
 }
@@ -117,9 +118,13 @@ Status Worker::bind() {
             data_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.maxFrameBytes));
             data_.set(zmq::sockopt::linger, 0);
             data_.set(zmq::sockopt::router_mandatory, 1);  // an answer to a gone device fails visibly
+            // The main thread drains the socket into the bounded queue at once; this caps what
+            // may pile up in ZeroMQ's own buffer meanwhile.
+            data_.set(zmq::sockopt::rcvhwm, std::max(64, 4 * options_.queueCapacity));
             secure(data_);
             data_.bind(zmqBindSpec(options_.dataBind));
             dataEndpoint_ = lastEndpoint(data_);
+            startServers();
         }
         sampleSink_ = zmq::socket_t(context_, zmq::socket_type::pull);
         sampleSink_.set(zmq::sockopt::rcvhwm, 0);
@@ -144,12 +149,16 @@ QJsonObject Worker::endpoints() const {
 int Worker::run(const std::atomic<bool>& stopSignal) {
     while (!shutdownRequested_ && !stopSignal.load()) {
         std::vector<zmq::pollitem_t> items{{control_.handle(), 0, ZMQ_POLLIN, 0}, {sampleSink_.handle(), 0, ZMQ_POLLIN, 0}};
-        if (options_.role == Role::Edge) items.push_back({data_.handle(), 0, ZMQ_POLLIN, 0});
+        if (options_.role == Role::Edge) {
+            items.push_back({data_.handle(), 0, ZMQ_POLLIN, 0});
+            items.push_back({edgeReplies_.handle(), 0, ZMQ_POLLIN, 0});
+        }
         try {
             zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
             if (items[0].revents & ZMQ_POLLIN) onControl();
             if (items[1].revents & ZMQ_POLLIN) onSample();
             if (items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) onData();
+            if (items.size() > 3 && (items[3].revents & ZMQ_POLLIN)) onEdgeReply();
         } catch (const zmq::error_t& e) {
             if (e.num() == EINTR) continue;
             std::fprintf(stderr, "edgent-worker: socket error: %s\n", e.what());
@@ -175,6 +184,7 @@ int Worker::run(const std::atomic<bool>& stopSignal) {
     }
     stopStream();
     stopProfile();
+    stopServers();
     return 0;
 }
 
@@ -257,6 +267,11 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         reply["control"] = QString::fromStdString(controlEndpoint_);
         if (!dataEndpoint_.empty()) reply["data"] = QString::fromStdString(dataEndpoint_);
         reply["model"] = QString::fromStdString(modelName_);
+        if (options_.role == Role::Edge) {
+            reply["servers"] = options_.servers;
+            reply["queue_capacity"] = options_.queueCapacity;
+            reply["queue_per_device"] = options_.queuePerDevice;
+        }
         break;
     case Command::LoadModel: {
         if (streamRunning_) return fail("stop the stream before loading a model");
@@ -383,7 +398,29 @@ QJsonObject Worker::stats() const {
     s["profiling"] = profileRunning_.load();
     const double ms = counters_.transferMsSum.load();
     s["throughput_bps"] = ms > 0 ? static_cast<double>(counters_.transferBitsSum.load()) / (ms / 1000.0) : 0.0;
-    s["last_data_error"] = QString::fromStdString(lastDataError_);
+    {
+        std::lock_guard lock(dataErrorMutex_);
+        s["last_data_error"] = QString::fromStdString(lastDataError_);
+    }
+    if (options_.role == Role::Edge) {
+        // The edge's service: what a fleet's planner and its simulation are fitted to.
+        size_t waiting = 0;
+        {
+            std::lock_guard lock(edgeMutex_);
+            waiting = edgeQueue_ ? edgeQueue_->size() : 0;
+        }
+        s["queue_length"] = static_cast<qint64>(waiting);
+        s["queue_peak"] = static_cast<qint64>(counters_.queuePeak.load());
+        s["queue_capacity"] = options_.queueCapacity;
+        s["queue_per_device"] = options_.queuePerDevice;
+        s["servers"] = options_.servers;
+        s["shed"] = static_cast<qint64>(counters_.shed.load());
+        s["service_ms_sum"] = static_cast<double>(counters_.serviceNs.load()) / 1e6;
+        s["queue_ms_sum"] = static_cast<double>(counters_.queueNsSum.load()) / 1e6;
+        s["uptime_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - startedAt_).count();
+    } else {
+        s["busy_heard"] = static_cast<qint64>(counters_.busyHeard.load());
+    }
     return s;
 }
 

@@ -3,7 +3,10 @@
 //
 // Threads (docs/architecture.md):
 //   - the main thread runs the control loop: the control ROUTER, the edge's data ROUTER
-//     (the edge computes its slices here) and the inproc queue of the other threads;
+//     (frames are checked and queued here, or answered `busy`) and the inproc queues of the
+//     other threads;
+//   - the edge's server threads (--servers, default 1) take frames from its fair queue, run
+//     their slices and hand the answers back to the main thread, which sends them;
 //   - the device's stream thread (one stream at a time) owns its socket to the edge;
 //   - a profiling thread while `profile` runs;
 //   - with CURVE keys, a ZAP thread that admits authorised clients.
@@ -13,6 +16,7 @@
 
 #include "core/model/MultiExitNet.h"
 #include "core/energy/EnergySensor.h"
+#include "core/net/FairQueue.h"
 #include "core/net/Frame.h"
 #include "core/net/Protocol.h"
 #include "core/net/Shaper.h"
@@ -23,6 +27,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +46,10 @@ struct WorkerOptions {
     double slowdown = 1.0;              // emulate a node this many times slower (core/util/Slowdown.h)
     std::string energySensor = "auto";  // auto, rapl, ina219 or none (core/energy/EnergySensor.h)
     long parentPid = 0;                 // > 0: exit when this process (the spawning controller) is gone
+    // Edge: frames waiting at most (in total, and from one device), and the threads serving them.
+    int queueCapacity = 16;
+    int queuePerDevice = 2;
+    int servers = 1;
 };
 
 // The edge's data endpoint when none is given: the control endpoint's host on an ephemeral
@@ -79,6 +88,13 @@ struct WorkerCounters {
     std::atomic<uint64_t> badRequests{0};
     std::atomic<double> transferMsSum{0.0};
     std::atomic<uint64_t> transferBitsSum{0};
+    // Edge: frames answered `busy`, the queue's peak, and the time spent serving (decode + layers).
+    std::atomic<uint64_t> shed{0};
+    std::atomic<uint64_t> queuePeak{0};
+    std::atomic<uint64_t> serviceNs{0};
+    std::atomic<uint64_t> queueNsSum{0};
+    // Device: busy answers heard.
+    std::atomic<uint64_t> busyHeard{0};
 };
 
 class Worker {
@@ -98,8 +114,14 @@ private:
 
     void onControl();
     void onData();
-    // Edge: runs one activation frame; the encoded result frame, or why not.
-    core::Result<std::string> runActivation(const core::net::FrameView& frame);
+    void onEdgeReply();
+    // Sends [identity, frame, ...] on the data socket; counts an answer that could not go.
+    void sendToDevice(std::vector<zmq::message_t>& parts, uint64_t sequence, bool result);
+    void startServers();
+    void stopServers();
+    void serveLoop();
+    // Edge: runs one activation frame that waited queuedNs; the encoded result frame, or why not.
+    core::Result<std::string> runActivation(const core::net::FrameView& frame, uint64_t queuedNs);
     void onSample();
     void handle(const Identity& from, const QJsonObject& request, std::vector<zmq::message_t>& extra);
     void send(const Identity& to, const QJsonObject& message);
@@ -146,7 +168,21 @@ private:
 
     std::map<Identity, std::chrono::steady_clock::time_point> peers_;  // controllers heard from
     std::chrono::steady_clock::time_point lastHeartbeat_{};
+    // Edge: frames waiting for a server thread, by the device connection they came from.
+    struct EdgeJob {
+        zmq::message_t frame;
+        std::chrono::steady_clock::time_point arrived;
+    };
+    mutable std::mutex edgeMutex_;
+    std::condition_variable edgeWake_;
+    std::unique_ptr<core::net::FairQueue<EdgeJob>> edgeQueue_;
+    std::vector<std::thread> servers_;
+    bool serversStop_ = false;  // under edgeMutex_
+    zmq::socket_t edgeReplies_;  // PULL: the servers' answers, sent on by the main thread
+    const std::chrono::steady_clock::time_point startedAt_ = std::chrono::steady_clock::now();
+
     WorkerCounters counters_;
+    mutable std::mutex dataErrorMutex_;
     std::string lastDataError_;
     bool shutdownRequested_ = false;
 };

@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
          "Device: energy sensor to read per sample: auto (RAPL, then an INA219, else the controller's "
          "power model), rapl, ina219 or none.",
          "KIND", "auto"},
+        {"queue", "Edge: frames that may wait for a server in total (default 16); more are answered busy.", "N", "16"},
+        {"queue-per-device", "Edge: frames one device may have waiting (default 2); more are answered busy.", "N", "2"},
+        {"servers", "Edge: threads serving the queue (default 1), each with --threads LibTorch threads.", "N", "1"},
         {"slowdown",
          "Emulate a node F times slower: every computation is followed by a wait of (F-1) times its "
          "duration. For demos without a slow device; reported in hello and recorded with runs.",
@@ -83,6 +86,13 @@ int main(int argc, char** argv) {
     options.slowdown = parser.value("slowdown").toDouble(&ok);
     if (!ok || options.slowdown < 1.0 || options.slowdown > 1000.0) return fail("--slowdown must be a number from 1 to 1000");
     options.energySensor = parser.value("energy").toStdString();
+    options.queueCapacity = parser.value("queue").toInt(&ok);
+    if (!ok || options.queueCapacity < 1 || options.queueCapacity > 4096) return fail("--queue must be an integer from 1 to 4096");
+    options.queuePerDevice = parser.value("queue-per-device").toInt(&ok);
+    if (!ok || options.queuePerDevice < 1 || options.queuePerDevice > options.queueCapacity)
+        return fail("--queue-per-device must be an integer from 1 to --queue");
+    options.servers = parser.value("servers").toInt(&ok);
+    if (!ok || options.servers < 1 || options.servers > 64) return fail("--servers must be an integer from 1 to 64");
     torch::set_num_threads(options.threads);
     // Flush denormal floats to zero. On real images some activations (after LRN) fall into
     // the denormal range, where x86 arithmetic is many times slower: inferences then took

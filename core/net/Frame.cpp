@@ -25,7 +25,7 @@ T get(const uint8_t* in, size_t offset) {
 bool knownDType(uint8_t d) { return d <= static_cast<uint8_t>(DType::Int8); }
 bool knownType(uint8_t t) {
     return t == static_cast<uint8_t>(FrameType::Activation) || t == static_cast<uint8_t>(FrameType::Result) ||
-           t == static_cast<uint8_t>(FrameType::Error);
+           t == static_cast<uint8_t>(FrameType::Error) || t == static_cast<uint8_t>(FrameType::Busy);
 }
 
 // product(dims) * elementBytes, or nullopt-style 0 with ok=false on overflow.
@@ -128,6 +128,7 @@ Status encodeFrameInto(const FrameHeader& h, const void* payload, size_t payload
     put<uint8_t>(out, 37, static_cast<uint8_t>(h.codec.lossless));
     put<uint16_t>(out, 38, 0);
     put<uint64_t>(out, 40, h.edgeDecodeNs);
+    put<uint64_t>(out, 48, h.edgeQueueNs);
     for (size_t i = 0; i < h.dims.size(); ++i) put<uint32_t>(out, kFrameHeaderBytes + 4 * i, h.dims[i]);
     if (payloadBytes) std::memcpy(out + kFrameHeaderBytes + 4 * h.dims.size(), payload, payloadBytes);
     return Status::success();
@@ -140,16 +141,29 @@ Status encodeFrame(const FrameHeader& h, const void* payload, size_t payloadByte
     return encodeFrameInto(h, payload, payloadBytes, reinterpret_cast<uint8_t*>(out.data()), total);
 }
 
-std::string encodeErrorFrame(uint64_t sequence, const std::string& reason) {
+namespace {
+
+std::string textFrame(FrameType type, uint64_t sequence, const std::string& reason, uint64_t queuedNs) {
     const std::string text = reason.substr(0, 1000);
     FrameHeader h;
-    h.type = FrameType::Error;
+    h.type = type;
+    h.edgeQueueNs = queuedNs;
     h.dtype = DType::UInt8;
     h.sequence = sequence;
     h.dims = {static_cast<uint32_t>(text.size())};
     std::string out;
     (void)encodeFrame(h, text.data(), text.size(), out);  // cannot fail: one small dimension
     return out;
+}
+
+}  // namespace
+
+std::string encodeErrorFrame(uint64_t sequence, const std::string& reason) {
+    return textFrame(FrameType::Error, sequence, reason, 0);
+}
+
+std::string encodeBusyFrame(uint64_t sequence, const std::string& reason, uint64_t queuedNs) {
+    return textFrame(FrameType::Busy, sequence, reason, queuedNs);
 }
 
 std::string errorFrameText(const FrameView& frame) {
@@ -192,6 +206,7 @@ Result<FrameView> decodeFrame(const uint8_t* data, size_t size, size_t maxFrameB
     h.edgeComputeNs = get<uint64_t>(data, 24);
     h.codec = {static_cast<Quant>(quant), static_cast<Lossless>(lossless)};
     h.edgeDecodeNs = get<uint64_t>(data, 40);
+    h.edgeQueueNs = get<uint64_t>(data, 48);
     h.dims.resize(ndim);
     for (size_t i = 0; i < ndim; ++i) h.dims[i] = get<uint32_t>(data, kFrameHeaderBytes + 4 * i);
     const uint32_t declared = get<uint32_t>(data, 32);

@@ -106,6 +106,8 @@ QJsonObject sampleToJson(const Sample& s) {
         o["encode_ms"] = s.encodeMs;
         o["decode_ms"] = s.decodeMs;
     }
+    if (s.queueMs > 0.0) o["queue_ms"] = s.queueMs;
+    if (s.busy) o["busy"] = true;
     if (s.probeBytes > 0) {
         o["probe_bytes"] = static_cast<qint64>(s.probeBytes);
         o["probe_ms"] = s.probeMs;
@@ -142,6 +144,8 @@ Result<Sample> sampleFromJson(const QJsonObject& o) {
     s.codec = o.value("codec").toString().toStdString();
     s.encodeMs = o.value("encode_ms").toDouble(0.0);
     s.decodeMs = o.value("decode_ms").toDouble(0.0);
+    s.queueMs = o.value("queue_ms").toDouble(0.0);
+    s.busy = o.value("busy").toBool(false);
     s.probeBytes = o.value("probe_bytes").toInteger(0);
     s.probeMs = o.value("probe_ms").toDouble(0.0);
     return s;

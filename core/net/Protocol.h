@@ -93,8 +93,12 @@ struct Sample {
     int label = -1;
     int prediction = -1;
     double deviceMs = 0.0;       // layers [0, p) on the device
-    double transferMs = 0.0;     // send + wait for the result, minus encode, decode and the edge's compute
+    double transferMs = 0.0;     // send + wait for the result, minus encode, decode, queueing and the edge's compute
     double edgeMs = 0.0;         // layers [p, n) on the edge, as the edge measured them
+    // The time the frame waited in the edge's queue before the edge began on it (core/net/FairQueue.h),
+    // and whether the edge shed it instead (a busy answer: no prediction, the deadline missed).
+    double queueMs = 0.0;
+    bool busy = false;
     double totalMs = 0.0;        // from taking the input to holding the prediction
     int64_t bytesSent = 0;       // frame bytes sent to the edge: tensor + header (0 when device-only)
     // The cut tensor's codec (core/net/Codec.h; empty when no cut tensor was sent), the

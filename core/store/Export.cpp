@@ -65,7 +65,7 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
     std::string out =
         "run_id,seq,device_time_ms,image_index,exit,partition,label,prediction,correct,device_ms,transfer_ms,edge_ms,"
         "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source,bandwidth_state,"
-        "config_source,exit_taken,confidence,sent_to_edge,codec,encode_ms,decode_ms\n";
+        "config_source,exit_taken,confidence,sent_to_edge,codec,encode_ms,decode_ms,queue_ms,busy,device\n";
     out.reserve(rows->size() * 120);
     const std::string run = std::to_string(runId);
     for (const auto& r : *rows) {
@@ -77,7 +77,9 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
                num(x.throughputBps) + ',' + num(r.predictedMs) + ',' + num(r.energyMj) + ',' + csvField(r.energySource) + ',' +
                (x.bandwidthStateBps >= 0 ? std::to_string(x.bandwidthStateBps) : std::string()) + ',' + csvField(x.configSource) +
                ',' + std::to_string(x.exitTaken >= 0 ? x.exitTaken : x.exit) + ',' + num(x.confidence) + ',' +
-               (x.sentToEdge ? "1" : "0") + ',' + csvField(x.codec) + ',' + num(x.encodeMs) + ',' + num(x.decodeMs) + '\n';
+               (x.sentToEdge ? "1" : "0") + ',' + csvField(x.codec) + ',' + num(x.encodeMs) + ',' + num(x.decodeMs) + ',' +
+               num(x.queueMs) + ',' + (x.busy ? "1" : "0") + ',' + (r.device >= 0 ? std::to_string(r.device) : std::string()) +
+               '\n';
     }
     return writeFileAtomically(outPath, out);
 }
@@ -127,6 +129,11 @@ Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path) {
             x.codec = c[24].trimmed().toStdString();
             x.encodeMs = c[25].toDouble();
             x.decodeMs = c[26].toDouble();
+        }
+        if (c.size() >= 30) {
+            x.queueMs = c[27].toDouble();
+            x.busy = c[28].trimmed() == "1";
+            r.device = c[29].trimmed().isEmpty() ? -1 : c[29].trimmed().toInt();
         }
         rows.push_back(std::move(r));
     }

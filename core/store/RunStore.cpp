@@ -40,7 +40,7 @@ bool processAlive(int64_t pid) {
 constexpr const char* kSampleColumns =
     "seq, device_time_ms, image_index, exit, partition, label, prediction, correct, device_ms, transfer_ms, edge_ms, "
     "total_ms, bytes_sent, bandwidth_bps, throughput_bps, predicted_ms, energy_mj, energy_source, bandwidth_state, "
-    "config_source, exit_taken, confidence, sent_to_edge, codec, encode_ms, decode_ms";
+    "config_source, exit_taken, confidence, sent_to_edge, codec, encode_ms, decode_ms, queue_ms, busy, device";
 
 }  // namespace
 
@@ -246,7 +246,7 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
     if (rows.empty()) return Status::success();
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return s;
     const std::string sql = std::string("INSERT INTO samples(run_id, ") + kSampleColumns +
-                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)";
+                            ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30)";
     Stmt s(db_, sql.c_str());
     for (const SampleRow& r : rows) {
         const net::Sample& x = r.sample;
@@ -263,6 +263,11 @@ Status RunStore::insertSamples(int64_t runId, const std::vector<SampleRow>& rows
         s.bindTextOrNull(21, x.configSource);
         s.bind(22, x.exitTaken >= 0 ? x.exitTaken : x.exit).bind(23, x.confidence).bind(24, x.sentToEdge ? 1 : 0);
         s.bindTextOrNull(25, x.codec).bind(26, x.encodeMs).bind(27, x.decodeMs);
+        s.bind(28, x.queueMs).bind(29, x.busy ? 1 : 0);
+        if (r.device >= 0)
+            s.bind(30, static_cast<int64_t>(r.device));
+        else
+            s.bindNull(30);
         if (s.step() != SQLITE_DONE) {
             const std::string why = s.error();
             (void)exec("ROLLBACK");
@@ -388,6 +393,9 @@ Result<std::vector<SampleRow>> RunStore::samples(int64_t runId) {
         x.codec = s.text(23);
         x.encodeMs = s.isNull(24) ? 0.0 : s.f64(24);
         x.decodeMs = s.isNull(25) ? 0.0 : s.f64(25);
+        x.queueMs = s.isNull(26) ? 0.0 : s.f64(26);
+        x.busy = !s.isNull(27) && s.i64(27) != 0;
+        r.device = s.isNull(28) ? -1 : static_cast<int>(s.i64(28));
         rows.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());

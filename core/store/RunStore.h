@@ -33,13 +33,14 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 struct SampleRow {
     net::Sample sample;
     double predictedMs = NAN;  // NULL in the database when unknown
     double energyMj = NAN;
     std::string energySource;  // "model" or "sensor:<name>"; empty = NULL
+    int device = -1;           // a fleet run's device number (core/control/FleetRun.h); -1 = NULL
 };
 
 struct EventRow {

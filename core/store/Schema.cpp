@@ -143,6 +143,30 @@ CREATE TABLE codec_calibration_rows(
   accuracy REAL NOT NULL, bytes_mean REAL NOT NULL, bytes_p95 REAL NOT NULL,
   PRIMARY KEY(calibration_id, exit, partition, codec)) WITHOUT ROWID;
 )sql",
+    // 8 -> 9: many devices sharing one edge (core/control/FleetRun.h). Each sample keeps the
+    // time its frame waited in the edge's queue, whether the edge shed it (busy), and its
+    // fleet device's number. A fleet is one run per device; `fleets` and `fleet_devices`
+    // tie them together with each device's join, leave and end; `fleet_edge` samples the
+    // shared edge's queue and service over time.
+    R"sql(
+ALTER TABLE samples ADD COLUMN queue_ms REAL;
+ALTER TABLE samples ADD COLUMN busy INTEGER;
+ALTER TABLE samples ADD COLUMN device INTEGER;
+CREATE TABLE fleets(
+  id INTEGER PRIMARY KEY,
+  experiment TEXT NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
+  planning TEXT NOT NULL, status TEXT NOT NULL, error TEXT, params_json TEXT NOT NULL);
+CREATE TABLE fleet_devices(
+  fleet_id INTEGER NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
+  device INTEGER NOT NULL, run_id INTEGER REFERENCES runs(id),
+  endpoint TEXT, bandwidth_bps REAL, joined_ms REAL NOT NULL, left_ms REAL, end_reason TEXT,
+  PRIMARY KEY(fleet_id, device)) WITHOUT ROWID;
+CREATE TABLE fleet_edge(
+  fleet_id INTEGER NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
+  t_ms REAL NOT NULL, queue_length INTEGER NOT NULL, queue_peak INTEGER NOT NULL,
+  frames_out INTEGER NOT NULL, shed INTEGER NOT NULL, service_ms_sum REAL NOT NULL,
+  PRIMARY KEY(fleet_id, t_ms)) WITHOUT ROWID;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
