@@ -1,0 +1,57 @@
+#pragma once
+// Planning many devices that share one edge.
+//
+// The edge serves frames one at a time per server, fairly across devices, and each device has
+// at most one frame in flight (it waits for the answer before its next input). So a frame
+// finds at most one frame of every other offloading device ahead of it, and its worst-case
+// latency is
+//     L_i = A_i + sum over the other offloading devices j of s_j
+// where A_i is the device's own predicted latency (core/plan/Planner.h) and s_j the edge's
+// service time of device j's plan (its edge layers and decode; 0 when it sends nothing).
+// With S = sum of every s_j (the edge's work per round of the fleet), L_i = A_i - s_i + S.
+//
+//   - planIndependently: Edgent's rule for each device alone, as if it had the edge to itself
+//     (the baseline).
+//   - planJointly: maximises the fleet's mean accuracy subject to L_i <= D_i for every device.
+//     For each candidate round S (a grid up to the largest deadline), every device takes its
+//     most accurate option with A_i - s_i + S <= D_i; while the fleet's sum of s exceeds S the
+//     device whose next cheaper option loses the least accuracy per ms of edge time saved
+//     steps down (a greedy multiple-choice knapsack). The S with the most devices feasible,
+//     then the highest accuracy, wins.
+//
+// With k servers the round divides by k (the frames ahead are served k at a time).
+// Torch-free; a plan for 1,000 devices takes milliseconds.
+
+#include "core/plan/Planner.h"
+
+#include <vector>
+
+namespace edgent::core::plan {
+
+struct FleetDevice {
+    double bandwidthBps = 0.0;
+    double deadlineMs = 0.0;
+};
+
+struct FleetPlan {
+    std::vector<PlanResult> plans;  // one per device; feasible: its worst-case bound meets its deadline
+    std::vector<double> serviceMs;  // s_i: the edge's service time of each plan
+    std::vector<double> boundMs;    // L_i: each device's worst-case latency under the whole fleet's plans
+    double roundMs = 0.0;           // S / servers: the edge's work per round
+    double meanAccuracy = 0.0;
+    int feasible = 0;               // devices whose bound meets their deadline
+    std::string planning;           // "joint" or "independent"
+};
+
+// The edge's service time of a plan: its layers after the cut and the decode (0 when device-only).
+double edgeServiceMs(const LatencyTable& table, const PlanResult& plan);
+
+// The bounds, round and totals of a set of plans (fills everything but `plans` and `planning`).
+void boundFleet(const LatencyTable& table, const std::vector<FleetDevice>& devices, int servers, FleetPlan& plan);
+
+FleetPlan planIndependently(const PlanContext& context, const PlanGoal& goal, const std::vector<FleetDevice>& devices,
+                            int servers = 1);
+FleetPlan planJointly(const PlanContext& context, const PlanGoal& goal, const std::vector<FleetDevice>& devices,
+                      int servers = 1);
+
+}  // namespace edgent::core::plan

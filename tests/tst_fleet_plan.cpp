@@ -1,0 +1,162 @@
+// Planning many devices that share one edge (core/plan/Fleet.h): the joint planner against an
+// exhaustive search over every device's (exit, partition), with the worst-case bounds
+// recomputed here by hand.
+#include "core/plan/Fleet.h"
+
+#include <QtTest>
+
+#include <random>
+
+using namespace edgent::core;
+using namespace edgent::core::plan;
+
+namespace {
+
+struct Choice {
+    int exit, partition;
+    double ms, service, accuracy;
+};
+
+// The bound of the fleet's header comment, written out: a device that offloads waits for the
+// edge time of every other device that offloads.
+std::vector<double> bounds(const std::vector<Choice>& c) {
+    double sum = 0.0;
+    for (const auto& x : c) sum += x.service;
+    std::vector<double> out;
+    for (const auto& x : c) out.push_back(x.ms + (x.service > 0 ? sum - x.service : 0.0));
+    return out;
+}
+
+}  // namespace
+
+class TestFleetPlan : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void jointPlansMeetTheirBoundsAndComeCloseToTheBestAccuracy() {
+        std::mt19937_64 rng(11);
+        const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
+        int jointBeatsIndependent = 0, tables = 0;
+        double worstGap = 0.0;
+        for (int round = 0; round < 40; ++round) {
+            std::uniform_real_distribution<double> ms(0.0, 6.0), acc(0.5, 0.95), speedup(2.0, 20.0), mbps(0.5, 20.0),
+                deadline(10.0, 80.0);
+            std::vector<std::vector<double>> device, edge;
+            std::vector<double> accuracy;
+            for (int e = 0; e < spec.numExits(); ++e) {
+                const double s = speedup(rng);
+                device.emplace_back();
+                edge.emplace_back();
+                for (int i = 0; i < spec.pathLength(e); ++i) {
+                    device.back().push_back(ms(rng));
+                    edge.back().push_back(device.back().back() / s);
+                }
+                accuracy.push_back(acc(rng));
+            }
+            std::sort(accuracy.begin(), accuracy.end());  // later exits are more accurate, as in a real model
+            auto table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5);
+            QVERIFY(table.ok());
+            PlanContext context;
+            context.spec = spec;
+            context.table = *table;
+            context.exitAccuracy = accuracy;
+            PlanGoal goal;
+            goal.codec = "fp32";
+            const int n = 2 + round % 2;
+            std::vector<FleetDevice> devices;
+            for (int i = 0; i < n; ++i) devices.push_back({mbps(rng) * 1e6, deadline(rng)});
+
+            const FleetPlan joint = planJointly(context, goal, devices);
+            const FleetPlan alone = planIndependently(context, goal, devices);
+            QCOMPARE(static_cast<int>(joint.plans.size()), n);
+            // The bounds the planner reports are the header's formula.
+            for (const FleetPlan* f : {&joint, &alone}) {
+                std::vector<Choice> c;
+                for (const auto& p : f->plans)
+                    c.push_back({p.exit, p.partition, table->predictMs(p.exit, p.partition, devices[c.size()].bandwidthBps),
+                                 p.partition < table->pathLength(p.exit) ? table->edgeMs(p.exit, p.partition) : 0.0,
+                                 p.accuracy});
+                const auto b = bounds(c);
+                for (int i = 0; i < n; ++i) {
+                    QVERIFY(std::abs(b[static_cast<size_t>(i)] - f->boundMs[static_cast<size_t>(i)]) < 1e-9);
+                    QCOMPARE(f->plans[static_cast<size_t>(i)].feasible, b[static_cast<size_t>(i)] <= devices[static_cast<size_t>(i)].deadlineMs);
+                }
+            }
+            // Exhaustive: the most devices that can all meet their bounds, then the best accuracy.
+            std::vector<std::vector<Choice>> options(static_cast<size_t>(n));
+            for (int i = 0; i < n; ++i)
+                for (int e = 0; e < spec.numExits(); ++e)
+                    for (int p = 0; p <= table->pathLength(e); ++p)
+                        options[static_cast<size_t>(i)].push_back(
+                            {e, p, table->predictMs(e, p, devices[static_cast<size_t>(i)].bandwidthBps),
+                             p < table->pathLength(e) ? table->edgeMs(e, p) : 0.0, accuracy[static_cast<size_t>(e)]});
+            int bestFeasible = -1;
+            double bestAccuracy = 0.0;
+            std::vector<size_t> idx(static_cast<size_t>(n), 0);
+            while (true) {
+                std::vector<Choice> c;
+                for (int i = 0; i < n; ++i) c.push_back(options[static_cast<size_t>(i)][idx[static_cast<size_t>(i)]]);
+                const auto b = bounds(c);
+                int feasible = 0;
+                double a = 0.0;
+                for (int i = 0; i < n; ++i) {
+                    feasible += b[static_cast<size_t>(i)] <= devices[static_cast<size_t>(i)].deadlineMs;
+                    a += c[static_cast<size_t>(i)].accuracy / n;
+                }
+                if (feasible > bestFeasible || (feasible == bestFeasible && a > bestAccuracy)) {
+                    bestFeasible = feasible;
+                    bestAccuracy = a;
+                }
+                size_t k = 0;
+                while (k < idx.size() && ++idx[k] == options[k].size()) idx[k++] = 0;
+                if (k == idx.size()) break;
+            }
+            ++tables;
+            QCOMPARE(joint.feasible, bestFeasible);
+            if (bestFeasible == n) worstGap = std::max(worstGap, bestAccuracy - joint.meanAccuracy);
+            QVERIFY(joint.feasible >= alone.feasible);
+            if (joint.feasible > alone.feasible) ++jointBeatsIndependent;
+        }
+        qInfo("joint vs exhaustive over %d tables: worst accuracy gap %.4f; joint met more bounds than independent in %d",
+              tables, worstGap, jointBeatsIndependent);
+        QVERIFY2(worstGap <= 0.02, "the greedy step-down stays within 2 points of the best mean accuracy");
+        QVERIFY2(jointBeatsIndependent > 0, "the random fleets include some where planning alone overloads the edge");
+    }
+
+    // Identical devices: more devices leave each less of the edge; joint planning keeps every
+    // bound, while planning alone offloads them all and breaks the bounds.
+    void moreDevicesPushJointPlansTowardsTheDevice() {
+        const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
+        std::vector<std::vector<double>> device, edge;
+        for (int e = 0; e < spec.numExits(); ++e) {
+            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 1.0 + e * 0.2);
+            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.25);
+        }
+        auto table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5);
+        QVERIFY(table.ok());
+        PlanContext context;
+        context.spec = spec;
+        context.table = *table;
+        context.exitAccuracy = {0.80, 0.84, 0.87, 0.89, 0.91};
+        PlanGoal goal;
+        goal.codec = "fp32";
+        double lastAccuracy = 1.0;
+        for (int n : {1, 2, 4, 8, 16}) {
+            const std::vector<FleetDevice> devices(static_cast<size_t>(n), FleetDevice{4e6, 20.0});
+            const FleetPlan joint = planJointly(context, goal, devices);
+            const FleetPlan alone = planIndependently(context, goal, devices);
+            int offloading = 0;
+            for (const auto& p : joint.plans) offloading += p.partition < table->pathLength(p.exit);
+            QCOMPARE(joint.feasible, n);
+            // Dropping one device from a fleet's plans leaves the others' bounds met: the mean
+            // accuracy cannot rise with the fleet's size.
+            QVERIFY(joint.meanAccuracy <= lastAccuracy + 1e-9);
+            lastAccuracy = joint.meanAccuracy;
+            qInfo("%2d devices: joint offloads %d, mean accuracy %.3f, round %.2f ms; alone meets %d bounds", n, offloading,
+                  joint.meanAccuracy, joint.roundMs, alone.feasible);
+            if (n >= 8) QVERIFY2(alone.feasible < n, "alone, every device offloads and the edge's round breaks the bounds");
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestFleetPlan)
+#include "tst_fleet_plan.moc"
