@@ -94,7 +94,8 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
         if (streamStop_) break;
         if (request.rateHz > 0.0 &&
             !TokenBucketShaper::waitUntil(start + std::chrono::duration_cast<Clock::duration>(
-                                                      std::chrono::duration<double>(static_cast<double>(seq) / request.rateHz)),
+                                                      std::chrono::duration<double>(static_cast<double>(seq) / request.rateHz +
+                                                                                    request.phaseMs / 1000.0)),
                                           &streamStop_))
             break;
         DeviceConfig cfg;

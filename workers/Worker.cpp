@@ -6,6 +6,7 @@
 #include "core/plan/Adaptive.h"
 #include "core/net/Curve.h"
 #include "core/net/Frame.h"
+#include "core/util/Slowdown.h"
 
 #include <QJsonDocument>
 #include <QSysInfo>
@@ -262,6 +263,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         reply["libtorch"] = TORCH_VERSION;
         reply["threads"] = torch::get_num_threads();
         reply["slowdown"] = options_.slowdown;
+        reply["slowdown_wait"] = slowdownSpins() ? "spin" : "sleep";
         reply["energy_sensor"] = energy_ ? QString::fromStdString(energy_->name()) : QString();
         reply["pid"] = static_cast<qint64>(::getpid());
         reply["control"] = QString::fromStdString(controlEndpoint_);
@@ -348,6 +350,8 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         StreamRequest s;
         s.count = request.value("count").toInteger(0);
         s.rateHz = request.value("rate_hz").toDouble(0.0);
+        s.phaseMs = request.value("phase_ms").toDouble(0.0);
+        if (!(s.phaseMs >= 0.0 && s.phaseMs <= 60000.0)) return fail("phase_ms must be from 0 to 60000");
         s.dataset = request.value("dataset").toString("fashion-mnist").toStdString();
         s.dataDir = request.value("data_dir").toString().toStdString();
         s.trainSplit = request.value("split").toString("test") == "train";

@@ -71,6 +71,7 @@ struct DeviceConfig {
 struct StreamRequest {
     int64_t count = 0;    // 0: until stopped
     double rateHz = 0.0;  // 0: back-to-back
+    double phaseMs = 0.0;  // with a rate: the schedule starts this much later (devices of a fleet out of step)
     std::string dataset = "fashion-mnist";
     std::string dataDir;
     bool trainSplit = false;

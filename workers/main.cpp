@@ -2,6 +2,8 @@
 // endpoints, then serves its control channel until `shutdown`, SIGINT or SIGTERM.
 #include "workers/Worker.h"
 
+#include "core/util/Slowdown.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QJsonDocument>
@@ -49,6 +51,10 @@ int main(int argc, char** argv) {
          "Device: energy sensor to read per sample: auto (RAPL, then an INA219, else the controller's "
          "power model), rapl, ina219 or none.",
          "KIND", "auto"},
+        {"slowdown-wait",
+         "How --slowdown waits: spin (default: busy, as a slow device is while it computes) or sleep (for many "
+         "emulated devices on fewer cores, which spinning would make compete for them).",
+         "HOW", "spin"},
         {"queue", "Edge: frames that may wait for a server in total (default 16); more are answered busy.", "N", "16"},
         {"queue-per-device", "Edge: frames one device may have waiting (default 2); more are answered busy.", "N", "2"},
         {"servers", "Edge: threads serving the queue (default 1), each with --threads LibTorch threads.", "N", "1"},
@@ -86,6 +92,9 @@ int main(int argc, char** argv) {
     options.slowdown = parser.value("slowdown").toDouble(&ok);
     if (!ok || options.slowdown < 1.0 || options.slowdown > 1000.0) return fail("--slowdown must be a number from 1 to 1000");
     options.energySensor = parser.value("energy").toStdString();
+    const QString wait = parser.value("slowdown-wait");
+    if (wait != "spin" && wait != "sleep") return fail("--slowdown-wait must be spin or sleep");
+    edgent::core::slowdownSpins() = wait == "spin";
     options.queueCapacity = parser.value("queue").toInt(&ok);
     if (!ok || options.queueCapacity < 1 || options.queueCapacity > 4096) return fail("--queue must be an integer from 1 to 4096");
     options.queuePerDevice = parser.value("queue-per-device").toInt(&ok);

@@ -132,6 +132,10 @@ QList<QCommandLineOption> workerCliOptions() {
         {QStringLiteral("threads"), QStringLiteral("LibTorch threads per local worker (default 1)."), QStringLiteral("N")},
         {QStringLiteral("edge-threads"), QStringLiteral("LibTorch threads of the local edge worker (default: --threads)."),
          QStringLiteral("N")},
+        {QStringLiteral("slowdown-wait"),
+         QStringLiteral("How an emulated slow device waits: spin (default) or sleep, for many devices on fewer cores "
+                        "(profile the device the same way as the runs that use the profile)."),
+         QStringLiteral("HOW")},
     };
 }
 
@@ -157,6 +161,9 @@ std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command&
     o.deviceThreads = static_cast<int>(*threads);
     o.edgeThreads = static_cast<int>(*edgeThreads);
     o.deviceSlowdown = deviceSlowdown;
+    o.slowdownWait = p.value(QStringLiteral("slowdown-wait")).toStdString();
+    if (o.slowdownWait.empty()) o.slowdownWait = "spin";
+    if (o.slowdownWait != "spin" && o.slowdownWait != "sleep") return refuse("--slowdown-wait must be spin or sleep");
     return o;
 }
 

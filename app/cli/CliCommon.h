@@ -2,6 +2,7 @@
 // Shared plumbing for the `edgent` subcommands: the one-line error convention, --help and
 // --json handling, and unit parsing.
 
+#include "core/control/LiveRun.h"
 #include "core/control/WorkerLink.h"
 #include "core/model/Confidence.h"
 #include "core/model/ModelFile.h"
@@ -100,6 +101,12 @@ QString formatDuration(double seconds);
 int runTrain(const QStringList& args);
 int runEval(const QStringList& args);
 int runRun(const QStringList& args);
+// `edgent run --devices N` (app/cli/FleetCommand.cpp): its options, whether they were given,
+// and the fleet run itself from run's parsed options.
+QList<QCommandLineOption> fleetCliOptions();
+bool wantsFleet(const Command& cmd);
+int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const core::control::WorkerLinkOptions& link,
+                const core::ModelBytes& model);
 int runKeys(const QStringList& args);
 int runRuns(const QStringList& args);
 int runExport(const QStringList& args);

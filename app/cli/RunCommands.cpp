@@ -75,6 +75,7 @@ int runRun(const QStringList& args) {
         {"dynamic", "With --policy: follow the bandwidth live (estimator, change points, configuration map)."},
     });
     cmd.addOptions({codecCliOption()});
+    cmd.addOptions(fleetCliOptions());
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
     auto& p = cmd.parser();
@@ -177,6 +178,8 @@ int runRun(const QStringList& args) {
     if (o.planning && linkOptions->local && *slowdown != profiledSlowdown)
         std::fprintf(stderr, "warning: the device was profiled with slowdown %g, this run uses %g; the plan will be off\n",
                      profiledSlowdown, *slowdown);
+
+    if (wantsFleet(cmd)) return runFleetCli(cmd, o, *linkOptions, *bytes);
 
     core::control::WorkerLink link(*linkOptions);
     if (auto s = link.start(); !s) return cmd.fail(QString::fromStdString(s.error()));

@@ -22,6 +22,7 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
         if (static_cast<int>(p.context.exitAccuracy.size()) != p.context.table.numExits())
             return makeError("the model's exit accuracies do not match its latency table");
         if (auto s = plan::checkPlanInputs(p.context, p.goal); !s) return makeError(s.error());
+        if (p.external && p.dynamic) return makeError("a fleet's member plans statically");
     }
     auto impl = std::make_unique<Impl>(link, std::move(options), std::move(observer));
     Impl& r = *impl;
@@ -38,7 +39,9 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
     r.current.predictedMs = NAN;
     if (o.planning) {
         r.planning = o.planning;
-        if (o.planning->dynamic) {
+        if (o.planning->external) {
+            r.current = *o.planning->external;
+        } else if (o.planning->dynamic) {
             r.buildDynamic(initialBps);
             r.current = r.dynamic->plan();
         } else {
@@ -134,6 +137,14 @@ void LiveRun::setGoal(RunPlanning planning, const std::string& why) {
     {
         std::lock_guard lock(impl_->mutex);
         impl_->goalRequest = std::make_pair(std::move(planning), why);
+    }
+    impl_->wake.notify_all();
+}
+
+void LiveRun::adoptPlan(const plan::PlanResult& plan, const std::string& why) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->planRequest = std::make_pair(plan, why);
     }
     impl_->wake.notify_all();
 }

@@ -50,6 +50,9 @@ struct RunPlanning {
     bool dynamic = false;            // follow the estimated bandwidth
     double messageOverheadMs = 0.0;  // the device profile's median per-message cost (the estimator subtracts it)
     plan::CusumOptions cusum;
+    // A fleet's member (core/control/FleetRun.h): the fleet chooses every plan, the first one
+    // here and later ones through adoptPlan(); the run never re-plans by itself. Static only.
+    std::optional<plan::PlanResult> external;
 };
 
 struct LiveRunOptions {
@@ -60,11 +63,13 @@ struct LiveRunOptions {
     std::string modelHash;
     std::string source;                              // who started it: "cli", "sweep", "workbench window", ...
     std::map<std::string, std::string> extraParams;  // recorded beside the standard ones
+    int device = -1;                                 // a fleet's device number, kept with every sample
 
     // The stream.
     int64_t count = 0;       // inferences; 0: until stopped, or until the trace's last time stamp
     double durationS = 0.0;  // > 0: end after this long on the run's clock
     double rateHz = 0.0;     // 0: back-to-back
+    double phaseMs = 0.0;    // with a rate: the first input this much after the stream starts
     std::string dataset = "fashion-mnist";
     std::string dataDir;  // on the device's host
     int64_t offset = 0;   // first test image
@@ -138,6 +143,8 @@ public:
     // A new deadline, policy or latency table: a static plan is re-planned, dynamic mode's
     // map is rebuilt and its estimator goes on from its current estimate. Ignored by manual runs.
     void setGoal(RunPlanning planning, const std::string& why);
+    // A fleet's member: put this plan in force (a plan event says why).
+    void adoptPlan(const plan::PlanResult& plan, const std::string& why);
     void pause();
     void resume();
     bool paused() const;

@@ -42,6 +42,7 @@ struct LiveRun::Impl {
     bool pauseRequested = false, resumeRequested = false;
     std::optional<std::pair<double, std::string>> bandwidthRequest;
     std::optional<std::pair<RunPlanning, std::string>> goalRequest;
+    std::optional<std::pair<plan::PlanResult, std::string>> planRequest;
     // The run's state.
     bool active = true;      // events of workers belong to the run
     bool accepting = false;  // samples belong to the run
@@ -132,6 +133,7 @@ struct LiveRun::Impl {
     QJsonObject streamArgs(int64_t remaining, int64_t offset) const {
         return QJsonObject{{"count", static_cast<qint64>(remaining)},
                            {"rate_hz", o.rateHz},
+                           {"phase_ms", o.phaseMs},
                            {"dataset", QString::fromStdString(o.dataset)},
                            {"data_dir", QString::fromStdString(o.dataDir)},
                            {"offset", static_cast<qint64>(offset)}};

@@ -13,6 +13,7 @@ void LiveRun::Impl::onSample(const net::Sample& in) {
         std::lock_guard lock(mutex);
         if (!accepting || (o.count > 0 && count >= o.count)) return;
         row.sample = in;
+        row.device = o.device;
         net::Sample& s = row.sample;
         s.sequence += seqOffset;
         s.deviceTimeMs += timeOffsetMs;

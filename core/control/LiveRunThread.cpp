@@ -126,7 +126,7 @@ Status LiveRun::Impl::body(std::string& status) {
             bandwidthRequest.reset();
             if (o.bandwidthBps > 0.0) cfg["bandwidth_bps"] = bps;  // measure-only runs leave the link alone
             out.push_back(recordLocked(EventKind::Bandwidth, kbps(bps) + (why.empty() ? "" : " (" + why + ")"), bps));
-            if (planning && !dynamic) {
+            if (planning && !dynamic && !planning->external) {
                 assumedBps = bps;
                 adoptLocked(planFor(bps), bps, why.empty() ? "bandwidth" : why, cfg, out);
             }
@@ -134,7 +134,7 @@ Status LiveRun::Impl::body(std::string& status) {
         if (goalRequest) {
             auto [next, why] = std::move(*goalRequest);
             goalRequest.reset();
-            if (planning) {
+            if (planning && !planning->external) {
                 out.push_back(recordLocked(EventKind::Goal,
                                            "deadline " + number(next.goal.deadlineMs) + " ms, policy " +
                                                plan::policyName(next.goal.policy) +
@@ -156,6 +156,11 @@ Status LiveRun::Impl::body(std::string& status) {
                     adoptLocked(planFor(assumedBps), assumedBps, "goal", cfg, out);
                 }
             }
+        }
+        if (planRequest) {
+            auto [next, why] = std::move(*planRequest);
+            planRequest.reset();
+            if (planning && planning->external) adoptLocked(next, assumedBps, why, cfg, out);
         }
         if (pendingSwitch && dynamic) {
             adoptLocked(*pendingSwitch, static_cast<double>(dynamic->stateLowerBps()), dynamic->source(), cfg, out);

@@ -148,7 +148,7 @@ std::string workerExecutable() {
 }
 
 Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std::string& curveKeysDir, int timeoutMs,
-                   double slowdown) {
+                   double slowdown, const std::vector<std::string>& extraArgs) {
     worker.role = role;
     std::vector<std::string> args{"--role", net::roleName(role), "--threads", std::to_string(std::max(1, threads))};
     args.push_back("--parent-pid");
@@ -161,6 +161,7 @@ Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std
         args.push_back("--curve-keys");
         args.push_back(curveKeysDir);
     }
+    args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     const std::string program = workerExecutable();
     if (auto s = worker.process.start(program, args); !s) return s;
     auto line = worker.process.readLine(timeoutMs);

@@ -50,8 +50,9 @@ struct SpawnedWorker {
 };
 
 // Starts one worker; returns once it printed its endpoints (or fails within timeoutMs).
-// slowdown > 1 emulates a slower node (edgent-worker --slowdown).
+// slowdown > 1 emulates a slower node (edgent-worker --slowdown); extraArgs go to the worker
+// as they are (an edge's --queue, --servers).
 Status spawnWorker(SpawnedWorker& worker, net::Role role, int threads, const std::string& curveKeysDir, int timeoutMs = 15000,
-                   double slowdown = 1.0);
+                   double slowdown = 1.0, const std::vector<std::string>& extraArgs = {});
 
 }  // namespace edgent::core::control

@@ -13,13 +13,20 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
     s.inferences = static_cast<int64_t>(samples.size());
     if (samples.empty()) return s;
     std::vector<double> latency;
-    int64_t correct = 0, hits = 0, timely = 0, senders = 0;
+    int64_t correct = 0, hits = 0, timely = 0, senders = 0, served = 0;
     double throughputSum = 0.0;
     for (const auto& x : samples) {
         latency.push_back(x.totalMs);
         correct += x.correct();
-        hits += deadlineMs > 0 && x.totalMs <= deadlineMs;
-        timely += deadlineMs > 0 && x.totalMs <= deadlineMs && x.correct();
+        // A shed input has no answer: it misses its deadline however soon the busy reply came.
+        const bool inTime = deadlineMs > 0 && x.totalMs <= deadlineMs && !x.busy;
+        hits += inTime;
+        timely += inTime && x.correct();
+        s.busy += x.busy;
+        if (x.sentToEdge && !x.busy) {
+            s.queueMsMean += x.queueMs;
+            ++served;
+        }
         s.deviceMsMean += x.deviceMs;
         s.transferMsMean += x.transferMs;
         s.edgeMsMean += x.edgeMs;
@@ -49,6 +56,7 @@ RunSummary summarize(const std::vector<Sample>& samples, double deadlineMs) {
     s.bytesSentMean /= n;
     s.offloadRate /= n;
     for (double& f : s.exitFractions) f /= n;
+    s.queueMsMean = served ? s.queueMsMean / static_cast<double>(served) : 0.0;
     s.throughputBpsMean = senders ? throughputSum / static_cast<double>(senders) : 0.0;
     std::sort(latency.begin(), latency.end());
     s.latencyMsP50 = nearestRank(latency, 0.50);

@@ -20,6 +20,10 @@ struct RunSummary {
     double throughputBpsMean = 0.0;  // over samples that sent bytes
     double offloadRate = 0.0;        // samples sent to the edge
     std::vector<double> exitFractions;  // samples answered at each exit
+    // Many devices sharing an edge: samples the edge shed (busy; they count as wrong and late),
+    // and the mean time frames waited in its queue, over the samples it served.
+    int64_t busy = 0;
+    double queueMsMean = 0.0;
 };
 
 // Percentiles use the nearest-rank method.

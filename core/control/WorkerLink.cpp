@@ -23,16 +23,17 @@ Status WorkerLink::start() {
         {
             std::lock_guard lock(mutex_);
             if (auto s = stepAllowed(); !s) return s;
-            if (auto s = spawnWorker(edge_, Role::Edge, options_.edgeThreads, options_.curveKeysDir, options_.timeoutMs); !s)
-                return s;
+            if (options_.sharedEdgeEndpoint.empty())
+                if (auto s = spawnWorker(edge_, Role::Edge, options_.edgeThreads, options_.curveKeysDir, options_.timeoutMs); !s)
+                    return s;
             if (auto s = stepAllowed(); !s) return s;
             if (auto s = spawnWorker(device_, Role::Device, options_.deviceThreads, options_.curveKeysDir, options_.timeoutMs,
-                                     options_.deviceSlowdown);
+                                     options_.deviceSlowdown, {"--slowdown-wait", options_.slowdownWait});
                 !s)
                 return s;
         }
         deviceEp = device_.controlEndpoint;
-        edgeEp = edge_.controlEndpoint;
+        edgeEp = options_.sharedEdgeEndpoint.empty() ? edge_.controlEndpoint : options_.sharedEdgeEndpoint;
     }
     if (auto s = stepAllowed(); !s) return s;
     if (auto s = controller_->connect(Role::Edge, edgeEp, options_.timeoutMs); !s) return s;
@@ -42,6 +43,7 @@ Status WorkerLink::start() {
 
 Status WorkerLink::loadModel(const ModelBytes& model, int timeoutMs) {
     for (Role r : {Role::Edge, Role::Device}) {
+        if (r == Role::Edge && !options_.sharedEdgeEndpoint.empty()) continue;
         auto loaded = controller_->call(r, Command::LoadModel, {}, timeoutMs, {model.specText, model.weights});
         if (!loaded) return makeError(loaded.error());
     }
@@ -49,7 +51,7 @@ Status WorkerLink::loadModel(const ModelBytes& model, int timeoutMs) {
 }
 
 std::string WorkerLink::description() const {
-    if (options_.local) return "local";
+    if (options_.local) return options_.sharedEdgeEndpoint.empty() ? "local" : "local device, shared edge";
     return options_.deviceEndpoint + " " + options_.edgeEndpoint;
 }
 

@@ -26,6 +26,10 @@ struct WorkerLinkOptions {
     int deviceThreads = 1;     // LibTorch threads of local workers
     int edgeThreads = 1;
     double deviceSlowdown = 1.0;  // local device: emulate a device this many times slower
+    std::string slowdownWait = "spin";  // and how it waits: spin or sleep (edgent-worker --slowdown-wait)
+    // With `local`: spawn the device only and share this running edge (its control endpoint);
+    // a fleet's devices do (core/control/FleetRun.h). The edge is left running at shutdown.
+    std::string sharedEdgeEndpoint;
     int timeoutMs = 15000;        // any one step: spawning, connecting
 };
 
@@ -38,7 +42,8 @@ public:
 
     // Spawns (when local) and connects to both workers. After abort() it fails at its next step.
     Status start();
-    // Sends the model to both workers (the edge first); a Pi needs no copy of its own.
+    // Sends the model to both workers (the edge first; not to a shared edge, which a fleet
+    // loads once); a Pi needs no copy of its own.
     Status loadModel(const ModelBytes& model, int timeoutMs = 30000);
 
     Controller& controller() { return *controller_; }

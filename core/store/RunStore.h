@@ -52,6 +52,30 @@ struct EventRow {
     double value = NAN;
 };
 
+// Many devices sharing one edge (core/control/FleetRun.h): one run per device, tied together.
+struct FleetDeviceRow {
+    int device = 0;
+    int64_t runId = 0;  // 0: none (the device never started)
+    std::string endpoint;
+    double bandwidthBps = NAN;
+    double joinedMs = 0.0;  // the fleet's clock
+    double leftMs = NAN;    // NaN while it runs
+    std::string endReason;
+};
+
+struct FleetEdgeRow {
+    double tMs = 0.0;
+    int64_t queueLength = 0, queuePeak = 0, framesOut = 0, shed = 0;
+    double serviceMsSum = 0.0;
+};
+
+struct FleetInfo {
+    int64_t id = 0;
+    std::string experiment, createdAt, finishedAt, planning, status, error, paramsJson;
+    std::vector<FleetDeviceRow> devices;
+    std::vector<FleetEdgeRow> edge;
+};
+
 struct ModelRecord {
     std::string hash;  // sha256 of the spec JSON and the weights
     std::string name;
@@ -145,6 +169,13 @@ public:
     // Codec calibrations (core/train/CodecCalibration.h), likewise.
     Result<int64_t> saveCodecCalibration(int64_t modelId, const CodecCalibration& calibration);
     Result<CodecCalibration> latestCodecCalibration(const std::string& modelHash, const std::string& split = "validation");
+
+    // Fleets (core/store/FleetStore.cpp).
+    Result<int64_t> beginFleet(const std::string& experiment, const std::string& planning, const std::string& paramsJson);
+    Status saveFleetDevice(int64_t fleetId, const FleetDeviceRow& row);  // inserts or replaces
+    Status addFleetEdge(int64_t fleetId, const FleetEdgeRow& row);
+    Status finishFleet(int64_t fleetId, const std::string& status, const std::string& error = {});
+    Result<FleetInfo> fleet(int64_t fleetId);
 
     Result<std::vector<RunInfo>> listRuns();  // with every run's params
     Result<RunInfo> run(int64_t runId);

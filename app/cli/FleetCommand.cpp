@@ -1,0 +1,188 @@
+// `edgent run --devices N`: many devices sharing one edge (core/control/FleetRun.h).
+#include "app/cli/CliCommon.h"
+#include "app/cli/Planning.h"
+
+#include "core/control/FleetRun.h"
+
+#include <QJsonArray>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+namespace edgent::app {
+
+namespace {
+
+std::atomic<bool> gFleetCancel{false};
+
+extern "C" void onFleetInterrupt(int) {
+    gFleetCancel.store(true);
+    std::signal(SIGINT, SIG_DFL);
+}
+
+QJsonValue rate(double r) { return r >= 0 ? QJsonValue(r) : QJsonValue(QJsonValue::Null); }
+
+}  // namespace
+
+QList<QCommandLineOption> fleetCliOptions() {
+    return {
+        {"devices", "Many devices sharing one edge: spawn N local device workers (needs --policy and --deadline).", "N"},
+        {"bandwidths", "Per-device uplink bandwidths, e.g. 4Mbps,4Mbps,1Mbps (default: --bandwidth for every device).",
+         "LIST"},
+        {"device-list", "Running device workers to drive with --edge, one control endpoint per device, comma-separated.",
+         "LIST"},
+        {"planning",
+         "Fleets: joint (every device's worst-case latency counts the others' edge time; default) or independent "
+         "(each device plans alone, the baseline).",
+         "HOW", "joint"},
+        {"edge-servers", "Fleets, local edge: threads serving its queue (default 1).", "N", "1"},
+        {"edge-queue", "Fleets, local edge: frames that may wait in total before it answers busy (default 16).", "N", "16"},
+    };
+}
+
+bool wantsFleet(const Command& cmd) {
+    const auto& p = cmd.parser();
+    return p.isSet("devices") || p.isSet("bandwidths") || p.isSet("device-list");
+}
+
+int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const core::control::WorkerLinkOptions& link,
+                const core::ModelBytes& model) {
+    const auto& p = cmd.parser();
+    int code = 0;
+    if (!run.planning) return cmd.fail("--devices needs --policy and --deadline: a fleet is planned");
+    if (run.planning->dynamic || run.trace) return cmd.fail("--devices plans statically: drop --dynamic and --trace");
+    if (core::plan::isAdaptive(run.planning->goal.policy)) return cmd.fail("--devices plans static policies only");
+    core::control::FleetOptions o;
+    o.run = run;
+    o.run.keepSamples = true;
+    o.run.source = "cli fleet";
+    o.planning = *run.planning;
+    o.model = model;
+    const QString planning = p.value("planning");
+    if (planning != "joint" && planning != "independent") return cmd.fail("--planning must be joint or independent");
+    o.joint = planning == "joint";
+    std::vector<std::string> endpoints;
+    if (p.isSet("device-list")) {
+        if (link.local) return cmd.fail("--device-list needs --edge (the shared edge's control endpoint)");
+        for (const QString& ep : p.value("device-list").split(',', Qt::SkipEmptyParts)) endpoints.push_back(ep.trimmed().toStdString());
+        o.deviceEndpoints = endpoints;
+        o.edgeEndpoint = link.edgeEndpoint;
+    } else if (!link.local) {
+        return cmd.fail("a fleet of remote devices takes --device-list and --edge, not --device");
+    }
+    const auto n = cmd.intOption("devices", endpoints.empty() ? 1 : static_cast<qint64>(endpoints.size()), 1, 64, &code);
+    if (!n) return code;
+    if (!endpoints.empty() && *n != static_cast<qint64>(endpoints.size()))
+        return cmd.fail("--devices and --device-list disagree on the number of devices");
+    const double bps = run.bandwidthBps > 0 ? run.bandwidthBps : run.assumedBandwidthBps;
+    if (p.isSet("bandwidths")) {
+        for (const QString& b : p.value("bandwidths").split(',', Qt::SkipEmptyParts)) {
+            const auto v = parseBandwidthBps(b.trimmed());
+            if (!v) return cmd.fail("--bandwidths must list bandwidths like 4Mbps, got '" + b + "'");
+            o.bandwidthsBps.push_back(*v);
+        }
+        if (!p.isSet("devices") && endpoints.empty()) {
+        } else if (static_cast<qint64>(o.bandwidthsBps.size()) != *n) {
+            return cmd.fail("--bandwidths needs one bandwidth per device");
+        }
+    } else {
+        o.bandwidthsBps.assign(static_cast<size_t>(*n), bps);
+    }
+    if (p.isSet("measure-only")) return cmd.fail("a fleet shapes every device's uplink: drop --measure-only");
+    const auto servers = cmd.intOption("edge-servers", 1, 1, 64, &code);
+    const auto queue = cmd.intOption("edge-queue", 16, 1, 4096, &code);
+    if (!servers || !queue) return code;
+    o.edgeServers = static_cast<int>(*servers);
+    o.edgeQueue = static_cast<int>(*queue);
+    o.edgeQueuePerDevice = std::min(2, o.edgeQueue);
+    o.curveKeysDir = link.curveKeysDir;
+    o.deviceThreads = link.deviceThreads;
+    o.edgeThreads = link.edgeThreads;
+    o.deviceSlowdown = link.deviceSlowdown;
+    // Emulated devices sleep out their slowdown unless told to spin: spinning, N of them would
+    // compete for this host's cores as no real fleet of devices does.
+    o.slowdownWait = cmd.parser().isSet("slowdown-wait") ? link.slowdownWait : "sleep";
+
+    std::signal(SIGINT, onFleetInterrupt);
+    auto outcome = core::control::runFleetToEnd(o, &gFleetCancel);
+    std::signal(SIGINT, SIG_DFL);
+    if (!outcome) return cmd.fail(QString::fromStdString(outcome.error()));
+    const double deadline = o.planning.goal.deadlineMs;
+    const auto s = core::control::summarizeFleet(*outcome, deadline);
+    QJsonObject out;
+    out["fleet_id"] = static_cast<qint64>(outcome->fleetId);
+    out["db"] = QString::fromStdString(o.run.dbPath);
+    out["planning"] = planning;
+    out["devices"] = static_cast<qint64>(outcome->devices.size());
+    out["deadline_ms"] = deadline;
+    out["device_slowdown"] = o.deviceSlowdown;
+    out["slowdown_wait"] = QString::fromStdString(o.slowdownWait);
+    out["inferences"] = static_cast<qint64>(s.all.inferences);
+    out["throughput_hz"] = s.throughputHz;
+    out["accuracy"] = s.all.accuracy;
+    out["latency_ms_p50"] = s.all.latencyMsP50;
+    out["latency_ms_p95"] = s.all.latencyMsP95;
+    out["deadline_hit_rate"] = rate(s.all.deadlineHitRate);
+    out["worst_device_p95_ms"] = s.worstDeviceP95Ms;
+    out["worst_device_hit_rate"] = s.worstDeviceHitRate;
+    out["busy"] = static_cast<qint64>(s.all.busy);
+    out["queue_ms_mean"] = s.all.queueMsMean;
+    out["edge_utilisation"] = s.edgeUtilisation;
+    out["edge_shed"] = static_cast<qint64>(s.shed);
+    out["edge_queue_peak"] = static_cast<qint64>(s.queuePeak);
+    out["replans"] = static_cast<qint64>(outcome->replans);
+    QJsonArray devices;
+    for (size_t i = 0; i < outcome->runs.size(); ++i) {
+        const auto& r = outcome->runs[i];
+        const auto& d = s.devices[i];
+        const auto& row = outcome->devices[i];
+        QJsonObject x;
+        x["device"] = row.device;
+        x["run_id"] = static_cast<qint64>(r.runId);
+        x["status"] = QString::fromStdString(r.status);
+        x["end"] = QString::fromStdString(row.endReason);
+        x["bandwidth_bps"] = row.bandwidthBps;
+        if (i < outcome->firstPlan.plans.size()) {
+            const auto& plan = outcome->firstPlan.plans[i];
+            x["exit"] = plan.exit;
+            x["partition"] = plan.partition;
+            x["codec"] = QString::fromStdString(core::net::codecName(plan.codec));
+            x["predicted_ms"] = plan.predictedMs;
+            x["bound_ms"] = outcome->firstPlan.boundMs[i];
+        }
+        x["inferences"] = static_cast<qint64>(d.inferences);
+        x["accuracy"] = d.accuracy;
+        x["latency_ms_p50"] = d.latencyMsP50;
+        x["latency_ms_p95"] = d.latencyMsP95;
+        x["deadline_hit_rate"] = rate(d.deadlineHitRate);
+        x["busy"] = static_cast<qint64>(d.busy);
+        x["queue_ms_mean"] = d.queueMsMean;
+        devices.append(x);
+    }
+    out["per_device"] = devices;
+    out["status"] = QString::fromStdString(outcome->status);
+    if (!outcome->error.empty()) out["error"] = QString::fromStdString(outcome->error);
+    out["wall_seconds"] = outcome->wallSeconds;
+    if (s.all.inferences == 0 && outcome->status == "failed") return cmd.fail(QString::fromStdString(outcome->error));
+    if (cmd.json()) {
+        printJson(out);
+    } else {
+        std::printf("fleet %lld in %s: %zu devices, %s planning: %lld inferences, %.1f per second, accuracy %.2f%%, p95 %.2f ms "
+                    "(worst device %.2f ms), deadline hit rate %.1f%% (worst device %.1f%%), %lld busy\n",
+                    static_cast<long long>(outcome->fleetId), o.run.dbPath.c_str(), outcome->devices.size(),
+                    planning.toUtf8().constData(), static_cast<long long>(s.all.inferences), s.throughputHz,
+                    100 * s.all.accuracy, s.all.latencyMsP95, s.worstDeviceP95Ms, 100 * s.all.deadlineHitRate,
+                    100 * s.worstDeviceHitRate, static_cast<long long>(s.all.busy));
+        for (size_t i = 0; i < outcome->runs.size(); ++i)
+            std::printf("  device %d: run %lld, %s, exit %d partition %d, p95 %.2f ms, hit rate %.1f%%\n", outcome->devices[i].device,
+                        static_cast<long long>(outcome->runs[i].runId), outcome->devices[i].endReason.c_str(),
+                        i < outcome->firstPlan.plans.size() ? outcome->firstPlan.plans[i].exit : -1,
+                        i < outcome->firstPlan.plans.size() ? outcome->firstPlan.plans[i].partition : -1,
+                        s.devices[i].latencyMsP95, 100 * s.devices[i].deadlineHitRate);
+    }
+    if (outcome->status == "failed") return cmd.fail(QString::fromStdString(outcome->error));
+    return outcome->status == "interrupted" ? 130 : 0;
+}
+
+}  // namespace edgent::app

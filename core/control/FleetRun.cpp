@@ -1,0 +1,550 @@
+#include "core/control/FleetRun.h"
+
+#include <QJsonDocument>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace edgent::core::control {
+
+using net::Command;
+using net::Role;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Member {
+    int device = 0;
+    double bps = 0.0;
+    std::string endpoint;  // a remote device's control endpoint; empty: local
+    std::unique_ptr<WorkerLink> link;
+    std::unique_ptr<LiveRun> run;
+    store::FleetDeviceRow row;
+    bool recorded = false;  // its end is in the store
+    plan::PlanResult plan;
+    double boundMs = 0.0;
+};
+
+std::string oneLine(const LiveRunOutcome& o) { return o.error.empty() ? o.status : o.status + ": " + o.error; }
+
+}  // namespace
+
+struct FleetRun::Impl {
+    FleetOptions o;
+    FleetObserver observer;
+    const Clock::time_point t0 = Clock::now();
+    int64_t fleetId = 0;
+    std::unique_ptr<store::RunStore> db;  // start(), then the fleet thread only
+    SpawnedWorker edgeProcess;
+    std::unique_ptr<Controller> edge;
+    std::string edgeControl;
+    std::string edgeFailure;
+
+    mutable std::mutex mutex;
+    std::condition_variable wake;
+    std::vector<std::unique_ptr<Member>> members;  // by device number
+    std::vector<double> addRequests;
+    std::vector<int> removeRequests;
+    std::vector<std::pair<int, double>> bandwidthRequests;
+    bool stopRequested = false;
+    std::string stopStatus = "finished";
+    bool ended = false;
+    FleetOutcome outcome;
+    std::thread thread;
+
+    double nowMs() const { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+    Status spawn(Member& m) {
+        WorkerLinkOptions w;
+        w.local = m.endpoint.empty();
+        w.deviceEndpoint = m.endpoint;
+        w.edgeEndpoint = edgeControl;
+        w.sharedEdgeEndpoint = edgeControl;
+        w.curveKeysDir = o.curveKeysDir;
+        w.deviceThreads = o.deviceThreads;
+        w.deviceSlowdown = o.deviceSlowdown;
+        w.slowdownWait = o.slowdownWait;
+        w.timeoutMs = o.timeoutMs;
+        m.link = std::make_unique<WorkerLink>(w);
+        if (auto s = m.link->start(); !s) return makeError("device " + std::to_string(m.device) + ": " + s.error());
+        if (auto s = m.link->loadModel(o.model); !s) return makeError("device " + std::to_string(m.device) + ": " + s.error());
+        m.row.device = m.device;
+        m.row.endpoint = m.endpoint.empty() ? m.link->controller().info(Role::Device).endpoint : m.endpoint;
+        m.row.bandwidthBps = m.bps;
+        return Status::success();
+    }
+
+    // The plans of every member still running, by the fleet's planning. Caller holds the mutex.
+    plan::FleetPlan planLocked(const std::vector<Member*>& active) const {
+        std::vector<plan::FleetDevice> devices;
+        for (const Member* m : active) devices.push_back({m->bps, o.planning.goal.deadlineMs});
+        return o.joint ? plan::planJointly(o.planning.context, o.planning.goal, devices, o.edgeServers)
+                       : plan::planIndependently(o.planning.context, o.planning.goal, devices, o.edgeServers);
+    }
+
+    std::vector<Member*> activeLocked(bool includeUnstarted) {
+        std::vector<Member*> out;
+        for (auto& m : members)
+            if (!m->recorded && (m->run ? !m->run->ended() : includeUnstarted)) out.push_back(m.get());
+        return out;
+    }
+
+    // Re-plans the running members and hands each its plan. Caller holds the mutex.
+    void replanLocked(const std::string& why) {
+        auto active = activeLocked(false);
+        if (active.empty()) return;
+        const plan::FleetPlan fleet = planLocked(active);
+        for (size_t i = 0; i < active.size(); ++i) {
+            Member& m = *active[i];
+            m.boundMs = fleet.boundMs[i];
+            const bool changed = !plan::sameConfiguration(m.plan, fleet.plans[i]);
+            m.plan = fleet.plans[i];
+            if (changed) m.run->adoptPlan(m.plan, "fleet: " + why);
+        }
+        ++outcome.replans;
+    }
+
+    Status startMember(Member& m) {
+        LiveRunOptions r = o.run;
+        r.device = m.device;
+        r.bandwidthBps = m.bps;
+        r.offset = (o.run.offset + 1000 * static_cast<int64_t>(m.device)) % 10000;  // each device its own images
+        // Devices at a rate start out of step, spread over one period, as independent cameras are;
+        // in step, they would also compute at the same instants on this host's shared cores.
+        const int n = std::max<int>(1, static_cast<int>(o.bandwidthsBps.size()));
+        if (r.rateHz > 0) r.phaseMs = 1000.0 / r.rateHz * static_cast<double>(m.device % n) / n;
+        r.extraParams["fleet_id"] = std::to_string(fleetId);
+        r.extraParams["fleet_device"] = std::to_string(m.device);
+        r.extraParams["fleet_planning"] = o.joint ? "joint" : "independent";
+        r.extraParams["fleet_bound_ms"] = std::to_string(m.boundMs);
+        RunPlanning p = o.planning;
+        p.dynamic = false;
+        p.external = m.plan;
+        r.planning = p;
+        LiveRunObserver obs;
+        const int device = m.device;
+        if (observer.onSample) obs.onSample = [this, device](const store::SampleRow& row) { observer.onSample(device, row); };
+        if (observer.onEvent) obs.onEvent = [this, device](const RunEvent& e) { observer.onEvent(device, e); };
+        obs.onFinished = [this](const LiveRunOutcome&) { wake.notify_all(); };
+        auto run = LiveRun::start(*m.link, r, obs);
+        if (!run) return makeError("device " + std::to_string(m.device) + ": " + run.error());
+        m.row.runId = (*run)->runId();
+        m.row.joinedMs = nowMs();
+        {
+            std::lock_guard lock(mutex);
+            m.run = std::move(*run);
+        }
+        return db->saveFleetDevice(fleetId, m.row);
+    }
+
+    std::vector<FleetDeviceStatus> statusLocked() const {
+        std::vector<FleetDeviceStatus> out;
+        for (const auto& m : members) {
+            FleetDeviceStatus s;
+            s.device = m->device;
+            s.runId = m->row.runId;
+            s.state = !m->run ? "starting" : (m->recorded || m->run->ended()) ? "ended" : "running";
+            s.endReason = m->row.endReason;
+            s.samples = m->run ? m->run->samples() : 0;
+            s.bandwidthBps = m->bps;
+            s.plan = m->plan;
+            s.boundMs = m->boundMs;
+            out.push_back(s);
+        }
+        return out;
+    }
+    void announce() {
+        if (!observer.onDevices) return;
+        std::vector<FleetDeviceStatus> s;
+        {
+            std::lock_guard lock(mutex);
+            s = statusLocked();
+        }
+        observer.onDevices(s);
+    }
+
+    void pollEdge() {
+        if (!edgeFailure.empty()) return;
+        if (!edgeProcess.controlEndpoint.empty() && !edgeProcess.process.running())
+            edgeFailure = "edge worker (pid " + std::to_string(edgeProcess.process.pid()) + ") " +
+                          edgeProcess.process.exitDescription();
+        else if (!edge->info(Role::Edge).alive)
+            edgeFailure = "edge worker: " + edge->info(Role::Edge).deathReason;
+        if (!edgeFailure.empty()) {
+            // Every device hears it now, not after its own timeout: each run ends, keeping its samples.
+            std::lock_guard lock(mutex);
+            for (auto& m : members)
+                if (m->link) m->link->controller().markDead(Role::Edge, edgeFailure);
+            return;
+        }
+        auto stats = edge->call(Role::Edge, Command::Stats, {}, 2000);
+        if (!stats) return;
+        const QJsonObject s = stats->value("stats").toObject();
+        store::FleetEdgeRow row;
+        row.tMs = nowMs();
+        row.queueLength = s.value("queue_length").toInteger();
+        row.queuePeak = s.value("queue_peak").toInteger();
+        row.framesOut = s.value("frames_out").toInteger();
+        row.shed = s.value("shed").toInteger();
+        row.serviceMsSum = s.value("service_ms_sum").toDouble();
+        outcome.edgeStats = s;
+        (void)db->addFleetEdge(fleetId, row);
+        outcome.edge.push_back(row);
+        if (observer.onEdge) observer.onEdge(row);
+    }
+
+    void main();
+    void finish();
+};
+
+void FleetRun::Impl::main() {
+    while (true) {
+        std::vector<double> adds;
+        std::vector<int> removes;
+        std::vector<std::pair<int, double>> bandwidths;
+        bool stopping = false;
+        {
+            std::unique_lock lock(mutex);
+            wake.wait_for(lock, std::chrono::milliseconds(o.edgePollMs));
+            adds.swap(addRequests);
+            removes.swap(removeRequests);
+            bandwidths.swap(bandwidthRequests);
+            stopping = stopRequested;
+        }
+        if (stopping) {
+            std::string status;
+            {
+                std::lock_guard lock(mutex);
+                status = stopStatus;
+                for (auto& m : members)
+                    if (m->run) m->run->stop(status);
+            }
+            for (auto& m : members)
+                if (m->run) (void)m->run->waitFor(30000);  // bounded: each run ends on its own within its silence limit
+        }
+        bool changed = false;
+        std::string why;
+        for (double bps : adds) {
+            if (stopping || !edgeFailure.empty()) break;
+            auto m = std::make_unique<Member>();
+            m->bps = bps;
+            {
+                std::lock_guard lock(mutex);
+                m->device = static_cast<int>(members.size());
+                members.push_back(std::move(m));
+            }
+            Member& added = *members.back();
+            if (auto s = spawn(added); !s) {
+                std::lock_guard lock(mutex);
+                added.row.endReason = "failed to start: " + s.error();
+                added.row.leftMs = added.row.joinedMs = nowMs();
+                added.recorded = true;
+                (void)db->saveFleetDevice(fleetId, added.row);
+                continue;
+            }
+            {
+                std::lock_guard lock(mutex);
+                auto active = activeLocked(false);
+                active.push_back(&added);
+                const plan::FleetPlan fleet = planLocked(active);
+                added.plan = fleet.plans.back();
+                added.boundMs = fleet.boundMs.back();
+            }
+            if (auto s = startMember(added); !s) {
+                std::lock_guard lock(mutex);
+                added.row.endReason = "failed to start: " + s.error();
+                added.row.leftMs = nowMs();
+                added.recorded = true;
+                (void)db->saveFleetDevice(fleetId, added.row);
+                continue;
+            }
+            changed = true;
+            why = "device " + std::to_string(added.device) + " joined";
+        }
+        {
+            std::lock_guard lock(mutex);
+            for (int d : removes)
+                if (d >= 0 && d < static_cast<int>(members.size()) && members[static_cast<size_t>(d)]->run) {
+                    members[static_cast<size_t>(d)]->row.endReason = "removed";
+                    members[static_cast<size_t>(d)]->run->stop("finished");
+                }
+            for (auto [d, bps] : bandwidths)
+                if (d >= 0 && d < static_cast<int>(members.size()) && members[static_cast<size_t>(d)]->run) {
+                    Member& m = *members[static_cast<size_t>(d)];
+                    m.bps = bps;
+                    m.row.bandwidthBps = bps;
+                    m.run->setBandwidth(bps, "fleet");
+                    changed = true;
+                    why = "device " + std::to_string(d) + " at " + std::to_string(static_cast<int64_t>(bps / 1000)) + " kbps";
+                }
+        }
+        pollEdge();
+        // Devices whose run ended: their leave goes into the store, and the others re-plan.
+        bool allEnded = true;
+        {
+            std::lock_guard lock(mutex);
+            for (auto& m : members) {
+                if (m->recorded) continue;
+                if (!m->run || !m->run->ended()) {
+                    allEnded = false;
+                    continue;
+                }
+                const LiveRunOutcome& out = m->run->outcome();
+                m->row.leftMs = nowMs();
+                const std::string how = oneLine(out);
+                m->row.endReason = m->row.endReason == "removed" ? "removed (" + how + ")" : how;
+                m->recorded = true;
+                (void)db->saveFleetDevice(fleetId, m->row);
+                changed = true;
+                why = "device " + std::to_string(m->device) + " left";
+            }
+            if (changed && !stopping) replanLocked(why);
+        }
+        if (changed) announce();
+        if (allEnded && (stopping || adds.empty())) {
+            std::lock_guard lock(mutex);
+            if (addRequests.empty()) break;
+        }
+    }
+    finish();
+}
+
+void FleetRun::Impl::finish() {
+    std::vector<std::string> failures;
+    for (auto& m : members) {
+        if (!m->run) continue;
+        outcome.runs.push_back(m->run->outcome());
+        if (m->run->outcome().status == "failed") failures.push_back("device " + std::to_string(m->device) + ": " + m->run->outcome().error);
+    }
+    for (auto& m : members) outcome.devices.push_back(m->row);
+    if (edgeFailure.empty() && edge->info(Role::Edge).alive)
+        if (auto s = edge->call(Role::Edge, Command::Stats, {}, 2000)) outcome.edgeStats = s->value("stats").toObject();
+    {
+        std::lock_guard lock(mutex);
+        outcome.status = stopRequested ? stopStatus : "finished";
+    }
+    if (!edgeFailure.empty()) {
+        outcome.status = "failed";
+        outcome.error = edgeFailure;
+    } else if (!failures.empty() && failures.size() == outcome.runs.size()) {
+        outcome.status = "failed";
+        outcome.error = failures.front();
+    } else if (!failures.empty()) {
+        outcome.error = std::to_string(failures.size()) + " of " + std::to_string(outcome.runs.size()) +
+                        " devices failed; the first: " + failures.front();
+    }
+    (void)db->finishFleet(fleetId, outcome.status, outcome.error);
+    outcome.fleetId = fleetId;
+    outcome.wallSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    for (auto& m : members)
+        if (m->link) m->link->shutdown();
+    if (!edgeProcess.controlEndpoint.empty()) {
+        if (edge->info(Role::Edge).alive) (void)edge->call(Role::Edge, Command::Shutdown, {}, 2000);
+        edgeProcess.process.stop(3000);
+    }
+    {
+        std::lock_guard lock(mutex);
+        ended = true;
+    }
+    wake.notify_all();
+    if (observer.onFinished) observer.onFinished(outcome);
+}
+
+FleetRun::FleetRun(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+FleetRun::~FleetRun() {
+    stop("interrupted");
+    if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObserver observer) {
+    if (options.bandwidthsBps.empty()) return makeError("a fleet needs at least one device");
+    if (!options.deviceEndpoints.empty() && options.deviceEndpoints.size() != options.bandwidthsBps.size())
+        return makeError("give one bandwidth per device endpoint");
+    for (double b : options.bandwidthsBps)
+        if (b <= 0.0) return makeError("every device of a fleet needs a positive bandwidth");
+    if (options.planning.goal.deadlineMs <= 0.0) return makeError("a fleet needs a positive deadline");
+    if (plan::isAdaptive(options.planning.goal.policy)) return makeError("a fleet plans static policies only");
+    if (auto s = plan::checkPlanInputs(options.planning.context, options.planning.goal); !s) return makeError(s.error());
+    auto impl = std::make_unique<Impl>();
+    Impl& f = *impl;
+    f.o = std::move(options);
+    f.observer = std::move(observer);
+
+    // The shared edge: spawned, or reached; the model goes on it once.
+    Controller::Options co;
+    co.curveKeysDir = f.o.curveKeysDir;
+    f.edge = std::make_unique<Controller>(co);
+    f.edgeControl = f.o.edgeEndpoint;
+    if (f.edgeControl.empty()) {
+        const std::vector<std::string> args{"--queue", std::to_string(f.o.edgeQueue), "--queue-per-device",
+                                            std::to_string(f.o.edgeQueuePerDevice), "--servers", std::to_string(f.o.edgeServers)};
+        if (auto s = spawnWorker(f.edgeProcess, Role::Edge, f.o.edgeThreads, f.o.curveKeysDir, f.o.timeoutMs, 1.0, args); !s)
+            return makeError(s.error());
+        f.edgeControl = f.edgeProcess.controlEndpoint;
+    }
+    if (auto s = f.edge->connect(Role::Edge, f.edgeControl, f.o.timeoutMs); !s) return makeError(s.error());
+    if (auto r = f.edge->call(Role::Edge, Command::LoadModel, {}, 30000, {f.o.model.specText, f.o.model.weights}); !r)
+        return makeError("edge: " + r.error());
+
+    auto db = store::RunStore::open(f.o.run.dbPath);
+    if (!db) return makeError(db.error());
+    f.db = std::move(*db);
+    QJsonObject params{{"devices", static_cast<int>(f.o.bandwidthsBps.size())},
+                       {"deadline_ms", f.o.planning.goal.deadlineMs},
+                       {"device_slowdown", f.o.deviceSlowdown},
+                       {"slowdown_wait", QString::fromStdString(f.o.slowdownWait)},
+                       {"edge_servers", f.o.edgeServers},
+                       {"edge_queue", f.o.edgeQueue},
+                       {"edge_queue_per_device", f.o.edgeQueuePerDevice},
+                       {"predictor", QString::fromStdString(f.o.planning.predictor)},
+                       {"count", static_cast<qint64>(f.o.run.count)}};
+    auto id = f.db->beginFleet(f.o.run.experiment, f.o.joint ? "joint" : "independent",
+                               QJsonDocument(params).toJson(QJsonDocument::Compact).toStdString());
+    if (!id) return makeError(id.error());
+    f.fleetId = *id;
+
+    // Every device is up before any starts, so that the first plan counts them all.
+    for (size_t i = 0; i < f.o.bandwidthsBps.size(); ++i) {
+        auto m = std::make_unique<Member>();
+        m->device = static_cast<int>(i);
+        m->bps = f.o.bandwidthsBps[i];
+        if (!f.o.deviceEndpoints.empty()) m->endpoint = f.o.deviceEndpoints[i];
+        f.members.push_back(std::move(m));
+        if (auto s = f.spawn(*f.members.back()); !s) {
+            (void)f.db->finishFleet(f.fleetId, "failed", s.error());
+            return makeError(s.error());
+        }
+    }
+    {
+        std::lock_guard lock(f.mutex);
+        std::vector<Member*> all;
+        for (auto& m : f.members) all.push_back(m.get());
+        f.outcome.firstPlan = f.planLocked(all);
+        for (size_t i = 0; i < all.size(); ++i) {
+            all[i]->plan = f.outcome.firstPlan.plans[i];
+            all[i]->boundMs = f.outcome.firstPlan.boundMs[i];
+        }
+    }
+    for (auto& m : f.members)
+        if (auto s = f.startMember(*m); !s) {
+            for (auto& other : f.members)
+                if (other->run) other->run->stop("failed");
+            for (auto& other : f.members) other->run.reset();
+            (void)f.db->finishFleet(f.fleetId, "failed", s.error());
+            return makeError(s.error());
+        }
+    f.announce();
+    f.thread = std::thread([&f] { f.main(); });
+    return std::unique_ptr<FleetRun>(new FleetRun(std::move(impl)));
+}
+
+int64_t FleetRun::fleetId() const { return impl_->fleetId; }
+
+void FleetRun::addDevice(double bandwidthBps) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->addRequests.push_back(bandwidthBps);
+    }
+    impl_->wake.notify_all();
+}
+
+void FleetRun::removeDevice(int device) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->removeRequests.push_back(device);
+    }
+    impl_->wake.notify_all();
+}
+
+void FleetRun::setBandwidth(int device, double bandwidthBps) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->bandwidthRequests.push_back({device, bandwidthBps});
+    }
+    impl_->wake.notify_all();
+}
+
+void FleetRun::stop(const std::string& status) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (!impl_->stopRequested) impl_->stopStatus = status;
+        impl_->stopRequested = true;
+    }
+    impl_->wake.notify_all();
+}
+
+bool FleetRun::waitFor(int timeoutMs) {
+    std::unique_lock lock(impl_->mutex);
+    return impl_->wake.wait_for(lock, std::chrono::milliseconds(timeoutMs), [&] { return impl_->ended; });
+}
+
+bool FleetRun::ended() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->ended;
+}
+
+const FleetOutcome& FleetRun::outcome() const { return impl_->outcome; }
+
+std::vector<FleetDeviceStatus> FleetRun::devices() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->statusLocked();
+}
+
+long FleetRun::devicePid(int device) const {
+    std::lock_guard lock(impl_->mutex);
+    if (device < 0 || device >= static_cast<int>(impl_->members.size())) return 0;
+    const auto& m = impl_->members[static_cast<size_t>(device)];
+    return m->link ? m->link->localPid(Role::Device) : 0;
+}
+
+long FleetRun::edgePid() const {
+    return impl_->edgeProcess.controlEndpoint.empty() ? 0 : static_cast<long>(impl_->edgeProcess.process.pid());
+}
+
+FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs) {
+    FleetSummary f;
+    std::vector<net::Sample> all;
+    double spanMs = 0.0;
+    int64_t answered = 0;
+    for (const auto& run : outcome.runs) {
+        f.devices.push_back(summarize(run.samples, deadlineMs));
+        const RunSummary& d = f.devices.back();
+        if (d.inferences > 0) {
+            f.worstDeviceP95Ms = std::max(f.worstDeviceP95Ms, d.latencyMsP95);
+            if (d.deadlineHitRate >= 0) f.worstDeviceHitRate = std::min(f.worstDeviceHitRate, d.deadlineHitRate);
+        }
+        for (const auto& x : run.samples) {
+            spanMs = std::max(spanMs, x.deviceTimeMs + x.totalMs);
+            answered += !x.busy;
+        }
+        all.insert(all.end(), run.samples.begin(), run.samples.end());
+    }
+    f.all = summarize(all, deadlineMs);
+    f.throughputHz = spanMs > 0 ? static_cast<double>(answered) / (spanMs / 1000.0) : 0.0;
+    if (outcome.edge.size() >= 2) {
+        const auto& a = outcome.edge.front();
+        const auto& b = outcome.edge.back();
+        const double servers = std::max<qint64>(1, outcome.edgeStats.value("servers").toInteger(1));
+        if (b.tMs > a.tMs) f.edgeUtilisation = (b.serviceMsSum - a.serviceMsSum) / (b.tMs - a.tMs) / servers;
+    }
+    f.shed = outcome.edgeStats.value("shed").toInteger();
+    f.queuePeak = outcome.edgeStats.value("queue_peak").toInteger();
+    return f;
+}
+
+Result<FleetOutcome> runFleetToEnd(FleetOptions options, const std::atomic<bool>* cancel) {
+    auto fleet = FleetRun::start(std::move(options));
+    if (!fleet) return makeError(fleet.error());
+    bool stopped = false;
+    while (!(*fleet)->waitFor(200))
+        if (cancel && cancel->load() && !stopped) {
+            (*fleet)->stop("interrupted");
+            stopped = true;
+        }
+    return (*fleet)->outcome();
+}
+
+}  // namespace edgent::core::control
