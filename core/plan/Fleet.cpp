@@ -1,6 +1,7 @@
 #include "core/plan/Fleet.h"
 
 #include <algorithm>
+#include <cmath>
 #include <queue>
 
 namespace edgent::core::plan {
@@ -120,8 +121,13 @@ FleetPlan planJointly(const PlanContext& context, const PlanGoal& goal, const st
                     if (a->plan.accuracy != b->plan.accuracy) return a->plan.accuracy > b->plan.accuracy;
                     return a->plan.predictedMs < b->plan.predictedMs;
                 });
+                // Among equally accurate options, more edge time must buy a lower bound (Edgent's
+                // fastest partition); stepping back down then costs no accuracy.
+                auto bound = [&](const Option* o) { return o->ownMs + (o->serviceMs > 0 ? o->serviceMs * (1.0 - 1.0 / k) + round : 0.0); };
                 for (const Option* o : ok)
-                    if (frontier[i].empty() || o->plan.accuracy > frontier[i].back()->plan.accuracy) frontier[i].push_back(o);
+                    if (frontier[i].empty() || o->plan.accuracy > frontier[i].back()->plan.accuracy ||
+                        (o->plan.accuracy == frontier[i].back()->plan.accuracy && bound(o) < bound(frontier[i].back())))
+                        frontier[i].push_back(o);
             }
             at[i] = frontier[i].size() - 1;  // the most accurate
             load += frontier[i][at[i]]->serviceMs;
@@ -147,8 +153,15 @@ FleetPlan planJointly(const PlanContext& context, const PlanGoal& goal, const st
         }
         for (size_t i = 0; i < n; ++i) fleet.plans.push_back(frontier[i][at[i]]->plan);
         boundFleet(context.table, devices, servers, fleet);
+        auto meanBound = [](const FleetPlan& f) {
+            double sum = 0.0;
+            for (double b : f.boundMs) sum += b;
+            return f.boundMs.empty() ? 0.0 : sum / static_cast<double>(f.boundMs.size());
+        };
         if (!haveBest || fleet.feasible > best.feasible ||
-            (fleet.feasible == best.feasible && fleet.meanAccuracy > best.meanAccuracy + 1e-12)) {
+            (fleet.feasible == best.feasible && fleet.meanAccuracy > best.meanAccuracy + 1e-12) ||
+            (fleet.feasible == best.feasible && std::abs(fleet.meanAccuracy - best.meanAccuracy) <= 1e-12 &&
+             meanBound(fleet) < meanBound(best) - 1e-9)) {
             best = std::move(fleet);
             haveBest = true;
         }

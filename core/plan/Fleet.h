@@ -17,7 +17,7 @@
 //     most accurate option with A_i - s_i + S <= D_i; while the fleet's sum of s exceeds S the
 //     device whose next cheaper option loses the least accuracy per ms of edge time saved
 //     steps down (a greedy multiple-choice knapsack). The S with the most devices feasible,
-//     then the highest accuracy, wins.
+//     then the highest accuracy, then the lowest mean bound, wins.
 //
 // With k servers the round divides by k (the frames ahead are served k at a time).
 // Torch-free; a plan for 1,000 devices takes milliseconds.
