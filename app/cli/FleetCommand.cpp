@@ -150,6 +150,7 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
             x["codec"] = QString::fromStdString(core::net::codecName(plan.codec));
             x["predicted_ms"] = plan.predictedMs;
             x["bound_ms"] = outcome->firstPlan.boundMs[i];
+            x["offloads"] = plan.partition < o.planning.context.table.pathLength(plan.exit);
         }
         x["inferences"] = static_cast<qint64>(d.inferences);
         x["accuracy"] = d.accuracy;
