@@ -3,6 +3,7 @@
 //
 // The fleets plan on a latency table made up for the test (the device ten times slower per
 // layer than the edge), so every device's plan offloads; every latency in the samples is real.
+#include "RunTestUtil.h"
 #include "TestUtil.h"
 
 #include "core/control/FleetRun.h"
@@ -22,27 +23,8 @@ using namespace edgent::core::control;
 
 namespace {
 
-double scalar(const std::string& db, const std::string& sql) {
-    sqlite3* h = nullptr;
-    double v = -1;
-    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_stmt* s = nullptr;
-        if (sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-            v = sqlite3_column_double(s, 0);
-        sqlite3_finalize(s);
-    }
-    sqlite3_close(h);
-    return v;
-}
-
-template <typename F>
-bool waitUntil(F f, int timeoutMs) {
-    for (int waited = 0; waited < timeoutMs; waited += 20) {
-        if (f()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return f();
-}
+using edgent::test::scalar;
+using edgent::test::waitUntil;
 
 long residentKb(long pid) {
     QFile f(QStringLiteral("/proc/%1/status").arg(pid));

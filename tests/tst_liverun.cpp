@@ -4,6 +4,7 @@
 // The planned runs plan on a latency table made up for the test (a device ten times slower
 // per layer than the edge), so the right plan at each bandwidth is known in advance; every
 // latency in the samples is real.
+#include "RunTestUtil.h"
 #include "TestUtil.h"
 
 #include "core/control/LiveRun.h"
@@ -23,28 +24,8 @@ using net::EventKind;
 
 namespace {
 
-double scalar(const std::string& db, const std::string& sql) {
-    sqlite3* h = nullptr;
-    double v = -1;
-    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_stmt* s = nullptr;
-        if (sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-            v = sqlite3_column_double(s, 0);
-        sqlite3_finalize(s);
-    }
-    sqlite3_close(h);
-    return v;
-}
-
-// Waits for a condition, at most timeoutMs.
-template <typename F>
-bool waitUntil(F f, int timeoutMs) {
-    for (int waited = 0; waited < timeoutMs; waited += 20) {
-        if (f()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return f();
-}
+using edgent::test::scalar;
+using edgent::test::waitUntil;
 
 bool finish(LiveRun& run, int timeoutMs = 30000) { return run.waitFor(timeoutMs); }
 

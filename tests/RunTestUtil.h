@@ -1,0 +1,37 @@
+#pragma once
+// Shared by the tests of runs on real workers (tst_liverun, tst_fleet): one value read from a
+// run database, and a bounded wait for a condition.
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+namespace edgent::test {
+
+// The first column of the first row of `sql` in `db` (read-only), or -1.
+inline double scalar(const std::string& db, const std::string& sql) {
+    sqlite3* h = nullptr;
+    double v = -1;
+    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_double(s, 0);
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+// Waits for a condition, at most timeoutMs.
+template <typename F>
+bool waitUntil(F f, int timeoutMs) {
+    for (int waited = 0; waited < timeoutMs; waited += 20) {
+        if (f()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return f();
+}
+
+}  // namespace edgent::test
