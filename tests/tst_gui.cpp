@@ -10,6 +10,7 @@
 #include "app/gui/ExperimentPanel.h"
 #include "app/gui/LivePlots.h"
 #include "app/gui/MainWindow.h"
+#include "app/gui/FleetDialog.h"
 #include "app/gui/ReproduceDialog.h"
 #include "app/gui/Session.h"
 #include "widgets/ProfilePanel.h"
@@ -30,6 +31,7 @@
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QSpinBox>
 #include <QtTest>
 
 #include <csignal>
@@ -455,6 +457,41 @@ private Q_SLOTS:
         // The choices persist.
         QCOMPARE(QSettings().value(QStringLiteral("reproduce/figure")).toString(), QStringLiteral("edgent-fig8"));
         QCOMPARE(QSettings().value(QStringLiteral("reproduce/out")).toString(), out);
+    }
+
+    // Run > Fleet of devices runs the same engine as `edgent run --devices`: two local devices
+    // share one edge, the table shows both, the plot exports, and the choices persist.
+    void aFleetRunsFromTheWindow() {
+        QAction* action = nullptr;
+        for (QAction* a : w_->findChildren<QAction*>())
+            if (a->text().contains(QStringLiteral("Fleet of devices"))) action = a;
+        QVERIFY(action);
+        action->trigger();
+        auto* dialog = w_->findChild<FleetDialog*>();
+        QVERIFY(dialog);
+        dialog->findChild<QSpinBox*>(QStringLiteral("fleetDevices"))->setValue(2);
+        dialog->findChild<QSpinBox*>(QStringLiteral("fleetCount"))->setValue(15);
+        dialog->findChild<QDoubleSpinBox*>(QStringLiteral("fleetRate"))->setValue(20.0);
+        dialog->findChild<QDoubleSpinBox*>(QStringLiteral("fleetSlowdown"))->setValue(1.0);
+        dialog->findChild<QDoubleSpinBox*>(QStringLiteral("fleetDeadline"))->setValue(200.0);
+        QSignalSpy finished(dialog, &FleetDialog::finished);
+        dialog->start();
+        QVERIFY(dialog->running());
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, 90000);
+        QVERIFY2(finished.first().at(0).toBool(), qPrintable(finished.first().at(1).toString()));
+        QVERIFY2(finished.first().at(1).toString().contains(QStringLiteral("30 inputs")),
+                 qPrintable(finished.first().at(1).toString()));
+        auto* table = dialog->findChild<QTableWidget*>(QStringLiteral("fleetTable"));
+        QCOMPARE(table->rowCount(), 2);
+        for (int r = 0; r < 2; ++r) {
+            QCOMPARE(table->item(r, 2)->text(), QStringLiteral("ended"));
+            QCOMPARE(table->item(r, 5)->text(), QStringLiteral("15"));
+        }
+        const QString png = dir_.filePath(QStringLiteral("fleet.png"));
+        QVERIFY(dialog->savePlot(png));
+        QVERIFY(QFileInfo(png).size() > 1000);
+        QCOMPARE(QSettings().value(QStringLiteral("fleet/devices")).toInt(), 2);
+        QVERIFY(!dialog->running());
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -1,6 +1,7 @@
 #include "app/gui/MainWindow.h"
 
 #include "app/gui/ExperimentPanel.h"
+#include "app/gui/FleetDialog.h"
 #include "app/gui/ReproduceDialog.h"
 #include "app/gui/LivePlots.h"
 #include "app/gui/Session.h"
@@ -234,6 +235,17 @@ void MainWindow::buildMenus() {
         auto* dialog = new ReproduceDialog(session_->modelShared(), session_->modelPath(), this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         connect(dialog, &ReproduceDialog::finished, this, [this](bool ok, const QString& message) {
+            if (ok)
+                note(message);
+            else
+                showError(message);
+        });
+        dialog->show();
+    });
+    run->addAction(tr("&Fleet of devices…"), this, [this] {
+        auto* dialog = new FleetDialog(session_->modelShared(), session_->databasePath(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &FleetDialog::finished, this, [this](bool ok, const QString& message) {
             if (ok)
                 note(message);
             else

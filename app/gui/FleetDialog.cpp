@@ -1,0 +1,300 @@
+#include "app/gui/FleetDialog.h"
+
+#include "core/control/ProfileRun.h"
+#include "core/energy/PowerModel.h"
+#include "core/store/Export.h"
+#include "core/store/RunStore.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPointer>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace edgent::gui {
+
+using namespace edgent::core;
+
+namespace {
+
+template <typename W>
+W* named(W* widget, const char* name) {
+    widget->setObjectName(QString::fromLatin1(name));
+    return widget;
+}
+
+}  // namespace
+
+FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath, QWidget* parent)
+    : QDialog(parent), model_(std::move(model)), dbPath_(std::move(dbPath)) {
+    setWindowTitle(tr("Fleet of devices sharing one edge"));
+    QSettings s;
+    devices_ = named(new QSpinBox(this), "fleetDevices");
+    devices_->setRange(1, 16);
+    devices_->setValue(s.value("fleet/devices", 4).toInt());
+    planning_ = named(new QComboBox(this), "fleetPlanning");
+    planning_->addItem(tr("joint (against the edge's capacity)"), QStringLiteral("joint"));
+    planning_->addItem(tr("independent (each device alone)"), QStringLiteral("independent"));
+    planning_->setCurrentIndex(s.value("fleet/planning", "joint").toString() == "joint" ? 0 : 1);
+    bandwidth_ = named(new QDoubleSpinBox(this), "fleetBandwidth");
+    bandwidth_->setRange(0.05, 1000.0);
+    bandwidth_->setSuffix(tr(" Mbit/s"));
+    bandwidth_->setValue(s.value("fleet/bandwidthMbps", 4.0).toDouble());
+    deadline_ = named(new QDoubleSpinBox(this), "fleetDeadline");
+    deadline_->setRange(1.0, 10000.0);
+    deadline_->setSuffix(tr(" ms"));
+    deadline_->setValue(s.value("fleet/deadlineMs", 20.0).toDouble());
+    rate_ = named(new QDoubleSpinBox(this), "fleetRate");
+    rate_->setRange(0.0, 1000.0);
+    rate_->setSpecialValueText(tr("back-to-back"));
+    rate_->setSuffix(tr(" per second"));
+    rate_->setValue(s.value("fleet/rateHz", 20.0).toDouble());
+    count_ = named(new QSpinBox(this), "fleetCount");
+    count_->setRange(0, 1000000);
+    count_->setSpecialValueText(tr("until stopped"));
+    count_->setValue(s.value("fleet/count", 200).toInt());
+    slowdown_ = named(new QDoubleSpinBox(this), "fleetSlowdown");
+    slowdown_->setRange(1.0, 1000.0);
+    slowdown_->setDecimals(1);
+    slowdown_->setValue(s.value("fleet/slowdown", 4.0).toDouble());
+    slowdown_->setToolTip(tr("Emulated device slowdown; the devices sleep it out so that they can share this host's "
+                             "cores. Profile the device the same way (edgent profile --slowdown-wait sleep)."));
+    auto* form = new QFormLayout;
+    form->addRow(tr("Devices"), devices_);
+    form->addRow(tr("Planning"), planning_);
+    form->addRow(tr("Bandwidth per device"), bandwidth_);
+    form->addRow(tr("Deadline"), deadline_);
+    form->addRow(tr("Input rate per device"), rate_);
+    form->addRow(tr("Inputs per device"), count_);
+    form->addRow(tr("Device slowdown"), slowdown_);
+
+    start_ = named(new QPushButton(tr("Start"), this), "fleetStart");
+    stop_ = named(new QPushButton(tr("Stop"), this), "fleetStop");
+    add_ = named(new QPushButton(tr("Add device"), this), "fleetAdd");
+    remove_ = named(new QPushButton(tr("Remove selected"), this), "fleetRemove");
+    save_ = named(new QPushButton(tr("Save plot…"), this), "fleetSavePlot");
+    connect(start_, &QPushButton::clicked, this, &FleetDialog::start);
+    connect(stop_, &QPushButton::clicked, this, &FleetDialog::stop);
+    connect(add_, &QPushButton::clicked, this, &FleetDialog::addDevice);
+    connect(remove_, &QPushButton::clicked, this, &FleetDialog::removeSelected);
+    connect(save_, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save plot"), QString(), tr("PDF (*.pdf);;PNG (*.png)"));
+        if (!path.isEmpty() && !savePlot(path)) fail(tr("could not write %1").arg(path));
+    });
+    auto* buttons = new QHBoxLayout;
+    for (QPushButton* b : {start_, stop_, add_, remove_, save_}) buttons->addWidget(b);
+
+    table_ = named(new QTableWidget(0, 7, this), "fleetTable");
+    table_->setHorizontalHeaderLabels({tr("device"), tr("run"), tr("state"), tr("plan"), tr("bound ms"), tr("inputs"), tr("end")});
+    table_->horizontalHeader()->setStretchLastSection(true);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+
+    plot_ = named(new QCustomPlot(this), "fleetPlot");
+    plot_->setMinimumHeight(180);
+    plot_->addGraph();
+    plot_->graph(0)->setName(tr("edge queue (frames)"));
+    plot_->graph(0)->setPen(QPen(QColor(200, 60, 40), 2));
+    plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    plot_->graph(1)->setName(tr("answered per second"));
+    plot_->graph(1)->setPen(QPen(QColor(40, 90, 200), 2));
+    plot_->xAxis->setLabel(tr("time (s)"));
+    plot_->yAxis->setLabel(tr("edge queue (frames)"));
+    plot_->yAxis2->setLabel(tr("frames answered per second"));
+    plot_->yAxis2->setVisible(true);
+    plot_->legend->setVisible(true);
+
+    status_ = named(new QLabel(tr("Runs its own local edge and devices; the runs go into %1.").arg(dbPath_), this), "fleetStatus");
+    status_->setWordWrap(true);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(table_, 1);
+    layout->addWidget(plot_, 1);
+    layout->addWidget(status_);
+    resize(760, 640);
+    updateButtons();
+}
+
+FleetDialog::~FleetDialog() {
+    if (starter_.joinable()) starter_.join();
+    fleet_.reset();  // stops it as interrupted and waits for its end
+}
+
+void FleetDialog::updateButtons() {
+    start_->setEnabled(!running());
+    stop_->setEnabled(fleet_ != nullptr);
+    add_->setEnabled(fleet_ != nullptr);
+    remove_->setEnabled(fleet_ != nullptr);
+}
+
+void FleetDialog::saveSettings() const {
+    QSettings s;
+    s.setValue("fleet/devices", devices_->value());
+    s.setValue("fleet/planning", planning_->currentData().toString());
+    s.setValue("fleet/bandwidthMbps", bandwidth_->value());
+    s.setValue("fleet/deadlineMs", deadline_->value());
+    s.setValue("fleet/rateHz", rate_->value());
+    s.setValue("fleet/count", count_->value());
+    s.setValue("fleet/slowdown", slowdown_->value());
+}
+
+void FleetDialog::fail(const QString& why) {
+    status_->setText(tr("Error: %1").arg(why));
+    Q_EMIT finished(false, why);
+}
+
+void FleetDialog::start() {
+    if (running()) return;
+    if (!model_) return fail(tr("no model is loaded"));
+    saveSettings();
+    // The plan's inputs come from the store, as `edgent run --devices` reads them.
+    auto db = store::RunStore::open(dbPath_.toStdString());
+    if (!db) return fail(QString::fromStdString(db.error()));
+    const store::ModelRecord record = store::modelRecord(*model_);
+    auto modelId = (*db)->upsertModel(record);
+    if (!modelId) return fail(QString::fromStdString(modelId.error()));
+    auto power = energy::powerProfile("laptop");
+    if (!power) return fail(QString::fromStdString(power.error()));
+    auto context = control::planContextFor(**db, model_->file, record.hash, "auto", *power);
+    if (!context) return fail(QString::fromStdString(context.error()));
+    control::FleetOptions o;
+    o.run.dbPath = dbPath_.toStdString();
+    o.run.modelId = *modelId;
+    o.run.modelHash = record.hash;
+    o.run.source = "workbench window fleet";
+    o.run.count = count_->value();
+    o.run.rateHz = rate_->value();
+    o.run.power = *power;
+    o.run.keepSamples = true;
+    o.planning.context = std::move(*context);
+    o.planning.goal.deadlineMs = deadline_->value();
+    o.planning.predictor = o.planning.context.predictor;
+    o.joint = planning_->currentData().toString() == "joint";
+    o.bandwidthsBps.assign(static_cast<size_t>(devices_->value()), bandwidth_->value() * 1e6);
+    o.model = *model_;
+    o.deviceSlowdown = slowdown_->value();
+    deadlineMs_ = o.planning.goal.deadlineMs;
+    control::FleetObserver obs;
+    QPointer<FleetDialog> self(this);
+    obs.onDevices = [self](const std::vector<control::FleetDeviceStatus>& d) {
+        QMetaObject::invokeMethod(self, [self, d] { if (self) self->showDevices(d); }, Qt::QueuedConnection);
+    };
+    obs.onEdge = [self](const store::FleetEdgeRow& row) {
+        QMetaObject::invokeMethod(self, [self, row] { if (self) self->addEdgePoint(row); }, Qt::QueuedConnection);
+    };
+    obs.onFinished = [self](const control::FleetOutcome&) {
+        QMetaObject::invokeMethod(self, [self] { if (self) self->ended(); }, Qt::QueuedConnection);
+    };
+    plot_->graph(0)->data()->clear();
+    plot_->graph(1)->data()->clear();
+    lastT_ = -1.0;
+    lastFramesOut_ = 0;
+    table_->setRowCount(0);
+    starting_ = true;
+    status_->setText(tr("Starting the edge and %n device(s)…", nullptr, devices_->value()));
+    updateButtons();
+    if (starter_.joinable()) starter_.join();
+    starter_ = std::thread([self, o = std::move(o), obs = std::move(obs)]() mutable {
+        // The thread's boundary: FleetRun::start reports every failure as a result.
+        auto fleet = control::FleetRun::start(std::move(o), std::move(obs));
+        auto shared = std::make_shared<Result<std::unique_ptr<control::FleetRun>>>(std::move(fleet));
+        QMetaObject::invokeMethod(
+            self,
+            [self, shared] {
+                if (!self) return;
+                self->starting_ = false;
+                if (!*shared) {
+                    self->updateButtons();
+                    return self->fail(QString::fromStdString(shared->error()));
+                }
+                self->fleet_ = std::move(**shared);
+                self->status_->setText(tr("Fleet %1 running.").arg(self->fleet_->fleetId()));
+                self->showDevices(self->fleet_->devices());
+                self->updateButtons();
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void FleetDialog::stop() {
+    if (fleet_) fleet_->stop("finished");
+}
+
+void FleetDialog::addDevice() {
+    if (fleet_) fleet_->addDevice(bandwidth_->value() * 1e6);
+}
+
+void FleetDialog::removeSelected() {
+    if (!fleet_) return;
+    for (const auto& range : table_->selectedRanges())
+        for (int r = range.topRow(); r <= range.bottomRow(); ++r) fleet_->removeDevice(r);
+}
+
+void FleetDialog::showDevices(const std::vector<control::FleetDeviceStatus>& devices) {
+    table_->setRowCount(static_cast<int>(devices.size()));
+    for (size_t i = 0; i < devices.size(); ++i) {
+        const auto& d = devices[i];
+        const QStringList cells{QString::number(d.device),
+                                d.runId ? QString::number(d.runId) : QString(),
+                                QString::fromStdString(d.state),
+                                QString::fromStdString(plan::describePlan(d.plan)),
+                                QString::number(d.boundMs, 'f', 1),
+                                QString::number(d.samples),
+                                QString::fromStdString(d.endReason)};
+        for (int c = 0; c < cells.size(); ++c) table_->setItem(static_cast<int>(i), c, new QTableWidgetItem(cells[c]));
+    }
+}
+
+void FleetDialog::addEdgePoint(const store::FleetEdgeRow& row) {
+    const double t = row.tMs / 1000.0;
+    plot_->graph(0)->addData(t, static_cast<double>(row.queueLength));
+    if (lastT_ >= 0 && t > lastT_)
+        plot_->graph(1)->addData(t, static_cast<double>(row.framesOut - lastFramesOut_) / (t - lastT_));
+    lastT_ = t;
+    lastFramesOut_ = row.framesOut;
+    plot_->rescaleAxes();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+    if (fleet_) showDevices(fleet_->devices());
+}
+
+void FleetDialog::ended() {
+    if (!fleet_) return;
+    const control::FleetOutcome out = fleet_->outcome();
+    const auto s = control::summarizeFleet(out, deadlineMs_);
+    showDevices(fleet_->devices());
+    fleet_.reset();
+    updateButtons();
+    const QString line = tr("Fleet %1 %2: %3 inputs, %4 answered per second, p95 %5 ms, deadline hit rate %6% "
+                            "(worst device %7%), %8 busy.%9")
+                             .arg(out.fleetId)
+                             .arg(QString::fromStdString(out.status))
+                             .arg(s.all.inferences)
+                             .arg(s.throughputHz, 0, 'f', 1)
+                             .arg(s.all.latencyMsP95, 0, 'f', 2)
+                             .arg(100.0 * std::max(0.0, s.all.deadlineHitRate), 0, 'f', 1)
+                             .arg(100.0 * s.worstDeviceHitRate, 0, 'f', 1)
+                             .arg(s.all.busy)
+                             .arg(out.error.empty() ? QString() : QStringLiteral(" ") + QString::fromStdString(out.error));
+    status_->setText(line);
+    Q_EMIT finished(out.status == "finished", line);
+}
+
+bool FleetDialog::savePlot(const QString& path) {
+    if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot_->savePdf(path, 900, 400);
+    return plot_->savePng(path, 900, 400, 2.0);
+}
+
+}  // namespace edgent::gui

@@ -1,0 +1,75 @@
+#pragma once
+// Run > Fleet of devices: the window's face of `edgent run --devices N` (one engine,
+// core/control/FleetRun.h). It spawns its own edge and N local devices (an emulated slow
+// device each), plans them jointly or each alone, shows every device's status and plan, the
+// edge's queue and the fleet's answered inputs per second over time, and can add and remove a
+// device while the fleet runs. Its choices persist; its plot exports as PNG or PDF.
+
+#include "core/control/FleetRun.h"
+
+#include <QDialog>
+
+#include <memory>
+#include <thread>
+
+class QComboBox;
+class QCustomPlot;
+class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
+
+namespace edgent::gui {
+
+class FleetDialog : public QDialog {
+    Q_OBJECT
+public:
+    FleetDialog(std::shared_ptr<const core::ModelBytes> model, QString dbPath, QWidget* parent = nullptr);
+    ~FleetDialog() override;  // stops a fleet that is going and waits for its end (bounded)
+
+    bool running() const { return fleet_ != nullptr || starting_; }
+    void start();
+    void stop();
+    void addDevice();
+    void removeSelected();
+    bool savePlot(const QString& path);
+
+Q_SIGNALS:
+    // ok: the fleet ended as finished; message: one line (its summary, or why it failed).
+    void finished(bool ok, const QString& message);
+
+private:
+    void showDevices(const std::vector<core::control::FleetDeviceStatus>& devices);
+    void addEdgePoint(const core::store::FleetEdgeRow& row);
+    void ended();
+    void fail(const QString& why);
+    void saveSettings() const;
+    void updateButtons();
+
+    std::shared_ptr<const core::ModelBytes> model_;
+    QString dbPath_;
+    QSpinBox* devices_;
+    QComboBox* planning_;
+    QDoubleSpinBox* bandwidth_;  // Mbit/s, every device
+    QDoubleSpinBox* deadline_;   // ms
+    QDoubleSpinBox* rate_;       // inputs per second per device; 0: back-to-back
+    QSpinBox* count_;            // per device; 0: until stopped
+    QDoubleSpinBox* slowdown_;
+    QPushButton* start_;
+    QPushButton* stop_;
+    QPushButton* add_;
+    QPushButton* remove_;
+    QPushButton* save_;
+    QTableWidget* table_;
+    QCustomPlot* plot_;
+    QLabel* status_;
+    std::unique_ptr<core::control::FleetRun> fleet_;
+    bool starting_ = false;
+    std::thread starter_;  // FleetRun::start spawns every worker: off the window's thread
+    double lastT_ = -1.0;
+    int64_t lastFramesOut_ = 0;
+    double deadlineMs_ = 0.0;
+};
+
+}  // namespace edgent::gui
