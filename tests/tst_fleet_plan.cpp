@@ -2,6 +2,7 @@
 // exhaustive search over every device's (exit, partition), with the worst-case bounds
 // recomputed here by hand.
 #include "core/plan/Fleet.h"
+#include "core/plan/FleetSim.h"
 
 #include <QtTest>
 
@@ -155,6 +156,41 @@ private Q_SLOTS:
                   joint.meanAccuracy, joint.roundMs, alone.feasible);
             if (n >= 8) QVERIFY2(alone.feasible < n, "alone, every device offloads and the edge's round breaks the bounds");
         }
+    }
+
+    // The simulation on cases worked out by hand: constant times, so every latency is exact.
+    void theSimulationQueuesShedsAndMissesAsWorkedOutByHand() {
+        SimDevice offloads{{2.0}, {1.0}, {5.0}};  // 2 ms compute, 1 ms uplink, 5 ms at the edge
+        SimOptions o;
+        o.inputs = 10;
+        o.deadlineMs = 9.0;
+        // Alone, at 50 per second: 2 + 1 + 5 = 8 ms every time, the edge busy 5 of every 20 ms.
+        o.rateHz = 50.0;
+        auto one = simulateFleet({offloads}, o);
+        QCOMPARE(one.latencyMs.size(), size_t(10));
+        for (double x : one.latencyMs) QCOMPARE(x, 8.0);
+        QCOMPARE(one.hitRate, 1.0);
+        // Two devices back to back, in step: the second frame waits the first's 5 ms; from then
+        // on each device's frame arrives 3 ms after its answer and waits the 2 ms left of the
+        // other's service: 10 ms every time.
+        o.rateHz = 0.0;
+        auto two = simulateFleet({offloads, offloads}, o);
+        QCOMPARE(two.latencyMs.front(), 8.0);
+        QCOMPARE(two.latencyMs[10], 13.0);
+        for (size_t i : {size_t(1), size_t(9), size_t(11), size_t(19)}) QCOMPARE(two.latencyMs[i], 10.0);
+        QCOMPARE(two.p95Ms, 10.0);
+        QCOMPARE(two.hitRate, 0.05);  // only the very first answer within 9 ms
+        QVERIFY(std::abs(two.utilisation - 1.0) < 0.1);  // the edge never rests
+        // An edge that holds no waiting frame sheds the second of two frames arriving together.
+        o.capacity = 0;
+        o.inputs = 1;
+        auto shed = simulateFleet({offloads, offloads}, o);
+        QCOMPARE(shed.shed, int64_t(1));
+        QCOMPARE(shed.latencyMs[1], -1.0);
+        // A device-only device never touches the edge.
+        auto alone = simulateFleet({SimDevice{{12.0}, {}, {}}}, o);
+        QCOMPARE(alone.latencyMs.front(), 12.0);
+        QCOMPARE(alone.utilisation, 0.0);
     }
 };
 

@@ -113,6 +113,7 @@ int runExport(const QStringList& args);
 int runProfile(const QStringList& args);
 int runPlan(const QStringList& args);
 int runSweep(const QStringList& args);
+int runFleetSim(const QStringList& args);
 int runCalibrate(const QStringList& args);
 // `edgent calibrate --codecs` (app/cli/CodecCommand.cpp), after calibrate has read its options.
 int runCodecCalibration(Command& cmd, core::store::RunStore& db, int64_t modelId, const std::string& modelPath,

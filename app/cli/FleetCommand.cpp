@@ -158,6 +158,7 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
         x["latency_ms_p95"] = d.latencyMsP95;
         x["deadline_hit_rate"] = rate(d.deadlineHitRate);
         x["busy"] = static_cast<qint64>(d.busy);
+        x["device_scale"] = i < outcome->deviceScales.size() ? outcome->deviceScales[i] : 1.0;
         x["queue_ms_mean"] = d.queueMsMean;
         devices.append(x);
     }

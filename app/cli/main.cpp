@@ -31,6 +31,7 @@ const Subcommand kCommands[] = {
     {"plan", edgent::app::runPlan, "choose exit and partition for a bandwidth and a deadline"},
     {"run", edgent::app::runRun, "co-inference on a device worker and an edge worker"},
     {"sweep", edgent::app::runSweep, "a bandwidth x deadline grid of planned runs, as a CSV table"},
+    {"fleet-sim", edgent::app::runFleetSim, "simulate a stored fleet beside its measurement, and at larger sizes"},
     {"keys", edgent::app::runKeys, "create CURVE keys for workers on a real network"},
     {"runs", edgent::app::runRuns, "list, show or compare stored runs"},
     {"export", edgent::app::runExport, "export a run as CSV, SQLite, JSON, PDF or PNG"},

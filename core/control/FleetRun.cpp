@@ -2,7 +2,10 @@
 
 #include <QJsonDocument>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <deque>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -25,7 +28,17 @@ struct Member {
     bool recorded = false;  // its end is in the store
     plan::PlanResult plan;
     double boundMs = 0.0;
+    // The device's measured compute against the profile's, per sample (the newest few), and
+    // the scale the planner applies to its layers.
+    std::deque<double> ratios;
+    double scale = 1.0;
 };
+
+// How many of a device's newest samples its compute scale is read from, and the percentile.
+constexpr size_t kScaleWindow = 40;
+constexpr size_t kScaleMinimum = 20;
+constexpr double kScaleQuantile = 0.9;
+constexpr double kScaleChange = 0.15;  // a new scale re-plans when it differs this much
 
 std::string oneLine(const LiveRunOutcome& o) { return o.error.empty() ? o.status : o.status + ": " + o.error; }
 
@@ -79,7 +92,7 @@ struct FleetRun::Impl {
     // The plans of every member still running, by the fleet's planning. Caller holds the mutex.
     plan::FleetPlan planLocked(const std::vector<Member*>& active) const {
         std::vector<plan::FleetDevice> devices;
-        for (const Member* m : active) devices.push_back({m->bps, o.planning.goal.deadlineMs});
+        for (const Member* m : active) devices.push_back({m->bps, o.planning.goal.deadlineMs, m->scale});
         return o.joint ? plan::planJointly(o.planning.context, o.planning.goal, devices, o.edgeServers)
                        : plan::planIndependently(o.planning.context, o.planning.goal, devices, o.edgeServers);
     }
@@ -125,7 +138,18 @@ struct FleetRun::Impl {
         r.planning = p;
         LiveRunObserver obs;
         const int device = m.device;
-        if (observer.onSample) obs.onSample = [this, device](const store::SampleRow& row) { observer.onSample(device, row); };
+        obs.onSample = [this, device](const store::SampleRow& row) {
+            const net::Sample& x = row.sample;
+            const plan::LatencyTable& t = o.planning.context.table;
+            if (!x.busy && x.partition > 0 && x.deviceMs > 0 && x.exit < t.numExits() && x.partition <= t.pathLength(x.exit) &&
+                t.deviceMs(x.exit, x.partition) > 0) {
+                std::lock_guard lock(mutex);
+                auto& r = members[static_cast<size_t>(device)]->ratios;
+                r.push_back(x.deviceMs / t.deviceMs(x.exit, x.partition));
+                if (r.size() > kScaleWindow) r.pop_front();
+            }
+            if (observer.onSample) observer.onSample(device, row);
+        };
         if (observer.onEvent) obs.onEvent = [this, device](const RunEvent& e) { observer.onEvent(device, e); };
         obs.onFinished = [this](const LiveRunOutcome&) { wake.notify_all(); };
         auto run = LiveRun::start(*m.link, r, obs);
@@ -151,6 +175,7 @@ struct FleetRun::Impl {
             s.bandwidthBps = m->bps;
             s.plan = m->plan;
             s.boundMs = m->boundMs;
+            s.deviceScale = m->scale;
             out.push_back(s);
         }
         return out;
@@ -194,6 +219,8 @@ struct FleetRun::Impl {
         outcome.edge.push_back(row);
         if (observer.onEdge) observer.onEdge(row);
     }
+
+    Clock::time_point nextRescale = Clock::now() + std::chrono::seconds(1);
 
     void main();
     void finish();
@@ -300,6 +327,23 @@ void FleetRun::Impl::main() {
                 changed = true;
                 why = "device " + std::to_string(m->device) + " left";
             }
+            // The devices' compute as the run meets it: a device slower (or faster) than its
+            // profile is planned with its measured scale.
+            if (!stopping && Clock::now() >= nextRescale) {
+                nextRescale = Clock::now() + std::chrono::seconds(1);
+                for (auto& m : members) {
+                    if (m->recorded || !m->run || m->ratios.size() < kScaleMinimum) continue;
+                    std::vector<double> r(m->ratios.begin(), m->ratios.end());
+                    std::sort(r.begin(), r.end());
+                    const double q = std::clamp(r[static_cast<size_t>(kScaleQuantile * static_cast<double>(r.size() - 1))], 0.5, 10.0);
+                    if (std::abs(q / m->scale - 1.0) <= kScaleChange) continue;
+                    m->scale = q;
+                    m->ratios.clear();
+                    changed = true;
+                    why = "device " + std::to_string(m->device) + " computes at " + std::to_string(q).substr(0, 4) +
+                          "x its profile";
+                }
+            }
             if (changed && !stopping) replanLocked(why);
         }
         if (changed) announce();
@@ -318,7 +362,10 @@ void FleetRun::Impl::finish() {
         outcome.runs.push_back(m->run->outcome());
         if (m->run->outcome().status == "failed") failures.push_back("device " + std::to_string(m->device) + ": " + m->run->outcome().error);
     }
-    for (auto& m : members) outcome.devices.push_back(m->row);
+    for (auto& m : members) {
+        outcome.devices.push_back(m->row);
+        outcome.deviceScales.push_back(m->scale);
+    }
     if (edgeFailure.empty() && edge->info(Role::Edge).alive)
         if (auto s = edge->call(Role::Edge, Command::Stats, {}, 2000)) outcome.edgeStats = s->value("stats").toObject();
     {
@@ -502,37 +549,6 @@ long FleetRun::devicePid(int device) const {
 
 long FleetRun::edgePid() const {
     return impl_->edgeProcess.controlEndpoint.empty() ? 0 : static_cast<long>(impl_->edgeProcess.process.pid());
-}
-
-FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs) {
-    FleetSummary f;
-    std::vector<net::Sample> all;
-    double spanMs = 0.0;
-    int64_t answered = 0;
-    for (const auto& run : outcome.runs) {
-        f.devices.push_back(summarize(run.samples, deadlineMs));
-        const RunSummary& d = f.devices.back();
-        if (d.inferences > 0) {
-            f.worstDeviceP95Ms = std::max(f.worstDeviceP95Ms, d.latencyMsP95);
-            if (d.deadlineHitRate >= 0) f.worstDeviceHitRate = std::min(f.worstDeviceHitRate, d.deadlineHitRate);
-        }
-        for (const auto& x : run.samples) {
-            spanMs = std::max(spanMs, x.deviceTimeMs + x.totalMs);
-            answered += !x.busy;
-        }
-        all.insert(all.end(), run.samples.begin(), run.samples.end());
-    }
-    f.all = summarize(all, deadlineMs);
-    f.throughputHz = spanMs > 0 ? static_cast<double>(answered) / (spanMs / 1000.0) : 0.0;
-    if (outcome.edge.size() >= 2) {
-        const auto& a = outcome.edge.front();
-        const auto& b = outcome.edge.back();
-        const double servers = std::max<qint64>(1, outcome.edgeStats.value("servers").toInteger(1));
-        if (b.tMs > a.tMs) f.edgeUtilisation = (b.serviceMsSum - a.serviceMsSum) / (b.tMs - a.tMs) / servers;
-    }
-    f.shed = outcome.edgeStats.value("shed").toInteger();
-    f.queuePeak = outcome.edgeStats.value("queue_peak").toInteger();
-    return f;
 }
 
 Result<FleetOutcome> runFleetToEnd(FleetOptions options, const std::atomic<bool>* cancel) {

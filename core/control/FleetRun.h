@@ -9,8 +9,9 @@
 //     emulated slowdown), or running device workers at their control endpoints.
 //   - Planning: "joint" (core/plan/Fleet.h: every device's bound under the others' edge time)
 //     or "independent" (Edgent per device, the baseline). The fleet re-plans whenever a device
-//     joins, leaves (its run ends, its worker dies) or changes bandwidth, and each member
-//     adopts its new plan live.
+//     joins, leaves (its run ends, its worker dies) or changes bandwidth, and when a device's
+//     measured compute (the 90th percentile of its newest samples against the profile) drifts
+//     more than 15% from the scale it is planned with; each member adopts its new plan live.
 //   - The store: every device's run is an ordinary run (one per device, its samples carrying
 //     the device number); `fleets` and `fleet_devices` tie them together with each device's
 //     join, leave and end; `fleet_edge` polls the edge's queue and service.
@@ -63,6 +64,7 @@ struct FleetDeviceStatus {
     double bandwidthBps = 0.0;
     plan::PlanResult plan;
     double boundMs = 0.0;  // the planner's worst-case latency for it
+    double deviceScale = 1.0;  // its measured compute against its profile's, as the planner now uses it
 };
 
 struct FleetOutcome {
@@ -71,6 +73,7 @@ struct FleetOutcome {
     std::string error;
     std::vector<LiveRunOutcome> runs;  // one per device that started, by device number
     std::vector<store::FleetDeviceRow> devices;
+    std::vector<double> deviceScales;  // each device's compute scale at the end
     std::vector<store::FleetEdgeRow> edge;
     plan::FleetPlan firstPlan;
     QJsonObject edgeStats;  // the edge's counters at the end

@@ -42,6 +42,25 @@ std::vector<Option> optionsFor(const PlanContext& context, const PlanGoal& goal,
 
 }  // namespace
 
+PlanContext scaledDevice(const PlanContext& context, double scale) {
+    if (scale == 1.0) return context;
+    const LatencyTable& t = context.table;
+    std::vector<std::vector<double>> device, edge;
+    for (int e = 0; e < t.numExits(); ++e) {
+        device.emplace_back();
+        edge.emplace_back();
+        for (int i = 0; i < t.pathLength(e); ++i) {
+            device.back().push_back(t.deviceLayerMs(e, i) * scale);
+            edge.back().push_back(t.edgeLayerMs(e, i));
+        }
+    }
+    PlanContext out = context;
+    if (auto scaled = LatencyTable::fromLayerTimes(context.spec, device, edge, t.overheadMs())) out.table = std::move(*scaled);
+    out.typical.reset();
+    out.tail.reset();
+    return out;
+}
+
 double edgeServiceMs(const LatencyTable& table, const PlanResult& plan) {
     if (plan.partition >= table.pathLength(plan.exit)) return 0.0;
     return table.edgeMs(plan.exit, plan.partition);
@@ -74,8 +93,9 @@ FleetPlan planIndependently(const PlanContext& context, const PlanGoal& goal, co
     for (const FleetDevice& d : devices) {
         PlanGoal g = goal;
         g.deadlineMs = d.deadlineMs;
-        auto p = makePlan(context, g, d.bandwidthBps);
-        fleet.plans.push_back(p ? *p : choosePlan(context.table, context.exitAccuracy, d.bandwidthBps, d.deadlineMs, Policy::Edgent));
+        const PlanContext c = scaledDevice(context, d.deviceScale);
+        auto p = makePlan(c, g, d.bandwidthBps);
+        fleet.plans.push_back(p ? *p : choosePlan(c.table, c.exitAccuracy, d.bandwidthBps, d.deadlineMs, Policy::Edgent));
     }
     boundFleet(context.table, devices, servers, fleet);
     return fleet;
@@ -87,7 +107,7 @@ FleetPlan planJointly(const PlanContext& context, const PlanGoal& goal, const st
     std::vector<std::vector<Option>> options(n);
     double maxDeadline = 0.0;
     for (size_t i = 0; i < n; ++i) {
-        options[i] = optionsFor(context, goal, devices[i].bandwidthBps);
+        options[i] = optionsFor(scaledDevice(context, devices[i].deviceScale), goal, devices[i].bandwidthBps);
         maxDeadline = std::max(maxDeadline, devices[i].deadlineMs);
     }
     FleetPlan best;

@@ -31,7 +31,14 @@ namespace edgent::core::plan {
 struct FleetDevice {
     double bandwidthBps = 0.0;
     double deadlineMs = 0.0;
+    // The device's compute as measured in the run against the table's (a fleet learns it from
+    // the device's samples): its layers' times are multiplied by this. 1: as profiled.
+    double deviceScale = 1.0;
 };
+
+// The context with the device's layer times multiplied by `scale` (fp32 only: codec options
+// are left out of a rescaled table).
+PlanContext scaledDevice(const PlanContext& context, double scale);
 
 struct FleetPlan {
     std::vector<PlanResult> plans;  // one per device; feasible: its worst-case bound meets its deadline

@@ -1,0 +1,103 @@
+// `edgent fleet-sim`: a stored fleet's queueing simulated (core/plan/FleetSim.h) against what
+// it measured, and its curve extended to fleets this host cannot emulate.
+#include "app/cli/CliCommon.h"
+
+#include "core/control/FleetMeasure.h"
+
+#include <QJsonArray>
+
+#include <cstdio>
+
+namespace edgent::app {
+
+int runFleetSim(const QStringList& args) {
+    Command cmd(QStringLiteral("fleet-sim"),
+                QStringLiteral("Simulates a stored fleet (edgent run --devices) from its own measured device, uplink and "
+                               "edge times: first at its own size, beside what it measured, then at each size of "
+                               "--devices, the devices' measured times repeated in turn."),
+                QStringLiteral("--db DB --fleet ID [--devices 1,8,100,1000] [--inputs N] [--json]"));
+    cmd.addOptions({
+        {"db", "Run database.", "DB"},
+        {"fleet", "The fleet to simulate (edgent run --devices prints its id).", "ID"},
+        {"devices", "Fleet sizes to simulate (default: its own).", "LIST"},
+        {"inputs", "Inputs per device (default: the fleet's count).", "N"},
+        {"seed", "Random seed of the draws (default 1).", "S", "1"},
+        {"phases", "Devices' phases in their period: spread (evenly, as a fleet starts them) or random.", "HOW", "spread"},
+    });
+    int code = 0;
+    if (!cmd.parse(args, &code)) return code;
+    const auto& p = cmd.parser();
+    if (!p.isSet("db") || !p.isSet("fleet")) return cmd.fail("--db and --fleet are required");
+    const auto fleetId = cmd.intOption("fleet", 0, 1, 1'000'000'000, &code);
+    if (!fleetId) return code;
+    auto db = core::store::RunStore::open(p.value("db").toStdString(), core::store::RunStore::Mode::ReadOnly);
+    if (!db) return cmd.fail(QString::fromStdString(db.error()));
+    auto m = core::control::measuredFleet(**db, *fleetId);
+    if (!m) return cmd.fail(QString::fromStdString(m.error()));
+    core::plan::SimOptions o = m->options;
+    const auto inputs = cmd.intOption("inputs", o.inputs > 0 ? o.inputs : 200, 1, 10'000'000, &code);
+    const auto seed = cmd.intOption("seed", 1, 0, 1'000'000'000, &code);
+    if (!inputs || !seed) return code;
+    o.inputs = *inputs;
+    o.seed = static_cast<uint64_t>(*seed);
+    if (p.value("phases") != "spread" && p.value("phases") != "random") return cmd.fail("--phases must be spread or random");
+    o.randomPhases = p.value("phases") == "random";
+    std::vector<int> sizes;
+    const int own = static_cast<int>(m->devices.size());
+    if (p.isSet("devices")) {
+        for (const QString& x : p.value("devices").split(',', Qt::SkipEmptyParts)) {
+            bool ok = false;
+            const int n = x.trimmed().toInt(&ok);
+            if (!ok || n < 1 || n > 100000) return cmd.fail("--devices must list sizes from 1 to 100000, got '" + x + "'");
+            sizes.push_back(n);
+        }
+    } else {
+        sizes.push_back(own);
+    }
+    const auto ownSim = core::plan::simulateFleet(m->devices, o);
+    QJsonObject out;
+    out["fleet_id"] = static_cast<qint64>(*fleetId);
+    out["planning"] = QString::fromStdString(m->planning);
+    out["devices"] = own;
+    out["rate_hz"] = o.rateHz;
+    out["deadline_ms"] = o.deadlineMs;
+    out["measured_p95_ms"] = m->p95Ms;
+    out["simulated_p95_ms"] = ownSim.p95Ms;
+    out["p95_error"] = m->p95Ms > 0 ? (ownSim.p95Ms - m->p95Ms) / m->p95Ms : 0.0;
+    out["measured_hit_rate"] = m->hitRate;
+    out["simulated_hit_rate"] = ownSim.hitRate;
+    out["measured_utilisation"] = m->utilisation;
+    out["simulated_utilisation"] = ownSim.utilisation;
+    QJsonArray curve;
+    for (int n : sizes) {
+        std::vector<core::plan::SimDevice> devices;
+        for (int i = 0; i < n; ++i) devices.push_back(m->devices[static_cast<size_t>(i % own)]);
+        const auto r = core::plan::simulateFleet(devices, o);
+        curve.append(QJsonObject{{"devices", n},
+                                 {"p95_ms", r.p95Ms},
+                                 {"p50_ms", r.p50Ms},
+                                 {"hit_rate", r.hitRate},
+                                 {"utilisation", r.utilisation},
+                                 {"throughput_hz", r.throughputHz},
+                                 {"shed", static_cast<qint64>(r.shed)}});
+    }
+    out["curve"] = curve;
+    if (cmd.json()) {
+        printJson(out);
+        return 0;
+    }
+    std::printf("fleet %lld (%d devices, %s): p95 measured %.2f ms, simulated %.2f ms (%+.1f%%); hit rate measured %.3f, "
+                "simulated %.3f; edge utilisation measured %.2f, simulated %.2f\n",
+                static_cast<long long>(*fleetId), own, m->planning.c_str(), m->p95Ms, ownSim.p95Ms,
+                100 * out["p95_error"].toDouble(), m->hitRate, ownSim.hitRate, m->utilisation, ownSim.utilisation);
+    for (const auto& v : curve) {
+        const QJsonObject c = v.toObject();
+        std::printf("  %6d devices: p95 %.2f ms, hit rate %.3f, utilisation %.2f, %.1f answered per second, %lld shed\n",
+                    c.value("devices").toInt(), c.value("p95_ms").toDouble(), c.value("hit_rate").toDouble(),
+                    c.value("utilisation").toDouble(), c.value("throughput_hz").toDouble(),
+                    static_cast<long long>(c.value("shed").toInteger()));
+    }
+    return 0;
+}
+
+}  // namespace edgent::app

@@ -1,0 +1,92 @@
+#include "core/control/FleetMeasure.h"
+
+#include "core/control/FleetRun.h"
+
+#include <algorithm>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace edgent::core::control {
+
+FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs) {
+    FleetSummary f;
+    std::vector<net::Sample> all;
+    double spanMs = 0.0;
+    int64_t answered = 0;
+    for (const auto& run : outcome.runs) {
+        f.devices.push_back(summarize(run.samples, deadlineMs));
+        const RunSummary& d = f.devices.back();
+        if (d.inferences > 0) {
+            f.worstDeviceP95Ms = std::max(f.worstDeviceP95Ms, d.latencyMsP95);
+            if (d.deadlineHitRate >= 0) f.worstDeviceHitRate = std::min(f.worstDeviceHitRate, d.deadlineHitRate);
+        }
+        for (const auto& x : run.samples) {
+            spanMs = std::max(spanMs, x.deviceTimeMs + x.totalMs);
+            answered += !x.busy;
+        }
+        all.insert(all.end(), run.samples.begin(), run.samples.end());
+    }
+    f.all = summarize(all, deadlineMs);
+    f.throughputHz = spanMs > 0 ? static_cast<double>(answered) / (spanMs / 1000.0) : 0.0;
+    if (outcome.edge.size() >= 2) {
+        const auto& a = outcome.edge.front();
+        const auto& b = outcome.edge.back();
+        const double servers = std::max<qint64>(1, outcome.edgeStats.value("servers").toInteger(1));
+        if (b.tMs > a.tMs) f.edgeUtilisation = (b.serviceMsSum - a.serviceMsSum) / (b.tMs - a.tMs) / servers;
+    }
+    f.shed = outcome.edgeStats.value("shed").toInteger();
+    f.queuePeak = outcome.edgeStats.value("queue_peak").toInteger();
+    return f;
+}
+
+Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
+    auto fleet = db.fleet(fleetId);
+    if (!fleet) return makeError(fleet.error());
+    MeasuredFleet m;
+    m.planning = fleet->planning;
+    const QJsonObject params = QJsonDocument::fromJson(QByteArray::fromStdString(fleet->paramsJson)).object();
+    m.options.deadlineMs = params.value("deadline_ms").toDouble();
+    m.options.servers = params.value("edge_servers").toInt(1);
+    m.options.capacity = params.value("edge_queue").toInt(16);
+    m.options.inputs = params.value("count").toInteger(200);
+    FleetOutcome outcome;  // the measured figures, through the same summary as a live fleet's
+    for (const auto& d : fleet->devices) {
+        if (d.runId <= 0) continue;
+        auto run = db.run(d.runId);
+        auto rows = db.samples(d.runId);
+        if (!run || !rows) return makeError(!run ? run.error() : rows.error());
+        if (auto it = run->params.find("rate_hz"); it != run->params.end()) m.options.rateHz = std::stod(it->second);
+        plan::SimDevice dev;
+        LiveRunOutcome out;
+        size_t offloaded = 0;
+        for (const auto& r : *rows) offloaded += r.sample.sentToEdge && !r.sample.busy;
+        const bool offloads = offloaded * 2 > rows->size();
+        for (const auto& r : *rows) {
+            const net::Sample& x = r.sample;
+            out.samples.push_back(x);
+            if (x.busy) continue;
+            if (offloads && x.sentToEdge) {
+                dev.deviceMs.push_back(x.deviceMs + x.encodeMs);
+                dev.transferMs.push_back(x.transferMs);
+                dev.serviceMs.push_back(x.edgeMs + x.decodeMs);
+            } else if (!offloads && !x.sentToEdge) {
+                dev.deviceMs.push_back(x.totalMs);
+            }
+        }
+        if (dev.deviceMs.empty()) continue;
+        m.devices.push_back(std::move(dev));
+        outcome.runs.push_back(std::move(out));
+    }
+    if (m.devices.empty()) return makeError("fleet " + std::to_string(fleetId) + " has no samples to simulate from");
+    for (const auto& e : fleet->edge) outcome.edge.push_back(e);
+    outcome.edgeStats = QJsonObject{{"servers", m.options.servers}};
+    const FleetSummary s = summarizeFleet(outcome, m.options.deadlineMs);
+    m.p95Ms = s.all.latencyMsP95;
+    m.hitRate = s.all.deadlineHitRate;
+    m.utilisation = s.edgeUtilisation;
+    m.throughputHz = s.throughputHz;
+    return m;
+}
+
+}  // namespace edgent::core::control
