@@ -75,7 +75,7 @@ private Q_SLOTS:
                 if (p < n) {
                     const size_t dims = p == 0 ? 3 : path[static_cast<size_t>(p - 1)].output.dims.size();
                     const double bytes =
-                        static_cast<double>(transferBytes(r.spec, path, p)) + 48.0 + 4.0 * static_cast<double>(dims);  // frame version 3
+                        static_cast<double>(transferBytes(r.spec, path, p)) + 56.0 + 4.0 * static_cast<double>(dims);  // frame version 4
                     expected += bytes * 8.0 / bps * 1000.0 + 0.25;
                 }
                 QVERIFY(std::abs(t->predictMs(e, p, bps) - expected) < 1e-9 * std::max(1.0, expected));
