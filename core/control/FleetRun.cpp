@@ -36,7 +36,7 @@ struct Member {
 
 // How many of a device's newest samples its compute scale is read from, and the percentile.
 constexpr size_t kScaleWindow = 40;
-constexpr size_t kScaleMinimum = 20;
+constexpr size_t kScaleMinimum = 8;
 constexpr double kScaleQuantile = 0.9;
 constexpr double kScaleChange = 0.15;  // a new scale re-plans when it differs this much
 
@@ -220,7 +220,7 @@ struct FleetRun::Impl {
         if (observer.onEdge) observer.onEdge(row);
     }
 
-    Clock::time_point nextRescale = Clock::now() + std::chrono::seconds(1);
+    Clock::time_point nextRescale = Clock::now() + std::chrono::milliseconds(500);
 
     void main();
     void finish();
@@ -330,7 +330,7 @@ void FleetRun::Impl::main() {
             // The devices' compute as the run meets it: a device slower (or faster) than its
             // profile is planned with its measured scale.
             if (!stopping && Clock::now() >= nextRescale) {
-                nextRescale = Clock::now() + std::chrono::seconds(1);
+                nextRescale = Clock::now() + std::chrono::milliseconds(500);
                 for (auto& m : members) {
                     if (m->recorded || !m->run || m->ratios.size() < kScaleMinimum) continue;
                     std::vector<double> r(m->ratios.begin(), m->ratios.end());

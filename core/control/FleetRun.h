@@ -10,7 +10,8 @@
 //   - Planning: "joint" (core/plan/Fleet.h: every device's bound under the others' edge time)
 //     or "independent" (Edgent per device, the baseline). The fleet re-plans whenever a device
 //     joins, leaves (its run ends, its worker dies) or changes bandwidth, and when a device's
-//     measured compute (the 90th percentile of its newest samples against the profile) drifts
+//     measured compute (the 90th percentile of its newest samples against the profile, from its
+//     8th sample on, checked twice a second) drifts
 //     more than 15% from the scale it is planned with; each member adopts its new plan live.
 //   - The store: every device's run is an ordinary run (one per device, its samples carrying
 //     the device number); `fleets` and `fleet_devices` tie them together with each device's
