@@ -2,6 +2,8 @@
 // Shared by the tests of runs on real workers (tst_liverun, tst_fleet): one value read from a
 // run database, and a bounded wait for a condition.
 
+#include "core/plan/Planner.h"
+
 #include <sqlite3.h>
 
 #include <chrono>
@@ -32,6 +34,17 @@ bool waitUntil(F f, int timeoutMs) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return f();
+}
+
+// A latency table made up for a test: every layer takes deviceMs on the device and edgeMs
+// on the edge, plus overheadMs per message, so the right plan is known in advance.
+inline core::plan::LatencyTable madeUpTable(const core::ModelSpec& spec, double deviceMs, double edgeMs, double overheadMs) {
+    std::vector<std::vector<double>> device, edge;
+    for (int e = 0; e < spec.numExits(); ++e) {
+        device.emplace_back(static_cast<size_t>(spec.pathLength(e)), deviceMs);
+        edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), edgeMs);
+    }
+    return *core::plan::LatencyTable::fromLayerTimes(spec, device, edge, overheadMs);
 }
 
 }  // namespace edgent::test

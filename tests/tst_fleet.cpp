@@ -44,18 +44,13 @@ class TestFleet : public QObject {
 
     FleetOptions options(int devices, int64_t count, double rateHz) const {
         const ModelSpec& spec = model_->file.spec;
-        std::vector<std::vector<double>> device, edge;
-        for (int e = 0; e < spec.numExits(); ++e) {
-            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 1.0);
-            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.1);
-        }
         FleetOptions o;
         o.run.dbPath = db_;
         o.run.source = "test";
         o.run.count = count;
         o.run.rateHz = rateHz;
         o.planning.context.spec = spec;
-        o.planning.context.table = *plan::LatencyTable::fromLayerTimes(spec, device, edge, 0.2);
+        o.planning.context.table = edgent::test::madeUpTable(spec, 1.0, 0.1, 0.2);
         o.planning.context.exitAccuracy = spec.exitAccuracy;
         o.planning.goal.deadlineMs = 200.0;
         o.planning.goal.codec = "fp32";

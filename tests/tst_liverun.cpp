@@ -48,14 +48,9 @@ class TestLiveRun : public QObject {
     // 1 ms per layer on the device, 0.1 ms on the edge, 0.2 ms per message.
     RunPlanning planning(bool dynamic) const {
         const ModelSpec& spec = model_->file.spec;
-        std::vector<std::vector<double>> device, edge;
-        for (int e = 0; e < spec.numExits(); ++e) {
-            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 1.0);
-            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.1);
-        }
         RunPlanning p;
         p.context.spec = spec;
-        p.context.table = *plan::LatencyTable::fromLayerTimes(spec, device, edge, 0.2);
+        p.context.table = edgent::test::madeUpTable(spec, 1.0, 0.1, 0.2);
         p.context.exitAccuracy = spec.exitAccuracy;
         p.goal.deadlineMs = 30.0;
         p.goal.policy = plan::Policy::Edgent;

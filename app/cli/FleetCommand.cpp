@@ -82,10 +82,10 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
             if (!v) return cmd.fail("--bandwidths must list bandwidths like 4Mbps, got '" + b + "'");
             o.bandwidthsBps.push_back(*v);
         }
-        if (!p.isSet("devices") && endpoints.empty()) {
-        } else if (static_cast<qint64>(o.bandwidthsBps.size()) != *n) {
+        // Alone, the list says how many devices there are; beside --devices or --device-list it must agree.
+        const bool countGiven = p.isSet("devices") || !endpoints.empty();
+        if (countGiven && static_cast<qint64>(o.bandwidthsBps.size()) != *n)
             return cmd.fail("--bandwidths needs one bandwidth per device");
-        }
     } else {
         o.bandwidthsBps.assign(static_cast<size_t>(*n), bps);
     }

@@ -1,4 +1,5 @@
 #include "app/gui/FleetDialog.h"
+#include "app/gui/Named.h"
 
 #include "core/control/ProfileRun.h"
 #include "core/energy/PowerModel.h"
@@ -26,16 +27,6 @@
 namespace edgent::gui {
 
 using namespace edgent::core;
-
-namespace {
-
-template <typename W>
-W* named(W* widget, const char* name) {
-    widget->setObjectName(QString::fromLatin1(name));
-    return widget;
-}
-
-}  // namespace
 
 FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath, QWidget* parent)
     : QDialog(parent), model_(std::move(model)), dbPath_(std::move(dbPath)) {

@@ -1,4 +1,5 @@
 #include "app/gui/ReproduceDialog.h"
+#include "app/gui/Named.h"
 
 #include "core/energy/PowerModel.h"
 #include "core/repro/Reproduce.h"
@@ -28,16 +29,6 @@
 #include <future>
 
 namespace edgent::gui {
-
-namespace {
-
-template <typename W>
-W* named(W* widget, const char* name) {
-    widget->setObjectName(QString::fromLatin1(name));
-    return widget;
-}
-
-}  // namespace
 
 ReproduceDialog::ReproduceDialog(std::shared_ptr<const core::ModelBytes> model, QString modelPath, QWidget* parent)
     : QDialog(parent), model_(std::move(model)), modelPath_(std::move(modelPath)) {
