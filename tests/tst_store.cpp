@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 using namespace edgent::core;
 using namespace edgent::core::store;
@@ -217,6 +218,27 @@ private Q_SLOTS:
         QVERIFY(store.ok());
         QCOMPARE((*store)->interruptedOnOpen(), std::vector<int64_t>{id});
         QCOMPARE((*store)->run(id)->status, std::string("interrupted"));
+    }
+
+    void fleetLeftRunningByADeadControllerIsInterrupted() {
+        const std::string path = dir_.filePath("orphan-fleet.sqlite").toStdString();
+        int64_t dead, live;
+        auto first = RunStore::open(path);
+        dead = *(*first)->beginFleet("fleet", "joint", "{}");
+        live = *(*first)->beginFleet("fleet", "independent", "{}");
+        // The first fleet's controller no longer exists; the second's (this process) does.
+        const std::string orphan = "UPDATE fleets SET pid=2147483600 WHERE id=" + std::to_string(dead);
+        QCOMPARE(sqlite3_exec((*first)->handle(), orphan.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        QCOMPARE((*first)->fleet(dead)->status, std::string("interrupted"));  // as read, before any open records it
+        auto second = RunStore::open(path);
+        QVERIFY(second.ok());
+        QCOMPARE((*second)->interruptedFleetsOnOpen(), std::vector<int64_t>{dead});
+        const auto f = (*second)->fleet(dead);
+        QCOMPARE(f->status, std::string("interrupted"));
+        QVERIFY(!f->finishedAt.empty());
+        QVERIFY(f->error.find("controller") != std::string::npos);
+        QCOMPARE((*second)->fleet(live)->status, std::string("running"));
+        QCOMPARE((*second)->fleet(live)->pid, static_cast<int64_t>(::getpid()));
     }
 
     void runOfALiveProcessStaysRunning() {

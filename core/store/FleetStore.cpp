@@ -1,12 +1,17 @@
-// The run store's fleets: one run per device, tied together (docs/schema.md, schema 9).
+// The run store's fleets: one run per device, tied together (docs/schema.md, schemas 9 and 10).
 #include "core/store/RunStore.h"
 #include "core/store/Sql.h"
+
+#include <unistd.h>
 
 namespace edgent::core::store {
 
 Result<int64_t> RunStore::beginFleet(const std::string& experiment, const std::string& planning, const std::string& paramsJson) {
-    Stmt s(db_, "INSERT INTO fleets(experiment, created_at, planning, status, params_json) VALUES(?1, ?2, ?3, 'running', ?4)");
-    s.bind(1, experiment).bind(2, nowIso()).bind(3, planning).bind(4, paramsJson);
+    Stmt s(db_,
+           "INSERT INTO fleets(experiment, created_at, planning, status, params_json, host, pid) "
+           "VALUES(?1, ?2, ?3, 'running', ?4, ?5, ?6)");
+    s.bind(1, experiment).bind(2, nowIso()).bind(3, planning).bind(4, paramsJson).bind(5, hostName());
+    s.bind(6, static_cast<int64_t>(::getpid()));
     if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
@@ -46,7 +51,9 @@ Status RunStore::finishFleet(int64_t fleetId, const std::string& status, const s
 Result<FleetInfo> RunStore::fleet(int64_t fleetId) {
     FleetInfo f;
     {
-        Stmt s(db_, "SELECT id, experiment, created_at, finished_at, planning, status, error, params_json FROM fleets WHERE id=?1");
+        Stmt s(db_,
+               "SELECT id, experiment, created_at, finished_at, planning, status, error, params_json, host, pid FROM fleets "
+               "WHERE id=?1");
         s.bind(1, fleetId);
         const int rc = s.step();
         if (rc == SQLITE_DONE) return makeError("database " + path_ + " has no fleet " + std::to_string(fleetId));
@@ -59,6 +66,11 @@ Result<FleetInfo> RunStore::fleet(int64_t fleetId) {
         f.status = s.text(5);
         f.error = s.text(6);
         f.paramsJson = s.text(7);
+        f.host = s.text(8);
+        f.pid = s.isNull(9) ? 0 : s.i64(9);
+        // A read-only open cannot record it, but a fleet whose controller on this host is gone
+        // was interrupted all the same.
+        if (f.status == "running" && f.host == hostName() && !processAlive(f.pid)) f.status = "interrupted";
     }
     {
         Stmt s(db_,

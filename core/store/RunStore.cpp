@@ -28,14 +28,14 @@
 
 namespace edgent::core::store {
 
-namespace {
-
 std::string hostName() { return QSysInfo::machineHostName().toStdString(); }
 
 bool processAlive(int64_t pid) {
     if (pid <= 0) return false;
     return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
+
+namespace {
 
 constexpr const char* kSampleColumns =
     "seq, device_time_ms, image_index, exit, partition, label, prediction, correct, device_ms, transfer_ms, edge_ms, "
@@ -148,6 +148,22 @@ Result<std::unique_ptr<RunStore>> RunStore::open(const std::string& path, Mode m
         u.bind(1, nowIso()).bind(2, id);
         if (u.step() != SQLITE_DONE) return makeError("database " + path + ": " + u.error());
         store->interrupted_.push_back(id);
+    }
+    // Fleets too: their controller's process is the fleet's owner.
+    dead.clear();
+    {
+        Stmt s(store->db_, "SELECT id, pid FROM fleets WHERE status='running' AND host=?1");
+        s.bind(1, hostName());
+        while (s.step() == SQLITE_ROW)
+            if (!processAlive(s.i64(1))) dead.push_back(s.i64(0));
+    }
+    for (int64_t id : dead) {
+        Stmt u(store->db_,
+               "UPDATE fleets SET status='interrupted', finished_at=?1, "
+               "error=coalesce(error, 'the controller ended while the fleet was open') WHERE id=?2");
+        u.bind(1, nowIso()).bind(2, id);
+        if (u.step() != SQLITE_DONE) return makeError("database " + path + ": " + u.error());
+        store->interruptedFleets_.push_back(id);
     }
     return store;
 }

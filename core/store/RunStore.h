@@ -33,7 +33,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 struct SampleRow {
     net::Sample sample;
@@ -72,6 +72,8 @@ struct FleetEdgeRow {
 struct FleetInfo {
     int64_t id = 0;
     std::string experiment, createdAt, finishedAt, planning, status, error, paramsJson;
+    std::string host;  // where the controller ran (schema 10; empty before)
+    int64_t pid = 0;
     std::vector<FleetDeviceRow> devices;
     std::vector<FleetEdgeRow> edge;
 };
@@ -147,6 +149,8 @@ public:
     int schemaVersion() const;
     // Runs this open() found "running" with their process gone, now "interrupted".
     const std::vector<int64_t>& interruptedOnOpen() const { return interrupted_; }
+    // Fleets this open() found "running" with their controller gone, now "interrupted".
+    const std::vector<int64_t>& interruptedFleetsOnOpen() const { return interruptedFleets_; }
 
     Result<int64_t> upsertModel(const ModelRecord& model);
     Result<int64_t> beginRun(const RunStart& start);
@@ -194,6 +198,7 @@ private:
     sqlite3* db_ = nullptr;
     std::string path_;
     std::vector<int64_t> interrupted_;
+    std::vector<int64_t> interruptedFleets_;
 };
 
 // Writes a run's samples and events from a background thread in batched transactions, so

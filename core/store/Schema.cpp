@@ -167,6 +167,12 @@ CREATE TABLE fleet_edge(
   frames_out INTEGER NOT NULL, shed INTEGER NOT NULL, service_ms_sum REAL NOT NULL,
   PRIMARY KEY(fleet_id, t_ms)) WITHOUT ROWID;
 )sql",
+    // 9 -> 10: a fleet records the host and process that drives it, so that a fleet whose
+    // controller was killed is marked interrupted on the next open, as a run is.
+    R"sql(
+ALTER TABLE fleets ADD COLUMN host TEXT;
+ALTER TABLE fleets ADD COLUMN pid INTEGER;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

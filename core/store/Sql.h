@@ -51,4 +51,8 @@ private:
     int rc_ = SQLITE_OK;
 };
 
+// This host's name and whether a process of it is alive (a run's or fleet's owner).
+std::string hostName();
+bool processAlive(int64_t pid);
+
 }  // namespace edgent::core::store
