@@ -1,4 +1,5 @@
 // The command-line contract: --help, --json, and one clear stderr line with a non-zero exit.
+#include "RunTestUtil.h"
 #include "TestUtil.h"
 
 #include "core/control/LocalWorkers.h"
@@ -292,6 +293,42 @@ private Q_SLOTS:
         expectOneLineError(
             run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "5ms", "--policies", "greedy", "--out", table}),
             "unknown policy 'greedy'");
+    }
+
+    void sweepOverDeviceCountsWritesOneStoredFleetPerPoint() {
+        const QString db = dir_.filePath("planned.sqlite");  // profiled by the test above
+        const QString table = dir_.filePath("fleets.csv");
+        const Run r = run({"sweep", "--db", db, "--bandwidths", "5Mbps", "--deadlines", "200ms", "--devices", "1,2", "--plannings",
+                           "joint", "--count", "4", "--rate", "50", "--out", table, "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonArray fleets = QJsonDocument::fromJson(r.out).object()["fleets"].toArray();
+        QCOMPARE(fleets.size(), 2);
+        QFile f(table);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+        QCOMPARE(lines.size(), 3);
+        QVERIFY(lines[0].startsWith("fleet_id,devices,planning,edge_servers,bandwidth_bps,deadline_ms,inferences"));
+        for (int i = 0; i < 2; ++i) {
+            const QList<QByteArray> cells = lines[i + 1].split(',');
+            QCOMPARE(cells[1].toInt(), i + 1);
+            QCOMPARE(cells[2], QByteArray("joint"));
+            QCOMPARE(cells[6].toInt(), 4 * (i + 1));  // every device's inferences
+            const std::string id = cells[0].toStdString();
+            QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM fleet_devices WHERE fleet_id=" + id),
+                     static_cast<double>(i + 1));
+            QCOMPARE(edgent::test::scalar(db.toStdString(),
+                                          "SELECT count(*) FROM fleets WHERE status='finished' AND planning='joint' AND id=" + id),
+                     1.0);
+        }
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--plannings", "joint",
+                                "--out", table}),
+                           "--plannings needs --devices");
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "2",
+                                "--policies", "edge-only", "--out", table}),
+                           "planned by policy edgent");
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "0,2",
+                                "--out", table}),
+                           "--devices must list device counts");
     }
 
     void planRefusesBadInput() {

@@ -1,5 +1,5 @@
 // Many devices sharing one edge (core/control/FleetRun.h) on real local workers: what a fleet
-// stores, a device killed mid-run, the edge killed mid-run, and an overloaded edge that sheds.
+// stores, a device on its own bandwidth trace, a device killed mid-run, the edge killed mid-run, and an overloaded edge that sheds.
 //
 // The fleets plan on a latency table made up for the test (the device ten times slower per
 // layer than the edge), so every device's plan offloads; every latency in the samples is real.
@@ -103,6 +103,34 @@ private Q_SLOTS:
         QCOMPARE(s.all.inferences, int64_t(75));
         QVERIFY(s.throughputHz > 0.0);
         QVERIFY(s.all.queueMsMean > 0.0);
+    }
+
+    // Device 0 follows its own trace, from 50 Mbit/s down to 20 kbit/s, where sending anything
+    // misses the deadline: the fleet re-plans it to compute alone; device 1 keeps offloading.
+    void aDeviceOnItsOwnTraceIsRePlannedAtItsStep() {
+        FleetOptions o = options(2, 40, 20.0);
+        auto trace = plan::parseBandwidthTrace("time_s,kbps\n0,50000\n0.6,20\n", "test trace");
+        QVERIFY2(trace.ok(), trace.ok() ? "" : trace.error().c_str());
+        o.traces = {*trace, std::nullopt};
+        auto fleet = FleetRun::start(o);
+        QVERIFY2(fleet.ok(), fleet.ok() ? "" : fleet.error().c_str());
+        QVERIFY((*fleet)->waitFor(60000));
+        const FleetOutcome& out = (*fleet)->outcome();
+        QCOMPARE(out.status, std::string("finished"));
+        QVERIFY(out.replans >= 1);
+        const std::string f = std::to_string(out.fleetId);
+        QCOMPARE(scalar(db_, "SELECT bandwidth_bps FROM fleet_devices WHERE device=0 AND fleet_id=" + f), 20000.0);
+        QCOMPARE(scalar(db_, "SELECT bandwidth_bps FROM fleet_devices WHERE device=1 AND fleet_id=" + f), 50e6);
+        const std::string traced = std::to_string(out.runs[0].runId), fixed = std::to_string(out.runs[1].runId);
+        QCOMPARE(scalar(db_, "SELECT count(*) FROM samples WHERE run_id=" + traced), 40.0);
+        // Offloaded before the step, on the device alone after it (the last sample included).
+        QVERIFY(scalar(db_, "SELECT count(*) FROM samples WHERE sent_to_edge=1 AND run_id=" + traced) >= 1.0);
+        QVERIFY(scalar(db_, "SELECT count(*) FROM samples WHERE sent_to_edge=0 AND run_id=" + traced) >= 10.0);
+        QCOMPARE(scalar(db_, "SELECT sent_to_edge FROM samples WHERE run_id=" + traced + " ORDER BY seq DESC LIMIT 1"), 0.0);
+        QVERIFY(scalar(db_, "SELECT max(seq) FROM samples WHERE sent_to_edge=1 AND run_id=" + traced) <
+                scalar(db_, "SELECT min(seq) FROM samples WHERE sent_to_edge=0 AND run_id=" + traced));
+        QCOMPARE(scalar(db_, "SELECT count(*) FROM samples WHERE sent_to_edge=1 AND run_id=" + fixed), 40.0);
+        QVERIFY(scalar(db_, "SELECT count(*) FROM events WHERE message LIKE '%trace step%' AND run_id=" + traced) >= 1.0);
     }
 
     void aKilledDeviceEndsOnlyItsRunAndTheOthersGoOn() {

@@ -2,6 +2,7 @@
 // Shared plumbing for the `edgent` subcommands: the one-line error convention, --help and
 // --json handling, and unit parsing.
 
+#include "core/control/FleetRun.h"
 #include "core/control/LiveRun.h"
 #include "core/control/WorkerLink.h"
 #include "core/model/Confidence.h"
@@ -14,6 +15,7 @@
 
 #include <atomic>
 #include <optional>
+#include <vector>
 
 namespace edgent::core {
 struct CalibrateOptions;
@@ -66,6 +68,20 @@ private:
 
 void printJson(const QJsonObject& object);
 
+// A comma-separated list, each item through `parse` (returning an optional); nullopt when an
+// item does not parse or the list is empty.
+template <typename T, typename Parse>
+std::optional<std::vector<T>> parseList(const QString& text, Parse parse) {
+    std::vector<T> out;
+    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
+        const auto v = parse(part.trimmed());
+        if (!v) return std::nullopt;
+        out.push_back(*v);
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+}
+
 // --model: a native model JSON or a TorchScript module (.pt), or the shipped default model.
 QCommandLineOption modelCliOption();
 std::optional<core::ModelBytes> readModelOption(const Command& cmd, int* exitCode);
@@ -107,6 +123,14 @@ QList<QCommandLineOption> fleetCliOptions();
 bool wantsFleet(const Command& cmd);
 int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const core::control::WorkerLinkOptions& link,
                 const core::ModelBytes& model);
+// `edgent sweep --devices LIST` (app/cli/FleetCommand.cpp): its options, and the grid of
+// fleets over bandwidths x deadlines x device counts x plannings x edge servers.
+QList<QCommandLineOption> fleetSweepCliOptions();
+// A fleet's workers as the link's, except that its emulated devices sleep out their slowdown
+// unless --slowdown-wait says otherwise.
+void useWorkerOptions(core::control::FleetOptions& fleet, const core::control::WorkerLinkOptions& link, const Command& cmd);
+int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vector<double>& bandwidthsBps,
+                  const std::vector<double>& deadlinesMs, const QString& out);
 int runKeys(const QStringList& args);
 int runRuns(const QStringList& args);
 int runExport(const QStringList& args);

@@ -2,7 +2,7 @@
 #include "app/cli/CliCommon.h"
 #include "app/cli/Planning.h"
 
-#include "core/control/FleetRun.h"
+#include "core/control/FleetPoint.h"
 
 #include <QJsonArray>
 
@@ -25,6 +25,12 @@ QJsonValue rate(double r) { return r >= 0 ? QJsonValue(r) : QJsonValue(QJsonValu
 
 }  // namespace
 
+// Spinning, N emulated devices would compete for this host's cores as no real fleet of devices does.
+void useWorkerOptions(core::control::FleetOptions& o, const core::control::WorkerLinkOptions& link, const Command& cmd) {
+    core::control::useWorkerOptions(o, link);
+    o.slowdownWait = cmd.parser().isSet("slowdown-wait") ? link.slowdownWait : "sleep";
+}
+
 QList<QCommandLineOption> fleetCliOptions() {
     return {
         {"devices", "Many devices sharing one edge: spawn N local device workers (needs --policy and --deadline).", "N"},
@@ -38,12 +44,16 @@ QList<QCommandLineOption> fleetCliOptions() {
          "HOW", "joint"},
         {"edge-servers", "Fleets, local edge: threads serving its queue (default 1).", "N", "1"},
         {"edge-queue", "Fleets, local edge: frames that may wait in total before it answers busy (default 16).", "N", "16"},
+        {"traces",
+         "Fleets: per-device bandwidth traces (CSV time_s,kbps), one file per device, comma-separated; an empty entry keeps "
+         "that device's fixed bandwidth. With --trace every device follows the same trace. The fleet re-plans at every step.",
+         "LIST"},
     };
 }
 
 bool wantsFleet(const Command& cmd) {
     const auto& p = cmd.parser();
-    return p.isSet("devices") || p.isSet("bandwidths") || p.isSet("device-list");
+    return p.isSet("devices") || p.isSet("bandwidths") || p.isSet("device-list") || p.isSet("traces");
 }
 
 int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const core::control::WorkerLinkOptions& link,
@@ -51,7 +61,7 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     const auto& p = cmd.parser();
     int code = 0;
     if (!run.planning) return cmd.fail("--devices needs --policy and --deadline: a fleet is planned");
-    if (run.planning->dynamic || run.trace) return cmd.fail("--devices plans statically: drop --dynamic and --trace");
+    if (run.planning->dynamic) return cmd.fail("a fleet plans every device itself: drop --dynamic");
     if (core::plan::isAdaptive(run.planning->goal.policy)) return cmd.fail("--devices plans static policies only");
     core::control::FleetOptions o;
     o.run = run;
@@ -89,6 +99,25 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     } else {
         o.bandwidthsBps.assign(static_cast<size_t>(*n), bps);
     }
+    o.run.trace.reset();  // each member's own, below
+    if (p.isSet("traces")) {
+        const QStringList files = p.value("traces").split(',', Qt::KeepEmptyParts);
+        // Alone, the list says how many devices there are; beside a count it must agree.
+        const bool countGiven = p.isSet("devices") || !endpoints.empty() || p.isSet("bandwidths");
+        if (!countGiven) o.bandwidthsBps.assign(static_cast<size_t>(files.size()), bps);
+        if (static_cast<size_t>(files.size()) != o.bandwidthsBps.size()) return cmd.fail("--traces needs one entry per device");
+        for (const QString& f : files) {
+            if (f.trimmed().isEmpty()) {
+                o.traces.emplace_back();
+                continue;
+            }
+            auto t = core::plan::readBandwidthTrace(f.trimmed().toStdString());
+            if (!t) return cmd.fail(QString::fromStdString(t.error()));
+            o.traces.emplace_back(std::move(*t));
+        }
+    } else if (run.trace) {
+        o.traces.assign(o.bandwidthsBps.size(), run.trace);
+    }
     if (p.isSet("measure-only")) return cmd.fail("a fleet shapes every device's uplink: drop --measure-only");
     const auto servers = cmd.intOption("edge-servers", 1, 1, 64, &code);
     const auto queue = cmd.intOption("edge-queue", 16, 1, 4096, &code);
@@ -96,13 +125,7 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     o.edgeServers = static_cast<int>(*servers);
     o.edgeQueue = static_cast<int>(*queue);
     o.edgeQueuePerDevice = std::min(2, o.edgeQueue);
-    o.curveKeysDir = link.curveKeysDir;
-    o.deviceThreads = link.deviceThreads;
-    o.edgeThreads = link.edgeThreads;
-    o.deviceSlowdown = link.deviceSlowdown;
-    // Emulated devices sleep out their slowdown unless told to spin: spinning, N of them would
-    // compete for this host's cores as no real fleet of devices does.
-    o.slowdownWait = cmd.parser().isSet("slowdown-wait") ? link.slowdownWait : "sleep";
+    useWorkerOptions(o, link, cmd);
 
     std::signal(SIGINT, onFleetInterrupt);
     auto outcome = core::control::runFleetToEnd(o, &gFleetCancel);
@@ -185,6 +208,89 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     }
     if (outcome->status == "failed") return cmd.fail(QString::fromStdString(outcome->error));
     return outcome->status == "interrupted" ? 130 : 0;
+}
+
+QList<QCommandLineOption> fleetSweepCliOptions() {
+    return {
+        {"devices", "Sweep fleets of these many local devices sharing one edge, e.g. 1,2,4,8 (policy edgent, codec auto).",
+         "LIST"},
+        {"plannings", "Fleets: joint and/or independent (default both).", "LIST", "independent,joint"},
+        {"edge-servers", "Fleets: the edge's serving threads to sweep, e.g. 1,2 (default 1).", "LIST", "1"},
+        {"edge-queue", "Fleets: frames that may wait at the edge in total before it answers busy (default 16).", "N", "16"},
+    };
+}
+
+int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vector<double>& bandwidthsBps,
+                  const std::vector<double>& deadlinesMs, const QString& out) {
+    const auto& p = cmd.parser();
+    int code = 0;
+    const auto positive = [](const QString& t) -> std::optional<int> {
+        bool ok = false;
+        const int v = t.toInt(&ok);
+        return ok && v >= 1 && v <= 64 ? std::optional<int>(v) : std::nullopt;
+    };
+    const auto counts = parseList<int>(p.value("devices"), positive);
+    if (!counts) return cmd.fail("--devices must list device counts from 1 to 64, e.g. 1,2,4,8");
+    const auto servers = parseList<int>(p.value("edge-servers"), positive);
+    if (!servers) return cmd.fail("--edge-servers must list thread counts from 1 to 64, e.g. 1,2");
+    const auto plannings = parseList<bool>(p.value("plannings"), [](const QString& t) -> std::optional<bool> {
+        if (t == "joint" || t == "independent") return t == "joint";
+        return std::nullopt;
+    });
+    if (!plannings) return cmd.fail("--plannings must list joint and/or independent");
+    const auto queue = cmd.intOption("edge-queue", 16, 1, 4096, &code);
+    if (!queue) return code;
+    base.edgeQueue = static_cast<int>(*queue);
+    base.edgeQueuePerDevice = std::min(2, base.edgeQueue);
+    base.run.source = "sweep fleet";
+
+    std::signal(SIGINT, onFleetInterrupt);
+    std::string csv = core::control::fleetPointCsvHeader();
+    QJsonArray rows;
+    const size_t points = bandwidthsBps.size() * deadlinesMs.size() * counts->size() * plannings->size() * servers->size();
+    size_t done = 0;
+    for (double bps : bandwidthsBps)
+        for (double deadline : deadlinesMs)
+            for (int n : *counts)
+                for (int k : *servers)
+                    for (bool joint : *plannings) {
+                        const auto point = core::control::runFleetPoint(base, {n, bps, deadline, joint, k}, &gFleetCancel);
+                        if (!point) {
+                            std::signal(SIGINT, SIG_DFL);
+                            return cmd.fail(QString::fromStdString(point.error()));
+                        }
+                        const auto& s = point->summary;
+                        csv += core::control::fleetPointCsvRow(*point);
+                        rows.append(QJsonObject{{"fleet_id", static_cast<qint64>(point->fleetId)},
+                                                {"devices", n},
+                                                {"planning", joint ? "joint" : "independent"},
+                                                {"edge_servers", k},
+                                                {"bandwidth_bps", bps},
+                                                {"deadline_ms", deadline},
+                                                {"throughput_hz", s.throughputHz},
+                                                {"latency_ms_p95", s.all.latencyMsP95},
+                                                {"worst_device_p95_ms", s.worstDeviceP95Ms},
+                                                {"deadline_hit_rate", rate(s.all.deadlineHitRate)},
+                                                {"worst_device_hit_rate", s.worstDeviceHitRate},
+                                                {"busy", static_cast<qint64>(s.all.busy)},
+                                                {"edge_utilisation", s.edgeUtilisation},
+                                                {"edge_ms_measured", point->edgeMsMeasured},
+                                                {"edge_ms_profiled", point->edgeMsProfiled}});
+                        if (!cmd.json())
+                            std::fprintf(stderr,
+                                         "sweep %zu/%zu: %d devices, %s, %d edge servers, %.0f kbps, deadline %.0f ms: fleet "
+                                         "%lld, %.1f/s, p95 %.2f ms, hit rate %.3f (worst device %.3f), edge %.0f%% busy\n",
+                                         ++done, points, n, joint ? "joint" : "independent", k, bps / 1e3, deadline,
+                                         static_cast<long long>(point->fleetId), s.throughputHz, s.all.latencyMsP95,
+                                         s.all.deadlineHitRate, s.worstDeviceHitRate, 100 * s.edgeUtilisation);
+                    }
+    std::signal(SIGINT, SIG_DFL);
+    if (auto s = core::writeFileAtomically(out.toStdString(), csv); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (cmd.json())
+        printJson(QJsonObject{{"out", out}, {"db", QString::fromStdString(base.run.dbPath)}, {"fleets", rows}});
+    else
+        std::printf("%zu fleets written to %s and %s\n", points, out.toLocal8Bit().constData(), base.run.dbPath.c_str());
+    return 0;
 }
 
 }  // namespace edgent::app

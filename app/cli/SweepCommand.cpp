@@ -16,30 +16,17 @@ namespace edgent::app {
 
 using namespace edgent::core;
 
-namespace {
-
-template <typename T, typename Parse>
-std::optional<std::vector<T>> parseList(const QString& text, Parse parse) {
-    std::vector<T> out;
-    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
-        const auto v = parse(part.trimmed());
-        if (!v) return std::nullopt;
-        out.push_back(*v);
-    }
-    if (out.empty()) return std::nullopt;
-    return out;
-}
-
-}  // namespace
-
 int runSweep(const QStringList& args) {
     Command cmd(
         QStringLiteral("sweep"),
         QStringLiteral("Runs a bandwidth x deadline grid for one or more policies on local (or remote) workers: each point "
-                       "is planned from the stored profile, run, stored as a run, and written as a CSV row."),
-        QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--codecs C,...] [--count N] --out TABLE.csv"));
+                       "is planned from the stored profile, run, stored as a run, and written as a CSV row. With --devices, every point is "
+                       "a fleet of local devices sharing one edge, once per device count, planning and edge server count."),
+        QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--codecs C,...] [--count N] "
+                       "[--devices N,... [--plannings joint,independent] [--edge-servers K,...]] --out TABLE.csv"));
     cmd.addOptions({modelCliOption()});
     cmd.addOptions(workerCliOptions());
+    cmd.addOptions(fleetSweepCliOptions());
     cmd.addOptions({
         {"db", "Run database holding a profile of the model (edgent profile).", "DB"},
         {"bandwidths", "Comma-separated bandwidths, e.g. 400kbps,1Mbps.", "LIST"},
@@ -54,7 +41,8 @@ int runSweep(const QStringList& args) {
          "int8, fp32+zstd, fp16+zstd, int8+zstd; docs/codecs.md). Default: auto.",
          "LIST", "auto"},
         {"predictor", kPredictorHelp, "NAME", "auto"},
-        {"count", "Inferences per point (default 30).", "N"},
+        {"count", "Inferences per point (per device in a fleet; default 30).", "N"},
+        {"rate", "Inputs per second of every run (default: back-to-back).", "HZ"},
         {"power-profile", "Device power model (default laptop).", "NAME", "laptop"},
         {"device-slowdown", "Emulate a device F times slower than this host (default: as when the device was profiled).", "F"},
         {"out", "CSV table to write.", "TABLE"},
@@ -84,6 +72,15 @@ int runSweep(const QStringList& args) {
     if (codecs.empty()) return cmd.fail("--codecs needs at least one codec (or auto)");
     const auto count = cmd.intOption("count", 30, 1, 1'000'000, &code);
     if (!count) return code;
+    const auto rate = cmd.numberOption("rate", 0.0, 0.0, 100'000.0, &code);
+    if (!rate) return code;
+    const bool fleets = p.isSet("devices");
+    const bool edgentOnly = policies.size() == 1 && policies[0] == plan::Policy::Edgent;
+    if (fleets && ((p.isSet("policies") && !edgentOnly) || codecs != std::vector<std::string>{"auto"}))
+        return cmd.fail("--devices sweeps fleets, planned by policy edgent with codec auto: drop --policies and --codecs");
+    if (!fleets)
+        for (const char* fleetOnly : {"plannings", "edge-servers", "edge-queue"})
+            if (p.isSet(fleetOnly)) return cmd.fail(QStringLiteral("--%1 needs --devices").arg(fleetOnly));
     auto power = energy::powerProfile(p.value("power-profile").toStdString());
     if (!power) return cmd.fail(QString::fromStdString(power.error()));
 
@@ -114,12 +111,8 @@ int runSweep(const QStringList& args) {
     auto modelId = (*db)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
 
-    // One pair of workers serves the whole grid.
     auto linkOptions = workerLinkOptions(cmd, slowdown, &code);
     if (!linkOptions) return code;
-    control::WorkerLink link(*linkOptions);
-    if (auto s = link.start(); !s) return cmd.fail(QString::fromStdString(s.error()));
-    if (auto s = link.loadModel(*bytes); !s) return cmd.fail(QString::fromStdString(s.error()));
 
     control::LiveRunOptions base;
     base.dbPath = dbPath;
@@ -128,7 +121,26 @@ int runSweep(const QStringList& args) {
     base.modelHash = hash;
     base.source = "sweep";
     base.count = *count;
+    base.rateHz = *rate;
     base.power = *power;
+    if (fleets) {
+        if (!linkOptions->local) return cmd.fail("--devices sweeps fleets of local devices: drop --device and --edge");
+        control::FleetOptions f;
+        f.run = base;
+        f.planning.context = *context;
+        f.planning.goal = plan::PlanGoal{deadlines->front(), plan::Policy::Edgent, *target, "auto"};
+        f.planning.predictor = context->predictor;
+        f.planning.messageOverheadMs = deviceProfile->overheadMs;
+        f.model = *bytes;
+        useWorkerOptions(f, *linkOptions, cmd);
+        return runFleetSweep(cmd, std::move(f), *bandwidths, *deadlines, p.value("out"));
+    }
+
+    // One pair of workers serves the whole grid.
+    control::WorkerLink link(*linkOptions);
+    if (auto s = link.start(); !s) return cmd.fail(QString::fromStdString(s.error()));
+    if (auto s = link.loadModel(*bytes); !s) return cmd.fail(QString::fromStdString(s.error()));
+
     std::string csv = control::plannedPointCsvHeader();
     QJsonArray rows;
     const int points = static_cast<int>(bandwidths->size() * deadlines->size() * policies.size() * codecs.size());

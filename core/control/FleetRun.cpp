@@ -22,6 +22,7 @@ struct Member {
     int device = 0;
     double bps = 0.0;
     std::string endpoint;  // a remote device's control endpoint; empty: local
+    std::optional<plan::BandwidthTrace> trace;  // its shaper follows it
     std::unique_ptr<WorkerLink> link;
     std::unique_ptr<LiveRun> run;
     store::FleetDeviceRow row;
@@ -61,6 +62,7 @@ struct FleetRun::Impl {
     std::vector<double> addRequests;
     std::vector<int> removeRequests;
     std::vector<std::pair<int, double>> bandwidthRequests;
+    std::vector<std::pair<int, double>> traceSteps;  // a device's shaper stepped along its trace
     bool stopRequested = false;
     std::string stopStatus = "finished";
     bool ended = false;
@@ -123,6 +125,7 @@ struct FleetRun::Impl {
         LiveRunOptions r = o.run;
         r.device = m.device;
         r.bandwidthBps = m.bps;
+        r.trace = m.trace;
         r.offset = (o.run.offset + 1000 * static_cast<int64_t>(m.device)) % 10000;  // each device its own images
         // Devices at a rate start out of step, spread over one period, as independent cameras are;
         // in step, they would also compute at the same instants on this host's shared cores.
@@ -150,7 +153,17 @@ struct FleetRun::Impl {
             }
             if (observer.onSample) observer.onSample(device, row);
         };
-        if (observer.onEvent) obs.onEvent = [this, device](const RunEvent& e) { observer.onEvent(device, e); };
+        obs.onEvent = [this, device](const RunEvent& e) {
+            if (e.kind == net::EventKind::Bandwidth && e.row.message.find("(trace step)") != std::string::npos &&
+                e.row.value > 0) {
+                {
+                    std::lock_guard lock(mutex);
+                    traceSteps.push_back({device, e.row.value});
+                }
+                wake.notify_all();
+            }
+            if (observer.onEvent) observer.onEvent(device, e);
+        };
         obs.onFinished = [this](const LiveRunOutcome&) { wake.notify_all(); };
         auto run = LiveRun::start(*m.link, r, obs);
         if (!run) return makeError("device " + std::to_string(m.device) + ": " + run.error());
@@ -230,7 +243,7 @@ void FleetRun::Impl::main() {
     while (true) {
         std::vector<double> adds;
         std::vector<int> removes;
-        std::vector<std::pair<int, double>> bandwidths;
+        std::vector<std::pair<int, double>> bandwidths, steps;
         bool stopping = false;
         {
             std::unique_lock lock(mutex);
@@ -238,6 +251,7 @@ void FleetRun::Impl::main() {
             adds.swap(addRequests);
             removes.swap(removeRequests);
             bandwidths.swap(bandwidthRequests);
+            steps.swap(traceSteps);
             stopping = stopRequested;
         }
         if (stopping) {
@@ -297,15 +311,18 @@ void FleetRun::Impl::main() {
                     members[static_cast<size_t>(d)]->row.endReason = "removed";
                     members[static_cast<size_t>(d)]->run->stop("finished");
                 }
-            for (auto [d, bps] : bandwidths)
-                if (d >= 0 && d < static_cast<int>(members.size()) && members[static_cast<size_t>(d)]->run) {
-                    Member& m = *members[static_cast<size_t>(d)];
-                    m.bps = bps;
-                    m.row.bandwidthBps = bps;
-                    m.run->setBandwidth(bps, "fleet");
-                    changed = true;
-                    why = "device " + std::to_string(d) + " at " + std::to_string(static_cast<int64_t>(bps / 1000)) + " kbps";
-                }
+            // Bandwidths set live go to the device's shaper; a trace's steps are there already.
+            const auto adopt = [&](int d, double bps, bool shape) {
+                if (d < 0 || d >= static_cast<int>(members.size()) || !members[static_cast<size_t>(d)]->run) return;
+                Member& m = *members[static_cast<size_t>(d)];
+                m.bps = bps;
+                m.row.bandwidthBps = bps;
+                if (shape) m.run->setBandwidth(bps, "fleet");
+                changed = true;
+                why = "device " + std::to_string(d) + " at " + std::to_string(static_cast<int64_t>(bps / 1000)) + " kbps";
+            };
+            for (auto [d, bps] : bandwidths) adopt(d, bps, true);
+            for (auto [d, bps] : steps) adopt(d, bps, false);
         }
         pollEdge();
         // Devices whose run ended: their leave goes into the store, and the others re-plan.
@@ -458,6 +475,10 @@ Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObs
         auto m = std::make_unique<Member>();
         m->device = static_cast<int>(i);
         m->bps = f.o.bandwidthsBps[i];
+        if (i < f.o.traces.size() && f.o.traces[i] && !f.o.traces[i]->points.empty()) {
+            m->trace = f.o.traces[i];
+            m->bps = m->trace->kbpsAt(0) * 1000.0;
+        }
         if (!f.o.deviceEndpoints.empty()) m->endpoint = f.o.deviceEndpoints[i];
         f.members.push_back(std::move(m));
         if (auto s = f.spawn(*f.members.back()); !s) {
@@ -549,18 +570,6 @@ long FleetRun::devicePid(int device) const {
 
 long FleetRun::edgePid() const {
     return impl_->edgeProcess.controlEndpoint.empty() ? 0 : static_cast<long>(impl_->edgeProcess.process.pid());
-}
-
-Result<FleetOutcome> runFleetToEnd(FleetOptions options, const std::atomic<bool>* cancel) {
-    auto fleet = FleetRun::start(std::move(options));
-    if (!fleet) return makeError(fleet.error());
-    bool stopped = false;
-    while (!(*fleet)->waitFor(200))
-        if (cancel && cancel->load() && !stopped) {
-            (*fleet)->stop("interrupted");
-            stopped = true;
-        }
-    return (*fleet)->outcome();
 }
 
 }  // namespace edgent::core::control

@@ -6,7 +6,8 @@
 //   - The edge is spawned locally (with --queue, --queue-per-device and --servers) or reached
 //     at a running edge's control endpoint; the model is loaded on it once.
 //   - Devices are local processes (each with its own shaped uplink, its bandwidth, and the
-//     emulated slowdown), or running device workers at their control endpoints.
+//     emulated slowdown), or running device workers at their control endpoints. A device's
+//     bandwidth is fixed, changed live (setBandwidth), or follows its own trace.
 //   - Planning: "joint" (core/plan/Fleet.h: every device's bound under the others' edge time)
 //     or "independent" (Edgent per device, the baseline). The fleet re-plans whenever a device
 //     joins, leaves (its run ends, its worker dies) or changes bandwidth, and when a device's
@@ -33,6 +34,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,9 @@ struct FleetOptions {
     RunPlanning planning;   // context and goal (deadline, codec); static
     bool joint = true;      // false: each device plans alone
     std::vector<double> bandwidthsBps;  // one per device at the start (its shaper's rate)
+    // Per device, a bandwidth trace its shaper follows from its stream's start (missing or
+    // empty: its fixed bandwidth); the fleet re-plans at every step, as for setBandwidth().
+    std::vector<std::optional<plan::BandwidthTrace>> traces;
     ModelBytes model;
     // The workers.
     std::string edgeEndpoint;                  // a running edge; empty: spawn one on loopback
@@ -129,8 +134,5 @@ struct FleetSummary {
     double worstDeviceP95Ms = 0.0, worstDeviceHitRate = 1.0;
 };
 FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs);
-
-// Starts a fleet and waits for its end; *cancel stops it as interrupted.
-Result<FleetOutcome> runFleetToEnd(FleetOptions options, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace edgent::core::control

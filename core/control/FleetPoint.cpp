@@ -1,0 +1,88 @@
+#include "core/control/FleetPoint.h"
+
+#include <cstdio>
+
+namespace edgent::core::control {
+
+void useWorkerOptions(FleetOptions& fleet, const WorkerLinkOptions& link) {
+    fleet.curveKeysDir = link.curveKeysDir;
+    fleet.deviceThreads = link.deviceThreads;
+    fleet.edgeThreads = link.edgeThreads;
+    fleet.deviceSlowdown = link.deviceSlowdown;
+    fleet.slowdownWait = link.slowdownWait;
+    fleet.timeoutMs = link.timeoutMs;
+}
+
+Result<FleetOutcome> runFleetToEnd(FleetOptions options, const std::atomic<bool>* cancel) {
+    auto fleet = FleetRun::start(std::move(options));
+    if (!fleet) return makeError(fleet.error());
+    bool stopped = false;
+    while (!(*fleet)->waitFor(200))
+        if (cancel && cancel->load() && !stopped) {
+            (*fleet)->stop("interrupted");
+            stopped = true;
+        }
+    return (*fleet)->outcome();
+}
+
+Result<FleetPoint> runFleetPoint(const FleetOptions& base, const FleetPointSpec& spec, const std::atomic<bool>* cancel) {
+    if (spec.devices < 1) return makeError("a fleet point needs at least one device");
+    FleetOptions o = base;
+    o.bandwidthsBps.assign(static_cast<size_t>(spec.devices), spec.bandwidthBps);
+    o.planning.goal.deadlineMs = spec.deadlineMs;
+    o.joint = spec.joint;
+    o.edgeServers = spec.servers;
+    o.run.keepSamples = true;
+    const std::string what = std::to_string(spec.devices) + " devices (" + (spec.joint ? "joint" : "independent") + ")";
+    auto outcome = runFleetToEnd(o, cancel);
+    if (!outcome) return makeError(what + ": " + outcome.error());
+    if (outcome->status == "interrupted") return makeError(what + ": interrupted");
+    if (outcome->status == "failed") return makeError(what + ": " + outcome->error);
+    FleetPoint p;
+    p.spec = spec;
+    p.fleetId = outcome->fleetId;
+    p.status = outcome->status;
+    p.summary = summarizeFleet(*outcome, spec.deadlineMs);
+    p.replans = outcome->replans;
+    p.wallSeconds = outcome->wallSeconds;
+    const plan::LatencyTable& table = o.planning.context.table;
+    for (const plan::PlanResult& plan : outcome->firstPlan.plans)
+        p.offloading += plan.partition < table.pathLength(plan.exit) ? 1 : 0;
+    // Every offloaded frame the edge answered, against the profile's edge time for its configuration.
+    double measured = 0.0, profiled = 0.0;
+    int64_t frames = 0;
+    for (const LiveRunOutcome& run : outcome->runs)
+        for (const net::Sample& x : run.samples) {
+            if (x.busy || !x.sentToEdge || x.exit < 0 || x.exit >= table.numExits() || x.partition > table.pathLength(x.exit))
+                continue;
+            measured += x.edgeMs;
+            profiled += table.edgeMs(x.exit, x.partition);
+            ++frames;
+        }
+    if (frames > 0) {
+        p.edgeMsMeasured = measured / static_cast<double>(frames);
+        p.edgeMsProfiled = profiled / static_cast<double>(frames);
+    }
+    return p;
+}
+
+std::string fleetPointCsvHeader() {
+    return "fleet_id,devices,planning,edge_servers,bandwidth_bps,deadline_ms,inferences,throughput_hz,accuracy,latency_ms_p50,"
+           "latency_ms_p95,worst_device_p95_ms,deadline_hit_rate,worst_device_hit_rate,busy,queue_ms_mean,edge_utilisation,"
+           "edge_ms_measured,edge_ms_profiled,offloading,replans,wall_s\n";
+}
+
+std::string fleetPointCsvRow(const FleetPoint& p) {
+    const FleetSummary& s = p.summary;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "%lld,%d,%s,%d,%.0f,%.3f,%lld,%.3f,%.4f,%.3f,%.3f,%.3f,%.4f,%.4f,%lld,%.3f,%.4f,%.3f,%.3f,%d,%lld,%.1f\n",
+                  static_cast<long long>(p.fleetId), p.spec.devices, p.spec.joint ? "joint" : "independent", p.spec.servers,
+                  p.spec.bandwidthBps, p.spec.deadlineMs, static_cast<long long>(s.all.inferences), s.throughputHz,
+                  s.all.accuracy, s.all.latencyMsP50, s.all.latencyMsP95, s.worstDeviceP95Ms, s.all.deadlineHitRate,
+                  s.worstDeviceHitRate, static_cast<long long>(s.all.busy), s.all.queueMsMean, s.edgeUtilisation,
+                  p.edgeMsMeasured, p.edgeMsProfiled, p.offloading, static_cast<long long>(p.replans), p.wallSeconds);
+    return line;
+}
+
+}  // namespace edgent::core::control
