@@ -487,6 +487,17 @@ private Q_SLOTS:
             QCOMPARE(table->item(r, 2)->text(), QStringLiteral("ended"));
             QCOMPARE(table->item(r, 5)->text(), QStringLiteral("15"));
         }
+        // Every device's lane holds its inputs' latencies; the list shows one device at a time.
+        auto* lane = dialog->findChild<QComboBox*>(QStringLiteral("fleetLane"));
+        QCOMPARE(lane->count(), 3);
+        for (int d = 0; d < 2; ++d) {
+            QCOMPARE(dialog->laneInputs(d), 15);
+            QVERIFY(dialog->laneVisible(d));
+        }
+        QCOMPARE(dialog->laneInputs(2), -1);
+        lane->setCurrentIndex(lane->findData(1));
+        QVERIFY(!dialog->laneVisible(0));
+        QVERIFY(dialog->laneVisible(1));
         const QString png = dir_.filePath(QStringLiteral("fleet.png"));
         QVERIFY(dialog->savePlot(png));
         QVERIFY(QFileInfo(png).size() > 1000);

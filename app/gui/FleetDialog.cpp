@@ -106,6 +106,22 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     plot_->yAxis2->setLabel(tr("frames answered per second"));
     plot_->yAxis2->setVisible(true);
     plot_->legend->setVisible(true);
+    // The devices' lanes: each device's end-to-end latency per input, on its own stream's clock.
+    lanes_ = new QCPAxisRect(plot_);
+    plot_->plotLayout()->addElement(1, 0, lanes_);
+    lanes_->axis(QCPAxis::atBottom)->setLabel(tr("time since the device's stream started (s)"));
+    lanes_->axis(QCPAxis::atLeft)->setLabel(tr("latency (ms)"));
+    deadlineLine_ = new QCPItemStraightLine(plot_);
+    for (QCPItemPosition* end : {deadlineLine_->point1, deadlineLine_->point2}) {
+        end->setAxes(lanes_->axis(QCPAxis::atBottom), lanes_->axis(QCPAxis::atLeft));
+        end->setAxisRect(lanes_);
+    }
+    deadlineLine_->setClipAxisRect(lanes_);
+    deadlineLine_->setPen(QPen(Qt::gray, 1, Qt::DashLine));
+    lane_ = named(new QComboBox(this), "fleetLane");
+    lane_->addItem(tr("every device"), -1);
+    lane_->setToolTip(tr("Whose latency the lower plot shows; the dashed line is the deadline."));
+    connect(lane_, &QComboBox::currentIndexChanged, this, &FleetDialog::showLane);
 
     status_ = named(new QLabel(tr("Runs its own local edge and devices; the runs go into %1.").arg(dbPath_), this), "fleetStatus");
     status_->setWordWrap(true);
@@ -113,9 +129,13 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     layout->addLayout(form);
     layout->addLayout(buttons);
     layout->addWidget(table_, 1);
-    layout->addWidget(plot_, 1);
+    auto* laneRow = new QHBoxLayout;
+    laneRow->addWidget(new QLabel(tr("Latency lanes of"), this));
+    laneRow->addWidget(lane_, 1);
+    layout->addLayout(laneRow);
+    layout->addWidget(plot_, 2);
     layout->addWidget(status_);
-    resize(760, 640);
+    resize(760, 820);
     updateButtons();
 }
 
@@ -186,11 +206,21 @@ void FleetDialog::start() {
     obs.onEdge = [self](const store::FleetEdgeRow& row) {
         QMetaObject::invokeMethod(self, [self, row] { if (self) self->addEdgePoint(row); }, Qt::QueuedConnection);
     };
+    obs.onSample = [self](int device, const store::SampleRow& row) {
+        const double t = row.sample.deviceTimeMs / 1000.0, ms = row.sample.totalMs;
+        if (row.sample.busy) return;  // shed: counted in the table's summary, no latency to draw
+        QMetaObject::invokeMethod(self, [self, device, t, ms] { if (self) self->addSample(device, t, ms); }, Qt::QueuedConnection);
+    };
     obs.onFinished = [self](const control::FleetOutcome&) {
         QMetaObject::invokeMethod(self, [self] { if (self) self->ended(); }, Qt::QueuedConnection);
     };
     plot_->graph(0)->data()->clear();
     plot_->graph(1)->data()->clear();
+    for (auto& [device, graph] : laneGraphs_) plot_->removeGraph(graph);
+    laneGraphs_.clear();
+    while (lane_->count() > 1) lane_->removeItem(lane_->count() - 1);
+    deadlineLine_->point1->setCoords(0, deadlineMs_);
+    deadlineLine_->point2->setCoords(1, deadlineMs_);
     lastT_ = -1.0;
     lastFramesOut_ = 0;
     table_->setRowCount(0);
@@ -256,9 +286,61 @@ void FleetDialog::addEdgePoint(const store::FleetEdgeRow& row) {
         plot_->graph(1)->addData(t, static_cast<double>(row.framesOut - lastFramesOut_) / (t - lastT_));
     lastT_ = t;
     lastFramesOut_ = row.framesOut;
-    plot_->rescaleAxes();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    plot_->graph(0)->rescaleAxes();
+    plot_->graph(1)->rescaleAxes(true);
+    showLane();  // and replots
     if (fleet_) showDevices(fleet_->devices());
+}
+
+void FleetDialog::addSample(int device, double tS, double latencyMs) {
+    auto it = laneGraphs_.find(device);
+    if (it == laneGraphs_.end()) {
+        static const QColor colours[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
+                                         {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127}};
+        const QColor colour = colours[static_cast<size_t>(device) % std::size(colours)];
+        QCPGraph* g = plot_->addGraph(lanes_->axis(QCPAxis::atBottom), lanes_->axis(QCPAxis::atLeft));
+        g->setName(tr("device %1").arg(device));
+        g->removeFromLegend();
+        g->setLineStyle(QCPGraph::lsNone);
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, colour, colour, 4));
+        it = laneGraphs_.emplace(device, g).first;
+        QPixmap swatch(12, 12);
+        swatch.fill(colour);
+        lane_->addItem(QIcon(swatch), tr("device %1").arg(device), device);
+        showLane();
+    }
+    it->second->addData(tS, latencyMs);
+    // A lane keeps its newest 5,000 inputs: a fleet left running does not grow the window.
+    if (it->second->data()->size() > 5000) it->second->data()->removeBefore((it->second->data()->constEnd() - 5000)->key);
+}
+
+void FleetDialog::showLane() {
+    const int chosen = lane_->currentData().toInt();
+    for (auto& [device, graph] : laneGraphs_) graph->setVisible(chosen < 0 || chosen == device);
+    bool found = false;
+    QCPRange x, y(0.0, deadlineMs_ * 1.2);
+    for (auto& [device, graph] : laneGraphs_)
+        if (graph->visible()) {
+            const QCPRange gx = graph->getKeyRange(found), gy = graph->getValueRange(found);
+            if (found) {
+                x.expand(gx);
+                y.expand(gy);
+            }
+        }
+    if (!x.size()) x = QCPRange(0.0, 1.0);
+    lanes_->axis(QCPAxis::atBottom)->setRange(x);
+    lanes_->axis(QCPAxis::atLeft)->setRange(0.0, y.upper * 1.05);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int FleetDialog::laneInputs(int device) const {
+    const auto it = laneGraphs_.find(device);
+    return it == laneGraphs_.end() ? -1 : it->second->dataCount();
+}
+
+bool FleetDialog::laneVisible(int device) const {
+    const auto it = laneGraphs_.find(device);
+    return it != laneGraphs_.end() && it->second->visible();
 }
 
 void FleetDialog::ended() {
@@ -284,8 +366,8 @@ void FleetDialog::ended() {
 }
 
 bool FleetDialog::savePlot(const QString& path) {
-    if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot_->savePdf(path, 900, 400);
-    return plot_->savePng(path, 900, 400, 2.0);
+    if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) return plot_->savePdf(path, 900, 700);
+    return plot_->savePng(path, 900, 700, 2.0);
 }
 
 }  // namespace edgent::gui

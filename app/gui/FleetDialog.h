@@ -3,16 +3,21 @@
 // core/control/FleetRun.h). It spawns its own edge and N local devices (an emulated slow
 // device each), plans them jointly or each alone, shows every device's status and plan, the
 // edge's queue and the fleet's answered inputs per second over time, and can add and remove a
-// device while the fleet runs. Its choices persist; its plot exports as PNG or PDF.
+// device while the fleet runs, and every device's latency in its own lane (one device or all,
+// chosen in a list) under the deadline. Its choices persist; its plot exports as PNG or PDF.
 
 #include "core/control/FleetRun.h"
 
 #include <QDialog>
 
+#include <map>
 #include <memory>
 #include <thread>
 
 class QComboBox;
+class QCPAxisRect;
+class QCPGraph;
+class QCPItemStraightLine;
 class QCustomPlot;
 class QDoubleSpinBox;
 class QLabel;
@@ -34,6 +39,9 @@ public:
     void addDevice();
     void removeSelected();
     bool savePlot(const QString& path);
+    // A device's lane: the inputs it holds (-1: no lane yet), and whether it is shown.
+    int laneInputs(int device) const;
+    bool laneVisible(int device) const;
 
 Q_SIGNALS:
     // ok: the fleet ended as finished; message: one line (its summary, or why it failed).
@@ -42,6 +50,8 @@ Q_SIGNALS:
 private:
     void showDevices(const std::vector<core::control::FleetDeviceStatus>& devices);
     void addEdgePoint(const core::store::FleetEdgeRow& row);
+    void addSample(int device, double tS, double latencyMs);
+    void showLane();
     void ended();
     void fail(const QString& why);
     void saveSettings() const;
@@ -62,7 +72,11 @@ private:
     QPushButton* remove_;
     QPushButton* save_;
     QTableWidget* table_;
-    QCustomPlot* plot_;
+    QCustomPlot* plot_;  // the edge's queue and throughput above, the devices' lanes below
+    QCPAxisRect* lanes_;
+    std::map<int, QCPGraph*> laneGraphs_;  // by device
+    QCPItemStraightLine* deadlineLine_;
+    QComboBox* lane_;  // every device, or one
     QLabel* status_;
     std::unique_ptr<core::control::FleetRun> fleet_;
     bool starting_ = false;
