@@ -325,7 +325,10 @@ private Q_SLOTS:
                            "--plannings needs --devices");
         expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "2",
                                 "--policies", "edge-only", "--out", table}),
-                           "planned by policy edgent");
+                           "give --plannings independent");
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "2",
+                                "--policies", "edgent,edge-only", "--out", table}),
+                           "one static policy");
         expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "0,2",
                                 "--out", table}),
                            "--devices must list device counts");

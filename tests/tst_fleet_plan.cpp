@@ -158,6 +158,70 @@ private Q_SLOTS:
         }
     }
 
+    // Paced devices: where the edge has room for every device's plan alone, joint planning
+    // keeps them (the worst case would have sent devices to compute alone); where it has not,
+    // it steps devices down until the simulated queue meets every deadline within the load cap.
+    void pacedDevicesArePlannedAgainstTheQueueTheyForm() {
+        const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
+        std::vector<std::vector<double>> device, edge;
+        for (int e = 0; e < spec.numExits(); ++e) {
+            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 1.0 + e * 0.2);
+            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.25);
+        }
+        auto table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5);
+        QVERIFY(table.ok());
+        PlanContext context;
+        context.spec = spec;
+        context.table = *table;
+        context.exitAccuracy = {0.80, 0.84, 0.87, 0.89, 0.91};
+        PlanGoal goal;
+        goal.codec = "fp32";
+        const int n = 8;
+        const std::vector<FleetDevice> unpaced(n, FleetDevice{4e6, 20.0});
+        const FleetPlan alone = planIndependently(context, goal, unpaced);
+        const FleetPlan worstCase = planJointly(context, goal, unpaced);
+        QVERIFY(!worstCase.paced);
+        double aloneWork = 0.0;  // the edge's ms per round of every device's plan alone
+        for (double s : alone.serviceMs) aloneWork += s;
+        QVERIFY(aloneWork > 0.0);
+        QVERIFY2(worstCase.meanAccuracy < alone.meanAccuracy, "the worst case sends devices away from the edge");
+        auto load = [&](const FleetPlan& f, double rate) {
+            double sum = 0.0;
+            for (double s : f.serviceMs) sum += s;
+            return sum * rate / 1000.0;
+        };
+        // Half loaded by the plans alone: they stand, and every device meets its deadline.
+        const double light = 0.5 * 1000.0 / aloneWork;
+        const FleetPlan roomy = planJointly(context, goal, std::vector<FleetDevice>(n, FleetDevice{4e6, 20.0, 1.0, light}));
+        QVERIFY(roomy.paced);
+        QCOMPARE(roomy.feasible, n);
+        QVERIFY(std::abs(roomy.meanAccuracy - alone.meanAccuracy) < 1e-9);
+        for (int i = 0; i < n; ++i) QVERIFY(roomy.boundMs[static_cast<size_t>(i)] <= 20.0);
+        // Twice over-loaded: devices step down until the load fits; still every deadline met, and
+        // no less accurate than the worst case.
+        const double heavy = 2.0 * 1000.0 / aloneWork;
+        const FleetPlan tight = planJointly(context, goal, std::vector<FleetDevice>(n, FleetDevice{4e6, 20.0, 1.0, heavy}));
+        QCOMPARE(tight.feasible, n);
+        QVERIFY(load(tight, heavy) <= kPacedLoadCap + 1e-9);
+        QVERIFY(tight.meanAccuracy < alone.meanAccuracy);
+        QVERIFY(tight.meanAccuracy >= worstCase.meanAccuracy - 1e-9);
+        // The simulated latencies are what a fleet of those plans meets: check against the simulation.
+        std::vector<SimDevice> sim;
+        for (size_t i = 0; i < tight.plans.size(); ++i) {
+            const double s = tight.serviceMs[i];
+            sim.push_back({{tight.plans[i].predictedMs - s}, {0.0}, s > 0 ? std::vector<double>{s} : std::vector<double>{}});
+        }
+        SimOptions so;
+        so.rateHz = heavy;
+        so.inputs = 40;
+        so.capacity = 1 << 20;
+        const SimResult r = simulateFleet(sim, so);
+        QVERIFY(!r.latencyMs.empty());
+        for (double x : r.latencyMs) QVERIFY(x > 0.0 && x <= 20.0);
+        qInfo("8 paced devices: alone %.3f, worst case %.3f, light %.3f, heavy %.3f (load %.2f)", alone.meanAccuracy,
+              worstCase.meanAccuracy, roomy.meanAccuracy, tight.meanAccuracy, load(tight, heavy));
+    }
+
     // The simulation on cases worked out by hand: constant times, so every latency is exact.
     void theSimulationQueuesShedsAndMissesAsWorkedOutByHand() {
         SimDevice offloads{{2.0}, {1.0}, {5.0}};  // 2 ms compute, 1 ms uplink, 5 ms at the edge

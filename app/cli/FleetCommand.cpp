@@ -212,7 +212,9 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
 
 QList<QCommandLineOption> fleetSweepCliOptions() {
     return {
-        {"devices", "Sweep fleets of these many local devices sharing one edge, e.g. 1,2,4,8 (policy edgent, codec auto).",
+        {"devices",
+         "Sweep fleets of these many local devices sharing one edge, e.g. 1,2,4,8 (one static policy, edgent by default; "
+         "codec auto).",
          "LIST"},
         {"plannings", "Fleets: joint and/or independent (default both).", "LIST", "independent,joint"},
         {"edge-servers", "Fleets: the edge's serving threads to sweep, e.g. 1,2 (default 1).", "LIST", "1"},

@@ -75,9 +75,13 @@ int runSweep(const QStringList& args) {
     const auto rate = cmd.numberOption("rate", 0.0, 0.0, 100'000.0, &code);
     if (!rate) return code;
     const bool fleets = p.isSet("devices");
-    const bool edgentOnly = policies.size() == 1 && policies[0] == plan::Policy::Edgent;
-    if (fleets && ((p.isSet("policies") && !edgentOnly) || codecs != std::vector<std::string>{"auto"}))
-        return cmd.fail("--devices sweeps fleets, planned by policy edgent with codec auto: drop --policies and --codecs");
+    // A fleet sweep plans by one static policy (edgent unless given); joint planning is Edgent's rule.
+    if (fleets && !p.isSet("policies")) policies = {plan::Policy::Edgent};
+    if (fleets && (policies.size() != 1 || plan::isAdaptive(policies[0]) || codecs != std::vector<std::string>{"auto"}))
+        return cmd.fail("--devices sweeps fleets planned by one static policy (default edgent) with codec auto");
+    if (fleets && policies[0] != plan::Policy::Edgent && p.value("plannings").contains("joint"))
+        return cmd.fail("joint planning is Edgent's rule: give --plannings independent with --policies " +
+                        QString::fromLatin1(plan::policyName(policies[0])));
     if (!fleets)
         for (const char* fleetOnly : {"plannings", "edge-servers", "edge-queue"})
             if (p.isSet(fleetOnly)) return cmd.fail(QStringLiteral("--%1 needs --devices").arg(fleetOnly));
@@ -128,7 +132,7 @@ int runSweep(const QStringList& args) {
         control::FleetOptions f;
         f.run = base;
         f.planning.context = *context;
-        f.planning.goal = plan::PlanGoal{deadlines->front(), plan::Policy::Edgent, *target, "auto"};
+        f.planning.goal = plan::PlanGoal{deadlines->front(), policies[0], *target, "auto"};
         f.planning.predictor = context->predictor;
         f.planning.messageOverheadMs = deviceProfile->overheadMs;
         f.model = *bytes;

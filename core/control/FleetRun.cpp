@@ -94,7 +94,7 @@ struct FleetRun::Impl {
     // The plans of every member still running, by the fleet's planning. Caller holds the mutex.
     plan::FleetPlan planLocked(const std::vector<Member*>& active) const {
         std::vector<plan::FleetDevice> devices;
-        for (const Member* m : active) devices.push_back({m->bps, o.planning.goal.deadlineMs, m->scale});
+        for (const Member* m : active) devices.push_back({m->bps, o.planning.goal.deadlineMs, m->scale, o.run.rateHz});
         return o.joint ? plan::planJointly(o.planning.context, o.planning.goal, devices, o.edgeServers)
                        : plan::planIndependently(o.planning.context, o.planning.goal, devices, o.edgeServers);
     }

@@ -1,7 +1,9 @@
 #include "core/plan/Fleet.h"
+#include "core/plan/FleetSim.h"
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <queue>
 
 namespace edgent::core::plan {
@@ -38,6 +40,103 @@ std::vector<Option> optionsFor(const PlanContext& context, const PlanGoal& goal,
                 out.push_back(o);
             }
     return out;
+}
+
+// Options as a frontier: cheaper edge time first, each more accurate than the one before (or
+// as accurate and faster). `fits` says which options may be taken; none: the fastest alone.
+template <typename Fits>
+std::vector<const Option*> frontierOf(const std::vector<Option>& options, Fits fits) {
+    std::vector<const Option*> ok, out;
+    for (const Option& o : options)
+        if (fits(o)) ok.push_back(&o);
+    if (ok.empty()) {
+        const Option* fastest = &options.front();
+        for (const Option& o : options)
+            if (o.plan.predictedMs < fastest->plan.predictedMs) fastest = &o;
+        return {fastest};
+    }
+    std::sort(ok.begin(), ok.end(), [](const Option* a, const Option* b) {
+        if (a->serviceMs != b->serviceMs) return a->serviceMs < b->serviceMs;
+        if (a->plan.accuracy != b->plan.accuracy) return a->plan.accuracy > b->plan.accuracy;
+        return a->plan.predictedMs < b->plan.predictedMs;
+    });
+    for (const Option* o : ok)
+        if (out.empty() || o->plan.accuracy > out.back()->plan.accuracy) out.push_back(o);
+    return out;
+}
+
+constexpr size_t kPacedMaxDevices = 64;
+constexpr int64_t kPacedPeriods = 40;  // simulated inputs per device
+
+// Paced devices (see Fleet.h): from each device's most accurate plan alone, step down until
+// the simulated queue meets every deadline within the load cap. nullopt: not a paced fleet.
+std::optional<FleetPlan> planPaced(const PlanContext& context, const std::vector<FleetDevice>& devices, int servers,
+                                   const std::vector<std::vector<Option>>& options) {
+    const size_t n = devices.size();
+    if (n == 0 || n > kPacedMaxDevices) return std::nullopt;
+    const double rate = devices.front().rateHz;
+    for (const FleetDevice& d : devices)
+        if (rate <= 0.0 || d.rateHz != rate) return std::nullopt;
+    const double k = std::max(1, servers);
+    std::vector<std::vector<const Option*>> frontier(n);
+    std::vector<size_t> at(n);
+    for (size_t i = 0; i < n; ++i) {
+        frontier[i] = frontierOf(options[i], [&](const Option& o) { return o.plan.predictedMs <= devices[i].deadlineMs; });
+        at[i] = frontier[i].size() - 1;
+    }
+    std::vector<double> worst(n, 0.0);
+    auto simulate = [&] {
+        std::vector<SimDevice> sim;
+        for (size_t i = 0; i < n; ++i) {
+            const Option* o = frontier[i][at[i]];
+            sim.push_back(SimDevice{{o->ownMs}, {0.0}, o->serviceMs > 0 ? std::vector<double>{o->serviceMs} : std::vector<double>{}});
+        }
+        SimOptions so;
+        so.rateHz = rate;
+        so.inputs = kPacedPeriods;
+        so.servers = servers;
+        so.capacity = 1 << 20;  // the bound is the deadline, not the queue's length
+        const SimResult r = simulateFleet(sim, so);
+        for (size_t i = 0; i < n; ++i)
+            worst[i] = *std::max_element(r.latencyMs.begin() + static_cast<std::ptrdiff_t>(i * kPacedPeriods),
+                                         r.latencyMs.begin() + static_cast<std::ptrdiff_t>((i + 1) * kPacedPeriods));
+    };
+    while (true) {
+        double load = 0.0;
+        for (size_t i = 0; i < n; ++i) load += frontier[i][at[i]]->serviceMs * rate / 1000.0 / k;
+        simulate();
+        bool met = load <= kPacedLoadCap;
+        for (size_t i = 0; i < n && met; ++i)
+            met = worst[i] <= devices[i].deadlineMs || frontier[i][at[i]]->plan.predictedMs > devices[i].deadlineMs;
+        if (met) break;
+        // The step that loses the least accuracy per ms of edge time saved.
+        size_t pick = n;
+        double cost = 0.0;
+        for (size_t i = 0; i < n; ++i) {
+            if (at[i] == 0) continue;
+            const double saved = frontier[i][at[i]]->serviceMs - frontier[i][at[i] - 1]->serviceMs;
+            if (saved <= 0) continue;
+            const double c = (frontier[i][at[i]]->plan.accuracy - frontier[i][at[i] - 1]->plan.accuracy) / saved;
+            if (pick == n || c < cost) {
+                pick = i;
+                cost = c;
+            }
+        }
+        if (pick == n) break;  // nothing left to step down: the best it can do
+        --at[pick];
+    }
+    FleetPlan fleet;
+    fleet.planning = "joint";
+    fleet.paced = true;
+    for (size_t i = 0; i < n; ++i) fleet.plans.push_back(frontier[i][at[i]]->plan);
+    boundFleet(context.table, devices, servers, fleet);
+    fleet.feasible = 0;
+    for (size_t i = 0; i < n; ++i) {
+        fleet.boundMs[i] = worst[i];
+        fleet.plans[i].feasible = worst[i] <= devices[i].deadlineMs;
+        fleet.feasible += fleet.plans[i].feasible ? 1 : 0;
+    }
+    return fleet;
 }
 
 }  // namespace
@@ -186,6 +285,10 @@ FleetPlan planJointly(const PlanContext& context, const PlanGoal& goal, const st
             haveBest = true;
         }
     }
+    if (auto paced = planPaced(context, devices, servers, options))
+        if (paced->feasible > best.feasible ||
+            (paced->feasible == best.feasible && paced->meanAccuracy > best.meanAccuracy + 1e-12))
+            return std::move(*paced);
     return best;
 }
 

@@ -20,6 +20,16 @@
 //     then the highest accuracy, then the lowest mean bound, wins.
 //
 // With k servers the round divides by k (the frames ahead are served k at a time).
+//
+// Paced fleets. The bound above is the worst case: every other device's frame just ahead.
+// Devices that take inputs at one rate, their phases spread over the period, rarely meet it,
+// and planning for it sends devices to compute alone that the edge could have served. So when
+// every device is paced (FleetDevice::rateHz, up to 64 devices), planJointly also starts from
+// each device's most accurate plan alone and steps down (the same greedy order) until a
+// simulation of the fleet's queue (core/plan/FleetSim.h: the plans' predicted times, phases
+// spread) meets every deadline and the edge's load stays within kPacedLoadCap; the plan with
+// the more devices feasible, then the higher accuracy, wins. A paced plan's boundMs is each
+// device's longest simulated latency, not the worst case.
 // Torch-free; a plan for 1,000 devices takes milliseconds.
 
 #include "core/plan/Planner.h"
@@ -34,11 +44,20 @@ struct FleetDevice {
     // The device's compute as measured in the run against the table's (a fleet learns it from
     // the device's samples): its layers' times are multiplied by this. 1: as profiled.
     double deviceScale = 1.0;
+    // Inputs per second (its phase spread over the period, as a fleet starts its devices); 0:
+    // back to back. When every device of a fleet is paced at one rate, joint planning checks
+    // its plans against the queue they form (see planJointly).
+    double rateHz = 0.0;
 };
 
 // The context with the device's layer times multiplied by `scale` (fp32 only: codec options
 // are left out of a rescaled table).
 PlanContext scaledDevice(const PlanContext& context, double scale);
+
+// The most a paced fleet may load its edge (its service time per second, per server):
+// deterministic arrivals spread over the period do not queue below 1, but the times a fleet
+// meets jitter, and a queue grows fast as the load nears 1.
+inline constexpr double kPacedLoadCap = 0.85;
 
 struct FleetPlan {
     std::vector<PlanResult> plans;  // one per device; feasible: its worst-case bound meets its deadline
@@ -48,6 +67,7 @@ struct FleetPlan {
     double meanAccuracy = 0.0;
     int feasible = 0;               // devices whose bound meets their deadline
     std::string planning;           // "joint" or "independent"
+    bool paced = false;             // joint: checked against the simulated queue of paced devices
 };
 
 // The edge's service time of a plan: its layers after the cut and the decode (0 when device-only).
