@@ -6,6 +6,7 @@
 
 #include <QJsonArray>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -39,8 +40,9 @@ QList<QCommandLineOption> fleetCliOptions() {
         {"device-list", "Running device workers to drive with --edge, one control endpoint per device, comma-separated.",
          "LIST"},
         {"planning",
-         "Fleets: joint (every device's worst-case latency counts the others' edge time; default) or independent "
-         "(each device plans alone, the baseline).",
+         "Fleets: joint (every device's worst-case latency counts the others' edge time; default), paced (joint, "
+         "checked against the simulated queue of devices at --rate) or independent (each device plans alone, the "
+         "baseline).",
          "HOW", "joint"},
         {"edge-servers", "Fleets, local edge: threads serving its queue (default 1).", "N", "1"},
         {"edge-queue", "Fleets, local edge: frames that may wait in total before it answers busy (default 16).", "N", "16"},
@@ -70,8 +72,10 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     o.planning = *run.planning;
     o.model = model;
     const QString planning = p.value("planning");
-    if (planning != "joint" && planning != "independent") return cmd.fail("--planning must be joint or independent");
-    o.joint = planning == "joint";
+    if (planning != "joint" && planning != "paced" && planning != "independent")
+        return cmd.fail("--planning must be joint, paced or independent");
+    if (planning == "paced" && o.run.rateHz <= 0.0) return cmd.fail("--planning paced needs --rate");
+    o.fleetPlanning = planning.toStdString();
     std::vector<std::string> endpoints;
     if (p.isSet("device-list")) {
         if (link.local) return cmd.fail("--device-list needs --edge (the shared edge's control endpoint)");
@@ -216,7 +220,7 @@ QList<QCommandLineOption> fleetSweepCliOptions() {
          "Sweep fleets of these many local devices sharing one edge, e.g. 1,2,4,8 (one static policy, edgent by default; "
          "codec auto).",
          "LIST"},
-        {"plannings", "Fleets: joint and/or independent (default both).", "LIST", "independent,joint"},
+        {"plannings", "Fleets: any of independent, joint and paced (default independent,joint).", "LIST", "independent,joint"},
         {"edge-servers", "Fleets: the edge's serving threads to sweep, e.g. 1,2 (default 1).", "LIST", "1"},
         {"edge-queue", "Fleets: frames that may wait at the edge in total before it answers busy (default 16).", "N", "16"},
     };
@@ -235,11 +239,13 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
     if (!counts) return cmd.fail("--devices must list device counts from 1 to 64, e.g. 1,2,4,8");
     const auto servers = parseList<int>(p.value("edge-servers"), positive);
     if (!servers) return cmd.fail("--edge-servers must list thread counts from 1 to 64, e.g. 1,2");
-    const auto plannings = parseList<bool>(p.value("plannings"), [](const QString& t) -> std::optional<bool> {
-        if (t == "joint" || t == "independent") return t == "joint";
+    const auto plannings = parseList<std::string>(p.value("plannings"), [](const QString& t) -> std::optional<std::string> {
+        if (t == "joint" || t == "paced" || t == "independent") return t.toStdString();
         return std::nullopt;
     });
-    if (!plannings) return cmd.fail("--plannings must list joint and/or independent");
+    if (!plannings) return cmd.fail("--plannings must list independent, joint or paced");
+    if (base.run.rateHz <= 0.0 && std::find(plannings->begin(), plannings->end(), "paced") != plannings->end())
+        return cmd.fail("--plannings paced needs --rate");
     const auto queue = cmd.intOption("edge-queue", 16, 1, 4096, &code);
     if (!queue) return code;
     base.edgeQueue = static_cast<int>(*queue);
@@ -255,8 +261,8 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
         for (double deadline : deadlinesMs)
             for (int n : *counts)
                 for (int k : *servers)
-                    for (bool joint : *plannings) {
-                        const auto point = core::control::runFleetPoint(base, {n, bps, deadline, joint, k}, &gFleetCancel);
+                    for (const std::string& planning : *plannings) {
+                        const auto point = core::control::runFleetPoint(base, {n, bps, deadline, planning, k}, &gFleetCancel);
                         if (!point) {
                             std::signal(SIGINT, SIG_DFL);
                             return cmd.fail(QString::fromStdString(point.error()));
@@ -265,7 +271,7 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
                         csv += core::control::fleetPointCsvRow(*point);
                         rows.append(QJsonObject{{"fleet_id", static_cast<qint64>(point->fleetId)},
                                                 {"devices", n},
-                                                {"planning", joint ? "joint" : "independent"},
+                                                {"planning", QString::fromStdString(planning)},
                                                 {"edge_servers", k},
                                                 {"bandwidth_bps", bps},
                                                 {"deadline_ms", deadline},
@@ -282,7 +288,7 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
                             std::fprintf(stderr,
                                          "sweep %zu/%zu: %d devices, %s, %d edge servers, %.0f kbps, deadline %.0f ms: fleet "
                                          "%lld, %.1f/s, p95 %.2f ms, hit rate %.3f (worst device %.3f), edge %.0f%% busy\n",
-                                         ++done, points, n, joint ? "joint" : "independent", k, bps / 1e3, deadline,
+                                         ++done, points, n, planning.c_str(), k, bps / 1e3, deadline,
                                          static_cast<long long>(point->fleetId), s.throughputHz, s.all.latencyMsP95,
                                          s.all.deadlineHitRate, s.worstDeviceHitRate, 100 * s.edgeUtilisation);
                     }

@@ -23,7 +23,7 @@ int runSweep(const QStringList& args) {
                        "is planned from the stored profile, run, stored as a run, and written as a CSV row. With --devices, every point is "
                        "a fleet of local devices sharing one edge, once per device count, planning and edge server count."),
         QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--codecs C,...] [--count N] "
-                       "[--devices N,... [--plannings joint,independent] [--edge-servers K,...]] --out TABLE.csv"));
+                       "[--devices N,... [--plannings independent,joint,paced] [--edge-servers K,...]] --out TABLE.csv"));
     cmd.addOptions({modelCliOption()});
     cmd.addOptions(workerCliOptions());
     cmd.addOptions(fleetSweepCliOptions());
@@ -79,8 +79,9 @@ int runSweep(const QStringList& args) {
     if (fleets && !p.isSet("policies")) policies = {plan::Policy::Edgent};
     if (fleets && (policies.size() != 1 || plan::isAdaptive(policies[0]) || codecs != std::vector<std::string>{"auto"}))
         return cmd.fail("--devices sweeps fleets planned by one static policy (default edgent) with codec auto");
-    if (fleets && policies[0] != plan::Policy::Edgent && p.value("plannings").contains("joint"))
-        return cmd.fail("joint planning is Edgent's rule: give --plannings independent with --policies " +
+    if (fleets && policies[0] != plan::Policy::Edgent &&
+        (p.value("plannings").contains("joint") || p.value("plannings").contains("paced")))
+        return cmd.fail("joint and paced planning are Edgent's rule: give --plannings independent with --policies " +
                         QString::fromLatin1(plan::policyName(policies[0])));
     if (!fleets)
         for (const char* fleetOnly : {"plannings", "edge-servers", "edge-queue"})

@@ -37,8 +37,9 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     devices_->setValue(s.value("fleet/devices", 4).toInt());
     planning_ = named(new QComboBox(this), "fleetPlanning");
     planning_->addItem(tr("joint (against the edge's capacity)"), QStringLiteral("joint"));
+    planning_->addItem(tr("paced (against the queue devices at this rate form)"), QStringLiteral("paced"));
     planning_->addItem(tr("independent (each device alone)"), QStringLiteral("independent"));
-    planning_->setCurrentIndex(s.value("fleet/planning", "joint").toString() == "joint" ? 0 : 1);
+    planning_->setCurrentIndex(std::max(0, planning_->findData(s.value("fleet/planning", "joint").toString())));
     bandwidth_ = named(new QDoubleSpinBox(this), "fleetBandwidth");
     bandwidth_->setRange(0.05, 1000.0);
     bandwidth_->setSuffix(tr(" Mbit/s"));
@@ -193,7 +194,7 @@ void FleetDialog::start() {
     o.planning.context = std::move(*context);
     o.planning.goal.deadlineMs = deadline_->value();
     o.planning.predictor = o.planning.context.predictor;
-    o.joint = planning_->currentData().toString() == "joint";
+    o.fleetPlanning = planning_->currentData().toString().toStdString();
     o.bandwidthsBps.assign(static_cast<size_t>(devices_->value()), bandwidth_->value() * 1e6);
     o.model = *model_;
     o.deviceSlowdown = slowdown_->value();

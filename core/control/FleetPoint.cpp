@@ -30,10 +30,10 @@ Result<FleetPoint> runFleetPoint(const FleetOptions& base, const FleetPointSpec&
     FleetOptions o = base;
     o.bandwidthsBps.assign(static_cast<size_t>(spec.devices), spec.bandwidthBps);
     o.planning.goal.deadlineMs = spec.deadlineMs;
-    o.joint = spec.joint;
+    o.fleetPlanning = spec.planning;
     o.edgeServers = spec.servers;
     o.run.keepSamples = true;
-    const std::string what = std::to_string(spec.devices) + " devices (" + (spec.joint ? "joint" : "independent") + ")";
+    const std::string what = std::to_string(spec.devices) + " devices (" + spec.planning + ")";
     auto outcome = runFleetToEnd(o, cancel);
     if (!outcome) return makeError(what + ": " + outcome.error());
     if (outcome->status == "interrupted") return makeError(what + ": interrupted");
@@ -77,7 +77,7 @@ std::string fleetPointCsvRow(const FleetPoint& p) {
     char line[512];
     std::snprintf(line, sizeof line,
                   "%lld,%d,%s,%d,%.0f,%.3f,%lld,%.3f,%.4f,%.3f,%.3f,%.3f,%.4f,%.4f,%lld,%.3f,%.4f,%.3f,%.3f,%d,%lld,%.1f\n",
-                  static_cast<long long>(p.fleetId), p.spec.devices, p.spec.joint ? "joint" : "independent", p.spec.servers,
+                  static_cast<long long>(p.fleetId), p.spec.devices, p.spec.planning.c_str(), p.spec.servers,
                   p.spec.bandwidthBps, p.spec.deadlineMs, static_cast<long long>(s.all.inferences), s.throughputHz,
                   s.all.accuracy, s.all.latencyMsP50, s.all.latencyMsP95, s.worstDeviceP95Ms, s.all.deadlineHitRate,
                   s.worstDeviceHitRate, static_cast<long long>(s.all.busy), s.all.queueMsMean, s.edgeUtilisation,

@@ -22,7 +22,7 @@ struct FleetPointSpec {
     int devices = 1;
     double bandwidthBps = 0.0;  // every device's uplink
     double deadlineMs = 0.0;
-    bool joint = true;
+    std::string planning = "joint";  // joint, paced or independent (FleetOptions::fleetPlanning)
     int servers = 1;  // the edge's serving threads
 };
 

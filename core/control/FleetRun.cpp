@@ -33,6 +33,7 @@ struct Member {
     // the scale the planner applies to its layers.
     std::deque<double> ratios;
     double scale = 1.0;
+    bool measured = false;  // its scale comes from its own samples
 };
 
 // How many of a device's newest samples its compute scale is read from, and the percentile.
@@ -94,9 +95,23 @@ struct FleetRun::Impl {
     // The plans of every member still running, by the fleet's planning. Caller holds the mutex.
     plan::FleetPlan planLocked(const std::vector<Member*>& active) const {
         std::vector<plan::FleetDevice> devices;
-        for (const Member* m : active) devices.push_back({m->bps, o.planning.goal.deadlineMs, m->scale, o.run.rateHz});
-        return o.joint ? plan::planJointly(o.planning.context, o.planning.goal, devices, o.edgeServers)
-                       : plan::planIndependently(o.planning.context, o.planning.goal, devices, o.edgeServers);
+        // A device not yet measured is taken to compute as the fleet's measured devices do (their
+        // median scale): else each re-plan would hand the device-side plans to the devices not
+        // yet measured, one after another, as their scales are learned in turn.
+        const double prior = priorScaleLocked();
+        for (const Member* m : active)
+            devices.push_back({m->bps, o.planning.goal.deadlineMs, m->measured ? m->scale : prior,
+                               o.fleetPlanning == "paced" ? o.run.rateHz : 0.0});
+        return o.fleetPlanning == "independent" ? plan::planIndependently(o.planning.context, o.planning.goal, devices, o.edgeServers)
+                                                : plan::planJointly(o.planning.context, o.planning.goal, devices, o.edgeServers);
+    }
+
+    double priorScaleLocked() const {
+        std::vector<double> known;
+        for (const auto& m : members)
+            if (m->measured) known.push_back(m->scale);
+        std::sort(known.begin(), known.end());
+        return known.empty() ? 1.0 : known[known.size() / 2];
     }
 
     std::vector<Member*> activeLocked(bool includeUnstarted) {
@@ -133,7 +148,7 @@ struct FleetRun::Impl {
         if (r.rateHz > 0) r.phaseMs = 1000.0 / r.rateHz * static_cast<double>(m.device % n) / n;
         r.extraParams["fleet_id"] = std::to_string(fleetId);
         r.extraParams["fleet_device"] = std::to_string(m.device);
-        r.extraParams["fleet_planning"] = o.joint ? "joint" : "independent";
+        r.extraParams["fleet_planning"] = o.fleetPlanning;
         r.extraParams["fleet_bound_ms"] = std::to_string(m.boundMs);
         RunPlanning p = o.planning;
         p.dynamic = false;
@@ -353,7 +368,10 @@ void FleetRun::Impl::main() {
                     std::vector<double> r(m->ratios.begin(), m->ratios.end());
                     std::sort(r.begin(), r.end());
                     const double q = std::clamp(r[static_cast<size_t>(kScaleQuantile * static_cast<double>(r.size() - 1))], 0.5, 10.0);
-                    if (std::abs(q / m->scale - 1.0) <= kScaleChange) continue;
+                    const double before = m->measured ? m->scale : priorScaleLocked();
+                    m->measured = true;
+                    m->scale = before;
+                    if (std::abs(q / before - 1.0) <= kScaleChange) continue;
                     m->scale = q;
                     m->ratios.clear();
                     changed = true;
@@ -431,6 +449,10 @@ Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObs
         if (b <= 0.0) return makeError("every device of a fleet needs a positive bandwidth");
     if (options.planning.goal.deadlineMs <= 0.0) return makeError("a fleet needs a positive deadline");
     if (plan::isAdaptive(options.planning.goal.policy)) return makeError("a fleet plans static policies only");
+    if (options.fleetPlanning != "joint" && options.fleetPlanning != "paced" && options.fleetPlanning != "independent")
+        return makeError("a fleet plans joint, paced or independent, not '" + options.fleetPlanning + "'");
+    if (options.fleetPlanning == "paced" && options.run.rateHz <= 0.0)
+        return makeError("paced planning needs the devices' input rate");
     if (auto s = plan::checkPlanInputs(options.planning.context, options.planning.goal); !s) return makeError(s.error());
     auto impl = std::make_unique<Impl>();
     Impl& f = *impl;
@@ -465,7 +487,7 @@ Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObs
                        {"edge_queue_per_device", f.o.edgeQueuePerDevice},
                        {"predictor", QString::fromStdString(f.o.planning.predictor)},
                        {"count", static_cast<qint64>(f.o.run.count)}};
-    auto id = f.db->beginFleet(f.o.run.experiment, f.o.joint ? "joint" : "independent",
+    auto id = f.db->beginFleet(f.o.run.experiment, f.o.fleetPlanning,
                                QJsonDocument(params).toJson(QJsonDocument::Compact).toStdString());
     if (!id) return makeError(id.error());
     f.fleetId = *id;

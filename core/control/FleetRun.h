@@ -8,12 +8,14 @@
 //   - Devices are local processes (each with its own shaped uplink, its bandwidth, and the
 //     emulated slowdown), or running device workers at their control endpoints. A device's
 //     bandwidth is fixed, changed live (setBandwidth), or follows its own trace.
-//   - Planning: "joint" (core/plan/Fleet.h: every device's bound under the others' edge time)
-//     or "independent" (Edgent per device, the baseline). The fleet re-plans whenever a device
+//   - Planning: "joint" (core/plan/Fleet.h: every device's bound under the others' edge time),
+//     "paced" (joint, checked against the simulated queue of devices at the run's rate) or
+//     "independent" (Edgent per device, the baseline). The fleet re-plans whenever a device
 //     joins, leaves (its run ends, its worker dies) or changes bandwidth, and when a device's
 //     measured compute (the 90th percentile of its newest samples against the profile, from its
 //     8th sample on, checked twice a second) drifts
-//     more than 15% from the scale it is planned with; each member adopts its new plan live.
+//     more than 15% from the scale it is planned with (a device not yet measured is planned
+//     with the measured devices' median scale); each member adopts its new plan live.
 //   - The store: every device's run is an ordinary run (one per device, its samples carrying
 //     the device number); `fleets` and `fleet_devices` tie them together with each device's
 //     join, leave and end; `fleet_edge` polls the edge's queue and service.
@@ -43,7 +45,9 @@ namespace edgent::core::control {
 struct FleetOptions {
     LiveRunOptions run;     // every device's run: store, model record, count, rate, dataset, power, source
     RunPlanning planning;   // context and goal (deadline, codec); static
-    bool joint = true;      // false: each device plans alone
+    // joint (every device's worst-case bound, core/plan/Fleet.h), paced (joint against the
+    // simulated queue of devices paced at run.rateHz) or independent (each device alone).
+    std::string fleetPlanning = "joint";
     std::vector<double> bandwidthsBps;  // one per device at the start (its shaper's rate)
     // Per device, a bandwidth trace its shaper follows from its stream's start (missing or
     // empty: its fixed bandwidth); the fleet re-plans at every step, as for setBandwidth().
