@@ -6,7 +6,8 @@
 # the same way first:
 #   edgent profile --db DB --no-synthetic --repeats 9 --device-slowdown 4 --slowdown-wait sleep
 # Usage: bench/fleet.sh DB [RATE_HZ] [COUNT] [DEADLINE] [BANDWIDTH] [DEVICES] [EDGE_SERVERS]
-# EDGE_SERVERS (e.g. 1,2) measures how the edge's throughput scales with its serving threads.
+# EDGE_SERVERS (e.g. 1,2) measures how the edge's throughput scales with its serving threads;
+# PLANNINGS (environment; default independent,joint,paced) chooses the plannings compared.
 set -eu
 db=${1:?usage: bench/fleet.sh DB [RATE_HZ] [COUNT] [DEADLINE] [BANDWIDTH] [DEVICES] [EDGE_SERVERS]}
 rate=${2:-20}
@@ -19,5 +20,5 @@ edgent=${EDGENT:-$(dirname "$0")/../build/app/edgent}
 out=$(mktemp --suffix=.csv)
 trap 'rm -f "$out"' EXIT
 "$edgent" sweep --db "$db" --policies edgent --bandwidths "$bandwidth" --deadlines "$deadline" --devices "$devices" \
-    --plannings independent,joint --edge-servers "$servers" --count "$count" --rate "$rate" --device-slowdown 4 --out "$out" >&2
+    --plannings "${PLANNINGS:-independent,joint,paced}" --edge-servers "$servers" --count "$count" --rate "$rate" --device-slowdown 4 --out "$out" >&2
 cat "$out"

@@ -332,6 +332,28 @@ private Q_SLOTS:
         expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "0,2",
                                 "--out", table}),
                            "--devices must list device counts");
+
+        // The two-device fleet planned anew at its own size and at 50 devices, per planning.
+        const QString pair = QString::fromUtf8(lines[2].split(',')[0]);
+        const Run sim = run({"fleet-sim", "--db", db, "--fleet", pair, "--devices", "50", "--replan", "joint,independent", "--json"});
+        QVERIFY2(sim.code == 0, sim.err.constData());
+        const QJsonObject projected = QJsonDocument::fromJson(sim.out).object();
+        const QJsonArray planned = projected["planned"].toArray();
+        QCOMPARE(planned.size(), 4);
+        QCOMPARE(projected["bandwidth_bps"].toDouble(), 5e6);
+        QVERIFY(projected["device_scale"].toDouble() > 0.0);
+        const QStringList order{"joint/2", "joint/50", "independent/2", "independent/50"};
+        for (int i = 0; i < 4; ++i) {
+            const QJsonObject x = planned[i].toObject();
+            QCOMPARE(x["planning"].toString() + "/" + QString::number(x["devices"].toInt()), order[i]);
+            QVERIFY(x["hit_rate"].toDouble() >= 0.0 && x["hit_rate"].toDouble() <= 1.0);
+            QVERIFY(x["throughput_hz"].toDouble() > 0.0);
+            QVERIFY(x["offloading"].toInt() >= 0 && x["offloading"].toInt() <= x["devices"].toInt());
+        }
+        expectOneLineError(run({"fleet-sim", "--db", db, "--fleet", pair, "--replan", "greedy"}),
+                           "--replan must list joint, paced or independent");
+        expectOneLineError(run({"run", "--db", db, "--policy", "edgent", "--deadline", "50ms", "--devices", "2", "--measure-only"}),
+                           "--measure-only needs --device-list");
     }
 
     void planRefusesBadInput() {

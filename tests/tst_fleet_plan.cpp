@@ -2,6 +2,7 @@
 // exhaustive search over every device's (exit, partition), with the worst-case bounds
 // recomputed here by hand.
 #include "core/plan/Fleet.h"
+#include "core/plan/FleetProject.h"
 #include "core/plan/FleetSim.h"
 
 #include <QtTest>
@@ -220,6 +221,75 @@ private Q_SLOTS:
         for (double x : r.latencyMs) QVERIFY(x > 0.0 && x <= 20.0);
         qInfo("8 paced devices: alone %.3f, worst case %.3f, light %.3f, heavy %.3f (load %.2f)", alone.meanAccuracy,
               worstCase.meanAccuracy, roomy.meanAccuracy, tight.meanAccuracy, load(tight, heavy));
+    }
+
+    // A projection plans every size anew from the measured service model: samples measured at
+    // twice the profile's device compute plan with a device scale of 2; one device meets
+    // exactly its parts' predicted times times their ratios; at 500 devices, planning each
+    // alone overloads the edge while the joint plans keep every deadline their bounds promise.
+    void aProjectionRePlansEverySizeFromTheMeasuredServiceModel() {
+        const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
+        std::vector<std::vector<double>> device, edge;
+        for (int e = 0; e < spec.numExits(); ++e) {
+            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.5 + e * 0.1);
+            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.25);
+        }
+        auto table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5);
+        QVERIFY(table.ok());
+        PlanContext context;
+        context.spec = spec;
+        context.table = *table;
+        context.exitAccuracy = {0.80, 0.84, 0.87, 0.89, 0.91};
+        PlanGoal goal;
+        goal.codec = "fp32";
+        goal.deadlineMs = 20.0;
+        const double bps = 4e6;
+        ServiceModel model;
+        const int last = spec.numExits() - 1, n = spec.pathLength(last);
+        for (int k = 0; k < 50; ++k) {
+            const int p = 1 + k % (n - 1);  // a cut inside the path: every part measured
+            const double transfer = table->predictMs(last, p, bps) - table->deviceMs(last, p) - table->edgeMs(last, p);
+            model.add(*table, last, p, bps, 2.0 * table->deviceMs(last, p), transfer, table->edgeMs(last, p), true);
+        }
+        model.add(*table, last, n, bps, 2.0 * table->deviceMs(last, n), 0.0, 0.0, false);
+        QCOMPARE(model.device.size(), size_t{51});
+        QCOMPARE(model.edge.size(), size_t{50});
+        QVERIFY(model.deviceFloorMs.empty());
+        QCOMPARE(model.deviceScale(), 2.0);
+        ServiceModel floor;  // nothing on the device (the raw input sent): its measured time itself
+        floor.add(*table, last, 0, bps, 0.3, 1.0, 1.0, true);
+        QVERIFY(floor.device.empty());
+        QCOMPARE(floor.deviceFloorMs, std::vector<double>{0.3});
+        QCOMPARE(floor.edge.size(), size_t{1});
+        for (double r : model.transfer) QVERIFY(std::abs(r - 1.0) < 1e-9);
+        model.add(*table, last + 1, 0, bps, 1.0, 0.0, 0.0, false);  // no such exit: ignored
+        QCOMPARE(model.device.size(), size_t{51});
+
+        SimOptions o;
+        o.rateHz = 20.0;
+        o.inputs = 40;
+        o.capacity = 1 << 20;
+        const Projection one = projectFleet(context, goal, "independent", 1, bps, model, o);
+        QCOMPARE(one.plan.plans.size(), size_t{1});
+        const PlanResult& p = one.plan.plans.front();
+        const FleetPlan scaled = planIndependently(context, goal, {FleetDevice{bps, 20.0, 2.0}});
+        QVERIFY(sameConfiguration(p, scaled.plans.front()));
+        const double expected = p.partition < table->pathLength(p.exit)
+                                    ? table->predictMs(p.exit, p.partition, bps) + table->deviceMs(p.exit, p.partition)
+                                    : 2.0 * table->deviceMs(p.exit, p.partition);
+        QVERIFY2(std::abs(one.sim.p50Ms - expected) < 1e-6, qPrintable(QString("p50 %1, expected %2").arg(one.sim.p50Ms).arg(expected)));
+
+        const Projection alone = projectFleet(context, goal, "independent", 500, bps, model, o);
+        const Projection joint = projectFleet(context, goal, "joint", 500, bps, model, o);
+        QCOMPARE(alone.plan.plans.size(), size_t{500});
+        QVERIFY2(alone.offloading == 500, "alone, every device offloads");
+        QVERIFY(alone.sim.utilisation > 0.95);
+        QVERIFY(alone.sim.hitRate < 0.5);
+        QCOMPARE(joint.plan.feasible, 500);
+        QVERIFY(joint.offloading < 500);
+        QCOMPARE(joint.sim.hitRate, 1.0);
+        qInfo("500 devices: alone hit rate %.3f (utilisation %.2f), joint %.3f with %d offloading", alone.sim.hitRate,
+              alone.sim.utilisation, joint.sim.hitRate, joint.offloading);
     }
 
     // The simulation on cases worked out by hand: constant times, so every latency is exact.

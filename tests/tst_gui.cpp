@@ -11,12 +11,14 @@
 #include "app/gui/LivePlots.h"
 #include "app/gui/MainWindow.h"
 #include "app/gui/FleetDialog.h"
+#include "app/gui/FleetProjectionDialog.h"
 #include "app/gui/ReproduceDialog.h"
 #include "app/gui/Session.h"
 #include "widgets/ProfilePanel.h"
 
 #include <algorithm>
 #include <QAbstractItemModel>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
@@ -25,6 +27,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSlider>
@@ -503,6 +506,35 @@ private Q_SLOTS:
         QVERIFY(QFileInfo(png).size() > 1000);
         QCOMPARE(QSettings().value(QStringLiteral("fleet/devices")).toInt(), 2);
         QVERIFY(!dialog->running());
+        // Project…: the fleet that ended, planned anew at its own size and two more, per planning.
+        auto* projection = dialog->openProjection();
+        QVERIFY(projection);
+        projection->findChild<QLineEdit*>(QStringLiteral("projectionSizes"))->setText(QStringLiteral("2,16,300"));
+        projection->findChild<QCheckBox*>(QStringLiteral("projectionJoint"))->setChecked(true);
+        projection->findChild<QCheckBox*>(QStringLiteral("projectionIndependent"))->setChecked(true);
+        projection->findChild<QCheckBox*>(QStringLiteral("projectionPaced"))->setChecked(false);
+        QVERIFY2(projection->project(),
+                 qPrintable(projection->findChild<QLabel*>(QStringLiteral("projectionStatus"))->text()));
+        auto* rows = projection->findChild<QTableWidget*>(QStringLiteral("projectionTable"));
+        QCOMPARE(rows->rowCount(), 6);  // joint and independent at 2 (its own), 16 and 300 devices
+        QStringList sizes;
+        for (int r = 0; r < rows->rowCount(); ++r) {
+            sizes << rows->item(r, 1)->text();
+            const double hit = rows->item(r, 5)->text().toDouble();
+            QVERIFY2(hit >= 0.0 && hit <= 1.0, qPrintable(rows->item(r, 5)->text()));
+            QVERIFY(rows->item(r, 7)->text().toDouble() > 0.0);
+        }
+        QCOMPARE(sizes, QStringList({"2", "16", "300", "2", "16", "300"}));
+        QCOMPARE(rows->item(0, 0)->text(), QStringLiteral("joint"));
+        QCOMPARE(rows->item(3, 0)->text(), QStringLiteral("independent"));
+        const QString projected = dir_.filePath(QStringLiteral("projection.pdf"));
+        QVERIFY(projection->savePlot(projected));
+        QVERIFY(QFileInfo(projected).size() > 1000);
+        QCOMPARE(QSettings().value(QStringLiteral("fleetProjection/sizes")).toString(), QStringLiteral("2,16,300"));
+        projection->findChild<QLineEdit*>(QStringLiteral("projectionSizes"))->setText(QStringLiteral("2,zero"));
+        QVERIFY(!projection->project());
+        QVERIFY(projection->findChild<QLabel*>(QStringLiteral("projectionStatus"))->text().startsWith(QStringLiteral("Error:")));
+        projection->close();
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -141,14 +141,17 @@ QList<QCommandLineOption> workerCliOptions() {
 
 std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode) {
     const auto& p = cmd.parser();
-    const bool remote = p.isSet(QStringLiteral("device")) || p.isSet(QStringLiteral("edge"));
+    // A fleet's --device-list (run only; optionNames holds only options given) stands for --device.
+    const bool deviceList = p.optionNames().contains(QStringLiteral("device-list"));
+    const bool remote = p.isSet(QStringLiteral("device")) || p.isSet(QStringLiteral("edge")) || deviceList;
     auto refuse = [&](const char* why) -> std::optional<core::control::WorkerLinkOptions> {
         *exitCode = cmd.fail(QString::fromUtf8(why));
         return std::nullopt;
     };
     if (remote && p.isSet(QStringLiteral("local"))) return refuse("--local and --device/--edge exclude each other");
-    if (remote && !(p.isSet(QStringLiteral("device")) && p.isSet(QStringLiteral("edge"))))
-        return refuse("--device and --edge go together");
+    if (remote && !((p.isSet(QStringLiteral("device")) || deviceList) && p.isSet(QStringLiteral("edge"))))
+        return refuse(deviceList ? "--device-list needs --edge (the shared edge's control endpoint)"
+                                 : "--device and --edge go together");
     const auto threads = cmd.intOption(QStringLiteral("threads"), 1, 1, 256, exitCode);
     if (!threads) return std::nullopt;
     const auto edgeThreads = cmd.intOption(QStringLiteral("edge-threads"), *threads, 1, 256, exitCode);

@@ -79,6 +79,7 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     std::vector<std::string> endpoints;
     if (p.isSet("device-list")) {
         if (link.local) return cmd.fail("--device-list needs --edge (the shared edge's control endpoint)");
+        if (p.isSet("device")) return cmd.fail("a fleet of remote devices takes --device-list and --edge, not --device");
         for (const QString& ep : p.value("device-list").split(',', Qt::SkipEmptyParts)) endpoints.push_back(ep.trimmed().toStdString());
         o.deviceEndpoints = endpoints;
         o.edgeEndpoint = link.edgeEndpoint;
@@ -122,7 +123,10 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     } else if (run.trace) {
         o.traces.assign(o.bandwidthsBps.size(), run.trace);
     }
-    if (p.isSet("measure-only")) return cmd.fail("a fleet shapes every device's uplink: drop --measure-only");
+    // Links shaped outside the workbench (tc, network namespaces): plan at the given bandwidths, shape nothing.
+    if (p.isSet("measure-only") && endpoints.empty())
+        return cmd.fail("a fleet shapes its local devices' uplinks: --measure-only needs --device-list (links shaped outside)");
+    o.shapeLinks = !p.isSet("measure-only");
     const auto servers = cmd.intOption("edge-servers", 1, 1, 64, &code);
     const auto queue = cmd.intOption("edge-queue", 16, 1, 4096, &code);
     if (!servers || !queue) return code;

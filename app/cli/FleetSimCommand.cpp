@@ -15,7 +15,7 @@ int runFleetSim(const QStringList& args) {
                 QStringLiteral("Simulates a stored fleet (edgent run --devices) from its own measured device, uplink and "
                                "edge times: first at its own size, beside what it measured, then at each size of "
                                "--devices, the devices' measured times repeated in turn."),
-                QStringLiteral("--db DB --fleet ID [--devices 1,8,100,1000] [--inputs N] [--json]"));
+                QStringLiteral("--db DB --fleet ID [--devices 1,8,100,1000] [--replan joint,independent] [--inputs N] [--json]"));
     cmd.addOptions({
         {"db", "Run database.", "DB"},
         {"fleet", "The fleet to simulate (edgent run --devices prints its id).", "ID"},
@@ -23,7 +23,13 @@ int runFleetSim(const QStringList& args) {
         {"inputs", "Inputs per device (default: the fleet's count).", "N"},
         {"seed", "Random seed of the draws (default 1).", "S", "1"},
         {"phases", "Devices' phases in their period: spread (evenly, as a fleet starts them) or random.", "HOW", "spread"},
+        {"replan",
+         "Also plan every size anew with these plannings (any of joint, paced and independent), their times drawn from "
+         "the fleet's measured service model: each part's measured over predicted ratios (core/plan/FleetProject.h).",
+         "LIST"},
+        {"predictor", "With --replan: the latency model to plan with (default: the one the fleet planned with).", "NAME"},
     });
+    cmd.addOptions({modelCliOption()});
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
     const auto& p = cmd.parser();
@@ -32,6 +38,18 @@ int runFleetSim(const QStringList& args) {
     if (!fleetId) return code;
     auto db = core::store::RunStore::open(p.value("db").toStdString(), core::store::RunStore::Mode::ReadOnly);
     if (!db) return cmd.fail(QString::fromStdString(db.error()));
+    std::vector<std::string> replans;
+    std::optional<core::ModelBytes> model;
+    if (p.isSet("replan")) {
+        const auto r = parseList<std::string>(p.value("replan"), [](const QString& t) -> std::optional<std::string> {
+            if (t != "joint" && t != "paced" && t != "independent") return std::nullopt;
+            return t.toStdString();
+        });
+        if (!r) return cmd.fail("--replan must list joint, paced or independent");
+        replans = *r;
+        model = readModelOption(cmd, &code);
+        if (!model) return code;
+    }
     auto m = core::control::measuredFleet(**db, *fleetId);
     if (!m) return cmd.fail(QString::fromStdString(m.error()));
     core::plan::SimOptions o = m->options;
@@ -82,6 +100,28 @@ int runFleetSim(const QStringList& args) {
                                  {"shed", static_cast<qint64>(r.shed)}});
     }
     out["curve"] = curve;
+    QJsonArray planned;
+    double deviceScale = 1.0, bandwidthBps = 0.0;
+    if (!replans.empty()) {
+        auto projection = core::control::projectStoredFleet(**db, *fleetId, *model, p.value("predictor").toStdString(),
+                                                            replans, sizes, o);
+        if (!projection) return cmd.fail(QString::fromStdString(projection.error()));
+        deviceScale = projection->deviceScale;
+        bandwidthBps = projection->measured.bandwidthBps;
+        for (const auto& x : projection->points)
+            planned.append(QJsonObject{{"planning", QString::fromStdString(x.planning)},
+                                       {"devices", x.devices},
+                                       {"offloading", x.offloading},
+                                       {"mean_accuracy", x.meanAccuracy},
+                                       {"p95_ms", x.sim.p95Ms},
+                                       {"hit_rate", x.sim.hitRate},
+                                       {"utilisation", x.sim.utilisation},
+                                       {"throughput_hz", x.sim.throughputHz},
+                                       {"shed", static_cast<qint64>(x.sim.shed)}});
+        out["planned"] = planned;
+        out["device_scale"] = deviceScale;
+        out["bandwidth_bps"] = bandwidthBps;
+    }
     if (cmd.json()) {
         printJson(out);
         return 0;
@@ -95,6 +135,18 @@ int runFleetSim(const QStringList& args) {
         std::printf("  %6d devices: p95 %.2f ms, hit rate %.3f, utilisation %.2f, %.1f answered per second, %lld shed\n",
                     c.value("devices").toInt(), c.value("p95_ms").toDouble(), c.value("hit_rate").toDouble(),
                     c.value("utilisation").toDouble(), c.value("throughput_hz").toDouble(),
+                    static_cast<long long>(c.value("shed").toInteger()));
+    }
+    if (!replans.empty())
+        std::printf("planned anew at %.0f kbit/s, the devices' compute at %.2f x the profile (the service model's 90th percentile):\n",
+                    bandwidthBps / 1000.0, deviceScale);
+    for (const auto& v : planned) {
+        const QJsonObject c = v.toObject();
+        std::printf("  %-11s %6d devices (%d offloading, accuracy %.2f%%): p95 %.2f ms, hit rate %.3f, utilisation %.2f, "
+                    "%.1f answered per second, %lld shed\n",
+                    c.value("planning").toString().toUtf8().constData(), c.value("devices").toInt(),
+                    c.value("offloading").toInt(), 100 * c.value("mean_accuracy").toDouble(), c.value("p95_ms").toDouble(),
+                    c.value("hit_rate").toDouble(), c.value("utilisation").toDouble(), c.value("throughput_hz").toDouble(),
                     static_cast<long long>(c.value("shed").toInteger()));
     }
     return 0;

@@ -41,7 +41,9 @@ int runRun(const QStringList& args) {
     cmd.addOptions(earlyExitCliOptions());
     cmd.addOptions({
         {"bandwidth", "Uplink bandwidth the device's shaper enforces, e.g. 1Mbps.", "B", "100Mbps"},
-        {"measure-only", "Do not shape: the link is really shaped (tc); measure its throughput."},
+        {"measure-only",
+         "Do not shape: the link is really shaped (tc); measure its throughput. A fleet of --device-list devices plans "
+         "at --bandwidth(s) and shapes nothing."},
         {"exit", "Exit to run (0 = earliest; default: the final exit).", "E"},
         {"partition", "Partition point p: the device runs layers [0, p) (default: 0, edge-only).", "P"},
         {"deadline", "Latency deadline for the hit rate, e.g. 300ms.", "D"},

@@ -1,4 +1,5 @@
 #include "app/gui/FleetDialog.h"
+#include "app/gui/FleetProjectionDialog.h"
 #include "app/gui/Named.h"
 
 #include "core/control/ProfileRun.h"
@@ -77,6 +78,12 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     add_ = named(new QPushButton(tr("Add device"), this), "fleetAdd");
     remove_ = named(new QPushButton(tr("Remove selected"), this), "fleetRemove");
     save_ = named(new QPushButton(tr("Save plot…"), this), "fleetSavePlot");
+    project_ = named(new QPushButton(tr("Project…"), this), "fleetProject");
+    project_->setToolTip(tr("Plan the fleet that ended anew at larger sizes, from its measured service model "
+                            "(edgent fleet-sim --replan)."));
+    connect(project_, &QPushButton::clicked, this, [this] {
+        if (auto* d = openProjection()) d->show();
+    });
     connect(start_, &QPushButton::clicked, this, &FleetDialog::start);
     connect(stop_, &QPushButton::clicked, this, &FleetDialog::stop);
     connect(add_, &QPushButton::clicked, this, &FleetDialog::addDevice);
@@ -86,7 +93,7 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
         if (!path.isEmpty() && !savePlot(path)) fail(tr("could not write %1").arg(path));
     });
     auto* buttons = new QHBoxLayout;
-    for (QPushButton* b : {start_, stop_, add_, remove_, save_}) buttons->addWidget(b);
+    for (QPushButton* b : {start_, stop_, add_, remove_, save_, project_}) buttons->addWidget(b);
 
     table_ = named(new QTableWidget(0, 7, this), "fleetTable");
     table_->setHorizontalHeaderLabels({tr("device"), tr("run"), tr("state"), tr("plan"), tr("bound ms"), tr("inputs"), tr("end")});
@@ -150,6 +157,14 @@ void FleetDialog::updateButtons() {
     stop_->setEnabled(fleet_ != nullptr);
     add_->setEnabled(fleet_ != nullptr);
     remove_->setEnabled(fleet_ != nullptr);
+    project_->setEnabled(!running() && lastFleetId_ > 0);
+}
+
+FleetProjectionDialog* FleetDialog::openProjection() {
+    if (running() || lastFleetId_ <= 0) return nullptr;
+    auto* d = new FleetProjectionDialog(model_, dbPath_, lastFleetId_, this);
+    d->setAttribute(Qt::WA_DeleteOnClose);
+    return d;
 }
 
 void FleetDialog::saveSettings() const {
@@ -350,6 +365,7 @@ void FleetDialog::ended() {
     const auto s = control::summarizeFleet(out, deadlineMs_);
     showDevices(fleet_->devices());
     fleet_.reset();
+    lastFleetId_ = out.fleetId;
     updateButtons();
     const QString line = tr("Fleet %1 %2: %3 inputs, %4 answered per second, p95 %5 ms, deadline hit rate %6% "
                             "(worst device %7%), %8 busy.%9")

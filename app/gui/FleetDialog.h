@@ -5,6 +5,7 @@
 // edge's queue and the fleet's answered inputs per second over time, and can add and remove a
 // device while the fleet runs, and every device's latency in its own lane (one device or all,
 // chosen in a list) under the deadline. Its choices persist; its plot exports as PNG or PDF.
+// Project… plans the fleet that ended anew at larger sizes (FleetProjectionDialog).
 
 #include "core/control/FleetRun.h"
 
@@ -27,6 +28,8 @@ class QTableWidget;
 
 namespace edgent::gui {
 
+class FleetProjectionDialog;
+
 class FleetDialog : public QDialog {
     Q_OBJECT
 public:
@@ -39,6 +42,8 @@ public:
     void addDevice();
     void removeSelected();
     bool savePlot(const QString& path);
+    // Project…: the last fleet that ended, planned anew at larger sizes (nullptr: none has ended).
+    FleetProjectionDialog* openProjection();
     // A device's lane: the inputs it holds (-1: no lane yet), and whether it is shown.
     int laneInputs(int device) const;
     bool laneVisible(int device) const;
@@ -71,6 +76,7 @@ private:
     QPushButton* add_;
     QPushButton* remove_;
     QPushButton* save_;
+    QPushButton* project_;
     QTableWidget* table_;
     QCustomPlot* plot_;  // the edge's queue and throughput above, the devices' lanes below
     QCPAxisRect* lanes_;
@@ -84,6 +90,7 @@ private:
     double lastT_ = -1.0;
     int64_t lastFramesOut_ = 0;
     double deadlineMs_ = 0.0;
+    qint64 lastFleetId_ = 0;  // the last fleet that ended, for Project…
 };
 
 }  // namespace edgent::gui

@@ -1,8 +1,11 @@
 #include "core/control/FleetMeasure.h"
 
 #include "core/control/FleetRun.h"
+#include "core/control/ProfileRun.h"
+#include "core/store/Export.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -40,7 +43,7 @@ FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs) {
     return f;
 }
 
-Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
+Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const plan::LatencyTable* table) {
     auto fleet = db.fleet(fleetId);
     if (!fleet) return makeError(fleet.error());
     MeasuredFleet m;
@@ -50,6 +53,8 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
     m.options.servers = params.value("edge_servers").toInt(1);
     m.options.capacity = params.value("edge_queue").toInt(16);
     m.options.inputs = params.value("count").toInteger(200);
+    m.predictor = params.value("predictor").toString().toStdString();
+    std::vector<double> bandwidths;
     FleetOutcome outcome;  // the measured figures, through the same summary as a live fleet's
     for (const auto& d : fleet->devices) {
         if (d.runId <= 0) continue;
@@ -57,6 +62,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
         auto rows = db.samples(d.runId);
         if (!run || !rows) return makeError(!run ? run.error() : rows.error());
         if (auto it = run->params.find("rate_hz"); it != run->params.end()) m.options.rateHz = std::stod(it->second);
+        if (m.modelHash.empty()) m.modelHash = run->modelHash;
         plan::SimDevice dev;
         LiveRunOutcome out;
         size_t offloaded = 0;
@@ -66,6 +72,12 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
             const net::Sample& x = r.sample;
             out.samples.push_back(x);
             if (x.busy) continue;
+            // Links shaped outside the workbench: the bandwidth the fleet planned with.
+            const double bps = x.bandwidthBps > 0 ? x.bandwidthBps : (std::isnan(d.bandwidthBps) ? 0.0 : d.bandwidthBps);
+            if (bps > 0) bandwidths.push_back(bps);
+            if (table && (!x.sentToEdge || x.codec == net::codecName(net::Codec{})))  // the table's times are fp32's
+                m.service.add(*table, x.exit, x.partition, bps, x.deviceMs + x.encodeMs, x.transferMs,
+                              x.edgeMs + x.decodeMs, x.sentToEdge);
             if (offloads && x.sentToEdge) {
                 dev.deviceMs.push_back(x.deviceMs + x.encodeMs);
                 dev.transferMs.push_back(x.transferMs);
@@ -78,6 +90,10 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
         m.devices.push_back(std::move(dev));
         outcome.runs.push_back(std::move(out));
     }
+    if (!bandwidths.empty()) {
+        std::sort(bandwidths.begin(), bandwidths.end());
+        m.bandwidthBps = bandwidths[bandwidths.size() / 2];
+    }
     if (m.devices.empty()) return makeError("fleet " + std::to_string(fleetId) + " has no samples to simulate from");
     for (const auto& e : fleet->edge) outcome.edge.push_back(e);
     outcome.edgeStats = QJsonObject{{"servers", m.options.servers}};
@@ -87,6 +103,44 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
     m.utilisation = s.edgeUtilisation;
     m.throughputHz = s.throughputHz;
     return m;
+}
+
+Result<FleetProjection> projectStoredFleet(store::RunStore& db, int64_t fleetId, const ModelBytes& model,
+                                           const std::string& predictor, const std::vector<std::string>& plannings,
+                                           const std::vector<int>& sizes, const plan::SimOptions& sim) {
+    auto fleet = measuredFleet(db, fleetId);  // its model and predictor, for the table
+    if (!fleet) return makeError(fleet.error());
+    const std::string hash = store::modelRecord(model).hash;
+    if (!fleet->modelHash.empty() && fleet->modelHash != hash)
+        return makeError("fleet " + std::to_string(fleetId) + " ran another model than " + model.file.spec.name);
+    const std::string name = !predictor.empty() ? predictor : (fleet->predictor.empty() ? "auto" : fleet->predictor);
+    auto context = planContextFor(db, model.file, hash, name, energy::PowerProfile{});
+    if (!context) return makeError(context.error());
+    auto m = measuredFleet(db, fleetId, &context->table);
+    if (!m) return makeError(m.error());
+    if (m->service.empty()) return makeError("fleet " + std::to_string(fleetId) + " has no fp32 samples to measure its service from");
+    if (m->bandwidthBps <= 0) return makeError("fleet " + std::to_string(fleetId) + " has no bandwidth to plan with");
+    FleetProjection out;
+    out.deviceScale = m->service.deviceScale();
+    plan::SimOptions o = m->options;
+    o.inputs = sim.inputs;
+    o.seed = sim.seed;
+    o.randomPhases = sim.randomPhases;
+    plan::PlanGoal goal;
+    goal.deadlineMs = o.deadlineMs;
+    goal.codec = "fp32";  // the service model is fp32's
+    const int own = static_cast<int>(m->devices.size());
+    for (const std::string& planning : plannings) {
+        std::vector<int> at{own};
+        for (int n : sizes)
+            if (n != own) at.push_back(n);
+        for (int n : at) {
+            auto r = plan::projectFleet(*context, goal, planning, n, m->bandwidthBps, m->service, o);
+            out.points.push_back({planning, n, r.offloading, r.plan.meanAccuracy, std::move(r.sim)});
+        }
+    }
+    out.measured = std::move(*m);
+    return out;
 }
 
 }  // namespace edgent::core::control

@@ -4,6 +4,25 @@
 
 namespace edgent::core::control {
 
+Status checkFleetOptions(const FleetOptions& o) {
+    if (o.bandwidthsBps.empty()) return makeError("a fleet needs at least one device");
+    if (!o.deviceEndpoints.empty() && o.deviceEndpoints.size() != o.bandwidthsBps.size())
+        return makeError("give one bandwidth per device endpoint");
+    for (double b : o.bandwidthsBps)
+        if (b <= 0.0) return makeError("every device of a fleet needs a positive bandwidth");
+    if (o.planning.goal.deadlineMs <= 0.0) return makeError("a fleet needs a positive deadline");
+    if (plan::isAdaptive(o.planning.goal.policy)) return makeError("a fleet plans static policies only");
+    if (o.fleetPlanning != "joint" && o.fleetPlanning != "paced" && o.fleetPlanning != "independent")
+        return makeError("a fleet plans joint, paced or independent, not '" + o.fleetPlanning + "'");
+    if (o.fleetPlanning == "paced" && o.run.rateHz <= 0.0)
+        return makeError("paced planning needs the devices' input rate");
+    if (!o.shapeLinks)
+        for (const auto& t : o.traces)
+            if (t && !t->points.empty()) return makeError("a trace drives a device's shaper: links shaped outside take none");
+    if (auto s = plan::checkPlanInputs(o.planning.context, o.planning.goal); !s) return makeError(s.error());
+    return Status::success();
+}
+
 void useWorkerOptions(FleetOptions& fleet, const WorkerLinkOptions& link) {
     fleet.curveKeysDir = link.curveKeysDir;
     fleet.deviceThreads = link.deviceThreads;

@@ -139,7 +139,8 @@ struct FleetRun::Impl {
     Status startMember(Member& m) {
         LiveRunOptions r = o.run;
         r.device = m.device;
-        r.bandwidthBps = m.bps;
+        r.bandwidthBps = o.shapeLinks ? m.bps : 0.0;
+        r.assumedBandwidthBps = m.bps;
         r.trace = m.trace;
         r.offset = (o.run.offset + 1000 * static_cast<int64_t>(m.device)) % 10000;  // each device its own images
         // Devices at a rate start out of step, spread over one period, as independent cameras are;
@@ -332,7 +333,7 @@ void FleetRun::Impl::main() {
                 Member& m = *members[static_cast<size_t>(d)];
                 m.bps = bps;
                 m.row.bandwidthBps = bps;
-                if (shape) m.run->setBandwidth(bps, "fleet");
+                if (shape && o.shapeLinks) m.run->setBandwidth(bps, "fleet");
                 changed = true;
                 why = "device " + std::to_string(d) + " at " + std::to_string(static_cast<int64_t>(bps / 1000)) + " kbps";
             };
@@ -442,18 +443,7 @@ FleetRun::~FleetRun() {
 }
 
 Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObserver observer) {
-    if (options.bandwidthsBps.empty()) return makeError("a fleet needs at least one device");
-    if (!options.deviceEndpoints.empty() && options.deviceEndpoints.size() != options.bandwidthsBps.size())
-        return makeError("give one bandwidth per device endpoint");
-    for (double b : options.bandwidthsBps)
-        if (b <= 0.0) return makeError("every device of a fleet needs a positive bandwidth");
-    if (options.planning.goal.deadlineMs <= 0.0) return makeError("a fleet needs a positive deadline");
-    if (plan::isAdaptive(options.planning.goal.policy)) return makeError("a fleet plans static policies only");
-    if (options.fleetPlanning != "joint" && options.fleetPlanning != "paced" && options.fleetPlanning != "independent")
-        return makeError("a fleet plans joint, paced or independent, not '" + options.fleetPlanning + "'");
-    if (options.fleetPlanning == "paced" && options.run.rateHz <= 0.0)
-        return makeError("paced planning needs the devices' input rate");
-    if (auto s = plan::checkPlanInputs(options.planning.context, options.planning.goal); !s) return makeError(s.error());
+    if (auto s = checkFleetOptions(options); !s) return makeError(s.error());
     auto impl = std::make_unique<Impl>();
     Impl& f = *impl;
     f.o = std::move(options);
@@ -483,6 +473,7 @@ Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObs
                        {"device_slowdown", f.o.deviceSlowdown},
                        {"slowdown_wait", QString::fromStdString(f.o.slowdownWait)},
                        {"edge_servers", f.o.edgeServers},
+                       {"shaped", f.o.shapeLinks},
                        {"edge_queue", f.o.edgeQueue},
                        {"edge_queue_per_device", f.o.edgeQueuePerDevice},
                        {"predictor", QString::fromStdString(f.o.planning.predictor)},

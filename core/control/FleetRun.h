@@ -49,6 +49,9 @@ struct FleetOptions {
     // simulated queue of devices paced at run.rateHz) or independent (each device alone).
     std::string fleetPlanning = "joint";
     std::vector<double> bandwidthsBps;  // one per device at the start (its shaper's rate)
+    // false: every device's link is shaped outside the workbench (tc on a real link, a network
+    // namespace): plans assume bandwidthsBps, and no device shapes in software.
+    bool shapeLinks = true;
     // Per device, a bandwidth trace its shaper follows from its stream's start (missing or
     // empty: its fixed bandwidth); the fleet re-plans at every step, as for setBandwidth().
     std::vector<std::optional<plan::BandwidthTrace>> traces;
@@ -64,6 +67,9 @@ struct FleetOptions {
     int timeoutMs = 15000;
     int edgePollMs = 250;
 };
+
+// Why a fleet cannot start with these options (FleetRun::start checks them first), as one line.
+Status checkFleetOptions(const FleetOptions& options);
 
 struct FleetDeviceStatus {
     int device = 0;
