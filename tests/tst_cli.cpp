@@ -356,6 +356,35 @@ private Q_SLOTS:
                            "--measure-only needs --device-list");
     }
 
+    // Running workers as a fleet: --device-list with --edge, each link shaped outside the
+    // workbench (--measure-only): planned at --bandwidth, nothing shaped in software.
+    void aFleetOfRunningDevicesOverLinksShapedOutside() {
+        const QString db = dir_.filePath("planned.sqlite");  // profiled above
+        edgent::core::control::SpawnedWorker edge, a, b;
+        QVERIFY(edgent::core::control::spawnWorker(edge, edgent::core::net::Role::Edge, 1, {}).ok());
+        QVERIFY(edgent::core::control::spawnWorker(a, edgent::core::net::Role::Device, 1, {}).ok());
+        QVERIFY(edgent::core::control::spawnWorker(b, edgent::core::net::Role::Device, 1, {}).ok());
+        const QString devices = QString::fromStdString(a.controlEndpoint + "," + b.controlEndpoint);
+        const QString edgeEp = QString::fromStdString(edge.controlEndpoint);
+        const Run r = run({"run", "--db", db, "--policy", "edgent", "--deadline", "200ms", "--bandwidth", "5Mbps", "--device-list",
+                           devices, "--edge", edgeEp, "--measure-only", "--count", "4", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject fleet = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(fleet["devices"].toInt(), 2);
+        QCOMPARE(fleet["inferences"].toInt(), 8);
+        for (const auto& d : fleet["per_device"].toArray()) QCOMPARE(d.toObject()["bandwidth_bps"].toDouble(), 5e6);
+        const std::string id = QString::number(fleet["fleet_id"].toInteger()).toStdString();
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM samples WHERE bandwidth_bps <> 0 AND run_id IN "
+                                                        "(SELECT run_id FROM fleet_devices WHERE fleet_id=" + id + ")"),
+                 0.0);
+        QVERIFY(a.process.running() && b.process.running() && edge.process.running());
+        expectOneLineError(run({"run", "--db", db, "--policy", "edgent", "--deadline", "200ms", "--device-list", devices}),
+                           "--device-list needs --edge");
+        expectOneLineError(run({"run", "--db", db, "--policy", "edgent", "--deadline", "200ms", "--device-list", devices,
+                                "--edge", edgeEp, "--device", QString::fromStdString(a.controlEndpoint)}),
+                           "takes --device-list and --edge, not --device");
+    }
+
     void planRefusesBadInput() {
         const QString noProfile = dir_.filePath("no-profile.sqlite");
         QVERIFY(run({"run", "--db", noProfile, "--count", "1"}).code == 0);
