@@ -29,6 +29,22 @@ std::vector<double> bounds(const std::vector<Choice>& c) {
     return out;
 }
 
+// A context whose every layer takes `deviceMs + exit * stepMs` on the device and `edgeMs` on
+// the edge, its exits more accurate the later they are.
+PlanContext uniformContext(double deviceMs, double stepMs, double edgeMs) {
+    const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
+    std::vector<std::vector<double>> device, edge;
+    for (int e = 0; e < spec.numExits(); ++e) {
+        device.emplace_back(static_cast<size_t>(spec.pathLength(e)), deviceMs + e * stepMs);
+        edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), edgeMs);
+    }
+    PlanContext context;
+    context.spec = spec;
+    context.table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5).value();
+    context.exitAccuracy = {0.80, 0.84, 0.87, 0.89, 0.91};
+    return context;
+}
+
 }  // namespace
 
 class TestFleetPlan : public QObject {
@@ -127,18 +143,8 @@ private Q_SLOTS:
     // Identical devices: more devices leave each less of the edge; joint planning keeps every
     // bound, while planning alone offloads them all and breaks the bounds.
     void moreDevicesPushJointPlansTowardsTheDevice() {
-        const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
-        std::vector<std::vector<double>> device, edge;
-        for (int e = 0; e < spec.numExits(); ++e) {
-            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 1.0 + e * 0.2);
-            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.25);
-        }
-        auto table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5);
-        QVERIFY(table.ok());
-        PlanContext context;
-        context.spec = spec;
-        context.table = *table;
-        context.exitAccuracy = {0.80, 0.84, 0.87, 0.89, 0.91};
+        const PlanContext context = uniformContext(1.0, 0.2, 0.25);
+        const LatencyTable* table = &context.table;
         PlanGoal goal;
         goal.codec = "fp32";
         double lastAccuracy = 1.0;
@@ -163,18 +169,7 @@ private Q_SLOTS:
     // keeps them (the worst case would have sent devices to compute alone); where it has not,
     // it steps devices down until the simulated queue meets every deadline within the load cap.
     void pacedDevicesArePlannedAgainstTheQueueTheyForm() {
-        const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
-        std::vector<std::vector<double>> device, edge;
-        for (int e = 0; e < spec.numExits(); ++e) {
-            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 1.0 + e * 0.2);
-            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.25);
-        }
-        auto table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5);
-        QVERIFY(table.ok());
-        PlanContext context;
-        context.spec = spec;
-        context.table = *table;
-        context.exitAccuracy = {0.80, 0.84, 0.87, 0.89, 0.91};
+        const PlanContext context = uniformContext(1.0, 0.2, 0.25);
         PlanGoal goal;
         goal.codec = "fp32";
         const int n = 8;
@@ -228,18 +223,9 @@ private Q_SLOTS:
     // exactly its parts' predicted times times their ratios; at 500 devices, planning each
     // alone overloads the edge while the joint plans keep every deadline their bounds promise.
     void aProjectionRePlansEverySizeFromTheMeasuredServiceModel() {
-        const ModelSpec spec = alexNet5Spec(1, 28, 28, 10);
-        std::vector<std::vector<double>> device, edge;
-        for (int e = 0; e < spec.numExits(); ++e) {
-            device.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.5 + e * 0.1);
-            edge.emplace_back(static_cast<size_t>(spec.pathLength(e)), 0.25);
-        }
-        auto table = LatencyTable::fromLayerTimes(spec, device, edge, 0.5);
-        QVERIFY(table.ok());
-        PlanContext context;
-        context.spec = spec;
-        context.table = *table;
-        context.exitAccuracy = {0.80, 0.84, 0.87, 0.89, 0.91};
+        const PlanContext context = uniformContext(0.5, 0.1, 0.25);
+        const ModelSpec& spec = context.spec;
+        const LatencyTable* table = &context.table;
         PlanGoal goal;
         goal.codec = "fp32";
         goal.deadlineMs = 20.0;
