@@ -304,6 +304,9 @@ void FleetDialog::addEdgePoint(const store::FleetEdgeRow& row) {
     lastFramesOut_ = row.framesOut;
     plot_->graph(0)->rescaleAxes();
     plot_->graph(1)->rescaleAxes(true);
+    // Counts from zero: a queue that stays empty would otherwise get a range around 0.
+    plot_->yAxis->setRange(0.0, std::max(2.0, plot_->yAxis->range().upper * 1.1));
+    plot_->yAxis2->setRange(0.0, std::max(1.0, plot_->yAxis2->range().upper * 1.1));
     showLane();  // and replots
     if (fleet_) showDevices(fleet_->devices());
 }

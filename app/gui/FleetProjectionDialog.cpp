@@ -64,6 +64,7 @@ FleetProjectionDialog::FleetProjectionDialog(std::shared_ptr<const ModelBytes> m
     plot_->yAxis->setLabel(tr("deadline hit rate (solid), edge utilisation (dashed)"));
     plot_->yAxis->setRange(0.0, 1.05);
     plot_->legend->setVisible(true);
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignLeft | Qt::AlignBottom);  // clear of hit rates near 1
     table_ = named(new QTableWidget(0, 9, this), "projectionTable");
     table_->setHorizontalHeaderLabels({tr("planning"), tr("devices"), tr("offloading"), tr("accuracy %"), tr("p95 ms"),
                                        tr("hit rate"), tr("utilisation"), tr("answered/s"), tr("shed")});
