@@ -34,7 +34,7 @@ FleetProjectionDialog::FleetProjectionDialog(std::shared_ptr<const ModelBytes> m
     sizes_->setToolTip(tr("Fleet sizes to plan and simulate, comma-separated (1 to 100000)."));
     joint_ = named(new QCheckBox(tr("joint"), this), "projectionJoint");
     independent_ = named(new QCheckBox(tr("independent"), this), "projectionIndependent");
-    paced_ = named(new QCheckBox(tr("paced (up to 64 devices; joint above)"), this), "projectionPaced");
+    paced_ = named(new QCheckBox(tr("paced"), this), "projectionPaced");
     joint_->setChecked(s.value("fleetProjection/joint", true).toBool());
     independent_->setChecked(s.value("fleetProjection/independent", true).toBool());
     paced_->setChecked(s.value("fleetProjection/paced", false).toBool());

@@ -65,7 +65,7 @@ std::vector<const Option*> frontierOf(const std::vector<Option>& options, Fits f
     return out;
 }
 
-constexpr size_t kPacedMaxDevices = 64;
+constexpr size_t kPacedMaxDevices = 5000;
 constexpr int64_t kPacedPeriods = 40;  // simulated inputs per device
 
 // Paced devices (see Fleet.h): from each device's most accurate plan alone, step down until
@@ -77,7 +77,7 @@ std::optional<FleetPlan> planPaced(const PlanContext& context, const std::vector
     const double rate = devices.front().rateHz;
     for (const FleetDevice& d : devices)
         if (rate <= 0.0 || d.rateHz != rate) return std::nullopt;
-    const double k = std::max(1, servers);
+    const double k0 = std::max(1, servers);
     std::vector<std::vector<const Option*>> frontier(n);
     std::vector<size_t> at(n);
     for (size_t i = 0; i < n; ++i) {
@@ -101,29 +101,67 @@ std::optional<FleetPlan> planPaced(const PlanContext& context, const std::vector
             worst[i] = *std::max_element(r.latencyMs.begin() + static_cast<std::ptrdiff_t>(i * kPacedPeriods),
                                          r.latencyMs.begin() + static_cast<std::ptrdiff_t>((i + 1) * kPacedPeriods));
     };
-    while (true) {
+    // The greedy order does not depend on the simulation: record it once, then find the first
+    // step of it that meets every deadline within the load cap by bisection, taking that fewer
+    // ms of edge work never break a deadline (a few simulations, not one per step).
+    // Ties (devices alike) step down in an order whose last devices, those left offloading,
+    // are spread over the period (the reverse of a bit-reversal order): devices left offloading
+    // side by side in phase would queue behind each other at the edge.
+    std::vector<size_t> rank(n);
+    {
+        int bits = 0;
+        while ((size_t{1} << bits) < n) ++bits;
+        std::vector<std::pair<size_t, size_t>> keyed;
+        for (size_t i = 0; i < n; ++i) {
+            size_t r = 0;
+            for (int b = 0; b < bits; ++b)
+                if (i & (size_t{1} << b)) r |= size_t{1} << (bits - 1 - b);
+            keyed.push_back({r, i});
+        }
+        std::sort(keyed.begin(), keyed.end());
+        for (size_t j = 0; j < n; ++j) rank[keyed[j].second] = n - 1 - j;
+    }
+    std::vector<size_t> order;
+    {
+        std::vector<size_t> a = at;
+        while (true) {
+            size_t pick = n;  // the step that loses the least accuracy per ms of edge time saved
+            double cost = 0.0;
+            for (size_t i = 0; i < n; ++i) {
+                if (a[i] == 0) continue;
+                const double saved = frontier[i][a[i]]->serviceMs - frontier[i][a[i] - 1]->serviceMs;
+                if (saved <= 0) continue;
+                const double c = (frontier[i][a[i]]->plan.accuracy - frontier[i][a[i] - 1]->plan.accuracy) / saved;
+                if (pick == n || c < cost - 1e-12 || (c <= cost + 1e-12 && rank[i] < rank[pick])) {
+                    pick = i;
+                    cost = c;
+                }
+            }
+            if (pick == n) break;  // nothing left to step down
+            order.push_back(pick);
+            --a[pick];
+        }
+    }
+    const std::vector<size_t> top = at;
+    auto metAt = [&](size_t k) {
+        at = top;
+        for (size_t j = 0; j < k; ++j) --at[order[j]];
         double load = 0.0;
-        for (size_t i = 0; i < n; ++i) load += frontier[i][at[i]]->serviceMs * rate / 1000.0 / k;
+        for (size_t i = 0; i < n; ++i) load += frontier[i][at[i]]->serviceMs * rate / 1000.0 / k0;
         simulate();
         bool met = load <= kPacedLoadCap;
         for (size_t i = 0; i < n && met; ++i)
             met = worst[i] <= devices[i].deadlineMs || frontier[i][at[i]]->plan.predictedMs > devices[i].deadlineMs;
-        if (met) break;
-        // The step that loses the least accuracy per ms of edge time saved.
-        size_t pick = n;
-        double cost = 0.0;
-        for (size_t i = 0; i < n; ++i) {
-            if (at[i] == 0) continue;
-            const double saved = frontier[i][at[i]]->serviceMs - frontier[i][at[i] - 1]->serviceMs;
-            if (saved <= 0) continue;
-            const double c = (frontier[i][at[i]]->plan.accuracy - frontier[i][at[i] - 1]->plan.accuracy) / saved;
-            if (pick == n || c < cost) {
-                pick = i;
-                cost = c;
+        return met;
+    };
+    if (!metAt(0)) {
+        size_t lo = 0, hi = order.size();  // lo: not met; hi: met, or the best it can do
+        if (metAt(hi))
+            while (hi - lo > 1) {
+                const size_t mid = lo + (hi - lo) / 2;
+                (metAt(mid) ? hi : lo) = mid;
             }
-        }
-        if (pick == n) break;  // nothing left to step down: the best it can do
-        --at[pick];
+        metAt(hi);
     }
     FleetPlan fleet;
     fleet.planning = "joint";

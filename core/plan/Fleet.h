@@ -24,12 +24,14 @@
 // Paced fleets. The bound above is the worst case: every other device's frame just ahead.
 // Devices that take inputs at one rate, their phases spread over the period, rarely meet it,
 // and planning for it sends devices to compute alone that the edge could have served. So when
-// every device is paced (FleetDevice::rateHz, up to 64 devices), planJointly also starts from
-// each device's most accurate plan alone and steps down (the same greedy order) until a
-// simulation of the fleet's queue (core/plan/FleetSim.h: the plans' predicted times, phases
-// spread) meets every deadline and the edge's load stays within kPacedLoadCap; the plan with
-// the more devices feasible, then the higher accuracy, wins. A paced plan's boundMs is each
-// device's longest simulated latency, not the worst case.
+// every device is paced (FleetDevice::rateHz, up to 5,000 devices), planJointly also starts
+// from each device's most accurate plan alone and steps down (the same greedy order; devices
+// alike step down in an order that leaves those still offloading spread over the period) to
+// the first step at which a simulation of the fleet's queue (core/plan/FleetSim.h: the plans'
+// predicted times, phases spread) meets every deadline and the edge's load stays within
+// kPacedLoadCap, found by bisection over the greedy order; the plan with the more devices
+// feasible, then the higher accuracy, wins. A paced plan's boundMs is each device's longest
+// simulated latency, not the worst case.
 // Torch-free; a plan for 1,000 devices takes milliseconds.
 
 #include "core/plan/Planner.h"

@@ -41,8 +41,8 @@ struct Projection {
 
 // Plans `devices` devices (planning: "joint", "paced" or "independent") at one bandwidth and
 // the goal's deadline, then simulates them with `options` (rate, inputs, servers, capacity;
-// its deadline is the goal's). Paced planning needs options.rateHz and up to 64 devices; above
-// that it plans as joint does.
+// its deadline is the goal's). Paced planning needs options.rateHz and up to 5,000 devices;
+// above that it plans as joint does.
 Projection projectFleet(const PlanContext& context, const PlanGoal& goal, const std::string& planning, int devices,
                         double bandwidthBps, const ServiceModel& model, SimOptions options);
 
