@@ -350,6 +350,21 @@ private Q_SLOTS:
             QVERIFY(x["throughput_hz"].toDouble() > 0.0);
             QVERIFY(x["offloading"].toInt() >= 0 && x["offloading"].toInt() <= x["devices"].toInt());
         }
+        // Its samples exported: one device's, by its number in the fleet.
+        const QString samples = dir_.filePath("fleet-samples.csv");
+        const Run exported = run({"export", "--db", db, "--fleet", pair, "--devices", "1", "--out", samples, "--json"});
+        QVERIFY2(exported.code == 0, exported.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(exported.out).object()["runs"].toInt(), 1);
+        QFile sf(samples);
+        QVERIFY(sf.open(QIODevice::ReadOnly));
+        const QList<QByteArray> rows = sf.readAll().trimmed().split('\n');
+        QVERIFY(rows[0].endsWith(",device"));
+        QCOMPARE(rows.size(), 5);  // the header and device 1's four inputs
+        for (int i = 1; i < rows.size(); ++i) QCOMPARE(rows[i].split(',').last(), QByteArray("1"));
+        expectOneLineError(run({"export", "--db", db, "--fleet", pair, "--devices", "5", "--out", samples}), "has no device 5");
+        expectOneLineError(run({"export", "--db", db, "--fleet", pair, "--out", dir_.filePath("fleet.json")}),
+                           "a fleet exports as .csv");
+        expectOneLineError(run({"export", "--db", db, "--run", "1", "--devices", "1", "--out", samples}), "give --fleet");
         expectOneLineError(run({"fleet-sim", "--db", db, "--fleet", pair, "--replan", "greedy"}),
                            "--replan must list joint, paced or independent");
         expectOneLineError(run({"run", "--db", db, "--policy", "edgent", "--deadline", "50ms", "--devices", "2", "--measure-only"}),

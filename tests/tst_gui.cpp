@@ -506,6 +506,22 @@ private Q_SLOTS:
         QVERIFY(QFileInfo(png).size() > 1000);
         QCOMPARE(QSettings().value(QStringLiteral("fleet/devices")).toInt(), 2);
         QVERIFY(!dialog->running());
+        // Export samples…: the selected device's samples, then every device's.
+        table->clearSelection();
+        table->selectRow(1);
+        const QString one = dir_.filePath(QStringLiteral("fleet-device1.csv"));
+        QVERIFY(dialog->exportSamples(one));
+        QFile oneFile(one);
+        QVERIFY(oneFile.open(QIODevice::ReadOnly));
+        const QList<QByteArray> oneLines = oneFile.readAll().trimmed().split('\n');
+        QCOMPARE(oneLines.size(), 16);  // the header and device 1's 15 inputs
+        for (int i = 1; i < oneLines.size(); ++i) QCOMPARE(oneLines[i].split(',').last(), QByteArray("1"));
+        table->clearSelection();
+        const QString all = dir_.filePath(QStringLiteral("fleet-all.csv"));
+        QVERIFY(dialog->exportSamples(all));
+        QFile allFile(all);
+        QVERIFY(allFile.open(QIODevice::ReadOnly));
+        QCOMPARE(allFile.readAll().trimmed().split('\n').size(), 31);
         // Project…: the fleet that ended, planned anew at its own size and two more, per planning.
         auto* projection = dialog->openProjection();
         QVERIFY(projection);

@@ -134,18 +134,57 @@ int runRuns(const QStringList& args) {
     return cmd.fail("unknown verb '" + verb + "' (list, show or compare)");
 }
 
+namespace {
+
+int exportFleet(Command& cmd) {
+    const auto& p = cmd.parser();
+    if (p.isSet("run")) return cmd.fail("give --run or --fleet, not both");
+    if (!p.isSet("db") || !p.isSet("out")) return cmd.fail("--db and --out are required");
+    int code = 0;
+    const auto fleetId = cmd.intOption("fleet", 0, 1, 1'000'000'000, &code);
+    if (!fleetId) return code;
+    const QString out = p.value("out");
+    if (QFileInfo(out).suffix().toLower() != "csv") return cmd.fail("a fleet exports as .csv (its samples, one row each)");
+    std::vector<int> devices;
+    if (p.isSet("devices")) {
+        const auto list = parseList<int>(p.value("devices"), [](const QString& t) -> std::optional<int> {
+            bool ok = false;
+            const int d = t.toInt(&ok);
+            return ok && d >= 0 ? std::optional<int>(d) : std::nullopt;
+        });
+        if (!list) return cmd.fail("--devices must list device numbers, e.g. 0,3");
+        devices = *list;
+    }
+    auto store = openForReading(p.value("db").toStdString());
+    if (!store) return cmd.fail(QString::fromStdString(store.error()));
+    auto runs = core::store::exportFleetCsv(**store, *fleetId, devices, out.toStdString());
+    if (!runs) return cmd.fail(QString::fromStdString(runs.error()));
+    if (cmd.json())
+        printJson(QJsonObject{{"fleet_id", static_cast<qint64>(*fleetId)}, {"runs", *runs}, {"out", out}});
+    else
+        std::printf("fleet %lld (%d device runs) written to %s\n", static_cast<long long>(*fleetId), *runs,
+                    out.toLocal8Bit().constData());
+    return 0;
+}
+
+}  // namespace
+
 int runExport(const QStringList& args) {
     Command cmd(QStringLiteral("export"),
                 QStringLiteral("Exports one run: .csv (samples), .sqlite (the run with its model, profiles and "
                                "regressions), .json (summary), .pdf or .png (latency, accuracy and energy plots)."),
-                QStringLiteral("--db DB --run ID --out FILE.(csv|sqlite|json|pdf|png)"));
+                QStringLiteral("--db DB (--run ID --out FILE.(csv|sqlite|json|pdf|png) | --fleet ID [--devices 0,2] --out FILE.csv)"));
     cmd.addOptions({{"db", "Run database.", "DB"},
                     {"run", "Run ID.", "ID"},
+                    {"fleet", "A fleet's samples instead (edgent run --devices): every device's, in one CSV.", "ID"},
+                    {"devices", "With --fleet: only these devices (their numbers in the fleet), e.g. 0,3.", "LIST"},
                     {"out", "File to write.", "FILE"},
                     {"deadline", "Deadline line on the latency plot, e.g. 300ms.", "D"}});
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
     auto& p = cmd.parser();
+    if (p.isSet("fleet")) return exportFleet(cmd);
+    if (p.isSet("devices")) return cmd.fail("--devices filters a fleet's export: give --fleet");
     for (const char* required : {"db", "run", "out"})
         if (!p.isSet(required)) return cmd.fail(QStringLiteral("--%1 is required").arg(required));
     const auto runId = parseRunId(p.value("run"));

@@ -81,6 +81,12 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     project_ = named(new QPushButton(tr("Project…"), this), "fleetProject");
     project_->setToolTip(tr("Plan the fleet that ended anew at larger sizes, from its measured service model "
                             "(edgent fleet-sim --replan)."));
+    export_ = named(new QPushButton(tr("Export samples…"), this), "fleetExport");
+    export_->setToolTip(tr("The fleet that ended: the selected devices' samples, or every device's, in one CSV."));
+    connect(export_, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export samples"), QString(), tr("CSV (*.csv)"));
+        if (!path.isEmpty()) exportSamples(path);
+    });
     connect(project_, &QPushButton::clicked, this, [this] {
         if (auto* d = openProjection()) d->show();
     });
@@ -93,7 +99,7 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
         if (!path.isEmpty() && !savePlot(path)) fail(tr("could not write %1").arg(path));
     });
     auto* buttons = new QHBoxLayout;
-    for (QPushButton* b : {start_, stop_, add_, remove_, save_, project_}) buttons->addWidget(b);
+    for (QPushButton* b : {start_, stop_, add_, remove_, save_, export_, project_}) buttons->addWidget(b);
 
     table_ = named(new QTableWidget(0, 7, this), "fleetTable");
     table_->setHorizontalHeaderLabels({tr("device"), tr("run"), tr("state"), tr("plan"), tr("bound ms"), tr("inputs"), tr("end")});
@@ -158,6 +164,22 @@ void FleetDialog::updateButtons() {
     add_->setEnabled(fleet_ != nullptr);
     remove_->setEnabled(fleet_ != nullptr);
     project_->setEnabled(!running() && lastFleetId_ > 0);
+    export_->setEnabled(!running() && lastFleetId_ > 0);
+}
+
+bool FleetDialog::exportSamples(const QString& path) {
+    if (running() || lastFleetId_ <= 0) return false;
+    std::vector<int> devices;
+    for (const auto& range : table_->selectedRanges())
+        for (int r = range.topRow(); r <= range.bottomRow(); ++r) devices.push_back(table_->item(r, 0)->text().toInt());
+    auto db = store::RunStore::open(dbPath_.toStdString(), store::RunStore::Mode::ReadOnly);
+    auto runs = db ? store::exportFleetCsv(**db, lastFleetId_, devices, path.toStdString()) : Result<int>(makeError(db.error()));
+    if (!runs) {
+        status_->setText(tr("Error: %1").arg(QString::fromStdString(runs.error())));
+        return false;
+    }
+    status_->setText(tr("Fleet %1: %n device run(s) written to %2.", nullptr, *runs).arg(lastFleetId_).arg(path));
+    return true;
 }
 
 FleetProjectionDialog* FleetDialog::openProjection() {

@@ -5,7 +5,8 @@
 // edge's queue and the fleet's answered inputs per second over time, and can add and remove a
 // device while the fleet runs, and every device's latency in its own lane (one device or all,
 // chosen in a list) under the deadline. Its choices persist; its plot exports as PNG or PDF.
-// Project… plans the fleet that ended anew at larger sizes (FleetProjectionDialog).
+// Project… plans the fleet that ended anew at larger sizes (FleetProjectionDialog); Export
+// samples… writes its devices' samples as `edgent export --fleet` does.
 
 #include "core/control/FleetRun.h"
 
@@ -44,6 +45,9 @@ public:
     bool savePlot(const QString& path);
     // Project…: the last fleet that ended, planned anew at larger sizes (nullptr: none has ended).
     FleetProjectionDialog* openProjection();
+    // Export samples…: the last fleet that ended, the selected devices' samples (every
+    // device's when none is selected) in one CSV; false (and why, in the status) when it cannot.
+    bool exportSamples(const QString& path);
     // A device's lane: the inputs it holds (-1: no lane yet), and whether it is shown.
     int laneInputs(int device) const;
     bool laneVisible(int device) const;
@@ -77,6 +81,7 @@ private:
     QPushButton* remove_;
     QPushButton* save_;
     QPushButton* project_;
+    QPushButton* export_;
     QTableWidget* table_;
     QCustomPlot* plot_;  // the edge's queue and throughput above, the devices' lanes below
     QCPAxisRect* lanes_;

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -58,15 +59,17 @@ ModelRecord modelRecord(const ModelBytes& model) {
     return record;
 }
 
-Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
-    if (auto r = store.run(runId); !r) return makeError(r.error());
+namespace {
+
+const char* const kSamplesCsvHeader =
+    "run_id,seq,device_time_ms,image_index,exit,partition,label,prediction,correct,device_ms,transfer_ms,edge_ms,"
+    "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source,bandwidth_state,"
+    "config_source,exit_taken,confidence,sent_to_edge,codec,encode_ms,decode_ms,queue_ms,busy,device\n";
+
+Status appendSamplesCsv(RunStore& store, int64_t runId, std::string& out) {
     auto rows = store.samples(runId);
     if (!rows) return makeError(rows.error());
-    std::string out =
-        "run_id,seq,device_time_ms,image_index,exit,partition,label,prediction,correct,device_ms,transfer_ms,edge_ms,"
-        "total_ms,bytes_sent,bandwidth_bps,throughput_bps,predicted_ms,energy_mj,energy_source,bandwidth_state,"
-        "config_source,exit_taken,confidence,sent_to_edge,codec,encode_ms,decode_ms,queue_ms,busy,device\n";
-    out.reserve(rows->size() * 120);
+    out.reserve(out.size() + rows->size() * 120);
     const std::string run = std::to_string(runId);
     for (const auto& r : *rows) {
         const auto& x = r.sample;
@@ -81,7 +84,34 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
                num(x.queueMs) + ',' + (x.busy ? "1" : "0") + ',' + (r.device >= 0 ? std::to_string(r.device) : std::string()) +
                '\n';
     }
+    return Status::success();
+}
+
+}  // namespace
+
+Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath) {
+    if (auto r = store.run(runId); !r) return makeError(r.error());
+    std::string out = kSamplesCsvHeader;
+    if (auto s = appendSamplesCsv(store, runId, out); !s) return s;
     return writeFileAtomically(outPath, out);
+}
+
+Result<int> exportFleetCsv(RunStore& store, int64_t fleetId, const std::vector<int>& devices, const std::string& outPath) {
+    auto fleet = store.fleet(fleetId);
+    if (!fleet) return makeError(fleet.error());
+    for (int d : devices) {
+        const bool known = std::any_of(fleet->devices.begin(), fleet->devices.end(), [d](const auto& x) { return x.device == d; });
+        if (!known) return makeError("fleet " + std::to_string(fleetId) + " has no device " + std::to_string(d));
+    }
+    std::string out = kSamplesCsvHeader;
+    int written = 0;
+    for (const auto& d : fleet->devices) {
+        if (d.runId <= 0 || (!devices.empty() && std::find(devices.begin(), devices.end(), d.device) == devices.end())) continue;
+        if (auto s = appendSamplesCsv(store, d.runId, out); !s) return makeError(s.error());
+        ++written;
+    }
+    if (auto s = writeFileAtomically(outPath, out); !s) return makeError(s.error());
+    return written;
 }
 
 Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path) {

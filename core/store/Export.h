@@ -9,11 +9,16 @@
 #include <QJsonObject>
 
 #include <string>
+#include <vector>
 
 namespace edgent::core::store {
 
 // One row per sample with a header; units are in the column names (total_ms, bytes_sent).
 Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath);
+// A fleet's samples (edgent run --devices): every device's run, or only `devices` (their
+// numbers in the fleet), in one CSV of exportCsv's columns, its `device` column saying whose.
+// Returns how many device runs went in; a device the fleet does not have is an error.
+Result<int> exportFleetCsv(RunStore& store, int64_t fleetId, const std::vector<int>& devices, const std::string& outPath);
 // Reads back a samples CSV written by exportCsv (e.g. the recorded-run fixture).
 Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path);
 
