@@ -255,7 +255,7 @@ private Q_SLOTS:
         o.rateHz = 20.0;
         o.inputs = 40;
         o.capacity = 1 << 20;
-        const Projection one = projectFleet(context, goal, "independent", 1, bps, model, o);
+        const Projection one = projectFleet(context, goal, "independent", 1, bps, FleetService{model, {}}, o);
         QCOMPARE(one.plan.plans.size(), size_t{1});
         const PlanResult& p = one.plan.plans.front();
         const FleetPlan scaled = planIndependently(context, goal, {FleetDevice{bps, 20.0, 2.0}});
@@ -265,8 +265,8 @@ private Q_SLOTS:
                                     : 2.0 * table->deviceMs(p.exit, p.partition);
         QVERIFY2(std::abs(one.sim.p50Ms - expected) < 1e-6, qPrintable(QString("p50 %1, expected %2").arg(one.sim.p50Ms).arg(expected)));
 
-        const Projection alone = projectFleet(context, goal, "independent", 500, bps, model, o);
-        const Projection joint = projectFleet(context, goal, "joint", 500, bps, model, o);
+        const Projection alone = projectFleet(context, goal, "independent", 500, bps, FleetService{model, {}}, o);
+        const Projection joint = projectFleet(context, goal, "joint", 500, bps, FleetService{model, {}}, o);
         QCOMPARE(alone.plan.plans.size(), size_t{500});
         QVERIFY2(alone.offloading == 500, "alone, every device offloads");
         QVERIFY(alone.sim.utilisation > 0.95);
@@ -276,6 +276,23 @@ private Q_SLOTS:
         QCOMPARE(joint.sim.hitRate, 1.0);
         qInfo("500 devices: alone hit rate %.3f (utilisation %.2f), joint %.3f with %d offloading", alone.sim.hitRate,
               alone.sim.utilisation, joint.sim.hitRate, joint.offloading);
+
+        // Per measured device: device i computes as measured device i mod 3 did. The third
+        // measured device computed nothing (it sent its raw input): it takes the median scale.
+        ServiceModel slow;
+        for (int p = 1; p < n; ++p) slow.add(*table, last, p, bps, 4.0 * table->deviceMs(last, p), 0.0, 0.0, false);
+        ServiceModel rawOnly;
+        rawOnly.add(*table, last, 0, bps, 0.2, 1.0, table->edgeMs(last, 0), true);
+        const FleetService three{model, {model, slow, rawOnly}};
+        const double slowLink = 50e3;  // too slow to send anything in time: the scale picks the exit
+        const Projection mixed = projectFleet(context, goal, "independent", 6, slowLink, three, o);
+        std::vector<FleetDevice> sixDevices;
+        for (double scale : {2.0, 4.0, 4.0, 2.0, 4.0, 4.0}) sixDevices.push_back(FleetDevice{slowLink, 20.0, scale});
+        // (the median of the measured scales {2, 4} is the upper middle, 4)
+        const FleetPlan byHand = planIndependently(context, goal, sixDevices);
+        for (size_t i = 0; i < 6; ++i)
+            QVERIFY2(sameConfiguration(mixed.plan.plans[i], byHand.plans[i]), qPrintable(QString("device %1").arg(i)));
+        QVERIFY2(mixed.plan.plans[0].exit > mixed.plan.plans[1].exit, "the slower device takes an earlier exit");
     }
 
     // The simulation on cases worked out by hand: constant times, so every latency is exact.

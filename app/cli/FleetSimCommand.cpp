@@ -6,6 +6,7 @@
 
 #include <QJsonArray>
 
+#include <cmath>
 #include <cstdio>
 
 namespace edgent::app {
@@ -107,6 +108,9 @@ int runFleetSim(const QStringList& args) {
                                                             replans, sizes, o);
         if (!projection) return cmd.fail(QString::fromStdString(projection.error()));
         deviceScale = projection->deviceScale;
+        QJsonArray scales;
+        for (double x : projection->deviceScales) scales.append(std::isnan(x) ? QJsonValue() : QJsonValue(x));
+        out["device_scales"] = scales;
         bandwidthBps = projection->measured.bandwidthBps;
         for (const auto& x : projection->points)
             planned.append(QJsonObject{{"planning", QString::fromStdString(x.planning)},
@@ -138,8 +142,8 @@ int runFleetSim(const QStringList& args) {
                     static_cast<long long>(c.value("shed").toInteger()));
     }
     if (!replans.empty())
-        std::printf("planned anew at %.0f kbit/s, the devices' compute at %.2f x the profile (the service model's 90th percentile):\n",
-                    bandwidthBps / 1000.0, deviceScale);
+        std::printf("planned anew at %.0f kbit/s, device i computing as measured device i mod %d (pooled: %.2f x the profile):\n",
+                    bandwidthBps / 1000.0, own, deviceScale);
     for (const auto& v : planned) {
         const QJsonObject c = v.toObject();
         std::printf("  %-11s %6d devices (%d offloading, accuracy %.2f%%): p95 %.2f ms, hit rate %.3f, utilisation %.2f, "

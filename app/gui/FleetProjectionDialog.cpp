@@ -151,9 +151,9 @@ bool FleetProjectionDialog::project() {
     plot_->xAxis->setRange(std::max(0.8, x.lower * 0.8), std::max(2.0, x.upper * 1.25));
     plot_->replot();
     const auto& m = projection->measured;
-    status_->setText(tr("Fleet %1 (%2 devices, %3) measured p95 %4 ms, hit rate %5; planned anew at %6 kbit/s with the "
-                        "devices' compute at %7 x the profile. Emulated devices: the service model carries this host's "
-                        "slowdown and contention.")
+    status_->setText(tr("Fleet %1 (%2 devices, %3) measured p95 %4 ms, hit rate %5; planned anew at %6 kbit/s, device i "
+                        "computing as measured device i mod %2 did (pooled: %7 x the profile). Emulated devices: the "
+                        "service model carries this host's slowdown and contention.")
                          .arg(fleetId_)
                          .arg(m.devices.size())
                          .arg(QString::fromStdString(m.planning))

@@ -64,6 +64,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const 
         if (auto it = run->params.find("rate_hz"); it != run->params.end()) m.options.rateHz = std::stod(it->second);
         if (m.modelHash.empty()) m.modelHash = run->modelHash;
         plan::SimDevice dev;
+        plan::ServiceModel own;
         LiveRunOutcome out;
         size_t offloaded = 0;
         for (const auto& r : *rows) offloaded += r.sample.sentToEdge && !r.sample.busy;
@@ -76,8 +77,9 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const 
             const double bps = x.bandwidthBps > 0 ? x.bandwidthBps : (std::isnan(d.bandwidthBps) ? 0.0 : d.bandwidthBps);
             if (bps > 0) bandwidths.push_back(bps);
             if (table && (!x.sentToEdge || x.codec == net::codecName(net::Codec{})))  // the table's times are fp32's
-                m.service.add(*table, x.exit, x.partition, bps, x.deviceMs + x.encodeMs, x.transferMs,
-                              x.edgeMs + x.decodeMs, x.sentToEdge);
+                for (plan::ServiceModel* s : {&m.service.pooled, &own})
+                    s->add(*table, x.exit, x.partition, bps, x.deviceMs + x.encodeMs, x.transferMs, x.edgeMs + x.decodeMs,
+                           x.sentToEdge);
             if (offloads && x.sentToEdge) {
                 dev.deviceMs.push_back(x.deviceMs + x.encodeMs);
                 dev.transferMs.push_back(x.transferMs);
@@ -88,6 +90,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const 
         }
         if (dev.deviceMs.empty()) continue;
         m.devices.push_back(std::move(dev));
+        if (table) m.service.devices.push_back(std::move(own));
         outcome.runs.push_back(std::move(out));
     }
     if (!bandwidths.empty()) {
@@ -118,10 +121,11 @@ Result<FleetProjection> projectStoredFleet(store::RunStore& db, int64_t fleetId,
     if (!context) return makeError(context.error());
     auto m = measuredFleet(db, fleetId, &context->table);
     if (!m) return makeError(m.error());
-    if (m->service.empty()) return makeError("fleet " + std::to_string(fleetId) + " has no fp32 samples to measure its service from");
+    if (m->service.pooled.empty()) return makeError("fleet " + std::to_string(fleetId) + " has no fp32 samples to measure its service from");
     if (m->bandwidthBps <= 0) return makeError("fleet " + std::to_string(fleetId) + " has no bandwidth to plan with");
     FleetProjection out;
-    out.deviceScale = m->service.deviceScale();
+    out.deviceScale = m->service.pooled.deviceScale();
+    for (const auto& d : m->service.devices) out.deviceScales.push_back(d.device.empty() ? NAN : d.deviceScale());
     plan::SimOptions o = m->options;
     o.inputs = sim.inputs;
     o.seed = sim.seed;

@@ -17,7 +17,7 @@ struct MeasuredFleet {
     double p95Ms = 0.0, hitRate = 0.0, utilisation = 0.0, throughputHz = 0.0;
     std::string modelHash, predictor;  // the devices' model and the predictor the fleet planned with
     double bandwidthBps = 0.0;         // the devices' median shaper rate
-    plan::ServiceModel service;        // with a table: every answered sample's measured over predicted
+    plan::FleetService service;        // with a table: every answered sample's measured over predicted
 };
 
 // A device whose inputs mostly went to the edge is simulated as offloading (its offloaded
@@ -35,7 +35,8 @@ struct ProjectedPoint {
 };
 struct FleetProjection {
     MeasuredFleet measured;  // with its service model
-    double deviceScale = 1.0;
+    double deviceScale = 1.0;          // the pooled 90th percentile of the devices' measured compute ratios
+    std::vector<double> deviceScales;  // each measured device's (empty when it computed nothing)
     std::vector<ProjectedPoint> points;  // by planning, the fleet's own size first, then `sizes`
 };
 // `model` must be the model the fleet ran; `predictor` empty: the one it planned with. `sim`

@@ -51,34 +51,48 @@ double ServiceModel::deviceScale() const {
 }
 
 Projection projectFleet(const PlanContext& context, const PlanGoal& goal, const std::string& planning, int devices,
-                        double bandwidthBps, const ServiceModel& model, SimOptions options) {
+                        double bandwidthBps, const FleetService& service, SimOptions options) {
     Projection out;
-    const double scale = model.deviceScale();
-    std::vector<FleetDevice> fleet(static_cast<size_t>(std::max(0, devices)),
-                                   FleetDevice{bandwidthBps, goal.deadlineMs, scale, planning == "paced" ? options.rateHz : 0.0});
+    const size_t n = static_cast<size_t>(std::max(0, devices));
+    // Whose compute each projected device has: measured device i mod M, or the pool.
+    const size_t m = service.devices.size();
+    auto own = [&](size_t i) -> const ServiceModel& { return m ? service.devices[i % m] : service.pooled; };
+    std::vector<double> measuredScales;
+    for (const ServiceModel& d : service.devices)
+        if (!d.device.empty()) measuredScales.push_back(d.deviceScale());
+    std::sort(measuredScales.begin(), measuredScales.end());
+    const double prior = measuredScales.empty() ? service.pooled.deviceScale() : measuredScales[measuredScales.size() / 2];
+    std::vector<FleetDevice> fleet;
+    fleet.reserve(n);
+    for (size_t i = 0; i < n; ++i)
+        fleet.push_back(FleetDevice{bandwidthBps, goal.deadlineMs, own(i).device.empty() ? prior : own(i).deviceScale(),
+                                    planning == "paced" ? options.rateHz : 0.0});
     out.plan = planning == "independent" ? planIndependently(context, goal, fleet, options.servers)
                                          : planJointly(context, goal, fleet, options.servers);
     const LatencyTable& t = context.table;
     const std::vector<double> one{1.0};
     auto ratios = [&](const std::vector<double>& r) -> const std::vector<double>& { return r.empty() ? one : r; };
     std::vector<SimDevice> sim;
-    sim.reserve(fleet.size());
-    for (const PlanResult& p : out.plan.plans) {
-        // Devices with one plan share one set of pools.
-        if (!sim.empty() && p.exit == out.plan.plans[sim.size() - 1].exit &&
-            p.partition == out.plan.plans[sim.size() - 1].partition) {
-            sim.push_back(sim.back());
+    sim.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        const PlanResult& p = out.plan.plans[i];
+        // Devices with one plan and one measured device share one set of pools.
+        const size_t back = m ? m : 1;
+        if (i >= back && sameConfiguration(p, out.plan.plans[i - back])) {
+            sim.push_back(sim[i - back]);
             continue;
         }
-        SimDevice d;
+        const ServiceModel& d = own(i).device.empty() && own(i).deviceFloorMs.empty() ? service.pooled : own(i);
+        SimDevice x;
         const double deviceMs = t.deviceMs(p.exit, p.partition);
-        d.deviceMs = deviceMs >= kNearZeroMs || model.deviceFloorMs.empty() ? pool(deviceMs, ratios(model.device))
-                                                                             : pool(1.0, model.deviceFloorMs);
+        x.deviceMs = deviceMs >= kNearZeroMs || d.deviceFloorMs.empty()
+                         ? pool(deviceMs, ratios(d.device.empty() ? service.pooled.device : d.device))
+                         : pool(1.0, d.deviceFloorMs);
         if (p.partition < t.pathLength(p.exit)) {
-            d.transferMs = pool(transferPredictedMs(t, p.exit, p.partition, bandwidthBps), ratios(model.transfer));
-            d.serviceMs = pool(t.edgeMs(p.exit, p.partition), ratios(model.edge));
+            x.transferMs = pool(transferPredictedMs(t, p.exit, p.partition, bandwidthBps), ratios(service.pooled.transfer));
+            x.serviceMs = pool(t.edgeMs(p.exit, p.partition), ratios(service.pooled.edge));
         }
-        sim.push_back(std::move(d));
+        sim.push_back(std::move(x));
     }
     for (const SimDevice& d : sim) out.offloading += d.serviceMs.empty() ? 0 : 1;
     options.deadlineMs = goal.deadlineMs;

@@ -7,10 +7,13 @@
 // on each part of its latency (the device's compute and encode, the uplink and the answer's
 // return, the edge's decode and layers). The edge's ratios were measured with the fleet's
 // other devices sharing it, so they carry its service under that concurrency. At each size
-// the planner plans N devices (the fleet's planning, bandwidth and deadline, the devices'
-// compute scaled by the 90th percentile of the measured device ratios, as a fleet learns it),
-// and the simulation (core/plan/FleetSim.h) draws each part of every plan's time as its
-// predicted time times a ratio drawn from the measured ones. A part the table predicts as
+// the planner plans N devices (the fleet's planning, bandwidth and deadline), and the
+// simulation (core/plan/FleetSim.h) draws each part of every plan's time as its predicted
+// time times a ratio drawn from the measured ones. Device i of the projection computes as
+// measured device i mod M did (its own ratios, its compute scaled by their 90th percentile,
+// as a fleet learns it); a measured device that computed nothing (it sent its raw input)
+// takes the median scale of those that did, as a fleet plans a device not yet measured.
+// Uplink and edge ratios are pooled over the fleet. A part the table predicts as
 // near zero (the device's share of a plan that sends the raw input) is drawn from the measured
 // times themselves. Torch-free.
 
@@ -33,6 +36,12 @@ struct ServiceModel {
     double deviceScale() const;
 };
 
+// A fleet's service model: pooled over its devices, and each measured device's own.
+struct FleetService {
+    ServiceModel pooled;
+    std::vector<ServiceModel> devices;  // empty: every device computes as `pooled` does
+};
+
 struct Projection {
     FleetPlan plan;
     SimResult sim;
@@ -44,6 +53,6 @@ struct Projection {
 // its deadline is the goal's). Paced planning needs options.rateHz and up to 5,000 devices;
 // above that it plans as joint does.
 Projection projectFleet(const PlanContext& context, const PlanGoal& goal, const std::string& planning, int devices,
-                        double bandwidthBps, const ServiceModel& model, SimOptions options);
+                        double bandwidthBps, const FleetService& service, SimOptions options);
 
 }  // namespace edgent::core::plan
