@@ -67,7 +67,7 @@ int runFleetSim(const QStringList& args) {
         for (const QString& x : p.value("devices").split(',', Qt::SkipEmptyParts)) {
             bool ok = false;
             const int n = x.trimmed().toInt(&ok);
-            if (!ok || n < 1 || n > 100000) return cmd.fail("--devices must list sizes from 1 to 100000, got '" + x + "'");
+            if (!ok || n < 1 || n > 10000) return cmd.fail("--devices must list sizes from 1 to 10000, got '" + x + "'");
             sizes.push_back(n);
         }
     } else {

@@ -9,6 +9,7 @@
 #include <QCheckBox>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -31,7 +32,7 @@ FleetProjectionDialog::FleetProjectionDialog(std::shared_ptr<const ModelBytes> m
     QSettings s;
     sizes_ = named(new QLineEdit(s.value("fleetProjection/sizes", "1,2,4,8,16,32,100,300,1000").toString(), this),
                    "projectionSizes");
-    sizes_->setToolTip(tr("Fleet sizes to plan and simulate, comma-separated (1 to 100000)."));
+    sizes_->setToolTip(tr("Fleet sizes to plan and simulate, comma-separated (1 to 2000; edgent fleet-sim goes to 10000)."));
     joint_ = named(new QCheckBox(tr("joint"), this), "projectionJoint");
     independent_ = named(new QCheckBox(tr("independent"), this), "projectionIndependent");
     paced_ = named(new QCheckBox(tr("paced"), this), "projectionPaced");
@@ -93,7 +94,7 @@ bool FleetProjectionDialog::project() {
     for (const QString& x : sizes_->text().split(',', Qt::SkipEmptyParts)) {
         bool ok = false;
         const int n = x.trimmed().toInt(&ok);
-        if (!ok || n < 1 || n > 100000) return failWith(tr("devices must list sizes from 1 to 100000, got '%1'").arg(x));
+        if (!ok || n < 1 || n > 2000) return failWith(tr("devices must list sizes from 1 to 2000, got '%1'").arg(x));
         sizes.push_back(n);
     }
     std::vector<std::string> plannings;
@@ -111,7 +112,9 @@ bool FleetProjectionDialog::project() {
     if (!db) return failWith(QString::fromStdString(db.error()));
     plan::SimOptions sim;
     sim.inputs = 200;
+    QGuiApplication::setOverrideCursor(Qt::WaitCursor);  // about 3 s at 2,000 devices, three plannings
     auto projection = control::projectStoredFleet(**db, fleetId_, *model_, "", plannings, sizes, sim);
+    QGuiApplication::restoreOverrideCursor();
     if (!projection) return failWith(QString::fromStdString(projection.error()));
 
     plot_->clearGraphs();
