@@ -5,6 +5,7 @@
 //   stopped run's plots equal its rows; a killed worker is shown dead; after a trace the
 //   plan is the slider's again; a window closed while its workers start closes at once; and
 //   a run from the window stores the same kinds of rows and events as one from `edgent run`.
+#include "RunTestUtil.h"
 #include "TestUtil.h"
 
 #include "app/gui/ExperimentPanel.h"
@@ -15,6 +16,7 @@
 #include "app/gui/ReproduceDialog.h"
 #include "app/gui/Session.h"
 #include "widgets/ProfilePanel.h"
+#include "core/control/LocalWorkers.h"
 
 #include <algorithm>
 #include <QAbstractItemModel>
@@ -551,6 +553,50 @@ private Q_SLOTS:
         QVERIFY(!projection->project());
         QVERIFY(projection->findChild<QLabel*>(QStringLiteral("projectionStatus"))->text().startsWith(QStringLiteral("Error:")));
         projection->close();
+    }
+
+    // The same dialog driving workers that already run: a device list and an edge, their links
+    // shaped outside (nothing shaped in software), and one line when the edge is missing.
+    void aFleetOfRunningWorkersFromTheWindow() {
+        for (QAction* a : w_->findChildren<QAction*>())
+            if (a->text().contains(QStringLiteral("Fleet of devices"))) a->trigger();
+        const auto dialogs = w_->findChildren<FleetDialog*>();
+        QVERIFY(!dialogs.isEmpty());
+        FleetDialog* dialog = dialogs.last();  // the newest
+        edgent::core::control::SpawnedWorker edge, a, b;
+        QVERIFY(edgent::core::control::spawnWorker(edge, edgent::core::net::Role::Edge, 1, {}).ok());
+        QVERIFY(edgent::core::control::spawnWorker(a, edgent::core::net::Role::Device, 1, {}).ok());
+        QVERIFY(edgent::core::control::spawnWorker(b, edgent::core::net::Role::Device, 1, {}).ok());
+        auto* list = dialog->findChild<QLineEdit*>(QStringLiteral("fleetDeviceList"));
+        auto* edgeAt = dialog->findChild<QLineEdit*>(QStringLiteral("fleetEdge"));
+        list->setText(QString::fromStdString(a.controlEndpoint + "," + b.controlEndpoint));
+        edgeAt->setText(QString());
+        dialog->findChild<QCheckBox*>(QStringLiteral("fleetShapedOutside"))->setChecked(true);
+        dialog->findChild<QSpinBox*>(QStringLiteral("fleetCount"))->setValue(10);
+        QSignalSpy finished(dialog, &FleetDialog::finished);
+        dialog->start();
+        QCOMPARE(finished.size(), 1);
+        QVERIFY(!finished.first().at(0).toBool());
+        QVERIFY2(finished.first().at(1).toString().contains(QStringLiteral("needs the edge's endpoint")),
+                 qPrintable(finished.first().at(1).toString()));
+        QVERIFY(!dialog->running());
+        edgeAt->setText(QString::fromStdString(edge.controlEndpoint));
+        dialog->start();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 2, 90000);
+        QVERIFY2(finished.at(1).at(0).toBool(), qPrintable(finished.at(1).at(1).toString()));
+        QVERIFY2(finished.at(1).at(1).toString().contains(QStringLiteral("20 inputs")), qPrintable(finished.at(1).at(1).toString()));
+        const QString fleet = finished.at(1).at(1).toString().section(' ', 1, 1);
+        QCOMPARE(edgent::test::scalar(db_.toStdString(), "SELECT count(*) FROM samples WHERE bandwidth_bps <> 0 AND run_id IN "
+                                                         "(SELECT run_id FROM fleet_devices WHERE fleet_id=" + fleet.toStdString() + ")"),
+                 0.0);
+        QCOMPARE(edgent::test::scalar(db_.toStdString(), "SELECT count(*) FROM fleet_devices WHERE endpoint='" + a.controlEndpoint +
+                                                         "' AND fleet_id=" + fleet.toStdString()),
+                 1.0);
+        QVERIFY(a.process.running() && b.process.running() && edge.process.running());  // not the dialog's to stop
+        QCOMPARE(QSettings().value(QStringLiteral("fleet/edge")).toString(), QString::fromStdString(edge.controlEndpoint));
+        list->clear();
+        edgeAt->clear();
+        dialog->findChild<QCheckBox*>(QStringLiteral("fleetShapedOutside"))->setChecked(false);
     }
 
     void cleanupTestCase() { w_.reset(); }

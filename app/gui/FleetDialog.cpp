@@ -9,6 +9,7 @@
 
 #include <qcustomplot.h>
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -16,6 +17,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPointer>
 #include <QPushButton>
 #include <QSettings>
@@ -64,6 +66,16 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     slowdown_->setValue(s.value("fleet/slowdown", 4.0).toDouble());
     slowdown_->setToolTip(tr("Emulated device slowdown; the devices sleep it out so that they can share this host's "
                              "cores. Profile the device the same way (edgent profile --slowdown-wait sleep)."));
+    deviceList_ = named(new QLineEdit(s.value("fleet/deviceList").toString(), this), "fleetDeviceList");
+    deviceList_->setPlaceholderText(tr("spawn local devices"));
+    deviceList_->setToolTip(tr("Running device workers to drive, their control endpoints comma-separated (e.g. "
+                               "tcp://10.0.0.2:5555,tcp://10.0.0.3:5555); empty: spawn the number above on this host."));
+    edge_ = named(new QLineEdit(s.value("fleet/edge").toString(), this), "fleetEdge");
+    edge_->setPlaceholderText(tr("spawn a local edge"));
+    edge_->setToolTip(tr("A running edge worker's control endpoint; needed with a device list."));
+    shapedOutside_ = named(new QCheckBox(tr("links shaped outside (tc): plan at the bandwidth, shape nothing"), this),
+                           "fleetShapedOutside");
+    shapedOutside_->setChecked(s.value("fleet/shapedOutside", false).toBool());
     auto* form = new QFormLayout;
     form->addRow(tr("Devices"), devices_);
     form->addRow(tr("Planning"), planning_);
@@ -72,6 +84,9 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     form->addRow(tr("Input rate per device"), rate_);
     form->addRow(tr("Inputs per device"), count_);
     form->addRow(tr("Device slowdown"), slowdown_);
+    form->addRow(tr("Devices at"), deviceList_);
+    form->addRow(tr("Edge at"), edge_);
+    form->addRow(QString(), shapedOutside_);
 
     start_ = named(new QPushButton(tr("Start"), this), "fleetStart");
     stop_ = named(new QPushButton(tr("Stop"), this), "fleetStop");
@@ -137,7 +152,7 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     lane_->setToolTip(tr("Whose latency the lower plot shows; the dashed line is the deadline."));
     connect(lane_, &QComboBox::currentIndexChanged, this, &FleetDialog::showLane);
 
-    status_ = named(new QLabel(tr("Runs its own local edge and devices; the runs go into %1.").arg(dbPath_), this), "fleetStatus");
+    status_ = named(new QLabel(tr("Runs its own local edge and devices, or drives running ones; the runs go into %1.").arg(dbPath_), this), "fleetStatus");
     status_->setWordWrap(true);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(form);
@@ -198,6 +213,9 @@ void FleetDialog::saveSettings() const {
     s.setValue("fleet/rateHz", rate_->value());
     s.setValue("fleet/count", count_->value());
     s.setValue("fleet/slowdown", slowdown_->value());
+    s.setValue("fleet/deviceList", deviceList_->text());
+    s.setValue("fleet/edge", edge_->text());
+    s.setValue("fleet/shapedOutside", shapedOutside_->isChecked());
 }
 
 void FleetDialog::fail(const QString& why) {
@@ -208,6 +226,13 @@ void FleetDialog::fail(const QString& why) {
 void FleetDialog::start() {
     if (running()) return;
     if (!model_) return fail(tr("no model is loaded"));
+    std::vector<std::string> endpoints;
+    for (const QString& ep : deviceList_->text().split(',', Qt::SkipEmptyParts)) endpoints.push_back(ep.trimmed().toStdString());
+    const std::string edgeEndpoint = edge_->text().trimmed().toStdString();
+    if (!endpoints.empty() && edgeEndpoint.empty()) return fail(tr("a device list needs the edge's endpoint"));
+    if (endpoints.empty() && !edgeEndpoint.empty()) return fail(tr("a running edge needs running devices: give the device list"));
+    if (endpoints.empty() && shapedOutside_->isChecked())
+        return fail(tr("local devices are shaped by the workbench: links shaped outside need a device list"));
     saveSettings();
     // The plan's inputs come from the store, as `edgent run --devices` reads them.
     auto db = store::RunStore::open(dbPath_.toStdString());
@@ -232,7 +257,11 @@ void FleetDialog::start() {
     o.planning.goal.deadlineMs = deadline_->value();
     o.planning.predictor = o.planning.context.predictor;
     o.fleetPlanning = planning_->currentData().toString().toStdString();
-    o.bandwidthsBps.assign(static_cast<size_t>(devices_->value()), bandwidth_->value() * 1e6);
+    o.bandwidthsBps.assign(endpoints.empty() ? static_cast<size_t>(devices_->value()) : endpoints.size(),
+                           bandwidth_->value() * 1e6);
+    o.deviceEndpoints = endpoints;
+    o.edgeEndpoint = edgeEndpoint;
+    o.shapeLinks = !shapedOutside_->isChecked();
     o.model = *model_;
     o.deviceSlowdown = slowdown_->value();
     deadlineMs_ = o.planning.goal.deadlineMs;
@@ -263,7 +292,7 @@ void FleetDialog::start() {
     lastFramesOut_ = 0;
     table_->setRowCount(0);
     starting_ = true;
-    status_->setText(tr("Starting the edge and %n device(s)…", nullptr, devices_->value()));
+    status_->setText(tr("Starting the edge and %n device(s)…", nullptr, static_cast<int>(o.bandwidthsBps.size())));
     updateButtons();
     if (starter_.joinable()) starter_.join();
     starter_ = std::thread([self, o = std::move(o), obs = std::move(obs)]() mutable {

@@ -3,7 +3,8 @@
 // core/control/FleetRun.h). It spawns its own edge and N local devices (an emulated slow
 // device each), plans them jointly or each alone, shows every device's status and plan, the
 // edge's queue and the fleet's answered inputs per second over time, and can add and remove a
-// device while the fleet runs, and every device's latency in its own lane (one device or all,
+// device while the fleet runs (or drives running workers elsewhere: a device list and an
+// edge, their links shaped by the workers or outside), and every device's latency in its own lane (one device or all,
 // chosen in a list) under the deadline. Its choices persist; its plot exports as PNG or PDF.
 // Project… plans the fleet that ended anew at larger sizes (FleetProjectionDialog); Export
 // samples… writes its devices' samples as `edgent export --fleet` does.
@@ -16,6 +17,7 @@
 #include <memory>
 #include <thread>
 
+class QCheckBox;
 class QComboBox;
 class QCPAxisRect;
 class QCPGraph;
@@ -23,6 +25,7 @@ class QCPItemStraightLine;
 class QCustomPlot;
 class QDoubleSpinBox;
 class QLabel;
+class QLineEdit;
 class QPushButton;
 class QSpinBox;
 class QTableWidget;
@@ -75,6 +78,9 @@ private:
     QDoubleSpinBox* rate_;       // inputs per second per device; 0: back-to-back
     QSpinBox* count_;            // per device; 0: until stopped
     QDoubleSpinBox* slowdown_;
+    QLineEdit* deviceList_;   // running device workers' control endpoints; empty: spawn local ones
+    QLineEdit* edge_;         // a running edge's control endpoint; empty: spawn one
+    QCheckBox* shapedOutside_;  // the devices' links are shaped outside (tc): shape nothing
     QPushButton* start_;
     QPushButton* stop_;
     QPushButton* add_;
