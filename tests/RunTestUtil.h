@@ -1,8 +1,11 @@
 #pragma once
-// Shared by the tests of runs on real workers (tst_liverun, tst_fleet): one value read from a
-// run database, and a bounded wait for a condition.
+// Shared by the tests of runs on real workers (tst_liverun, tst_fleet, tst_cli, tst_gui): one
+// value read from a run database, a file's lines, and a bounded wait for a condition.
 
 #include "core/plan/Planner.h"
+
+#include <QFile>
+#include <QList>
 
 #include <sqlite3.h>
 
@@ -24,6 +27,12 @@ inline double scalar(const std::string& db, const std::string& sql) {
     }
     sqlite3_close(h);
     return v;
+}
+
+// A text file's lines, without the last newline (none when it cannot be read).
+inline QList<QByteArray> readLines(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll().trimmed().split('\n') : QList<QByteArray>{};
 }
 
 // Waits for a condition, at most timeoutMs.
