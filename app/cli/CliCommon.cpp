@@ -139,6 +139,13 @@ QList<QCommandLineOption> workerCliOptions() {
     };
 }
 
+std::optional<std::vector<std::string>> planningList(const QString& text) {
+    return parseList<std::string>(text, [](const QString& t) -> std::optional<std::string> {
+        if (t == "joint" || t == "paced" || t == "independent") return t.toStdString();
+        return std::nullopt;
+    });
+}
+
 std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode) {
     const auto& p = cmd.parser();
     // A fleet's --device-list (run only; optionNames holds only options given) stands for --device.

@@ -68,6 +68,9 @@ private:
 
 void printJson(const QJsonObject& object);
 
+// A fleet's plannings, comma-separated: any of joint, paced and independent; nullopt otherwise.
+std::optional<std::vector<std::string>> planningList(const QString& text);
+
 // A comma-separated list, each item through `parse` (returning an optional); nullopt when an
 // item does not parse or the list is empty.
 template <typename T, typename Parse>

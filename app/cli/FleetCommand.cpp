@@ -243,10 +243,7 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
     if (!counts) return cmd.fail("--devices must list device counts from 1 to 64, e.g. 1,2,4,8");
     const auto servers = parseList<int>(p.value("edge-servers"), positive);
     if (!servers) return cmd.fail("--edge-servers must list thread counts from 1 to 64, e.g. 1,2");
-    const auto plannings = parseList<std::string>(p.value("plannings"), [](const QString& t) -> std::optional<std::string> {
-        if (t == "joint" || t == "paced" || t == "independent") return t.toStdString();
-        return std::nullopt;
-    });
+    const auto plannings = planningList(p.value("plannings"));
     if (!plannings) return cmd.fail("--plannings must list independent, joint or paced");
     if (base.run.rateHz <= 0.0 && std::find(plannings->begin(), plannings->end(), "paced") != plannings->end())
         return cmd.fail("--plannings paced needs --rate");

@@ -42,10 +42,7 @@ int runFleetSim(const QStringList& args) {
     std::vector<std::string> replans;
     std::optional<core::ModelBytes> model;
     if (p.isSet("replan")) {
-        const auto r = parseList<std::string>(p.value("replan"), [](const QString& t) -> std::optional<std::string> {
-            if (t != "joint" && t != "paced" && t != "independent") return std::nullopt;
-            return t.toStdString();
-        });
+        const auto r = planningList(p.value("replan"));
         if (!r) return cmd.fail("--replan must list joint, paced or independent");
         replans = *r;
         model = readModelOption(cmd, &code);
@@ -104,14 +101,14 @@ int runFleetSim(const QStringList& args) {
     QJsonArray planned;
     double deviceScale = 1.0, bandwidthBps = 0.0;
     if (!replans.empty()) {
-        auto projection = core::control::projectStoredFleet(**db, *fleetId, *model, p.value("predictor").toStdString(),
-                                                            replans, sizes, o);
+        auto projection =
+            core::control::projectStoredFleet(**db, *m, *model, p.value("predictor").toStdString(), replans, sizes, o);
         if (!projection) return cmd.fail(QString::fromStdString(projection.error()));
         deviceScale = projection->deviceScale;
         QJsonArray scales;
         for (double x : projection->deviceScales) scales.append(std::isnan(x) ? QJsonValue() : QJsonValue(x));
         out["device_scales"] = scales;
-        bandwidthBps = projection->measured.bandwidthBps;
+        bandwidthBps = m->bandwidthBps;
         for (const auto& x : projection->points)
             planned.append(QJsonObject{{"planning", QString::fromStdString(x.planning)},
                                        {"devices", x.devices},

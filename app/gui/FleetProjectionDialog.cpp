@@ -110,10 +110,12 @@ bool FleetProjectionDialog::project() {
     s.setValue("fleetProjection/paced", paced_->isChecked());
     auto db = store::RunStore::open(dbPath_.toStdString(), store::RunStore::Mode::ReadOnly);
     if (!db) return failWith(QString::fromStdString(db.error()));
-    plan::SimOptions sim;
+    auto measured = control::measuredFleet(**db, fleetId_);
+    if (!measured) return failWith(QString::fromStdString(measured.error()));
+    plan::SimOptions sim = measured->options;
     sim.inputs = 200;
     QGuiApplication::setOverrideCursor(Qt::WaitCursor);  // about 3 s at 2,000 devices, three plannings
-    auto projection = control::projectStoredFleet(**db, fleetId_, *model_, "", plannings, sizes, sim);
+    auto projection = control::projectStoredFleet(**db, *measured, *model_, "", plannings, sizes, sim);
     QGuiApplication::restoreOverrideCursor();
     if (!projection) return failWith(QString::fromStdString(projection.error()));
 
@@ -153,7 +155,7 @@ bool FleetProjectionDialog::project() {
     }
     plot_->xAxis->setRange(std::max(0.8, x.lower * 0.8), std::max(2.0, x.upper * 1.25));
     plot_->replot();
-    const auto& m = projection->measured;
+    const auto& m = *measured;
     status_->setText(tr("Fleet %1 (%2 devices, %3) measured p95 %4 ms, hit rate %5; planned anew at %6 kbit/s, device i "
                         "computing as measured device i mod %2 did (pooled: %7 x the profile). Emulated devices: the "
                         "service model carries this host's slowdown and contention.")

@@ -43,10 +43,11 @@ FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs) {
     return f;
 }
 
-Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const plan::LatencyTable* table) {
+Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
     auto fleet = db.fleet(fleetId);
     if (!fleet) return makeError(fleet.error());
     MeasuredFleet m;
+    m.fleetId = fleetId;
     m.planning = fleet->planning;
     const QJsonObject params = QJsonDocument::fromJson(QByteArray::fromStdString(fleet->paramsJson)).object();
     m.options.deadlineMs = params.value("deadline_ms").toDouble();
@@ -64,7 +65,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const 
         if (auto it = run->params.find("rate_hz"); it != run->params.end()) m.options.rateHz = std::stod(it->second);
         if (m.modelHash.empty()) m.modelHash = run->modelHash;
         plan::SimDevice dev;
-        plan::ServiceModel own;
+        std::vector<net::Sample> answered;
         LiveRunOutcome out;
         size_t offloaded = 0;
         for (const auto& r : *rows) offloaded += r.sample.sentToEdge && !r.sample.busy;
@@ -73,13 +74,10 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const 
             const net::Sample& x = r.sample;
             out.samples.push_back(x);
             if (x.busy) continue;
+            answered.push_back(x);
             // Links shaped outside the workbench: the bandwidth the fleet planned with.
-            const double bps = x.bandwidthBps > 0 ? x.bandwidthBps : (std::isnan(d.bandwidthBps) ? 0.0 : d.bandwidthBps);
-            if (bps > 0) bandwidths.push_back(bps);
-            if (table && (!x.sentToEdge || x.codec == net::codecName(net::Codec{})))  // the table's times are fp32's
-                for (plan::ServiceModel* s : {&m.service.pooled, &own})
-                    s->add(*table, x.exit, x.partition, bps, x.deviceMs + x.encodeMs, x.transferMs, x.edgeMs + x.decodeMs,
-                           x.sentToEdge);
+            if (answered.back().bandwidthBps <= 0) answered.back().bandwidthBps = std::isnan(d.bandwidthBps) ? 0.0 : d.bandwidthBps;
+            if (answered.back().bandwidthBps > 0) bandwidths.push_back(answered.back().bandwidthBps);
             if (offloads && x.sentToEdge) {
                 dev.deviceMs.push_back(x.deviceMs + x.encodeMs);
                 dev.transferMs.push_back(x.transferMs);
@@ -90,7 +88,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const 
         }
         if (dev.deviceMs.empty()) continue;
         m.devices.push_back(std::move(dev));
-        if (table) m.service.devices.push_back(std::move(own));
+        m.answered.push_back(std::move(answered));
         outcome.runs.push_back(std::move(out));
     }
     if (!bandwidths.empty()) {
@@ -108,42 +106,48 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId, const 
     return m;
 }
 
-Result<FleetProjection> projectStoredFleet(store::RunStore& db, int64_t fleetId, const ModelBytes& model,
+plan::FleetService serviceModelOf(const MeasuredFleet& fleet, const plan::LatencyTable& table) {
+    plan::FleetService service;
+    for (const auto& samples : fleet.answered) {
+        plan::ServiceModel own;
+        for (const net::Sample& x : samples)
+            if (!x.sentToEdge || x.codec == net::codecName(net::Codec{}))  // the table's times are fp32's
+                for (plan::ServiceModel* s : {&service.pooled, &own})
+                    s->add(table, x.exit, x.partition, x.bandwidthBps, x.deviceMs + x.encodeMs, x.transferMs,
+                           x.edgeMs + x.decodeMs, x.sentToEdge);
+        service.devices.push_back(std::move(own));
+    }
+    return service;
+}
+
+Result<FleetProjection> projectStoredFleet(store::RunStore& db, const MeasuredFleet& m, const ModelBytes& model,
                                            const std::string& predictor, const std::vector<std::string>& plannings,
                                            const std::vector<int>& sizes, const plan::SimOptions& sim) {
-    auto fleet = measuredFleet(db, fleetId);  // its model and predictor, for the table
-    if (!fleet) return makeError(fleet.error());
+    const std::string fleet = "fleet " + std::to_string(m.fleetId);
     const std::string hash = store::modelRecord(model).hash;
-    if (!fleet->modelHash.empty() && fleet->modelHash != hash)
-        return makeError("fleet " + std::to_string(fleetId) + " ran another model than " + model.file.spec.name);
-    const std::string name = !predictor.empty() ? predictor : (fleet->predictor.empty() ? "auto" : fleet->predictor);
+    if (!m.modelHash.empty() && m.modelHash != hash) return makeError(fleet + " ran another model than " + model.file.spec.name);
+    const std::string name = !predictor.empty() ? predictor : (m.predictor.empty() ? "auto" : m.predictor);
     auto context = planContextFor(db, model.file, hash, name, energy::PowerProfile{});
     if (!context) return makeError(context.error());
-    auto m = measuredFleet(db, fleetId, &context->table);
-    if (!m) return makeError(m.error());
-    if (m->service.pooled.empty()) return makeError("fleet " + std::to_string(fleetId) + " has no fp32 samples to measure its service from");
-    if (m->bandwidthBps <= 0) return makeError("fleet " + std::to_string(fleetId) + " has no bandwidth to plan with");
+    const plan::FleetService service = serviceModelOf(m, context->table);
+    if (service.pooled.empty()) return makeError(fleet + " has no fp32 samples to measure its service from");
+    if (m.bandwidthBps <= 0) return makeError(fleet + " has no bandwidth to plan with");
     FleetProjection out;
-    out.deviceScale = m->service.pooled.deviceScale();
-    for (const auto& d : m->service.devices) out.deviceScales.push_back(d.device.empty() ? NAN : d.deviceScale());
-    plan::SimOptions o = m->options;
-    o.inputs = sim.inputs;
-    o.seed = sim.seed;
-    o.randomPhases = sim.randomPhases;
+    out.deviceScale = service.pooled.deviceScale();
+    for (const auto& d : service.devices) out.deviceScales.push_back(d.device.empty() ? NAN : d.deviceScale());
     plan::PlanGoal goal;
-    goal.deadlineMs = o.deadlineMs;
+    goal.deadlineMs = sim.deadlineMs;
     goal.codec = "fp32";  // the service model is fp32's
-    const int own = static_cast<int>(m->devices.size());
+    const int own = static_cast<int>(m.devices.size());
     for (const std::string& planning : plannings) {
         std::vector<int> at{own};
         for (int n : sizes)
             if (n != own) at.push_back(n);
         for (int n : at) {
-            auto r = plan::projectFleet(*context, goal, planning, n, m->bandwidthBps, m->service, o);
+            auto r = plan::projectFleet(*context, goal, planning, n, m.bandwidthBps, service, sim);
             out.points.push_back({planning, n, r.offloading, r.plan.meanAccuracy, std::move(r.sim)});
         }
     }
-    out.measured = std::move(*m);
     return out;
 }
 
