@@ -328,6 +328,48 @@ private Q_SLOTS:
         auto alone = simulateFleet({SimDevice{{12.0}, {}, {}}}, o);
         QCOMPARE(alone.latencyMs.front(), 12.0);
         QCOMPARE(alone.utilisation, 0.0);
+        // Two edges, one device each: neither waits for the other, 8 ms every time; the
+        // utilisation is over both edges' servers.
+        o.capacity = 16;
+        o.inputs = 10;
+        o.edges = 2;
+        auto apart = simulateFleet({offloads, offloads}, o);
+        for (double x : apart.latencyMs) QCOMPARE(x, 8.0);
+        QCOMPARE(apart.hitRate, 1.0);
+        QVERIFY(apart.utilisation < 0.7 && apart.utilisation > 0.55);  // 5 of every 8 ms, on each edge
+        // Placed on one edge by edgeOf, they queue as on one edge.
+        o.edgeOf = {1, 1};
+        auto together = simulateFleet({offloads, offloads}, o);
+        QCOMPARE(together.latencyMs[10], 13.0);
+        QCOMPARE(together.p95Ms, 10.0);
+    }
+
+    // Over two edges, each edge's devices are planned against it alone: eight devices over two
+    // edges are planned as two fleets of four, and have room for more accurate plans than eight
+    // on one.
+    void devicesOverSeveralEdgesArePlannedPerEdge() {
+        const PlanContext context = uniformContext(1.0, 0.2, 0.25);
+        PlanGoal goal;
+        goal.codec = "fp32";
+        const std::vector<FleetDevice> eight(8, FleetDevice{4e6, 20.0}), four(4, FleetDevice{4e6, 20.0});
+        const std::vector<int> edgeOf{0, 1, 0, 1, 0, 1, 0, 1};
+        for (const std::string planning : {"joint", "independent"}) {
+            const FleetPlan split = planOverEdges(context, goal, eight, edgeOf, 1, planning);
+            const FleetPlan half = planning == "joint" ? planJointly(context, goal, four) : planIndependently(context, goal, four);
+            const FleetPlan one = planOverEdges(context, goal, eight, {}, 1, planning);
+            QCOMPARE(split.plans.size(), size_t(8));
+            for (size_t i = 0; i < 8; ++i) {
+                QVERIFY(sameConfiguration(split.plans[i], half.plans[i / 2]));
+                QCOMPARE(split.boundMs[i], half.boundMs[i / 2]);
+            }
+            QCOMPARE(split.feasible, 2 * half.feasible);
+            QCOMPARE(split.roundMs, half.roundMs);
+            QVERIFY(std::abs(split.meanAccuracy - half.meanAccuracy) < 1e-12);
+            if (planning == "joint") {
+                QCOMPARE(split.feasible, 8);
+                QVERIFY2(split.meanAccuracy > one.meanAccuracy, "two edges leave room for more accurate plans");
+            }
+        }
     }
 };
 

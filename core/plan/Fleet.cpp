@@ -330,4 +330,43 @@ FleetPlan planJointly(const PlanContext& context, const PlanGoal& goal, const st
     return best;
 }
 
+FleetPlan planOverEdges(const PlanContext& context, const PlanGoal& goal, const std::vector<FleetDevice>& devices,
+                        const std::vector<int>& edgeOf, int servers, const std::string& planning) {
+    auto planGroup = [&](const std::vector<FleetDevice>& group) {
+        return planning == "independent" ? planIndependently(context, goal, group, servers)
+                                         : planJointly(context, goal, group, servers);
+    };
+    int edges = 1;
+    for (int e : edgeOf) edges = std::max(edges, e + 1);
+    if (edges == 1 || edgeOf.size() != devices.size()) return planGroup(devices);
+    FleetPlan out;
+    out.plans.resize(devices.size());
+    out.serviceMs.resize(devices.size());
+    out.boundMs.resize(devices.size());
+    double accuracy = 0.0;
+    for (int e = 0; e < edges; ++e) {
+        std::vector<size_t> members;
+        std::vector<FleetDevice> group;
+        for (size_t i = 0; i < devices.size(); ++i)
+            if (edgeOf[i] == e) {
+                members.push_back(i);
+                group.push_back(devices[i]);
+            }
+        if (group.empty()) continue;
+        FleetPlan g = planGroup(group);
+        for (size_t j = 0; j < members.size(); ++j) {
+            out.plans[members[j]] = g.plans[j];
+            out.serviceMs[members[j]] = g.serviceMs[j];
+            out.boundMs[members[j]] = g.boundMs[j];
+            accuracy += g.plans[j].accuracy;
+        }
+        out.roundMs = std::max(out.roundMs, g.roundMs);
+        out.feasible += g.feasible;
+        out.planning = g.planning;
+        out.paced = out.paced || g.paced;
+    }
+    out.meanAccuracy = devices.empty() ? 0.0 : accuracy / static_cast<double>(devices.size());
+    return out;
+}
+
 }  // namespace edgent::core::plan

@@ -83,4 +83,11 @@ FleetPlan planIndependently(const PlanContext& context, const PlanGoal& goal, co
 FleetPlan planJointly(const PlanContext& context, const PlanGoal& goal, const std::vector<FleetDevice>& devices,
                       int servers = 1);
 
+// Devices spread over several edges, each edge a queue of its own: device i is served by edge
+// edgeOf[i] (empty: all by one), and each edge's devices are planned by `planning` ("joint",
+// "paced" or "independent") against that edge alone. The result is by device, as the others'
+// are; roundMs is the busiest edge's, and feasible and meanAccuracy are over every device.
+FleetPlan planOverEdges(const PlanContext& context, const PlanGoal& goal, const std::vector<FleetDevice>& devices,
+                        const std::vector<int>& edgeOf, int servers, const std::string& planning);
+
 }  // namespace edgent::core::plan

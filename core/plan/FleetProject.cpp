@@ -67,8 +67,12 @@ Projection projectFleet(const PlanContext& context, const PlanGoal& goal, const 
     for (size_t i = 0; i < n; ++i)
         fleet.push_back(FleetDevice{bandwidthBps, goal.deadlineMs, own(i).device.empty() ? prior : own(i).deviceScale(),
                                     planning == "paced" ? options.rateHz : 0.0});
-    out.plan = planning == "independent" ? planIndependently(context, goal, fleet, options.servers)
-                                         : planJointly(context, goal, fleet, options.servers);
+    // Device i on edge i mod edges, as a fleet spreads its devices; each edge planned alone.
+    std::vector<int> edgeOf;
+    if (options.edges > 1)
+        for (size_t i = 0; i < n; ++i) edgeOf.push_back(static_cast<int>(i % static_cast<size_t>(options.edges)));
+    options.edgeOf = edgeOf;
+    out.plan = planOverEdges(context, goal, fleet, edgeOf, options.servers, planning);
     const LatencyTable& t = context.table;
     const std::vector<double> one{1.0};
     auto ratios = [&](const std::vector<double>& r) -> const std::vector<double>& { return r.empty() ? one : r; };

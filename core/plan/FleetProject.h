@@ -50,7 +50,8 @@ struct Projection {
 
 // Plans `devices` devices (planning: "joint", "paced" or "independent") at one bandwidth and
 // the goal's deadline, then simulates them with `options` (rate, inputs, servers, capacity;
-// its deadline is the goal's). Paced planning needs options.rateHz and up to 5,000 devices;
+// its deadline is the goal's; with options.edges > 1, device i is on edge i mod edges and each
+// edge's devices are planned against it alone). Paced planning needs options.rateHz and up to 5,000 devices;
 // above that it plans as joint does.
 Projection projectFleet(const PlanContext& context, const PlanGoal& goal, const std::string& planning, int devices,
                         double bandwidthBps, const FleetService& service, SimOptions options);

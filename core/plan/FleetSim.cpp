@@ -42,9 +42,16 @@ SimResult simulateFleet(const std::vector<SimDevice>& devices, const SimOptions&
         phase[i] = o.randomPhases ? std::uniform_real_distribution<double>(0.0, periodMs)(rng)
                                   : periodMs * static_cast<double>(i) / static_cast<double>(n);
     for (size_t i = 0; i < n; ++i) events.push({phase[i], static_cast<int>(i), false, 0.0});
-    // The edge: each server's next free time; frames begin in arrival order.
-    std::vector<double> freeAt(static_cast<size_t>(std::max(1, o.servers)), 0.0);
-    std::deque<double> beginsAhead;  // begin times of frames accepted and not yet begun, for the capacity
+    // Each edge: each server's next free time (frames begin in arrival order), and the begin
+    // times of frames accepted and not yet begun, for the capacity.
+    const size_t edges = static_cast<size_t>(std::max(1, o.edges));
+    const size_t servers = static_cast<size_t>(std::max(1, o.servers));
+    std::vector<std::vector<double>> freeAtOf(edges, std::vector<double>(servers, 0.0));
+    std::vector<std::deque<double>> beginsAheadOf(edges);
+    auto edgeOf = [&](size_t i) {
+        if (i < o.edgeOf.size()) return std::clamp<size_t>(static_cast<size_t>(std::max(0, o.edgeOf[i])), 0, edges - 1);
+        return i % edges;
+    };
     double busyMs = 0.0, endMs = 0.0;
     auto next = [&](int d, double doneAt) {
         const size_t i = static_cast<size_t>(d);
@@ -69,6 +76,8 @@ SimResult simulateFleet(const std::vector<SimDevice>& devices, const SimOptions&
             }
             continue;
         }
+        std::vector<double>& freeAt = freeAtOf[edgeOf(i)];
+        std::deque<double>& beginsAhead = beginsAheadOf[edgeOf(i)];
         while (!beginsAhead.empty() && beginsAhead.front() <= e.t) beginsAhead.pop_front();
         auto server = std::min_element(freeAt.begin(), freeAt.end());
         const double begin = std::max(e.t, *server);
@@ -107,7 +116,7 @@ SimResult simulateFleet(const std::vector<SimDevice>& devices, const SimOptions&
         r.p50Ms = nearestRank(all, 0.50);
     }
     r.hitRate = r.latencyMs.empty() ? 0.0 : static_cast<double>(hits) / static_cast<double>(r.latencyMs.size());
-    r.utilisation = endMs > 0 ? busyMs / endMs / static_cast<double>(freeAt.size()) : 0.0;
+    r.utilisation = endMs > 0 ? busyMs / endMs / static_cast<double>(servers * edges) : 0.0;
     r.throughputHz = endMs > 0 ? static_cast<double>(answered) / (endMs / 1000.0) : 0.0;
     return r;
 }

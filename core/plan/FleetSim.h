@@ -6,7 +6,7 @@
 // The model: each device takes an input every 1/rate seconds (its phase spread over one
 // period, as a fleet's devices start), or back to back, and never before its previous answer.
 // Its compute and uplink take times drawn from its measured samples; an offloaded frame then
-// queues at the edge, first come first served across `servers` servers (the fair queue is
+// queues at its edge (one of `edges`), first come first served across `servers` servers (the fair queue is
 // first come first served when every device has one frame in flight), and is served for a
 // time drawn from the measured edge times. A frame that finds `capacity` frames waiting is
 // shed. The answer's return is part of the measured uplink time. Nothing else is modelled:
@@ -30,8 +30,12 @@ struct SimDevice {
 struct SimOptions {
     double rateHz = 0.0;  // 0: back to back
     int64_t inputs = 200;  // per device
-    int servers = 1;
-    int capacity = 16;     // frames that may wait at the edge
+    int servers = 1;       // per edge
+    int capacity = 16;     // frames that may wait at each edge
+    // Several edges, each a queue of its own: device i is served by edgeOf[i] (empty: by edge
+    // i mod edges, as a fleet spreads its devices at the start).
+    int edges = 1;
+    std::vector<int> edgeOf;
     double deadlineMs = 0.0;
     uint64_t seed = 1;
     bool randomPhases = false;
@@ -43,7 +47,7 @@ struct SimResult {
     std::vector<double> deviceP95Ms;
     double p95Ms = 0.0, p50Ms = 0.0;
     double hitRate = 0.0;      // within the deadline and not shed
-    double utilisation = 0.0;  // the edge's busy time over the span, per server
+    double utilisation = 0.0;  // the edges' busy time over the span, per server (every edge's)
     double throughputHz = 0.0;
     int64_t shed = 0;
 };
