@@ -7,7 +7,8 @@
 #   edgent profile --db DB --no-synthetic --repeats 9 --device-slowdown 4 --slowdown-wait sleep
 # Usage: bench/fleet.sh DB [RATE_HZ] [COUNT] [DEADLINE] [BANDWIDTH] [DEVICES] [EDGE_SERVERS]
 # EDGE_SERVERS (e.g. 1,2) measures how the edge's throughput scales with its serving threads;
-# PLANNINGS (environment; default independent,joint,paced) chooses the plannings compared.
+# PLANNINGS (environment; default independent,joint,paced) chooses the plannings compared;
+# EDGES (environment; default 1, e.g. 1,2) spawns that many edge workers, device i on edge i mod E.
 set -eu
 db=${1:?usage: bench/fleet.sh DB [RATE_HZ] [COUNT] [DEADLINE] [BANDWIDTH] [DEVICES] [EDGE_SERVERS]}
 rate=${2:-20}
@@ -20,5 +21,5 @@ edgent=${EDGENT:-$(dirname "$0")/../build/app/edgent}
 out=$(mktemp --suffix=.csv)
 trap 'rm -f "$out"' EXIT
 "$edgent" sweep --db "$db" --policies edgent --bandwidths "$bandwidth" --deadlines "$deadline" --devices "$devices" \
-    --plannings "${PLANNINGS:-independent,joint,paced}" --edge-servers "$servers" --count "$count" --rate "$rate" --device-slowdown 4 --out "$out" >&2
+    --plannings "${PLANNINGS:-independent,joint,paced}" --edges "${EDGES:-1}" --edge-servers "$servers" --count "$count" --rate "$rate" --device-slowdown 4 --out "$out" >&2
 cat "$out"

@@ -299,7 +299,7 @@ private Q_SLOTS:
         const QString db = dir_.filePath("planned.sqlite");  // profiled by the test above
         const QString table = dir_.filePath("fleets.csv");
         const Run r = run({"sweep", "--db", db, "--bandwidths", "5Mbps", "--deadlines", "200ms", "--devices", "1,2", "--plannings",
-                           "joint", "--count", "4", "--rate", "50", "--out", table, "--json"});
+                           "joint", "--edges", "2", "--count", "4", "--rate", "50", "--out", table, "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
         const QJsonArray fleets = QJsonDocument::fromJson(r.out).object()["fleets"].toArray();
         QCOMPARE(fleets.size(), 2);
@@ -307,18 +307,23 @@ private Q_SLOTS:
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
         QCOMPARE(lines.size(), 3);
-        QVERIFY(lines[0].startsWith("fleet_id,devices,planning,edge_servers,bandwidth_bps,deadline_ms,inferences"));
+        QVERIFY(lines[0].startsWith("fleet_id,devices,planning,edges,edge_servers,bandwidth_bps,deadline_ms,inferences"));
         for (int i = 0; i < 2; ++i) {
             const QList<QByteArray> cells = lines[i + 1].split(',');
             QCOMPARE(cells[1].toInt(), i + 1);
             QCOMPARE(cells[2], QByteArray("joint"));
-            QCOMPARE(cells[6].toInt(), 4 * (i + 1));  // every device's inferences
+            QCOMPARE(cells[3].toInt(), 2);            // two edges spawned
+            QCOMPARE(cells[7].toInt(), 4 * (i + 1));  // every device's inferences
             const std::string id = cells[0].toStdString();
             QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM fleet_devices WHERE fleet_id=" + id),
                      static_cast<double>(i + 1));
             QCOMPARE(edgent::test::scalar(db.toStdString(),
                                           "SELECT count(*) FROM fleets WHERE status='finished' AND planning='joint' AND id=" + id),
                      1.0);
+            // Device d on edge d mod 2, each edge polled on its own.
+            QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM fleet_devices WHERE edge=device AND fleet_id=" + id),
+                     static_cast<double>(i + 1));
+            QVERIFY(edgent::test::scalar(db.toStdString(), "SELECT count(DISTINCT edge) FROM fleet_edge WHERE fleet_id=" + id) == 2.0);
         }
         expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--plannings", "joint",
                                 "--out", table}),
@@ -332,6 +337,9 @@ private Q_SLOTS:
         expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "0,2",
                                 "--out", table}),
                            "--devices must list device counts");
+        expectOneLineError(run({"sweep", "--db", db, "--bandwidths", "1Mbps", "--deadlines", "50ms", "--devices", "2", "--edges",
+                                "0", "--out", table}),
+                           "--edges must list edge counts from 1 to 16");
 
         // The two-device fleet planned anew at its own size and at 50 devices, per planning.
         const QString pair = QString::fromUtf8(lines[2].split(',')[0]);
@@ -341,6 +349,7 @@ private Q_SLOTS:
         const QJsonArray planned = projected["planned"].toArray();
         QCOMPARE(planned.size(), 4);
         QCOMPARE(projected["bandwidth_bps"].toDouble(), 5e6);
+        QCOMPARE(projected["edges"].toInt(), 2);
         QVERIFY(projected["device_scale"].toDouble() > 0.0);
         const QStringList order{"joint/2", "joint/50", "independent/2", "independent/50"};
         for (int i = 0; i < 4; ++i) {
@@ -375,26 +384,36 @@ private Q_SLOTS:
     // workbench (--measure-only): planned at --bandwidth, nothing shaped in software.
     void aFleetOfRunningDevicesOverLinksShapedOutside() {
         const QString db = dir_.filePath("planned.sqlite");  // profiled above
-        edgent::core::control::SpawnedWorker edge, a, b;
+        edgent::core::control::SpawnedWorker edge, edge2, a, b;
         QVERIFY(edgent::core::control::spawnWorker(edge, edgent::core::net::Role::Edge, 1, {}).ok());
+        QVERIFY(edgent::core::control::spawnWorker(edge2, edgent::core::net::Role::Edge, 1, {}).ok());
         QVERIFY(edgent::core::control::spawnWorker(a, edgent::core::net::Role::Device, 1, {}).ok());
         QVERIFY(edgent::core::control::spawnWorker(b, edgent::core::net::Role::Device, 1, {}).ok());
         const QString devices = QString::fromStdString(a.controlEndpoint + "," + b.controlEndpoint);
         const QString edgeEp = QString::fromStdString(edge.controlEndpoint);
+        // Two running edges: device 0 on the first, device 1 on the second.
         const Run r = run({"run", "--db", db, "--policy", "edgent", "--deadline", "200ms", "--bandwidth", "5Mbps", "--device-list",
-                           devices, "--edge", edgeEp, "--measure-only", "--count", "4", "--json"});
+                           devices, "--edge", edgeEp + "," + QString::fromStdString(edge2.controlEndpoint), "--measure-only",
+                           "--count", "4", "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
         const QJsonObject fleet = QJsonDocument::fromJson(r.out).object();
         QCOMPARE(fleet["devices"].toInt(), 2);
         QCOMPARE(fleet["inferences"].toInt(), 8);
-        for (const auto& d : fleet["per_device"].toArray()) QCOMPARE(d.toObject()["bandwidth_bps"].toDouble(), 5e6);
+        QCOMPARE(fleet["edges"].toInt(), 2);
+        for (const auto& d : fleet["per_device"].toArray()) {
+            QCOMPARE(d.toObject()["bandwidth_bps"].toDouble(), 5e6);
+            QCOMPARE(d.toObject()["edge"].toInt(), d.toObject()["device"].toInt());
+        }
         const std::string id = QString::number(fleet["fleet_id"].toInteger()).toStdString();
         QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM samples WHERE bandwidth_bps <> 0 AND run_id IN "
                                                         "(SELECT run_id FROM fleet_devices WHERE fleet_id=" + id + ")"),
                  0.0);
-        QVERIFY(a.process.running() && b.process.running() && edge.process.running());
+        QVERIFY(a.process.running() && b.process.running() && edge.process.running() && edge2.process.running());
         expectOneLineError(run({"run", "--db", db, "--policy", "edgent", "--deadline", "200ms", "--device-list", devices}),
                            "--device-list needs --edge");
+        expectOneLineError(run({"run", "--db", db, "--policy", "edgent", "--deadline", "200ms", "--device-list", devices,
+                                "--edge", edgeEp, "--edges", "2"}),
+                           "list the running ones in --edge");
         expectOneLineError(run({"run", "--db", db, "--policy", "edgent", "--deadline", "200ms", "--device-list", devices,
                                 "--edge", edgeEp, "--device", QString::fromStdString(a.controlEndpoint)}),
                            "takes --device-list and --edge, not --device");

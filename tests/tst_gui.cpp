@@ -465,7 +465,7 @@ private Q_SLOTS:
     }
 
     // Run > Fleet of devices runs the same engine as `edgent run --devices`: two local devices
-    // share one edge, the table shows both, the plot exports, and the choices persist.
+    // on two edges, the table shows both, the plot exports, and the choices persist.
     void aFleetRunsFromTheWindow() {
         QAction* action = nullptr;
         for (QAction* a : w_->findChildren<QAction*>())
@@ -475,6 +475,7 @@ private Q_SLOTS:
         auto* dialog = w_->findChild<FleetDialog*>();
         QVERIFY(dialog);
         dialog->findChild<QSpinBox*>(QStringLiteral("fleetDevices"))->setValue(2);
+        dialog->findChild<QSpinBox*>(QStringLiteral("fleetEdges"))->setValue(2);
         dialog->findChild<QSpinBox*>(QStringLiteral("fleetCount"))->setValue(15);
         dialog->findChild<QDoubleSpinBox*>(QStringLiteral("fleetRate"))->setValue(20.0);
         dialog->findChild<QDoubleSpinBox*>(QStringLiteral("fleetSlowdown"))->setValue(1.0);
@@ -489,8 +490,10 @@ private Q_SLOTS:
         auto* table = dialog->findChild<QTableWidget*>(QStringLiteral("fleetTable"));
         QCOMPARE(table->rowCount(), 2);
         for (int r = 0; r < 2; ++r) {
-            QCOMPARE(table->item(r, 2)->text(), QStringLiteral("ended"));
-            QCOMPARE(table->item(r, 5)->text(), QStringLiteral("15"));
+            // State, inputs and edge: device r on edge r, whose queue is drawn.
+            QCOMPARE(table->item(r, 2)->text() + "/" + table->item(r, 5)->text() + "/" + table->item(r, 6)->text(),
+                     QStringLiteral("ended/15/%1").arg(r));
+            QVERIFY(dialog->edgeQueuePoints(r) >= 1);
         }
         // Every device's lane holds its inputs' latencies; the list shows one device at a time.
         auto* lane = dialog->findChild<QComboBox*>(QStringLiteral("fleetLane"));
@@ -506,7 +509,7 @@ private Q_SLOTS:
         const QString png = dir_.filePath(QStringLiteral("fleet.png"));
         QVERIFY(dialog->savePlot(png));
         QVERIFY(QFileInfo(png).size() > 1000);
-        QCOMPARE(QSettings().value(QStringLiteral("fleet/devices")).toInt(), 2);
+        QCOMPARE(QSettings().value(QStringLiteral("fleet/devices")).toInt() * 10 + QSettings().value("fleet/edges").toInt(), 22);
         QVERIFY(!dialog->running());
         // Export samples…: the selected device's samples, then every device's.
         table->clearSelection();

@@ -3,6 +3,7 @@
 
 #include "core/store/Export.h"
 #include "core/store/RunStore.h"
+#include "core/store/Schema.h"
 
 #include <QCryptographicHash>
 #include <QFile>
@@ -239,6 +240,41 @@ private Q_SLOTS:
         QVERIFY(f->error.find("controller") != std::string::npos);
         QCOMPARE((*second)->fleet(live)->status, std::string("running"));
         QCOMPARE((*second)->fleet(live)->pid, static_cast<int64_t>(::getpid()));
+    }
+
+    void aFleetOfSchema10KeepsItsEdgeRowsAsEdgeZero() {
+        const std::string path = dir_.filePath("fleet-v10.sqlite").toStdString();
+        {
+            sqlite3* db = nullptr;
+            QCOMPARE(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+            for (int v = 0; v < 10; ++v) QCOMPARE(sqlite3_exec(db, migrationSql(v), nullptr, nullptr, nullptr), SQLITE_OK);
+            const char* fleet =
+                "PRAGMA user_version=10;"
+                "INSERT INTO fleets(id, experiment, created_at, planning, status, params_json) VALUES(1, 'e', 't', 'joint', "
+                "'finished', '{}');"
+                "INSERT INTO fleet_devices(fleet_id, device, joined_ms) VALUES(1, 0, 0), (1, 1, 5);"
+                "INSERT INTO fleet_edge(fleet_id, t_ms, queue_length, queue_peak, frames_out, shed, service_ms_sum) VALUES"
+                "(1, 250, 1, 2, 10, 0, 40.5), (1, 500, 0, 2, 20, 1, 81.0);";
+            QCOMPARE(sqlite3_exec(db, fleet, nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(db);
+        }
+        auto store = RunStore::open(path);
+        QVERIFY2(store.ok(), store.error().c_str());
+        QCOMPARE((*store)->schemaVersion(), kSchemaVersion);
+        auto f = (*store)->fleet(1);
+        QVERIFY2(f.ok(), f.error().c_str());
+        QCOMPARE(f->devices.size(), size_t(2));
+        QCOMPARE(f->devices[1].edge, 0);
+        QCOMPARE(f->edge.size(), size_t(2));
+        QCOMPARE(f->edge[1].edge, 0);
+        QCOMPARE(f->edge[1].serviceMsSum, 81.0);
+        QCOMPARE(f->edge[1].shed, int64_t(1));
+        // Two edges polled at the same instant are two rows now.
+        QVERIFY((*store)->addFleetEdge(1, FleetEdgeRow{1, 500.0, 3, 3, 7, 0, 12.0}).ok());
+        f = (*store)->fleet(1);
+        QCOMPARE(f->edge.size(), size_t(3));
+        QCOMPARE(f->edge[2].edge, 1);
+        QCOMPARE(f->edge[2].framesOut, int64_t(7));
     }
 
     void runOfALiveProcessStaysRunning() {

@@ -1,4 +1,4 @@
-// `edgent run --devices N`: many devices sharing one edge (core/control/FleetRun.h).
+// `edgent run --devices N`: many devices sharing one or more edges (core/control/FleetRun.h).
 #include "app/cli/CliCommon.h"
 #include "app/cli/Planning.h"
 
@@ -44,8 +44,14 @@ QList<QCommandLineOption> fleetCliOptions() {
          "checked against the simulated queue of devices at --rate) or independent (each device plans alone, the "
          "baseline).",
          "HOW", "joint"},
-        {"edge-servers", "Fleets, local edge: threads serving its queue (default 1).", "N", "1"},
-        {"edge-queue", "Fleets, local edge: frames that may wait in total before it answers busy (default 16).", "N", "16"},
+        {"edges",
+         "Fleets: local edge workers to spawn (default 1); device i is served by edge i mod N, a device added later by the "
+         "edge serving the fewest, and each edge's devices are planned against it alone. With --device-list, --edge takes "
+         "one or more running edges, comma-separated.",
+         "N", "1"},
+        {"edge-servers", "Fleets, local edges: threads serving each edge's queue (default 1).", "N", "1"},
+        {"edge-queue", "Fleets, local edges: frames that may wait at each edge in total before it answers busy (default 16).",
+         "N", "16"},
         {"traces",
          "Fleets: per-device bandwidth traces (CSV time_s,kbps), one file per device, comma-separated; an empty entry keeps "
          "that device's fixed bandwidth. With --trace every device follows the same trace. The fleet re-plans at every step.",
@@ -55,7 +61,7 @@ QList<QCommandLineOption> fleetCliOptions() {
 
 bool wantsFleet(const Command& cmd) {
     const auto& p = cmd.parser();
-    return p.isSet("devices") || p.isSet("bandwidths") || p.isSet("device-list") || p.isSet("traces");
+    return p.isSet("devices") || p.isSet("bandwidths") || p.isSet("device-list") || p.isSet("traces") || p.isSet("edges");
 }
 
 int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const core::control::WorkerLinkOptions& link,
@@ -78,11 +84,13 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     o.fleetPlanning = planning.toStdString();
     std::vector<std::string> endpoints;
     if (p.isSet("device-list")) {
-        if (link.local) return cmd.fail("--device-list needs --edge (the shared edge's control endpoint)");
+        if (link.local) return cmd.fail("--device-list needs --edge (the shared edges' control endpoints)");
+        if (p.isSet("edges")) return cmd.fail("--edges spawns local edges: with --device-list, list the running ones in --edge");
         if (p.isSet("device")) return cmd.fail("a fleet of remote devices takes --device-list and --edge, not --device");
         for (const QString& ep : p.value("device-list").split(',', Qt::SkipEmptyParts)) endpoints.push_back(ep.trimmed().toStdString());
         o.deviceEndpoints = endpoints;
-        o.edgeEndpoint = link.edgeEndpoint;
+        for (const QString& ep : QString::fromStdString(link.edgeEndpoint).split(',', Qt::SkipEmptyParts))
+            o.edgeEndpoints.push_back(ep.trimmed().toStdString());
     } else if (!link.local) {
         return cmd.fail("a fleet of remote devices takes --device-list and --edge, not --device");
     }
@@ -129,7 +137,9 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     o.shapeLinks = !p.isSet("measure-only");
     const auto servers = cmd.intOption("edge-servers", 1, 1, 64, &code);
     const auto queue = cmd.intOption("edge-queue", 16, 1, 4096, &code);
-    if (!servers || !queue) return code;
+    const auto edges = cmd.intOption("edges", 1, 1, core::control::kMaxFleetEdges, &code);
+    if (!servers || !queue || !edges) return code;
+    o.edges = static_cast<int>(*edges);
     o.edgeServers = static_cast<int>(*servers);
     o.edgeQueue = static_cast<int>(*queue);
     o.edgeQueuePerDevice = std::min(2, o.edgeQueue);
@@ -160,6 +170,10 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
     out["busy"] = static_cast<qint64>(s.all.busy);
     out["queue_ms_mean"] = s.all.queueMsMean;
     out["edge_utilisation"] = s.edgeUtilisation;
+    out["edges"] = static_cast<qint64>(outcome->edgeStats.size());
+    QJsonArray utilisations;
+    for (double u : s.edgeUtilisations) utilisations.append(u);
+    out["edge_utilisations"] = utilisations;
     out["edge_shed"] = static_cast<qint64>(s.shed);
     out["edge_queue_peak"] = static_cast<qint64>(s.queuePeak);
     out["replans"] = static_cast<qint64>(outcome->replans);
@@ -174,6 +188,7 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
         x["status"] = QString::fromStdString(r.status);
         x["end"] = QString::fromStdString(row.endReason);
         x["bandwidth_bps"] = row.bandwidthBps;
+        x["edge"] = row.edge;
         if (i < outcome->firstPlan.plans.size()) {
             const auto& plan = outcome->firstPlan.plans[i];
             x["exit"] = plan.exit;
@@ -208,8 +223,9 @@ int runFleetCli(Command& cmd, const core::control::LiveRunOptions& run, const co
                     100 * s.all.accuracy, s.all.latencyMsP95, s.worstDeviceP95Ms, 100 * s.all.deadlineHitRate,
                     100 * s.worstDeviceHitRate, static_cast<long long>(s.all.busy));
         for (size_t i = 0; i < outcome->runs.size(); ++i)
-            std::printf("  device %d: run %lld, %s, exit %d partition %d, p95 %.2f ms, hit rate %.1f%%\n", outcome->devices[i].device,
-                        static_cast<long long>(outcome->runs[i].runId), outcome->devices[i].endReason.c_str(),
+            std::printf("  device %d: run %lld on edge %d, %s, exit %d partition %d, p95 %.2f ms, hit rate %.1f%%\n",
+                        outcome->devices[i].device, static_cast<long long>(outcome->runs[i].runId), outcome->devices[i].edge,
+                        outcome->devices[i].endReason.c_str(),
                         i < outcome->firstPlan.plans.size() ? outcome->firstPlan.plans[i].exit : -1,
                         i < outcome->firstPlan.plans.size() ? outcome->firstPlan.plans[i].partition : -1,
                         s.devices[i].latencyMsP95, 100 * s.devices[i].deadlineHitRate);
@@ -225,7 +241,8 @@ QList<QCommandLineOption> fleetSweepCliOptions() {
          "codec auto).",
          "LIST"},
         {"plannings", "Fleets: any of independent, joint and paced (default independent,joint).", "LIST", "independent,joint"},
-        {"edge-servers", "Fleets: the edge's serving threads to sweep, e.g. 1,2 (default 1).", "LIST", "1"},
+        {"edge-servers", "Fleets: each edge's serving threads to sweep, e.g. 1,2 (default 1).", "LIST", "1"},
+        {"edges", "Fleets: local edge workers to sweep, e.g. 1,2 (default 1; device i on edge i mod N).", "LIST", "1"},
         {"edge-queue", "Fleets: frames that may wait at the edge in total before it answers busy (default 16).", "N", "16"},
     };
 }
@@ -243,6 +260,11 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
     if (!counts) return cmd.fail("--devices must list device counts from 1 to 64, e.g. 1,2,4,8");
     const auto servers = parseList<int>(p.value("edge-servers"), positive);
     if (!servers) return cmd.fail("--edge-servers must list thread counts from 1 to 64, e.g. 1,2");
+    const auto edgeCounts = parseList<int>(p.value("edges"), [&](const QString& t) {
+        const auto v = positive(t);
+        return v && *v <= core::control::kMaxFleetEdges ? v : std::nullopt;
+    });
+    if (!edgeCounts) return cmd.fail("--edges must list edge counts from 1 to 16, e.g. 1,2");
     const auto plannings = planningList(p.value("plannings"));
     if (!plannings) return cmd.fail("--plannings must list independent, joint or paced");
     if (base.run.rateHz <= 0.0 && std::find(plannings->begin(), plannings->end(), "paced") != plannings->end())
@@ -256,14 +278,17 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
     std::signal(SIGINT, onFleetInterrupt);
     std::string csv = core::control::fleetPointCsvHeader();
     QJsonArray rows;
-    const size_t points = bandwidthsBps.size() * deadlinesMs.size() * counts->size() * plannings->size() * servers->size();
+    const size_t points =
+        bandwidthsBps.size() * deadlinesMs.size() * counts->size() * plannings->size() * servers->size() * edgeCounts->size();
     size_t done = 0;
     for (double bps : bandwidthsBps)
         for (double deadline : deadlinesMs)
             for (int n : *counts)
+                for (int edges : *edgeCounts)
                 for (int k : *servers)
                     for (const std::string& planning : *plannings) {
-                        const auto point = core::control::runFleetPoint(base, {n, bps, deadline, planning, k}, &gFleetCancel);
+                        const auto point =
+                            core::control::runFleetPoint(base, {n, bps, deadline, planning, k, edges}, &gFleetCancel);
                         if (!point) {
                             std::signal(SIGINT, SIG_DFL);
                             return cmd.fail(QString::fromStdString(point.error()));
@@ -273,6 +298,7 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
                         rows.append(QJsonObject{{"fleet_id", static_cast<qint64>(point->fleetId)},
                                                 {"devices", n},
                                                 {"planning", QString::fromStdString(planning)},
+                                                {"edges", edges},
                                                 {"edge_servers", k},
                                                 {"bandwidth_bps", bps},
                                                 {"deadline_ms", deadline},
@@ -287,9 +313,9 @@ int runFleetSweep(Command& cmd, core::control::FleetOptions base, const std::vec
                                                 {"edge_ms_profiled", point->edgeMsProfiled}});
                         if (!cmd.json())
                             std::fprintf(stderr,
-                                         "sweep %zu/%zu: %d devices, %s, %d edge servers, %.0f kbps, deadline %.0f ms: fleet "
+                                         "sweep %zu/%zu: %d devices, %s, %d edges of %d servers, %.0f kbps, deadline %.0f ms: fleet "
                                          "%lld, %.1f/s, p95 %.2f ms, hit rate %.3f (worst device %.3f), edge %.0f%% busy\n",
-                                         ++done, points, n, planning.c_str(), k, bps / 1e3, deadline,
+                                         ++done, points, n, planning.c_str(), edges, k, bps / 1e3, deadline,
                                          static_cast<long long>(point->fleetId), s.throughputHz, s.all.latencyMsP95,
                                          s.all.deadlineHitRate, s.worstDeviceHitRate, 100 * s.edgeUtilisation);
                     }

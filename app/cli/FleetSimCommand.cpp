@@ -3,6 +3,7 @@
 #include "app/cli/CliCommon.h"
 
 #include "core/control/FleetMeasure.h"
+#include "core/control/FleetRun.h"
 
 #include <QJsonArray>
 
@@ -22,6 +23,10 @@ int runFleetSim(const QStringList& args) {
         {"fleet", "The fleet to simulate (edgent run --devices prints its id).", "ID"},
         {"devices", "Fleet sizes to simulate (default: its own).", "LIST"},
         {"inputs", "Inputs per device (default: the fleet's count).", "N"},
+        {"edges",
+         "Edges to spread the simulated sizes over (default: the fleet's own), device i on edge i mod N, each its own queue "
+         "of the fleet's servers.",
+         "N"},
         {"seed", "Random seed of the draws (default 1).", "S", "1"},
         {"phases", "Devices' phases in their period: spread (evenly, as a fleet starts them) or random.", "HOW", "spread"},
         {"replan",
@@ -53,7 +58,8 @@ int runFleetSim(const QStringList& args) {
     core::plan::SimOptions o = m->options;
     const auto inputs = cmd.intOption("inputs", o.inputs > 0 ? o.inputs : 200, 1, 10'000'000, &code);
     const auto seed = cmd.intOption("seed", 1, 0, 1'000'000'000, &code);
-    if (!inputs || !seed) return code;
+    const auto edges = cmd.intOption("edges", o.edges, 1, core::control::kMaxFleetEdges, &code);
+    if (!inputs || !seed || !edges) return code;
     o.inputs = *inputs;
     o.seed = static_cast<uint64_t>(*seed);
     if (p.value("phases") != "spread" && p.value("phases") != "random") return cmd.fail("--phases must be spread or random");
@@ -70,13 +76,21 @@ int runFleetSim(const QStringList& args) {
     } else {
         sizes.push_back(own);
     }
-    const auto ownSim = core::plan::simulateFleet(m->devices, o);
+    const auto ownSim = core::plan::simulateFleet(m->devices, o);  // on the edges each device had
+    // Larger sizes: device i computes as measured device i mod M did, on that device's edge, or
+    // on edge i mod --edges.
+    const std::vector<int> ownEdges = o.edgeOf;
+    const bool otherEdges = p.isSet("edges");
+    o.edges = static_cast<int>(*edges);
+    o.edgeOf.clear();
     QJsonObject out;
     out["fleet_id"] = static_cast<qint64>(*fleetId);
     out["planning"] = QString::fromStdString(m->planning);
     out["devices"] = own;
     out["rate_hz"] = o.rateHz;
     out["deadline_ms"] = o.deadlineMs;
+    out["edges"] = m->options.edges;
+    out["simulated_edges"] = o.edges;
     out["measured_p95_ms"] = m->p95Ms;
     out["simulated_p95_ms"] = ownSim.p95Ms;
     out["p95_error"] = m->p95Ms > 0 ? (ownSim.p95Ms - m->p95Ms) / m->p95Ms : 0.0;
@@ -87,8 +101,12 @@ int runFleetSim(const QStringList& args) {
     QJsonArray curve;
     for (int n : sizes) {
         std::vector<core::plan::SimDevice> devices;
-        for (int i = 0; i < n; ++i) devices.push_back(m->devices[static_cast<size_t>(i % own)]);
-        const auto r = core::plan::simulateFleet(devices, o);
+        core::plan::SimOptions at = o;
+        for (int i = 0; i < n; ++i) {
+            devices.push_back(m->devices[static_cast<size_t>(i % own)]);
+            at.edgeOf.push_back(otherEdges ? i % o.edges : ownEdges[static_cast<size_t>(i % own)]);
+        }
+        const auto r = core::plan::simulateFleet(devices, at);
         curve.append(QJsonObject{{"devices", n},
                                  {"p95_ms", r.p95Ms},
                                  {"p50_ms", r.p50Ms},

@@ -23,7 +23,7 @@ int runSweep(const QStringList& args) {
                        "is planned from the stored profile, run, stored as a run, and written as a CSV row. With --devices, every point is "
                        "a fleet of local devices sharing one edge, once per device count, planning and edge server count."),
         QStringLiteral("--db DB --bandwidths B,... --deadlines D,... [--policies P,...] [--codecs C,...] [--count N] "
-                       "[--devices N,... [--plannings independent,joint,paced] [--edge-servers K,...]] --out TABLE.csv"));
+                       "[--devices N,... [--plannings independent,joint,paced] [--edges E,...] [--edge-servers K,...]] --out TABLE.csv"));
     cmd.addOptions({modelCliOption()});
     cmd.addOptions(workerCliOptions());
     cmd.addOptions(fleetSweepCliOptions());
@@ -84,7 +84,7 @@ int runSweep(const QStringList& args) {
         return cmd.fail("joint and paced planning are Edgent's rule: give --plannings independent with --policies " +
                         QString::fromLatin1(plan::policyName(policies[0])));
     if (!fleets)
-        for (const char* fleetOnly : {"plannings", "edge-servers", "edge-queue"})
+        for (const char* fleetOnly : {"plannings", "edges", "edge-servers", "edge-queue"})
             if (p.isSet(fleetOnly)) return cmd.fail(QStringLiteral("--%1 needs --devices").arg(fleetOnly));
     auto power = energy::powerProfile(p.value("power-profile").toStdString());
     if (!power) return cmd.fail(QString::fromStdString(power.error()));

@@ -33,11 +33,16 @@ using namespace edgent::core;
 
 FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath, QWidget* parent)
     : QDialog(parent), model_(std::move(model)), dbPath_(std::move(dbPath)) {
-    setWindowTitle(tr("Fleet of devices sharing one edge"));
+    setWindowTitle(tr("Fleet of devices sharing edges"));
     QSettings s;
     devices_ = named(new QSpinBox(this), "fleetDevices");
     devices_->setRange(1, 16);
     devices_->setValue(s.value("fleet/devices", 4).toInt());
+    edges_ = named(new QSpinBox(this), "fleetEdges");
+    edges_->setRange(1, control::kMaxFleetEdges);
+    edges_->setValue(s.value("fleet/edges", 1).toInt());
+    edges_->setToolTip(tr("Local edge workers to spawn: device i is served by edge i mod N, a device added later by the "
+                          "edge serving the fewest, and each edge's devices are planned against it alone."));
     planning_ = named(new QComboBox(this), "fleetPlanning");
     planning_->addItem(tr("joint (against the edge's capacity)"), QStringLiteral("joint"));
     planning_->addItem(tr("paced (against the queue devices at this rate form)"), QStringLiteral("paced"));
@@ -71,13 +76,14 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     deviceList_->setToolTip(tr("Running device workers to drive, their control endpoints comma-separated (e.g. "
                                "tcp://10.0.0.2:5555,tcp://10.0.0.3:5555); empty: spawn the number above on this host."));
     edge_ = named(new QLineEdit(s.value("fleet/edge").toString(), this), "fleetEdge");
-    edge_->setPlaceholderText(tr("spawn a local edge"));
-    edge_->setToolTip(tr("A running edge worker's control endpoint; needed with a device list."));
+    edge_->setPlaceholderText(tr("spawn local edges"));
+    edge_->setToolTip(tr("Running edge workers' control endpoints, comma-separated; needed with a device list."));
     shapedOutside_ = named(new QCheckBox(tr("links shaped outside (tc): plan at the bandwidth, shape nothing"), this),
                            "fleetShapedOutside");
     shapedOutside_->setChecked(s.value("fleet/shapedOutside", false).toBool());
     auto* form = new QFormLayout;
     form->addRow(tr("Devices"), devices_);
+    form->addRow(tr("Edges"), edges_);
     form->addRow(tr("Planning"), planning_);
     form->addRow(tr("Bandwidth per device"), bandwidth_);
     form->addRow(tr("Deadline"), deadline_);
@@ -116,20 +122,18 @@ FleetDialog::FleetDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
     auto* buttons = new QHBoxLayout;
     for (QPushButton* b : {start_, stop_, add_, remove_, save_, export_, project_}) buttons->addWidget(b);
 
-    table_ = named(new QTableWidget(0, 7, this), "fleetTable");
-    table_->setHorizontalHeaderLabels({tr("device"), tr("run"), tr("state"), tr("plan"), tr("bound ms"), tr("inputs"), tr("end")});
+    table_ = named(new QTableWidget(0, 8, this), "fleetTable");
+    table_->setHorizontalHeaderLabels(
+        {tr("device"), tr("run"), tr("state"), tr("plan"), tr("bound ms"), tr("inputs"), tr("edge"), tr("end")});
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
 
     plot_ = named(new QCustomPlot(this), "fleetPlot");
     plot_->setMinimumHeight(180);
-    plot_->addGraph();
-    plot_->graph(0)->setName(tr("edge queue (frames)"));
-    plot_->graph(0)->setPen(QPen(QColor(200, 60, 40), 2));
-    plot_->addGraph(plot_->xAxis, plot_->yAxis2);
-    plot_->graph(1)->setName(tr("answered per second"));
-    plot_->graph(1)->setPen(QPen(QColor(40, 90, 200), 2));
+    throughput_ = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    throughput_->setName(tr("answered per second, every edge"));
+    throughput_->setPen(QPen(QColor(40, 90, 200), 2));
     plot_->xAxis->setLabel(tr("time (s)"));
     plot_->yAxis->setLabel(tr("edge queue (frames)"));
     plot_->yAxis2->setLabel(tr("frames answered per second"));
@@ -207,6 +211,7 @@ FleetProjectionDialog* FleetDialog::openProjection() {
 void FleetDialog::saveSettings() const {
     QSettings s;
     s.setValue("fleet/devices", devices_->value());
+    s.setValue("fleet/edges", edges_->value());
     s.setValue("fleet/planning", planning_->currentData().toString());
     s.setValue("fleet/bandwidthMbps", bandwidth_->value());
     s.setValue("fleet/deadlineMs", deadline_->value());
@@ -228,9 +233,10 @@ void FleetDialog::start() {
     if (!model_) return fail(tr("no model is loaded"));
     std::vector<std::string> endpoints;
     for (const QString& ep : deviceList_->text().split(',', Qt::SkipEmptyParts)) endpoints.push_back(ep.trimmed().toStdString());
-    const std::string edgeEndpoint = edge_->text().trimmed().toStdString();
-    if (!endpoints.empty() && edgeEndpoint.empty()) return fail(tr("a device list needs the edge's endpoint"));
-    if (endpoints.empty() && !edgeEndpoint.empty()) return fail(tr("a running edge needs running devices: give the device list"));
+    std::vector<std::string> edgeEndpoints;
+    for (const QString& ep : edge_->text().split(',', Qt::SkipEmptyParts)) edgeEndpoints.push_back(ep.trimmed().toStdString());
+    if (!endpoints.empty() && edgeEndpoints.empty()) return fail(tr("a device list needs the edge's endpoint"));
+    if (endpoints.empty() && !edgeEndpoints.empty()) return fail(tr("a running edge needs running devices: give the device list"));
     if (endpoints.empty() && shapedOutside_->isChecked())
         return fail(tr("local devices are shaped by the workbench: links shaped outside need a device list"));
     saveSettings();
@@ -260,7 +266,8 @@ void FleetDialog::start() {
     o.bandwidthsBps.assign(endpoints.empty() ? static_cast<size_t>(devices_->value()) : endpoints.size(),
                            bandwidth_->value() * 1e6);
     o.deviceEndpoints = endpoints;
-    o.edgeEndpoint = edgeEndpoint;
+    o.edgeEndpoints = edgeEndpoints;
+    o.edges = edges_->value();
     o.shapeLinks = !shapedOutside_->isChecked();
     o.model = *model_;
     o.deviceSlowdown = slowdown_->value();
@@ -281,18 +288,19 @@ void FleetDialog::start() {
     obs.onFinished = [self](const control::FleetOutcome&) {
         QMetaObject::invokeMethod(self, [self] { if (self) self->ended(); }, Qt::QueuedConnection);
     };
-    plot_->graph(0)->data()->clear();
-    plot_->graph(1)->data()->clear();
+    throughput_->data()->clear();
+    for (auto& [edge, graph] : queueGraphs_) plot_->removeGraph(graph);
+    queueGraphs_.clear();
+    edgeFrames_.clear();
+    edgeCount_ = edgeEndpoints.empty() ? o.edges : static_cast<int>(edgeEndpoints.size());
     for (auto& [device, graph] : laneGraphs_) plot_->removeGraph(graph);
     laneGraphs_.clear();
     while (lane_->count() > 1) lane_->removeItem(lane_->count() - 1);
     deadlineLine_->point1->setCoords(0, deadlineMs_);
     deadlineLine_->point2->setCoords(1, deadlineMs_);
-    lastT_ = -1.0;
-    lastFramesOut_ = 0;
     table_->setRowCount(0);
     starting_ = true;
-    status_->setText(tr("Starting the edge and %n device(s)…", nullptr, static_cast<int>(o.bandwidthsBps.size())));
+    status_->setText(tr("Starting %1 edge(s) and %n device(s)…", nullptr, static_cast<int>(o.bandwidthsBps.size())).arg(edgeCount_));
     updateButtons();
     if (starter_.joinable()) starter_.join();
     starter_ = std::thread([self, o = std::move(o), obs = std::move(obs)]() mutable {
@@ -341,6 +349,7 @@ void FleetDialog::showDevices(const std::vector<control::FleetDeviceStatus>& dev
                                 QString::fromStdString(plan::describePlan(d.plan)),
                                 QString::number(d.boundMs, 'f', 1),
                                 QString::number(d.samples),
+                                QString::number(d.edge),
                                 QString::fromStdString(d.endReason)};
         for (int c = 0; c < cells.size(); ++c) table_->setItem(static_cast<int>(i), c, new QTableWidgetItem(cells[c]));
     }
@@ -348,15 +357,38 @@ void FleetDialog::showDevices(const std::vector<control::FleetDeviceStatus>& dev
 
 void FleetDialog::addEdgePoint(const store::FleetEdgeRow& row) {
     const double t = row.tMs / 1000.0;
-    plot_->graph(0)->addData(t, static_cast<double>(row.queueLength));
-    if (lastT_ >= 0 && t > lastT_)
-        plot_->graph(1)->addData(t, static_cast<double>(row.framesOut - lastFramesOut_) / (t - lastT_));
-    lastT_ = t;
-    lastFramesOut_ = row.framesOut;
-    plot_->graph(0)->rescaleAxes();
-    plot_->graph(1)->rescaleAxes(true);
+    auto queue = queueGraphs_.find(row.edge);
+    if (queue == queueGraphs_.end()) {
+        static const QColor colours[] = {{200, 60, 40}, {230, 150, 30}, {120, 60, 160}, {40, 150, 120}};
+        QCPGraph* g = plot_->addGraph();
+        g->setName(edgeCount_ > 1 ? tr("edge %1 queue (frames)").arg(row.edge) : tr("edge queue (frames)"));
+        g->setPen(QPen(colours[static_cast<size_t>(row.edge) % std::size(colours)], 2));
+        queue = queueGraphs_.emplace(row.edge, g).first;
+    }
+    queue->second->addData(t, static_cast<double>(row.queueLength));
+    // Every edge's answers per second over its last poll, summed (an edge that died no longer adds).
+    EdgeFrames& f = edgeFrames_[row.edge];
+    if (f.t >= 0 && t > f.t) f.rate = static_cast<double>(row.framesOut - f.framesOut) / (t - f.t);
+    f.t = t;
+    f.framesOut = row.framesOut;
+    double sum = 0.0;
+    bool known = f.rate >= 0;
+    for (const auto& [edge, x] : edgeFrames_)
+        if (t - x.t < 1.0) {
+            sum += std::max(0.0, x.rate);
+            known = known && x.rate >= 0;
+        }
+    if (known) throughput_->addData(t, sum);
+    double queueTop = 2.0;
+    for (auto& [edge, graph] : queueGraphs_) {
+        bool found = false;
+        const QCPRange r = graph->getValueRange(found);
+        if (found) queueTop = std::max(queueTop, r.upper * 1.1);
+        graph->rescaleKeyAxis(edge != queueGraphs_.begin()->first);
+    }
+    throughput_->rescaleAxes(true);
     // Counts from zero: a queue that stays empty would otherwise get a range around 0.
-    plot_->yAxis->setRange(0.0, std::max(2.0, plot_->yAxis->range().upper * 1.1));
+    plot_->yAxis->setRange(0.0, queueTop);
     plot_->yAxis2->setRange(0.0, std::max(1.0, plot_->yAxis2->range().upper * 1.1));
     showLane();  // and replots
     if (fleet_) showDevices(fleet_->devices());
@@ -406,6 +438,11 @@ void FleetDialog::showLane() {
 int FleetDialog::laneInputs(int device) const {
     const auto it = laneGraphs_.find(device);
     return it == laneGraphs_.end() ? -1 : it->second->dataCount();
+}
+
+int FleetDialog::edgeQueuePoints(int edge) const {
+    const auto it = queueGraphs_.find(edge);
+    return it == queueGraphs_.end() ? -1 : it->second->dataCount();
 }
 
 bool FleetDialog::laneVisible(int device) const {

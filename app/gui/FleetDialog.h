@@ -53,6 +53,8 @@ public:
     bool exportSamples(const QString& path);
     // A device's lane: the inputs it holds (-1: no lane yet), and whether it is shown.
     int laneInputs(int device) const;
+    // An edge's queue curve: the polls it holds (-1: no curve for that edge).
+    int edgeQueuePoints(int edge) const;
     bool laneVisible(int device) const;
 
 Q_SIGNALS:
@@ -72,6 +74,7 @@ private:
     std::shared_ptr<const core::ModelBytes> model_;
     QString dbPath_;
     QSpinBox* devices_;
+    QSpinBox* edges_;  // local edges to spawn
     QComboBox* planning_;
     QDoubleSpinBox* bandwidth_;  // Mbit/s, every device
     QDoubleSpinBox* deadline_;   // ms
@@ -79,7 +82,7 @@ private:
     QSpinBox* count_;            // per device; 0: until stopped
     QDoubleSpinBox* slowdown_;
     QLineEdit* deviceList_;   // running device workers' control endpoints; empty: spawn local ones
-    QLineEdit* edge_;         // a running edge's control endpoint; empty: spawn one
+    QLineEdit* edge_;         // running edges' control endpoints; empty: spawn edges_
     QCheckBox* shapedOutside_;  // the devices' links are shaped outside (tc): shape nothing
     QPushButton* start_;
     QPushButton* stop_;
@@ -89,7 +92,9 @@ private:
     QPushButton* project_;
     QPushButton* export_;
     QTableWidget* table_;
-    QCustomPlot* plot_;  // the edge's queue and throughput above, the devices' lanes below
+    QCustomPlot* plot_;  // each edge's queue and the throughput above, the devices' lanes below
+    QCPGraph* throughput_;
+    std::map<int, QCPGraph*> queueGraphs_;  // by edge
     QCPAxisRect* lanes_;
     std::map<int, QCPGraph*> laneGraphs_;  // by device
     QCPItemStraightLine* deadlineLine_;
@@ -98,8 +103,12 @@ private:
     std::unique_ptr<core::control::FleetRun> fleet_;
     bool starting_ = false;
     std::thread starter_;  // FleetRun::start spawns every worker: off the window's thread
-    double lastT_ = -1.0;
-    int64_t lastFramesOut_ = 0;
+    struct EdgeFrames {
+        double t = -1.0, rate = -1.0;  // its last poll (s), and its answers per second since the one before
+        int64_t framesOut = 0;
+    };
+    std::map<int, EdgeFrames> edgeFrames_;  // by edge
+    int edgeCount_ = 1;
     double deadlineMs_ = 0.0;
     qint64 lastFleetId_ = 0;  // the last fleet that ended, for Project…
 };

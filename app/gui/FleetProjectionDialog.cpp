@@ -2,6 +2,7 @@
 #include "app/gui/Named.h"
 
 #include "core/control/FleetMeasure.h"
+#include "core/control/FleetRun.h"
 #include "core/store/RunStore.h"
 
 #include <qcustomplot.h>
@@ -16,6 +17,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
+#include <QSpinBox>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -33,6 +35,11 @@ FleetProjectionDialog::FleetProjectionDialog(std::shared_ptr<const ModelBytes> m
     sizes_ = named(new QLineEdit(s.value("fleetProjection/sizes", "1,2,4,8,16,32,100,300,1000").toString(), this),
                    "projectionSizes");
     sizes_->setToolTip(tr("Fleet sizes to plan and simulate, comma-separated (1 to 2000; edgent fleet-sim goes to 10000)."));
+    edges_ = named(new QSpinBox(this), "projectionEdges");
+    edges_->setRange(0, control::kMaxFleetEdges);
+    edges_->setSpecialValueText(tr("as the fleet ran"));
+    edges_->setValue(s.value("fleetProjection/edges", 0).toInt());
+    edges_->setToolTip(tr("Edges to spread each projected fleet over, device i on edge i mod N (edgent fleet-sim --edges)."));
     joint_ = named(new QCheckBox(tr("joint"), this), "projectionJoint");
     independent_ = named(new QCheckBox(tr("independent"), this), "projectionIndependent");
     paced_ = named(new QCheckBox(tr("paced"), this), "projectionPaced");
@@ -44,6 +51,7 @@ FleetProjectionDialog::FleetProjectionDialog(std::shared_ptr<const ModelBytes> m
     auto* form = new QFormLayout;
     form->addRow(tr("Devices"), sizes_);
     form->addRow(tr("Planning"), plannings);
+    form->addRow(tr("Edges"), edges_);
 
     auto* go = named(new QPushButton(tr("Project"), this), "projectionGo");
     auto* save = named(new QPushButton(tr("Save plot…"), this), "projectionSavePlot");
@@ -108,12 +116,14 @@ bool FleetProjectionDialog::project() {
     s.setValue("fleetProjection/joint", joint_->isChecked());
     s.setValue("fleetProjection/independent", independent_->isChecked());
     s.setValue("fleetProjection/paced", paced_->isChecked());
+    s.setValue("fleetProjection/edges", edges_->value());
     auto db = store::RunStore::open(dbPath_.toStdString(), store::RunStore::Mode::ReadOnly);
     if (!db) return failWith(QString::fromStdString(db.error()));
     auto measured = control::measuredFleet(**db, fleetId_);
     if (!measured) return failWith(QString::fromStdString(measured.error()));
     plan::SimOptions sim = measured->options;
     sim.inputs = 200;
+    if (edges_->value() > 0) sim.edges = edges_->value();
     QGuiApplication::setOverrideCursor(Qt::WaitCursor);  // about 3 s at 2,000 devices, three plannings
     auto projection = control::projectStoredFleet(**db, *measured, *model_, "", plannings, sizes, sim);
     QGuiApplication::restoreOverrideCursor();

@@ -15,6 +15,7 @@ class QCheckBox;
 class QCustomPlot;
 class QLabel;
 class QLineEdit;
+class QSpinBox;
 class QTableWidget;
 
 namespace edgent::gui {
@@ -34,6 +35,7 @@ private:
     QString dbPath_;
     qint64 fleetId_;
     QLineEdit* sizes_;
+    QSpinBox* edges_;  // 0: as the fleet ran
     QCheckBox* joint_;
     QCheckBox* independent_;
     QCheckBox* paced_;

@@ -32,14 +32,24 @@ FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs) {
     }
     f.all = summarize(all, deadlineMs);
     f.throughputHz = spanMs > 0 ? static_cast<double>(answered) / (spanMs / 1000.0) : 0.0;
-    if (outcome.edge.size() >= 2) {
-        const auto& a = outcome.edge.front();
-        const auto& b = outcome.edge.back();
-        const double servers = std::max<qint64>(1, outcome.edgeStats.value("servers").toInteger(1));
-        if (b.tMs > a.tMs) f.edgeUtilisation = (b.serviceMsSum - a.serviceMsSum) / (b.tMs - a.tMs) / servers;
+    // Each edge's utilisation over its polled interval, per server.
+    for (size_t e = 0; e < outcome.edgeStats.size(); ++e) {
+        const store::FleetEdgeRow* first = nullptr;
+        const store::FleetEdgeRow* last = nullptr;
+        for (const auto& row : outcome.edge)
+            if (row.edge == static_cast<int>(e)) {
+                if (!first) first = &row;
+                last = &row;
+            }
+        const QJsonObject& stats = outcome.edgeStats[e];
+        const double servers = std::max<qint64>(1, stats.value("servers").toInteger(1));
+        f.edgeUtilisations.push_back(first && last->tMs > first->tMs
+                                         ? (last->serviceMsSum - first->serviceMsSum) / (last->tMs - first->tMs) / servers
+                                         : 0.0);
+        f.edgeUtilisation += f.edgeUtilisations.back() / static_cast<double>(outcome.edgeStats.size());
+        f.shed += stats.value("shed").toInteger();
+        f.queuePeak = std::max<int64_t>(f.queuePeak, stats.value("queue_peak").toInteger());
     }
-    f.shed = outcome.edgeStats.value("shed").toInteger();
-    f.queuePeak = outcome.edgeStats.value("queue_peak").toInteger();
     return f;
 }
 
@@ -53,6 +63,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
     m.options.deadlineMs = params.value("deadline_ms").toDouble();
     m.options.servers = params.value("edge_servers").toInt(1);
     m.options.capacity = params.value("edge_queue").toInt(16);
+    m.options.edges = std::max(1, params.value("edges").toInt(1));
     m.options.inputs = params.value("count").toInteger(200);
     m.predictor = params.value("predictor").toString().toStdString();
     std::vector<double> bandwidths;
@@ -88,6 +99,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
         }
         if (dev.deviceMs.empty()) continue;
         m.devices.push_back(std::move(dev));
+        m.options.edgeOf.push_back(d.edge);
         m.answered.push_back(std::move(answered));
         outcome.runs.push_back(std::move(out));
     }
@@ -97,7 +109,7 @@ Result<MeasuredFleet> measuredFleet(store::RunStore& db, int64_t fleetId) {
     }
     if (m.devices.empty()) return makeError("fleet " + std::to_string(fleetId) + " has no samples to simulate from");
     for (const auto& e : fleet->edge) outcome.edge.push_back(e);
-    outcome.edgeStats = QJsonObject{{"servers", m.options.servers}};
+    outcome.edgeStats.assign(static_cast<size_t>(m.options.edges), QJsonObject{{"servers", m.options.servers}});
     const FleetSummary s = summarizeFleet(outcome, m.options.deadlineMs);
     m.p95Ms = s.all.latencyMsP95;
     m.hitRate = s.all.deadlineHitRate;

@@ -10,6 +10,12 @@ Status checkFleetOptions(const FleetOptions& o) {
         return makeError("give one bandwidth per device endpoint");
     for (double b : o.bandwidthsBps)
         if (b <= 0.0) return makeError("every device of a fleet needs a positive bandwidth");
+    if (o.edgeEndpoints.empty() && (o.edges < 1 || o.edges > kMaxFleetEdges))
+        return makeError("a fleet spawns 1 to " + std::to_string(kMaxFleetEdges) + " edges, not " + std::to_string(o.edges));
+    for (const auto& e : o.edgeEndpoints)
+        if (e.empty()) return makeError("an edge endpoint is empty");
+    if (!o.edgeEndpoints.empty() && o.deviceEndpoints.empty())
+        return makeError("running edges need running devices: give the device list");
     if (o.planning.goal.deadlineMs <= 0.0) return makeError("a fleet needs a positive deadline");
     if (plan::isAdaptive(o.planning.goal.policy)) return makeError("a fleet plans static policies only");
     if (o.fleetPlanning != "joint" && o.fleetPlanning != "paced" && o.fleetPlanning != "independent")
@@ -51,8 +57,10 @@ Result<FleetPoint> runFleetPoint(const FleetOptions& base, const FleetPointSpec&
     o.planning.goal.deadlineMs = spec.deadlineMs;
     o.fleetPlanning = spec.planning;
     o.edgeServers = spec.servers;
+    o.edges = spec.edges;
     o.run.keepSamples = true;
-    const std::string what = std::to_string(spec.devices) + " devices (" + spec.planning + ")";
+    const std::string what = std::to_string(spec.devices) + " devices (" + spec.planning +
+                             (spec.edges > 1 ? ", " + std::to_string(spec.edges) + " edges)" : ")");
     auto outcome = runFleetToEnd(o, cancel);
     if (!outcome) return makeError(what + ": " + outcome.error());
     if (outcome->status == "interrupted") return makeError(what + ": interrupted");
@@ -86,7 +94,7 @@ Result<FleetPoint> runFleetPoint(const FleetOptions& base, const FleetPointSpec&
 }
 
 std::string fleetPointCsvHeader() {
-    return "fleet_id,devices,planning,edge_servers,bandwidth_bps,deadline_ms,inferences,throughput_hz,accuracy,latency_ms_p50,"
+    return "fleet_id,devices,planning,edges,edge_servers,bandwidth_bps,deadline_ms,inferences,throughput_hz,accuracy,latency_ms_p50,"
            "latency_ms_p95,worst_device_p95_ms,deadline_hit_rate,worst_device_hit_rate,busy,queue_ms_mean,edge_utilisation,"
            "edge_ms_measured,edge_ms_profiled,offloading,replans,wall_s\n";
 }
@@ -95,8 +103,8 @@ std::string fleetPointCsvRow(const FleetPoint& p) {
     const FleetSummary& s = p.summary;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "%lld,%d,%s,%d,%.0f,%.3f,%lld,%.3f,%.4f,%.3f,%.3f,%.3f,%.4f,%.4f,%lld,%.3f,%.4f,%.3f,%.3f,%d,%lld,%.1f\n",
-                  static_cast<long long>(p.fleetId), p.spec.devices, p.spec.planning.c_str(), p.spec.servers,
+                  "%lld,%d,%s,%d,%d,%.0f,%.3f,%lld,%.3f,%.4f,%.3f,%.3f,%.3f,%.4f,%.4f,%lld,%.3f,%.4f,%.3f,%.3f,%d,%lld,%.1f\n",
+                  static_cast<long long>(p.fleetId), p.spec.devices, p.spec.planning.c_str(), p.spec.edges, p.spec.servers,
                   p.spec.bandwidthBps, p.spec.deadlineMs, static_cast<long long>(s.all.inferences), s.throughputHz,
                   s.all.accuracy, s.all.latencyMsP50, s.all.latencyMsP95, s.worstDeviceP95Ms, s.all.deadlineHitRate,
                   s.worstDeviceHitRate, static_cast<long long>(s.all.busy), s.all.queueMsMean, s.edgeUtilisation,

@@ -1,6 +1,6 @@
 #pragma once
 // One point of a fleet sweep (`edgent sweep --devices`): N devices at one bandwidth and
-// deadline, planned jointly or independently, sharing an edge with k servers; run to its end
+// deadline, planned jointly or independently, sharing e edges with k servers each; run to its end
 // on real workers (core/control/FleetRun.h), stored as a fleet, and summarised as one CSV row.
 // The one engine behind the sweep's fleet rows and bench/fleet.sh. Torch-free.
 
@@ -23,7 +23,8 @@ struct FleetPointSpec {
     double bandwidthBps = 0.0;  // every device's uplink
     double deadlineMs = 0.0;
     std::string planning = "joint";  // joint, paced or independent (FleetOptions::fleetPlanning)
-    int servers = 1;  // the edge's serving threads
+    int servers = 1;  // each edge's serving threads
+    int edges = 1;    // spawned edges, device i on edge i mod edges
 };
 
 struct FleetPoint {

@@ -1,5 +1,7 @@
 #include "core/control/FleetRun.h"
 
+#include "core/control/FleetEdges.h"
+
 #include <QJsonDocument>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 
 namespace edgent::core::control {
 
-using net::Command;
 using net::Role;
 using Clock = std::chrono::steady_clock;
 
@@ -22,6 +23,7 @@ struct Member {
     int device = 0;
     double bps = 0.0;
     std::string endpoint;  // a remote device's control endpoint; empty: local
+    int edge = 0;          // the edge that serves it
     std::optional<plan::BandwidthTrace> trace;  // its shaper follows it
     std::unique_ptr<WorkerLink> link;
     std::unique_ptr<LiveRun> run;
@@ -52,10 +54,7 @@ struct FleetRun::Impl {
     const Clock::time_point t0 = Clock::now();
     int64_t fleetId = 0;
     std::unique_ptr<store::RunStore> db;  // start(), then the fleet thread only
-    SpawnedWorker edgeProcess;
-    std::unique_ptr<Controller> edge;
-    std::string edgeControl;
-    std::string edgeFailure;
+    std::vector<std::unique_ptr<FleetEdge>> edges;  // by number; the fleet thread's (start()'s before)
 
     mutable std::mutex mutex;
     std::condition_variable wake;
@@ -76,8 +75,8 @@ struct FleetRun::Impl {
         WorkerLinkOptions w;
         w.local = m.endpoint.empty();
         w.deviceEndpoint = m.endpoint;
-        w.edgeEndpoint = edgeControl;
-        w.sharedEdgeEndpoint = edgeControl;
+        w.edgeEndpoint = edges[static_cast<size_t>(m.edge)]->control();
+        w.sharedEdgeEndpoint = w.edgeEndpoint;
         w.curveKeysDir = o.curveKeysDir;
         w.deviceThreads = o.deviceThreads;
         w.deviceSlowdown = o.deviceSlowdown;
@@ -89,12 +88,14 @@ struct FleetRun::Impl {
         m.row.device = m.device;
         m.row.endpoint = m.endpoint.empty() ? m.link->controller().info(Role::Device).endpoint : m.endpoint;
         m.row.bandwidthBps = m.bps;
+        m.row.edge = m.edge;
         return Status::success();
     }
 
     // The plans of every member still running, by the fleet's planning. Caller holds the mutex.
     plan::FleetPlan planLocked(const std::vector<Member*>& active) const {
         std::vector<plan::FleetDevice> devices;
+        std::vector<int> edgeOf;
         // A device not yet measured is taken to compute as the fleet's measured devices do (their
         // median scale): else each re-plan would hand the device-side plans to the devices not
         // yet measured, one after another, as their scales are learned in turn.
@@ -102,8 +103,18 @@ struct FleetRun::Impl {
         for (const Member* m : active)
             devices.push_back({m->bps, o.planning.goal.deadlineMs, m->measured ? m->scale : prior,
                                o.fleetPlanning == "paced" ? o.run.rateHz : 0.0});
-        return o.fleetPlanning == "independent" ? plan::planIndependently(o.planning.context, o.planning.goal, devices, o.edgeServers)
-                                                : plan::planJointly(o.planning.context, o.planning.goal, devices, o.edgeServers);
+        for (const Member* m : active) edgeOf.push_back(m->edge);
+        return plan::planOverEdges(o.planning.context, o.planning.goal, devices, edgeOf, o.edgeServers, o.fleetPlanning);
+    }
+
+    // The living edge serving the fewest running devices (the lowest number among equals); -1: none lives.
+    int leastLoadedEdgeLocked() {
+        std::vector<int> load(edges.size(), 0);
+        for (Member* m : activeLocked(true)) ++load[static_cast<size_t>(m->edge)];
+        int best = -1;
+        for (size_t e = 0; e < edges.size(); ++e)
+            if (edges[e]->failure().empty() && (best < 0 || load[e] < load[static_cast<size_t>(best)])) best = static_cast<int>(e);
+        return best;
     }
 
     double priorScaleLocked() const {
@@ -201,6 +212,7 @@ struct FleetRun::Impl {
             s.state = !m->run ? "starting" : (m->recorded || m->run->ended()) ? "ended" : "running";
             s.endReason = m->row.endReason;
             s.samples = m->run ? m->run->samples() : 0;
+            s.edge = m->edge;
             s.bandwidthBps = m->bps;
             s.plan = m->plan;
             s.boundMs = m->boundMs;
@@ -219,34 +231,21 @@ struct FleetRun::Impl {
         observer.onDevices(s);
     }
 
-    void pollEdge() {
-        if (!edgeFailure.empty()) return;
-        if (!edgeProcess.controlEndpoint.empty() && !edgeProcess.process.running())
-            edgeFailure = "edge worker (pid " + std::to_string(edgeProcess.process.pid()) + ") " +
-                          edgeProcess.process.exitDescription();
-        else if (!edge->info(Role::Edge).alive)
-            edgeFailure = "edge worker: " + edge->info(Role::Edge).deathReason;
-        if (!edgeFailure.empty()) {
-            // Every device hears it now, not after its own timeout: each run ends, keeping its samples.
-            std::lock_guard lock(mutex);
-            for (auto& m : members)
-                if (m->link) m->link->controller().markDead(Role::Edge, edgeFailure);
-            return;
+    void pollEdges() {
+        for (auto& e : edges) {
+            if (e->noticeDeath()) {
+                // Its devices hear it now, not after their own timeout: each run ends, keeping its samples.
+                std::lock_guard lock(mutex);
+                for (auto& m : members)
+                    if (m->link && m->edge == e->index()) m->link->controller().markDead(Role::Edge, e->failure());
+                continue;
+            }
+            auto row = e->poll(nowMs());
+            if (!row) continue;
+            (void)db->addFleetEdge(fleetId, *row);
+            outcome.edge.push_back(*row);
+            if (observer.onEdge) observer.onEdge(*row);
         }
-        auto stats = edge->call(Role::Edge, Command::Stats, {}, 2000);
-        if (!stats) return;
-        const QJsonObject s = stats->value("stats").toObject();
-        store::FleetEdgeRow row;
-        row.tMs = nowMs();
-        row.queueLength = s.value("queue_length").toInteger();
-        row.queuePeak = s.value("queue_peak").toInteger();
-        row.framesOut = s.value("frames_out").toInteger();
-        row.shed = s.value("shed").toInteger();
-        row.serviceMsSum = s.value("service_ms_sum").toDouble();
-        outcome.edgeStats = s;
-        (void)db->addFleetEdge(fleetId, row);
-        outcome.edge.push_back(row);
-        if (observer.onEdge) observer.onEdge(row);
     }
 
     Clock::time_point nextRescale = Clock::now() + std::chrono::milliseconds(500);
@@ -284,11 +283,13 @@ void FleetRun::Impl::main() {
         bool changed = false;
         std::string why;
         for (double bps : adds) {
-            if (stopping || !edgeFailure.empty()) break;
+            if (stopping) break;
             auto m = std::make_unique<Member>();
             m->bps = bps;
             {
                 std::lock_guard lock(mutex);
+                m->edge = leastLoadedEdgeLocked();
+                if (m->edge < 0) break;  // every edge died: nothing to join
                 m->device = static_cast<int>(members.size());
                 members.push_back(std::move(m));
             }
@@ -340,7 +341,7 @@ void FleetRun::Impl::main() {
             for (auto [d, bps] : bandwidths) adopt(d, bps, true);
             for (auto [d, bps] : steps) adopt(d, bps, false);
         }
-        pollEdge();
+        pollEdges();
         // Devices whose run ended: their leave goes into the store, and the others re-plan.
         bool allEnded = true;
         {
@@ -402,15 +403,24 @@ void FleetRun::Impl::finish() {
         outcome.devices.push_back(m->row);
         outcome.deviceScales.push_back(m->scale);
     }
-    if (edgeFailure.empty() && edge->info(Role::Edge).alive)
-        if (auto s = edge->call(Role::Edge, Command::Stats, {}, 2000)) outcome.edgeStats = s->value("stats").toObject();
+    for (auto& m : members)
+        if (m->link) m->link->shutdown();
+    for (auto& e : edges) {
+        (void)e->noticeDeath();
+        e->finish();
+        outcome.edgeStats.push_back(e->stats());
+        if (!e->failure().empty()) outcome.edgeFailures.push_back(e->failure());
+    }
     {
         std::lock_guard lock(mutex);
         outcome.status = stopRequested ? stopStatus : "finished";
     }
-    if (!edgeFailure.empty()) {
+    if (!outcome.edgeFailures.empty() && outcome.edgeFailures.size() == edges.size()) {
         outcome.status = "failed";
-        outcome.error = edgeFailure;
+        outcome.error = outcome.edgeFailures.front();
+    } else if (!outcome.edgeFailures.empty()) {
+        outcome.error = std::to_string(outcome.edgeFailures.size()) + " of " + std::to_string(edges.size()) +
+                        " edges died, their devices' runs ended; the first: " + outcome.edgeFailures.front();
     } else if (!failures.empty() && failures.size() == outcome.runs.size()) {
         outcome.status = "failed";
         outcome.error = failures.front();
@@ -421,12 +431,6 @@ void FleetRun::Impl::finish() {
     (void)db->finishFleet(fleetId, outcome.status, outcome.error);
     outcome.fleetId = fleetId;
     outcome.wallSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    for (auto& m : members)
-        if (m->link) m->link->shutdown();
-    if (!edgeProcess.controlEndpoint.empty()) {
-        if (edge->info(Role::Edge).alive) (void)edge->call(Role::Edge, Command::Shutdown, {}, 2000);
-        edgeProcess.process.stop(3000);
-    }
     {
         std::lock_guard lock(mutex);
         ended = true;
@@ -449,21 +453,13 @@ Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObs
     f.o = std::move(options);
     f.observer = std::move(observer);
 
-    // The shared edge: spawned, or reached; the model goes on it once.
-    Controller::Options co;
-    co.curveKeysDir = f.o.curveKeysDir;
-    f.edge = std::make_unique<Controller>(co);
-    f.edgeControl = f.o.edgeEndpoint;
-    if (f.edgeControl.empty()) {
-        const std::vector<std::string> args{"--queue", std::to_string(f.o.edgeQueue), "--queue-per-device",
-                                            std::to_string(f.o.edgeQueuePerDevice), "--servers", std::to_string(f.o.edgeServers)};
-        if (auto s = spawnWorker(f.edgeProcess, Role::Edge, f.o.edgeThreads, f.o.curveKeysDir, f.o.timeoutMs, 1.0, args); !s)
-            return makeError(s.error());
-        f.edgeControl = f.edgeProcess.controlEndpoint;
+    // The edges: spawned, or reached; the model goes on each once.
+    const int edgeCount = f.o.edgeEndpoints.empty() ? f.o.edges : static_cast<int>(f.o.edgeEndpoints.size());
+    for (int e = 0; e < edgeCount; ++e) {
+        auto edge = FleetEdge::start(e, f.o.edgeEndpoints.empty() ? std::string() : f.o.edgeEndpoints[static_cast<size_t>(e)], f.o);
+        if (!edge) return makeError(edge.error());
+        f.edges.push_back(std::move(*edge));
     }
-    if (auto s = f.edge->connect(Role::Edge, f.edgeControl, f.o.timeoutMs); !s) return makeError(s.error());
-    if (auto r = f.edge->call(Role::Edge, Command::LoadModel, {}, 30000, {f.o.model.specText, f.o.model.weights}); !r)
-        return makeError("edge: " + r.error());
 
     auto db = store::RunStore::open(f.o.run.dbPath);
     if (!db) return makeError(db.error());
@@ -473,6 +469,7 @@ Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObs
                        {"device_slowdown", f.o.deviceSlowdown},
                        {"slowdown_wait", QString::fromStdString(f.o.slowdownWait)},
                        {"edge_servers", f.o.edgeServers},
+                       {"edges", edgeCount},
                        {"shaped", f.o.shapeLinks},
                        {"edge_queue", f.o.edgeQueue},
                        {"edge_queue_per_device", f.o.edgeQueuePerDevice},
@@ -487,6 +484,7 @@ Result<std::unique_ptr<FleetRun>> FleetRun::start(FleetOptions options, FleetObs
     for (size_t i = 0; i < f.o.bandwidthsBps.size(); ++i) {
         auto m = std::make_unique<Member>();
         m->device = static_cast<int>(i);
+        m->edge = static_cast<int>(i % static_cast<size_t>(edgeCount));
         m->bps = f.o.bandwidthsBps[i];
         if (i < f.o.traces.size() && f.o.traces[i] && !f.o.traces[i]->points.empty()) {
             m->trace = f.o.traces[i];
@@ -581,8 +579,12 @@ long FleetRun::devicePid(int device) const {
     return m->link ? m->link->localPid(Role::Device) : 0;
 }
 
-long FleetRun::edgePid() const {
-    return impl_->edgeProcess.controlEndpoint.empty() ? 0 : static_cast<long>(impl_->edgeProcess.process.pid());
+long FleetRun::edgePid(int edge) const {
+    // The edges are fixed once start() returns; each one's process stays until the fleet is destroyed.
+    if (edge < 0 || edge >= static_cast<int>(impl_->edges.size())) return 0;
+    return impl_->edges[static_cast<size_t>(edge)]->pid();
 }
+
+int FleetRun::edges() const { return static_cast<int>(impl_->edges.size()); }
 
 }  // namespace edgent::core::control

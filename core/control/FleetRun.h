@@ -1,16 +1,18 @@
 #pragma once
-// Many devices sharing one edge: one fleet run drives N device workers and one edge worker,
-// each device through its own LiveRun (the one engine of a run: its record, samples, events,
-// live changes), all planned together.
+// Many devices sharing edges: one fleet run drives N device workers and one or more edge
+// workers, each device through its own LiveRun (the one engine of a run: its record, samples,
+// events, live changes), all planned together.
 //
-//   - The edge is spawned locally (with --queue, --queue-per-device and --servers) or reached
-//     at a running edge's control endpoint; the model is loaded on it once.
+//   - Each edge is spawned locally (with --queue, --queue-per-device and --servers) or reached
+//     at a running edge's control endpoint (core/control/FleetEdges.h); the model is loaded on
+//     it once. Device i starts on edge i mod K; a device that joins goes to the edge serving
+//     the fewest running devices. Each edge's devices are planned against that edge alone.
 //   - Devices are local processes (each with its own shaped uplink, its bandwidth, and the
 //     emulated slowdown), or running device workers at their control endpoints. A device's
 //     bandwidth is fixed, changed live (setBandwidth), or follows its own trace.
 //   - Planning: "joint" (core/plan/Fleet.h: every device's bound under the others' edge time),
 //     "paced" (joint, checked against the simulated queue of devices at the run's rate) or
-//     "independent" (Edgent per device, the baseline). The fleet re-plans whenever a device
+//     "independent" (Edgent per device, the baseline), per edge. The fleet re-plans whenever a device
 //     joins, leaves (its run ends, its worker dies) or changes bandwidth, and when a device's
 //     measured compute (the 90th percentile of its newest samples against the profile, from its
 //     8th sample on, checked twice a second) drifts
@@ -18,9 +20,11 @@
 //     with the measured devices' median scale); each member adopts its new plan live.
 //   - The store: every device's run is an ordinary run (one per device, its samples carrying
 //     the device number); `fleets` and `fleet_devices` tie them together with each device's
-//     join, leave and end; `fleet_edge` polls the edge's queue and service.
+//     join, leave, end and edge; `fleet_edge` polls each edge's queue and service.
 //   - A device that dies ends its own run (failed, with the reason and time) and the others go
-//     on; an edge that dies ends every run, each keeping every sample it acknowledged.
+//     on; an edge that dies ends the runs of the devices it served, each keeping every sample
+//     it acknowledged, and the other edges' devices go on (re-planned). Devices are not moved
+//     to another edge.
 //
 // Threads: start() spawns and connects the workers on the caller's thread (every wait
 // bounded), then a fleet thread polls the edge, notices ends and applies requests. Public
@@ -57,16 +61,19 @@ struct FleetOptions {
     std::vector<std::optional<plan::BandwidthTrace>> traces;
     ModelBytes model;
     // The workers.
-    std::string edgeEndpoint;                  // a running edge; empty: spawn one on loopback
+    std::vector<std::string> edgeEndpoints;    // running edges' control endpoints; empty: spawn `edges` on loopback
+    int edges = 1;
     std::vector<std::string> deviceEndpoints;  // running devices, one per bandwidth; empty: spawn local ones
     std::string curveKeysDir;
     int deviceThreads = 1, edgeThreads = 1;
-    int edgeServers = 1, edgeQueue = 16, edgeQueuePerDevice = 2;  // a spawned edge's (edgent-worker --servers ...)
+    int edgeServers = 1, edgeQueue = 16, edgeQueuePerDevice = 2;  // each spawned edge's (edgent-worker --servers ...)
     double deviceSlowdown = 1.0;
     std::string slowdownWait = "sleep";  // emulated devices sleep: spinning, N devices would compete for the host's cores
     int timeoutMs = 15000;
     int edgePollMs = 250;
 };
+
+inline constexpr int kMaxFleetEdges = 16;
 
 // Why a fleet cannot start with these options (FleetRun::start checks them first), as one line.
 Status checkFleetOptions(const FleetOptions& options);
@@ -77,6 +84,7 @@ struct FleetDeviceStatus {
     std::string state;  // starting, running, ended
     std::string endReason;
     int64_t samples = 0;
+    int edge = 0;  // the edge that serves it
     double bandwidthBps = 0.0;
     plan::PlanResult plan;
     double boundMs = 0.0;  // the planner's worst-case latency for it
@@ -92,7 +100,8 @@ struct FleetOutcome {
     std::vector<double> deviceScales;  // each device's compute scale at the end
     std::vector<store::FleetEdgeRow> edge;
     plan::FleetPlan firstPlan;
-    QJsonObject edgeStats;  // the edge's counters at the end
+    std::vector<QJsonObject> edgeStats;  // each edge's counters at the end, by edge
+    std::vector<std::string> edgeFailures;  // the edges that died, why
     int64_t replans = 0;
     double wallSeconds = 0.0;
 };
@@ -125,7 +134,8 @@ public:
     std::vector<FleetDeviceStatus> devices() const;
     // Local device worker processes (0 when remote or gone), for tests that kill them.
     long devicePid(int device) const;
-    long edgePid() const;
+    long edgePid(int edge = 0) const;
+    int edges() const;
 
 private:
     struct Impl;
@@ -134,13 +144,14 @@ private:
 };
 
 // A fleet's figures: each device's and all samples', the answered inputs per second over the
-// whole fleet, and the edge's utilisation (its service time over the polled interval).
+// whole fleet, and each edge's utilisation (its service time over its polled interval, per server).
 struct FleetSummary {
     std::vector<RunSummary> devices;  // as outcome.runs
     RunSummary all;
     double throughputHz = 0.0;
-    double edgeUtilisation = 0.0;
-    int64_t shed = 0, queuePeak = 0;
+    double edgeUtilisation = 0.0;  // the mean over the edges
+    std::vector<double> edgeUtilisations;  // by edge
+    int64_t shed = 0, queuePeak = 0;  // shed over every edge; the longest queue any edge held
     double worstDeviceP95Ms = 0.0, worstDeviceHitRate = 1.0;
 };
 FleetSummary summarizeFleet(const FleetOutcome& outcome, double deadlineMs);

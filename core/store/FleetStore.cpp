@@ -1,4 +1,4 @@
-// The run store's fleets: one run per device, tied together (docs/schema.md, schemas 9 and 10).
+// The run store's fleets: one run per device, tied together (docs/schema.md, schemas 9 to 11).
 #include "core/store/RunStore.h"
 #include "core/store/Sql.h"
 
@@ -19,23 +19,24 @@ Result<int64_t> RunStore::beginFleet(const std::string& experiment, const std::s
 Status RunStore::saveFleetDevice(int64_t fleetId, const FleetDeviceRow& r) {
     Stmt s(db_,
            "INSERT OR REPLACE INTO fleet_devices(fleet_id, device, run_id, endpoint, bandwidth_bps, joined_ms, left_ms, "
-           "end_reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+           "end_reason, edge) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     s.bind(1, fleetId).bind(2, r.device);
     if (r.runId > 0)
         s.bind(3, r.runId);
     else
         s.bindNull(3);
     s.bindTextOrNull(4, r.endpoint).bind(5, r.bandwidthBps).bind(6, r.joinedMs).bind(7, r.leftMs).bindTextOrNull(8, r.endReason);
+    s.bind(9, r.edge);
     if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return Status::success();
 }
 
 Status RunStore::addFleetEdge(int64_t fleetId, const FleetEdgeRow& r) {
     Stmt s(db_,
-           "INSERT OR REPLACE INTO fleet_edge(fleet_id, t_ms, queue_length, queue_peak, frames_out, shed, service_ms_sum) "
-           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+           "INSERT OR REPLACE INTO fleet_edge(fleet_id, t_ms, queue_length, queue_peak, frames_out, shed, service_ms_sum, "
+           "edge) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     s.bind(1, fleetId).bind(2, r.tMs).bind(3, r.queueLength).bind(4, r.queuePeak).bind(5, r.framesOut).bind(6, r.shed);
-    s.bind(7, r.serviceMsSum);
+    s.bind(7, r.serviceMsSum).bind(8, r.edge);
     if (s.step() != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     return Status::success();
 }
@@ -74,7 +75,7 @@ Result<FleetInfo> RunStore::fleet(int64_t fleetId) {
     }
     {
         Stmt s(db_,
-               "SELECT device, run_id, endpoint, bandwidth_bps, joined_ms, left_ms, end_reason FROM fleet_devices WHERE "
+               "SELECT device, run_id, endpoint, bandwidth_bps, joined_ms, left_ms, end_reason, edge FROM fleet_devices WHERE "
                "fleet_id=?1 ORDER BY device");
         s.bind(1, fleetId);
         int rc;
@@ -87,18 +88,19 @@ Result<FleetInfo> RunStore::fleet(int64_t fleetId) {
             r.joinedMs = s.f64(4);
             r.leftMs = s.f64(5);
             r.endReason = s.text(6);
+            r.edge = static_cast<int>(s.i64(7));
             f.devices.push_back(r);
         }
         if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     }
     {
         Stmt s(db_,
-               "SELECT t_ms, queue_length, queue_peak, frames_out, shed, service_ms_sum FROM fleet_edge WHERE fleet_id=?1 "
-               "ORDER BY t_ms");
+               "SELECT edge, t_ms, queue_length, queue_peak, frames_out, shed, service_ms_sum FROM fleet_edge WHERE "
+               "fleet_id=?1 ORDER BY t_ms, edge");
         s.bind(1, fleetId);
         int rc;
         while ((rc = s.step()) == SQLITE_ROW)
-            f.edge.push_back({s.f64(0), s.i64(1), s.i64(2), s.i64(3), s.i64(4), s.f64(5)});
+            f.edge.push_back({static_cast<int>(s.i64(0)), s.f64(1), s.i64(2), s.i64(3), s.i64(4), s.i64(5), s.f64(6)});
         if (rc != SQLITE_DONE) return makeError("database " + path_ + ": " + s.error());
     }
     return f;

@@ -33,7 +33,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 struct SampleRow {
     net::Sample sample;
@@ -61,9 +61,11 @@ struct FleetDeviceRow {
     double joinedMs = 0.0;  // the fleet's clock
     double leftMs = NAN;    // NaN while it runs
     std::string endReason;
+    int edge = 0;  // the edge that serves it (schema 11; 0 before)
 };
 
 struct FleetEdgeRow {
+    int edge = 0;  // which of the fleet's edges (schema 11)
     double tMs = 0.0;
     int64_t queueLength = 0, queuePeak = 0, framesOut = 0, shed = 0;
     double serviceMsSum = 0.0;

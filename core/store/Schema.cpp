@@ -173,6 +173,21 @@ CREATE TABLE fleet_edge(
 ALTER TABLE fleets ADD COLUMN host TEXT;
 ALTER TABLE fleets ADD COLUMN pid INTEGER;
 )sql",
+    // 10 -> 11: a fleet may share several edges. Each device records the edge that serves it,
+    // and `fleet_edge` is keyed by edge as well (fleets before this had one, edge 0).
+    R"sql(
+ALTER TABLE fleet_devices ADD COLUMN edge INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE fleet_edge_new(
+  fleet_id INTEGER NOT NULL REFERENCES fleets(id) ON DELETE CASCADE,
+  edge INTEGER NOT NULL DEFAULT 0,
+  t_ms REAL NOT NULL, queue_length INTEGER NOT NULL, queue_peak INTEGER NOT NULL,
+  frames_out INTEGER NOT NULL, shed INTEGER NOT NULL, service_ms_sum REAL NOT NULL,
+  PRIMARY KEY(fleet_id, edge, t_ms)) WITHOUT ROWID;
+INSERT INTO fleet_edge_new(fleet_id, edge, t_ms, queue_length, queue_peak, frames_out, shed, service_ms_sum)
+  SELECT fleet_id, 0, t_ms, queue_length, queue_peak, frames_out, shed, service_ms_sum FROM fleet_edge;
+DROP TABLE fleet_edge;
+ALTER TABLE fleet_edge_new RENAME TO fleet_edge;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
