@@ -3,12 +3,17 @@
 // widths, and one clear line for bad input. Short runs: bench/adapt.sh measures the gains.
 #include "core/util/Torch.h"
 
+#include "RunTestUtil.h"
 #include "TestUtil.h"
 
 #include "core/data/Shift.h"
 #include "core/model/ModelIO.h"
 #include "core/train/Adapt.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace edgent::core;
@@ -69,13 +74,13 @@ private Q_SLOTS:
         for (const auto& [change, message] : cases) {
             AdaptOptions x = o;
             change(x);
-            const Status s = checkAdaptOptions(*net, x);
+            const Status s = checkAdaptOptions(net->spec(), x);
             QVERIFY(!s.ok());
             QVERIFY2(s.error().find(message) != std::string::npos, s.error().c_str());
             QVERIFY(s.error().find('\n') == std::string::npos);
         }
-        QVERIFY(checkAdaptOptions(*net, o).ok());
-        QCOMPARE(defaultAdaptPartition(*net), 8);  // conv1..pool2, exits 0 and 1 on the device
+        QVERIFY(checkAdaptOptions(net->spec(), o).ok());
+        QCOMPARE(defaultAdaptPartition(net->spec()), 8);  // conv1..pool2, exits 0 and 1 on the device
     }
 
     // Each mode on the same short stream: the bytes each holds, and RCT's integers.
@@ -85,8 +90,8 @@ private Q_SLOTS:
             auto net = model();
             AdaptOptions o;
             o.mode = mode;
-            o.steps = 40;
-            o.evalEvery = 20;
+            o.steps = 20;
+            o.evalEvery = 10;
             o.trainFirst = 55000;
             o.trainCount = 2000;
             o.evalFirst = 57000;
@@ -97,10 +102,10 @@ private Q_SLOTS:
                   mode.c_str(), r->shiftedBefore, r->shiftedAfter, r->cleanBefore, r->cleanAfter,
                   static_cast<long long>(r->paramBytesHeld), static_cast<long long>(r->paramBytesPeak), r->gemmEnergyMj,
                   r->steps.back().bits.empty() ? "-" : std::to_string(r->steps.back().bits.front()).c_str(), r->seconds);
-            QCOMPARE(r->steps.size(), size_t(40));
+            QCOMPARE(r->steps.size(), size_t(20));
             QCOMPARE(r->deviceExits, (std::vector<int>{0, 1}));
             QVERIFY(r->shiftedBefore < r->cleanBefore - 0.1);  // the shift hurts
-            QVERIFY(!std::isnan(r->steps[19].evalAccuracy) && std::isnan(r->steps[18].evalAccuracy));
+            QVERIFY(!std::isnan(r->steps[9].evalAccuracy) && std::isnan(r->steps[8].evalAccuracy));
             reports[mode] = *r;
         }
         int64_t params = 0;
@@ -112,6 +117,51 @@ private Q_SLOTS:
         QVERIFY(reports["rct"].paramBytesPeak > reports["rct"].paramBytesHeld);  // the forward pass's float copies
         QVERIFY(reports["rct"].gemmEnergyMj < reports["qat"].gemmEnergyMj && reports["qat"].gemmEnergyMj < reports["fp32"].gemmEnergyMj);
         QCOMPARE(reports["rct"].steps.front().bits.size(), size_t(4));  // conv1, conv2 and the two exits' linear layers
+    }
+
+    // `edgent adapt` on a spawned device worker: the adaptation and its steps in the store,
+    // the adapted model saved, then run as co-inference on the shifted test stream; bad input
+    // gets one line before any worker starts.
+    void adaptsOnTheDeviceWorkerAndTheSavedModelRuns() {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.sqlite"), saved = dir.filePath("adapted.json");
+        auto r = edgent::test::runCli({"adapt", "--db", db, "--local", "--modes", "rct", "--steps", "12", "--batch", "16",
+                                       "--train-images", "200", "--eval-images", "200", "--save", saved, "--json"},
+                                      120000);
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject a = QJsonDocument::fromJson(r.out).object()["adaptations"].toArray().at(0).toObject();
+        QCOMPARE(a["mode"].toString(), QStringLiteral("rct"));
+        QCOMPARE(a["status"].toString(), QStringLiteral("finished"));
+        QVERIFY(a["param_bytes_held"].toInteger() > 0 && a["param_bytes_peak"].toInteger() > a["param_bytes_held"].toInteger());
+        QCOMPARE(a["final_bits"].toArray().size(), 4);
+        const std::string id = QString::number(a["adaptation_id"].toInteger()).toStdString();
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM adaptation_steps WHERE adaptation_id=" + id), 12.0);
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM adaptation_layers WHERE quantised=1 AND adaptation_id=" + id),
+                 4.0);
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM adaptations WHERE status='finished' AND id=" + id), 1.0);
+        // The saved model loads, and its device slice differs from the shipped one's.
+        auto adapted = loadModel(saved.toStdString());
+        QVERIFY2(adapted.ok(), adapted.ok() ? "" : adapted.error().c_str());
+        QVERIFY(!torch::equal((*adapted)->layer(1, 0).module()->parameters()[0], model()->layer(1, 0).module()->parameters()[0]));
+        // Co-inference with it on the shifted test stream: exit 1, the device running 4 layers.
+        r = edgent::test::runCli({"run", "--db", db, "--model", saved, "--local", "--exit", "1", "--partition", "4", "--count", "20",
+                                  "--shift", "default", "--json"},
+                                 120000);
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(QJsonDocument::fromJson(r.out).object()["inferences"].toInt(), 20);
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM run_params WHERE key='shift' AND value LIKE 'rotation=%'"),
+                 1.0);
+        const std::pair<QStringList, const char*> bad[] = {
+            {{"--modes", "int4"}, "unknown mode 'int4'"},
+            {{"--bits", "17"}, "outside 2–16"},
+            {{"--layers", "0:12"}, "outside the device's slice [0, 8)"},
+            {{"--shift", "blur=3"}, "unknown shift 'blur'"},
+            {{"--modes", "fp32,rct", "--save", saved}, "give one mode"},
+        };
+        for (const auto& [args, fragment] : bad) {
+            r = edgent::test::runCli(QStringList{"adapt", "--db", db, "--local"} + args, 60000);
+            QVERIFY2(r.code != 0 && r.err.count('\n') == 1 && r.err.contains(fragment), r.err.constData());
+        }
     }
 };
 

@@ -83,6 +83,7 @@ void Worker::streamBody(StreamRequest request, uint64_t streamId) {
     auto set = (*ds)->load(request.trainSplit ? Split::Train : Split::Test);
     if (!set) return finish(EventKind::StreamError, set.error(), 0);
     if (set->count == 0) return finish(EventKind::StreamError, "the dataset split is empty", 0);
+    if (request.shift) shiftImages(*set, *request.shift, 0);  // image i shifted as it is everywhere else
 
     zmq::socket_t edge;
     std::string connectedTo;

@@ -78,6 +78,7 @@ Worker::Worker(WorkerOptions options) : options_(std::move(options)), context_(1
 Worker::~Worker() {
     stopStream();
     stopProfile();
+    stopAdapt();
     stopServers();
     zapStop_ = true;
     if (zapThread_) zapThread_->join();
@@ -185,6 +186,7 @@ int Worker::run(const std::atomic<bool>& stopSignal) {
     }
     stopStream();
     stopProfile();
+    stopAdapt();
     stopServers();
     return 0;
 }
@@ -277,6 +279,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         break;
     case Command::LoadModel: {
         if (streamRunning_) return fail("stop the stream before loading a model");
+        if (adaptRunning_) return fail("an adaptation is running; wait for it or stop it");
         if (extra.size() != 2) return fail("load-model needs two extra frames: the model JSON and its weights");
         auto net = loadModelFromBytes(extra[0].to_string(), extra[1].to_string(), "model sent by the controller");
         if (!net) return fail(net.error());
@@ -347,6 +350,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (!net_) return fail("no model loaded");
         if (streamRunning_) return fail("a stream is already running");
         if (profileRunning_) return fail("profiling is running; wait for it or stop it");
+        if (adaptRunning_) return fail("an adaptation is running; wait for it or stop it");
         StreamRequest s;
         s.count = request.value("count").toInteger(0);
         s.rateHz = request.value("rate_hz").toDouble(0.0);
@@ -354,6 +358,11 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         if (!(s.phaseMs >= 0.0 && s.phaseMs <= 60000.0)) return fail("phase_ms must be from 0 to 60000");
         s.dataset = request.value("dataset").toString("fashion-mnist").toStdString();
         s.dataDir = request.value("data_dir").toString().toStdString();
+        if (const QString shift = request.value("shift").toString(); !shift.isEmpty()) {
+            auto spec = parseShift(shift.toStdString());
+            if (!spec) return fail(spec.error());
+            s.shift = *spec;
+        }
         s.trainSplit = request.value("split").toString("test") == "train";
         s.offset = request.value("offset").toInteger(0);
         if (s.count < 0 || s.rateHz < 0.0 || s.offset < 0) return fail("count, rate_hz and offset must not be negative");
@@ -370,6 +379,30 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
         startProfile(from, request);
         reply["started"] = true;
         break;
+    case Command::Adapt: {
+        if (options_.role != Role::Device) return fail("only the device adapts its slice");
+        if (!net_) return fail("no model loaded");
+        if (streamRunning_ || profileRunning_) return fail("stop the stream or profiling before adapting");
+        if (adaptRunning_) return fail("an adaptation is already running");
+        auto o = adaptOptionsFromJson(request.value("options").toObject());
+        if (!o) return fail(o.error());
+        if (auto s = checkAdaptOptions(net_->spec(), *o); !s) return fail(s.error());
+        startAdapt(from, *o);
+        reply["started"] = true;
+        break;
+    }
+    case Command::AdaptResult: {
+        const bool ready = !adaptRunning_ && !lastAdapt_.isEmpty();
+        reply["ready"] = ready;
+        if (ready) reply["report"] = lastAdapt_;
+        if (ready && request.value("weights").toBool()) {
+            // The adapted model's weights, as the native format stores them.
+            const std::string w = encodeWeights(*net_);
+            reply["weights"] = QString::fromLatin1(QByteArray::fromStdString(w).toBase64());
+            reply["weights_crc32"] = static_cast<qint64>(crc32Of(w));
+        }
+        break;
+    }
     case Command::ProfileResult: {
         const bool ready = !profileRunning_ && !lastProfile_.isEmpty();
         reply["ready"] = ready;
@@ -379,6 +412,7 @@ void Worker::handle(const Identity& from, const QJsonObject& request, std::vecto
     case Command::Stop:
         stopStream();
         stopProfile();
+        stopAdapt();
         reply["samples"] = static_cast<qint64>(counters_.samples.load());
         break;
     case Command::Stats: reply["stats"] = stats(); break;
@@ -400,6 +434,7 @@ QJsonObject Worker::stats() const {
     s["bad_requests"] = static_cast<qint64>(counters_.badRequests.load());
     s["streaming"] = streamRunning_.load();
     s["profiling"] = profileRunning_.load();
+    s["adapting"] = adaptRunning_.load();
     const double ms = counters_.transferMsSum.load();
     s["throughput_bps"] = ms > 0 ? static_cast<double>(counters_.transferBitsSum.load()) / (ms / 1000.0) : 0.0;
     {
@@ -437,6 +472,22 @@ void Worker::onSample() {
         if (message->value("type").toString() == "event") {
             const QString event = message->value("event").toString();
             const EventKind kind = eventKindFromName(event.toStdString());
+            if (kind == EventKind::AdaptProgress || kind == EventKind::AdaptDone || kind == EventKind::AdaptError) {
+                to = adaptOwner_;
+                if (kind == EventKind::AdaptDone) {
+                    lastAdapt_ = message->value("report").toObject();
+                    message->remove("report");  // fetched with adapt-result; keep the event small
+                    const std::string slim = toWire(*message);
+                    m = zmq::message_t(slim.data(), slim.size());
+                }
+                if (kind != EventKind::AdaptProgress) {
+                    adaptRunning_ = false;
+                    if (adapt_) {
+                        adapt_->join();
+                        adapt_.reset();
+                    }
+                }
+            }
             if (kind == EventKind::ProfileProgress || kind == EventKind::ProfileDone || kind == EventKind::ProfileError) {
                 to = profileOwner_;
                 if (kind == EventKind::ProfileDone) {

@@ -8,18 +8,20 @@
 //   - the edge's server threads (--servers, default 1) take frames from its fair queue, run
 //     their slices and hand the answers back to the main thread, which sends them;
 //   - the device's stream thread (one stream at a time) owns its socket to the edge;
-//   - a profiling thread while `profile` runs;
+//   - a profiling thread while `profile` runs, an adaptation thread while `adapt` runs;
 //   - with CURVE keys, a ZAP thread that admits authorised clients.
 // Sockets never cross threads. Every thread that calls into LibTorch or ZeroMQ has an
 // exception boundary: an error ends a frame, a request or a stream with a reason, never the
 // process.
 
 #include "core/model/MultiExitNet.h"
+#include "core/data/Shift.h"
 #include "core/energy/EnergySensor.h"
 #include "core/net/FairQueue.h"
 #include "core/net/Frame.h"
 #include "core/net/Protocol.h"
 #include "core/net/Shaper.h"
+#include "core/train/Adapt.h"
 
 #include <QJsonObject>
 
@@ -31,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -76,6 +79,7 @@ struct StreamRequest {
     std::string dataDir;
     bool trainSplit = false;
     int64_t offset = 0;
+    std::optional<core::ShiftSpec> shift;  // the images shifted (core/data/Shift.h)
 };
 
 struct WorkerCounters {
@@ -134,6 +138,8 @@ private:
     void reportStreamFailure(uint64_t streamId, const std::string& why);
     void startProfile(const Identity& owner, const QJsonObject& request);
     void stopProfile();
+    void startAdapt(const Identity& owner, const core::AdaptOptions& options);
+    void stopAdapt();
     QJsonObject stats() const;
 
     WorkerOptions options_;
@@ -166,6 +172,12 @@ private:
     std::atomic<bool> profileRunning_{false};
     Identity profileOwner_;
     QJsonObject lastProfile_;  // the finished profile, until the next one starts
+
+    std::unique_ptr<std::thread> adapt_;
+    std::atomic<bool> adaptCancel_{false};
+    std::atomic<bool> adaptRunning_{false};
+    Identity adaptOwner_;
+    QJsonObject lastAdapt_;  // the finished adaptation's report, until the next one starts
 
     std::map<Identity, std::chrono::steady_clock::time_point> peers_;  // controllers heard from
     std::chrono::steady_clock::time_point lastHeartbeat_{};

@@ -142,6 +142,7 @@ int runPlan(const QStringList& args);
 int runSweep(const QStringList& args);
 int runFleetSim(const QStringList& args);
 int runCalibrate(const QStringList& args);
+int runAdapt(const QStringList& args);
 // `edgent calibrate --codecs` (app/cli/CodecCommand.cpp), after calibrate has read its options.
 int runCodecCalibration(Command& cmd, core::store::RunStore& db, int64_t modelId, const std::string& modelPath,
                         const core::ModelSpec& spec, const core::CalibrateOptions& options, const std::atomic<bool>* cancel);

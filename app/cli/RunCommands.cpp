@@ -52,6 +52,10 @@ int runRun(const QStringList& args) {
         {"dataset", "Dataset the device streams (default fashion-mnist).", "NAME", "fashion-mnist"},
         {"data-dir", "Dataset folder on the device's host.", "DIR"},
         {"offset", "First test image (default 0).", "N"},
+        {"shift",
+         "The device streams its test images shifted: default, or key=value pairs (rotation, contrast, brightness, noise, "
+         "occlusion, seed), as edgent adapt trains on (docs/adaptation.md).",
+         "SPEC"},
         {"device-slowdown",
          "Local device only: emulate a device F times slower than this host (edgent-worker "
          "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge (default 1; with --policy, "
@@ -116,6 +120,11 @@ int runRun(const QStringList& args) {
     if (!count || !offset) return code;
     o.count = *count;
     o.offset = *offset;
+    if (p.isSet("shift")) {
+        auto shift = core::parseShift(p.value("shift").toStdString());
+        if (!shift) return cmd.fail(QString::fromStdString(shift.error()));
+        o.shift = core::shiftToString(*shift);
+    }
     // Checked here, before the database is touched; its default comes from the profile below.
     if (!cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code)) return code;
     if (!workerLinkOptions(cmd, 1.0, &code)) return code;

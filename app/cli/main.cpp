@@ -28,6 +28,7 @@ const Subcommand kCommands[] = {
     {"eval", edgent::app::runEval, "per-exit accuracy of a model on a test split"},
     {"profile", edgent::app::runProfile, "time every layer on both workers and fit the latency regressions"},
     {"calibrate", edgent::app::runCalibrate, "every exit's confidence on the validation split, for per-input policies"},
+    {"adapt", edgent::app::runAdapt, "fine-tune the device's slice on a shifted stream: fp32, QAT or RCT"},
     {"plan", edgent::app::runPlan, "choose exit and partition for a bandwidth and a deadline"},
     {"run", edgent::app::runRun, "co-inference on a device worker and an edge worker"},
     {"sweep", edgent::app::runSweep, "a bandwidth x deadline grid of planned runs, as a CSV table"},

@@ -77,6 +77,7 @@ Result<std::unique_ptr<LiveRun>> LiveRun::start(WorkerLink& link, LiveRunOptions
                                                                                  : std::string()},
                     {"dataset", o.dataset},
                     {"offset", std::to_string(o.offset)},
+                    {"shift", o.shift},
                     {"workers", link.description()},
                     {"power_profile", o.power.name},
                     {"predicted_ms", planned ? number(r.current.predictedMs) : std::string()},

@@ -73,6 +73,7 @@ struct LiveRunOptions {
     std::string dataset = "fashion-mnist";
     std::string dataDir;  // on the device's host
     int64_t offset = 0;   // first test image
+    std::string shift;    // the device streams its images shifted (core/data/Shift.h: "default", key=value pairs); empty: as they are
 
     // The configuration.
     int exit = 0;  // a manual run's configuration (ignored when planning)

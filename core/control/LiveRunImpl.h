@@ -136,7 +136,8 @@ struct LiveRun::Impl {
                            {"phase_ms", o.phaseMs},
                            {"dataset", QString::fromStdString(o.dataset)},
                            {"data_dir", QString::fromStdString(o.dataDir)},
-                           {"offset", static_cast<qint64>(offset)}};
+                           {"offset", static_cast<qint64>(offset)},
+                           {"shift", QString::fromStdString(o.shift)}};
     }
 
     // The controller's I/O thread (LiveRunSamples.cpp).

@@ -41,6 +41,8 @@ constexpr std::pair<Command, const char*> kCommands[] = {
     {Command::Shutdown, "shutdown"},
     {Command::Profile, "profile"},
     {Command::ProfileResult, "profile-result"},
+    {Command::Adapt, "adapt"},
+    {Command::AdaptResult, "adapt-result"},
 };
 
 constexpr std::pair<EventKind, const char*> kEventKinds[] = {
@@ -49,6 +51,9 @@ constexpr std::pair<EventKind, const char*> kEventKinds[] = {
     {EventKind::ProfileProgress, "profile-progress"},
     {EventKind::ProfileDone, "profile-done"},
     {EventKind::ProfileError, "profile-error"},
+    {EventKind::AdaptProgress, "adapt-progress"},
+    {EventKind::AdaptDone, "adapt-done"},
+    {EventKind::AdaptError, "adapt-error"},
     {EventKind::Log, "log"},
     {EventKind::WorkerUp, "worker-up"},
     {EventKind::WorkerDown, "worker-down"},

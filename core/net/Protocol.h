@@ -49,6 +49,8 @@ enum class Command {
     Shutdown,       // the worker exits after replying
     Profile,        // starts per-layer profiling (repeats, synthetic)
     ProfileResult,  // the finished profile, once ready
+    Adapt,          // device: fine-tunes its slice on a shifted stream (core/train/Adapt.h options)
+    AdaptResult,    // the finished adaptation's report (and, asked, the adapted weights), once ready
 };
 const char* commandName(Command command);
 std::optional<Command> commandFromName(std::string_view name);
@@ -62,6 +64,9 @@ enum class EventKind {
     ProfileProgress,  // done of total items of a profiling stage
     ProfileDone,
     ProfileError,
+    AdaptProgress,  // done of total steps of an adaptation
+    AdaptDone,
+    AdaptError,
     Log,
     WorkerUp,
     WorkerDown,

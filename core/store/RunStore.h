@@ -11,6 +11,7 @@
 
 #include "core/model/Confidence.h"
 #include "core/net/Protocol.h"
+#include "core/train/Adapt.h"
 #include "core/train/CodecCalibration.h"
 #include "core/plan/Regression.h"
 #include "core/profile/Profiler.h"
@@ -33,7 +34,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 11;
+inline constexpr int kSchemaVersion = 12;
 
 struct SampleRow {
     net::Sample sample;
@@ -78,6 +79,13 @@ struct FleetInfo {
     int64_t pid = 0;
     std::vector<FleetDeviceRow> devices;
     std::vector<FleetEdgeRow> edge;
+};
+
+// An on-device adaptation (core/train/Adapt.h) as stored (schema 12).
+struct AdaptationInfo {
+    int64_t id = 0;
+    std::string experiment, createdAt, finishedAt, status, error, modelHash, optionsJson, workers, savedPath;
+    AdaptReport report;  // its figures, every step and every layer
 };
 
 struct ModelRecord {
@@ -182,6 +190,13 @@ public:
     Status addFleetEdge(int64_t fleetId, const FleetEdgeRow& row);
     Status finishFleet(int64_t fleetId, const std::string& status, const std::string& error = {});
     Result<FleetInfo> fleet(int64_t fleetId);
+
+    // On-device adaptations (core/store/AdaptStore.cpp): begun running, finished with their report.
+    Result<int64_t> beginAdaptation(const std::string& experiment, int64_t modelId, const std::string& mode,
+                                    const std::string& optionsJson, const std::string& workers);
+    Status finishAdaptation(int64_t id, const std::string& status, const std::string& error, const AdaptReport& report,
+                            const std::string& savedPath = {});
+    Result<AdaptationInfo> adaptation(int64_t id);
 
     Result<std::vector<RunInfo>> listRuns();  // with every run's params
     Result<RunInfo> run(int64_t runId);

@@ -188,6 +188,28 @@ INSERT INTO fleet_edge_new(fleet_id, edge, t_ms, queue_length, queue_peak, frame
 DROP TABLE fleet_edge;
 ALTER TABLE fleet_edge_new RENAME TO fleet_edge;
 )sql",
+    // 11 -> 12: on-device adaptations (core/train/Adapt.h): each with its options, figures,
+    // per-step metrics (loss, accuracy, every quantised layer's width) and layers.
+    R"sql(
+CREATE TABLE adaptations(
+  id INTEGER PRIMARY KEY,
+  experiment TEXT NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,
+  model_id INTEGER REFERENCES models(id), mode TEXT NOT NULL, exit INTEGER, partition INTEGER,
+  options_json TEXT NOT NULL, workers TEXT, status TEXT NOT NULL, error TEXT,
+  shifted_before REAL, shifted_after REAL, clean_before REAL, clean_after REAL,
+  param_bytes_held INTEGER, param_bytes_peak INTEGER, gemm_energy_mj REAL, gemm_macs INTEGER,
+  seconds REAL, saved_path TEXT, host TEXT, pid INTEGER);
+CREATE TABLE adaptation_steps(
+  adaptation_id INTEGER NOT NULL REFERENCES adaptations(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL, loss REAL NOT NULL, batch_accuracy REAL NOT NULL, eval_accuracy REAL,
+  bits_json TEXT NOT NULL,
+  PRIMARY KEY(adaptation_id, step)) WITHOUT ROWID;
+CREATE TABLE adaptation_layers(
+  adaptation_id INTEGER NOT NULL REFERENCES adaptations(id) ON DELETE CASCADE,
+  layer INTEGER NOT NULL, name TEXT NOT NULL, trained INTEGER NOT NULL, quantised INTEGER NOT NULL,
+  params INTEGER NOT NULL, macs_per_image INTEGER NOT NULL, bits INTEGER NOT NULL,
+  PRIMARY KEY(adaptation_id, layer)) WITHOUT ROWID;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 

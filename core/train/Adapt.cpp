@@ -39,16 +39,15 @@ struct Plan {
     std::vector<int> deviceExits;  // by attach point
 };
 
-Result<Plan> planOf(const MultiExitNet& net, const AdaptOptions& o) {
-    const ModelSpec& spec = net.spec();
+Result<Plan> planOf(const ModelSpec& spec, const AdaptOptions& o) {
     Plan p;
-    p.exit = o.exit < 0 ? net.numExits() - 1 : o.exit;
-    if (p.exit >= net.numExits())
-        return makeError("exit " + std::to_string(o.exit) + " is out of range (the model has " + std::to_string(net.numExits()) +
+    p.exit = o.exit < 0 ? spec.numExits() - 1 : o.exit;
+    if (p.exit >= spec.numExits())
+        return makeError("exit " + std::to_string(o.exit) + " is out of range (the model has " + std::to_string(spec.numExits()) +
                          " exits)");
-    const int n = net.pathLength(p.exit);
+    const int n = spec.pathLength(p.exit);
     const int attach = spec.exits[static_cast<size_t>(p.exit)].attach;
-    p.partition = o.partition < 0 ? defaultAdaptPartition(net) : o.partition;
+    p.partition = o.partition < 0 ? defaultAdaptPartition(spec) : o.partition;
     if (p.partition < 1 || p.partition > n)
         return makeError("partition " + std::to_string(p.partition) + " is outside exit " + std::to_string(p.exit) +
                          "'s path (1 to " + std::to_string(n) + "): the device must run at least one layer");
@@ -57,7 +56,7 @@ Result<Plan> planOf(const MultiExitNet& net, const AdaptOptions& o) {
                          "'s own branch; adapt a partition in the trunk (up to " + std::to_string(attach) + ") or the whole path (" +
                          std::to_string(n) + ")");
     p.trunkEnd = std::min(p.partition, attach);
-    for (int k = 0; k < net.numExits(); ++k) {
+    for (int k = 0; k < spec.numExits(); ++k) {
         const int a = spec.exits[static_cast<size_t>(k)].attach;
         if (k == p.exit ? p.partition == n : a <= p.trunkEnd) p.deviceExits.push_back(k);
     }
@@ -264,9 +263,8 @@ double macEnergyPj(int bits) {
     return 0.2 * r * r + 0.03 * r;
 }
 
-int defaultAdaptPartition(const MultiExitNet& net) {
-    const ModelSpec& spec = net.spec();
-    const int final = net.numExits() - 1;
+int defaultAdaptPartition(const ModelSpec& spec) {
+    const int final = spec.numExits() - 1;
     const int half = spec.exits[static_cast<size_t>(final)].attach / 2;
     int best = -1;
     for (int k = 0; k < final; ++k)
@@ -274,7 +272,7 @@ int defaultAdaptPartition(const MultiExitNet& net) {
     return best > 0 ? best : std::max(1, spec.exits.front().attach);
 }
 
-Status checkAdaptOptions(const MultiExitNet& net, const AdaptOptions& o) {
+Status checkAdaptOptions(const ModelSpec& spec, const AdaptOptions& o) {
     if (o.mode != "fp32" && o.mode != "qat" && o.mode != "rct") return makeError("unknown mode '" + o.mode + "' (fp32, qat or rct)");
     for (int b : {o.bits, o.minBits, o.maxBits})
         if (b < 2 || b > 16) return makeError("bit width " + std::to_string(b) + " is outside 2–16");
@@ -282,14 +280,14 @@ Status checkAdaptOptions(const MultiExitNet& net, const AdaptOptions& o) {
     if (o.steps < 1 || o.batch < 1 || o.checkEvery < 1 || o.evalEvery < 1) return makeError("steps, batch and intervals must be positive");
     if (!(o.learningRate > 0)) return makeError("the learning rate must be positive");
     if (o.trainCount < o.batch || o.evalCount < 1) return makeError("the stream needs at least one batch and one held-out image");
-    if (auto p = planOf(net, o); !p) return makeError(p.error());
+    if (auto p = planOf(spec, o); !p) return makeError(p.error());
     return Status::success();
 }
 
 Result<AdaptReport> adaptNet(MultiExitNet& net, const AdaptOptions& o, const AdaptProgressFn& progress,
                              const std::atomic<bool>* cancel) {
-    if (auto s = checkAdaptOptions(net, o); !s) return makeError(s.error());
-    const Plan plan = *planOf(net, o);
+    if (auto s = checkAdaptOptions(net.spec(), o); !s) return makeError(s.error());
+    const Plan plan = *planOf(net.spec(), o);
     const auto t0 = Clock::now();
     auto ds = openDataset(o.dataset, o.dataDir);
     if (!ds) return makeError(ds.error());

@@ -34,7 +34,10 @@
 // Torch-free interface.
 
 #include "core/data/Shift.h"
+#include "core/model/ModelSpec.h"
 #include "core/util/Result.h"
+
+#include <QJsonObject>
 
 #include <atomic>
 #include <cmath>
@@ -71,11 +74,11 @@ struct AdaptOptions {
 // The partition adapted when none is given: the deepest early exit's attach point in the
 // first half of the final exit's trunk (a device that runs a few layers and answers at its
 // own exits).
-int defaultAdaptPartition(const MultiExitNet& net);
+int defaultAdaptPartition(const ModelSpec& spec);
 
 // Checks the options against the net as one line: an unknown mode, a width outside 2–16, a
 // layer range outside the device's slice, a partition that leaves the device no exit.
-Status checkAdaptOptions(const MultiExitNet& net, const AdaptOptions& options);
+Status checkAdaptOptions(const ModelSpec& spec, const AdaptOptions& options);
 
 struct AdaptStep {
     int step = 0;  // 1-based
@@ -126,5 +129,11 @@ Result<AdaptReport> adaptNet(MultiExitNet& net, const AdaptOptions& options, con
 
 // The energy of one multiply-accumulate at a width (32: float32), in pJ, as above.
 double macEnergyPj(int bits);
+
+// As the device worker's `adapt` request and `adapt-result` reply carry them (core/train/AdaptJson.cpp).
+QJsonObject adaptOptionsToJson(const AdaptOptions& options);
+Result<AdaptOptions> adaptOptionsFromJson(const QJsonObject& json);  // one line on a bad field
+QJsonObject adaptReportToJson(const AdaptReport& report);
+AdaptReport adaptReportFromJson(const QJsonObject& json);
 
 }  // namespace edgent::core
