@@ -141,33 +141,30 @@ int runAdapt(const QStringList& args) {
     };
     if (auto s = link.start(); !s) return failWith(s.error());
     std::signal(SIGINT, onAdaptInterrupt);
+    control::AdaptRunOptions r;
+    r.adapt = o;
+    r.dbPath = dbPath;
+    r.modelId = modelId;
+    r.savePath = p.value("save").toStdString();
+    std::vector<std::string> modeList;
+    for (const QString& m : modes) modeList.push_back(m.toStdString());
+    auto outcomes = control::runAdaptations(
+        link, *bytes, modeList, r,
+        [&](const std::string& mode, const control::AdaptRunProgress& pr) {
+            if (!cmd.json()) std::fprintf(stderr, "%s: step %d/%d\n", mode.c_str(), pr.step, pr.steps);
+        },
+        &gAdaptCancel);
+    std::signal(SIGINT, SIG_DFL);
+    if (!outcomes) return failWith(outcomes.error());
     QJsonArray results;
-    for (const QString& mode : modes) {
-        o.mode = mode.toStdString();
-        // Every mode from the model as loaded: the one before left the device adapted.
-        if (auto s = link.loadModel(*bytes); !s) return failWith(s.error());
-        control::AdaptRunOptions r;
-        r.adapt = o;
-        r.dbPath = dbPath;
-        r.modelId = modelId;
-        r.savePath = p.value("save").toStdString();
-        auto out = control::runAdaptation(
-            link.controller(), *bytes, r,
-            [&](const control::AdaptRunProgress& pr) {
-                if (!cmd.json()) std::fprintf(stderr, "%s: step %d/%d\n", o.mode.c_str(), pr.step, pr.steps);
-            },
-            &gAdaptCancel);
-        if (!out) {
-            std::signal(SIGINT, SIG_DFL);
-            return failWith(o.mode + ": " + out.error());
-        }
-        const AdaptReport& a = out->report;
+    for (const control::AdaptRunOutcome& out : *outcomes) {
+        const AdaptReport& a = out.report;
         QJsonArray finalBits;
         for (const AdaptLayer& l : a.layers)
             if (l.quantised) finalBits.append(QJsonObject{{"layer", QString::fromStdString(l.name)}, {"bits", l.bits}});
-        results.append(QJsonObject{{"adaptation_id", static_cast<qint64>(out->adaptationId)},
+        results.append(QJsonObject{{"adaptation_id", static_cast<qint64>(out.adaptationId)},
                                    {"mode", QString::fromStdString(a.mode)},
-                                   {"status", QString::fromStdString(out->status)},
+                                   {"status", QString::fromStdString(out.status)},
                                    {"exit", a.exit},
                                    {"partition", a.partition},
                                    {"shifted_before", a.shiftedBefore},
@@ -179,17 +176,15 @@ int runAdapt(const QStringList& args) {
                                    {"gemm_energy_mj", a.gemmEnergyMj},
                                    {"final_bits", finalBits},
                                    {"seconds", a.seconds},
-                                   {"saved", QString::fromStdString(out->savedPath)}});
+                                   {"saved", QString::fromStdString(out.savedPath)}});
         if (!cmd.json())
             std::printf("adaptation %lld (%s, %s): exit %d on the device up to layer %d; shifted %.2f%% -> %.2f%%, clean %.2f%% -> "
                         "%.2f%%; %lld parameter bytes held (%lld at the peak); GEMM energy %.2f mJ (estimate); %.1f s%s%s\n",
-                        static_cast<long long>(out->adaptationId), a.mode.c_str(), out->status.c_str(), a.deviceExits.back(),
+                        static_cast<long long>(out.adaptationId), a.mode.c_str(), out.status.c_str(), a.deviceExits.back(),
                         a.partition, 100 * a.shiftedBefore, 100 * a.shiftedAfter, 100 * a.cleanBefore, 100 * a.cleanAfter,
                         static_cast<long long>(a.paramBytesHeld), static_cast<long long>(a.paramBytesPeak), a.gemmEnergyMj,
-                        a.seconds, out->savedPath.empty() ? "" : "; saved to ", out->savedPath.c_str());
-        if (out->status == "cancelled") break;
+                        a.seconds, out.savedPath.empty() ? "" : "; saved to ", out.savedPath.c_str());
     }
-    std::signal(SIGINT, SIG_DFL);
     link.shutdown();
     if (cmd.json()) printJson(QJsonObject{{"db", QString::fromStdString(dbPath)}, {"adaptations", results}});
     return gAdaptCancel.load() ? 130 : 0;

@@ -1,6 +1,7 @@
 #include "app/gui/MainWindow.h"
 
 #include "app/gui/ExperimentPanel.h"
+#include "app/gui/AdaptDialog.h"
 #include "app/gui/FleetDialog.h"
 #include "app/gui/ReproduceDialog.h"
 #include "app/gui/LivePlots.h"
@@ -246,6 +247,18 @@ void MainWindow::buildMenus() {
         auto* dialog = new FleetDialog(session_->modelShared(), session_->databasePath(), this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         connect(dialog, &FleetDialog::finished, this, [this](bool ok, const QString& message) {
+            if (ok)
+                note(message);
+            else
+                showError(message);
+        });
+        dialog->show();
+    });
+
+    run->addAction(tr("&Adapt on the device…"), this, [this] {
+        auto* dialog = new AdaptDialog(session_->modelShared(), session_->databasePath(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &AdaptDialog::finished, this, [this](bool ok, const QString& message) {
             if (ok)
                 note(message);
             else

@@ -127,4 +127,22 @@ Result<AdaptRunOutcome> runAdaptation(Controller& c, const ModelBytes& model, Ad
     return out;
 }
 
+Result<std::vector<AdaptRunOutcome>> runAdaptations(WorkerLink& link, const ModelBytes& model, const std::vector<std::string>& modes,
+                                                    const AdaptRunOptions& options,
+                                                    const std::function<void(const std::string&, const AdaptRunProgress&)>& progress,
+                                                    const std::atomic<bool>* cancel) {
+    std::vector<AdaptRunOutcome> out;
+    for (const std::string& mode : modes) {
+        if (auto s = link.loadModel(model); !s) return makeError(mode + ": " + s.error());
+        AdaptRunOptions o = options;
+        o.adapt.mode = mode;
+        if (modes.size() > 1) o.savePath.clear();
+        auto r = runAdaptation(link.controller(), model, o, [&](const AdaptRunProgress& p) { if (progress) progress(mode, p); }, cancel);
+        if (!r) return makeError(mode + ": " + r.error());
+        out.push_back(std::move(*r));
+        if (out.back().status == "cancelled") break;
+    }
+    return out;
+}
+
 }  // namespace edgent::core::control

@@ -6,6 +6,7 @@
 // The device keeps the adapted slice: a stream started on it afterwards runs it. Torch-free.
 
 #include "core/control/Controller.h"
+#include "core/control/WorkerLink.h"
 #include "core/model/ModelFile.h"
 #include "core/train/Adapt.h"
 
@@ -45,5 +46,14 @@ struct AdaptRunProgress {
 Result<AdaptRunOutcome> runAdaptation(Controller& controller, const ModelBytes& model, AdaptRunOptions options,
                                       const std::function<void(const AdaptRunProgress&)>& progress = {},
                                       const std::atomic<bool>* cancel = nullptr);
+
+// Each mode in turn on a started link, every one from the model as given (loaded on the
+// device again before each: the one before left it adapted), until one is cancelled. With
+// several modes, options.savePath is ignored. What `edgent adapt --modes` and the window's
+// Adapt dialog run.
+Result<std::vector<AdaptRunOutcome>> runAdaptations(WorkerLink& link, const ModelBytes& model, const std::vector<std::string>& modes,
+                                                    const AdaptRunOptions& options,
+                                                    const std::function<void(const std::string& mode, const AdaptRunProgress&)>& progress = {},
+                                                    const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace edgent::core::control
