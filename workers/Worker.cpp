@@ -472,38 +472,30 @@ void Worker::onSample() {
         if (message->value("type").toString() == "event") {
             const QString event = message->value("event").toString();
             const EventKind kind = eventKindFromName(event.toStdString());
-            if (kind == EventKind::AdaptProgress || kind == EventKind::AdaptDone || kind == EventKind::AdaptError) {
-                to = adaptOwner_;
-                if (kind == EventKind::AdaptDone) {
-                    lastAdapt_ = message->value("report").toObject();
-                    message->remove("report");  // fetched with adapt-result; keep the event small
+            // A background job's events (profiling, adaptation) go to whoever started it; its
+            // result is kept for the *-result request, and its thread is joined when it ends.
+            const auto job = [&](EventKind progress, EventKind done, EventKind error, const Identity& owner, const char* key,
+                                 QJsonObject& result, std::atomic<bool>& running, std::unique_ptr<std::thread>& thread) {
+                if (kind != progress && kind != done && kind != error) return;
+                to = owner;
+                if (kind == done) {
+                    result = message->value(key).toObject();
+                    message->remove(key);  // fetched with the result request; keep the event small
                     const std::string slim = toWire(*message);
                     m = zmq::message_t(slim.data(), slim.size());
                 }
-                if (kind != EventKind::AdaptProgress) {
-                    adaptRunning_ = false;
-                    if (adapt_) {
-                        adapt_->join();
-                        adapt_.reset();
+                if (kind != progress) {
+                    running = false;
+                    if (thread) {
+                        thread->join();
+                        thread.reset();
                     }
                 }
-            }
-            if (kind == EventKind::ProfileProgress || kind == EventKind::ProfileDone || kind == EventKind::ProfileError) {
-                to = profileOwner_;
-                if (kind == EventKind::ProfileDone) {
-                    lastProfile_ = message->value("profile").toObject();
-                    message->remove("profile");  // fetched with profile-result; keep the event small
-                    const std::string slim = toWire(*message);
-                    m = zmq::message_t(slim.data(), slim.size());
-                }
-                if (kind != EventKind::ProfileProgress) {
-                    profileRunning_ = false;
-                    if (profile_) {
-                        profile_->join();
-                        profile_.reset();
-                    }
-                }
-            }
+            };
+            job(EventKind::AdaptProgress, EventKind::AdaptDone, EventKind::AdaptError, adaptOwner_, "report", lastAdapt_,
+                adaptRunning_, adapt_);
+            job(EventKind::ProfileProgress, EventKind::ProfileDone, EventKind::ProfileError, profileOwner_, "profile", lastProfile_,
+                profileRunning_, profile_);
             if ((kind == EventKind::StreamFinished || kind == EventKind::StreamError) &&
                 message->value("stream").toInteger() == static_cast<qint64>(streamId_)) {
                 streamRunning_ = false;
