@@ -139,6 +139,15 @@ private Q_SLOTS:
         QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM adaptation_layers WHERE quantised=1 AND adaptation_id=" + id),
                  4.0);
         QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM adaptations WHERE status='finished' AND id=" + id), 1.0);
+        // Its steps exported for a paper: one row per step, a width column per quantised layer.
+        const QString steps = dir.filePath("steps.csv");
+        r = edgent::test::runCli({"export", "--db", db, "--adaptation", QString::fromStdString(id), "--out", steps}, 60000);
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QList<QByteArray> lines = edgent::test::readLines(steps);
+        QCOMPARE(lines.size(), 13);
+        QCOMPARE(lines[0], QByteArray("step,loss,batch_accuracy,eval_accuracy,conv1_bits,conv2_bits,exit0_fc_bits,exit1_fc_bits"));
+        QCOMPARE(lines[12].split(',').size(), 8);
+        QCOMPARE(lines[12].split(',')[0], QByteArray("12"));
         // The saved model loads, and its device slice differs from the shipped one's.
         auto adapted = loadModel(saved.toStdString());
         QVERIFY2(adapted.ok(), adapted.ok() ? "" : adapted.error().c_str());

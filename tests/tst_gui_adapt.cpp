@@ -62,6 +62,10 @@ private Q_SLOTS:
         QVERIFY(dialog.savePlot(png));
         QVERIFY(QFileInfo(png).size() > 1000);
         QCOMPARE(QSettings().value(QStringLiteral("adapt/steps")).toInt(), 4);
+        // Export steps…: one CSV per mode, a header and a row per step.
+        QVERIFY(dialog.exportSteps(dir_.filePath(QStringLiteral("steps.csv"))));
+        QCOMPARE(edgent::test::readLines(dir_.filePath(QStringLiteral("steps-rct.csv"))).size(), 5);
+        QVERIFY(edgent::test::readLines(dir_.filePath(QStringLiteral("steps-fp32.csv"))).at(0).endsWith("eval_accuracy"));
         QCOMPARE(QSettings().value(QStringLiteral("adapt/qat")).toBool(), false);
     }
 };

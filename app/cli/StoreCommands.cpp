@@ -167,22 +167,44 @@ int exportFleet(Command& cmd) {
     return 0;
 }
 
+int exportAdaptation(Command& cmd) {
+    const auto& p = cmd.parser();
+    if (p.isSet("run") || p.isSet("fleet")) return cmd.fail("give one of --run, --fleet and --adaptation");
+    if (!p.isSet("db") || !p.isSet("out")) return cmd.fail("--db and --out are required");
+    int code = 0;
+    const auto id = cmd.intOption("adaptation", 0, 1, 1'000'000'000, &code);
+    if (!id) return code;
+    const QString out = p.value("out");
+    if (QFileInfo(out).suffix().toLower() != "csv") return cmd.fail("an adaptation exports as .csv (its steps, one row each)");
+    auto store = openForReading(p.value("db").toStdString());
+    if (!store) return cmd.fail(QString::fromStdString(store.error()));
+    auto rows = core::store::exportAdaptationCsv(**store, *id, out.toStdString());
+    if (!rows) return cmd.fail(QString::fromStdString(rows.error()));
+    if (cmd.json())
+        printJson(QJsonObject{{"adaptation_id", static_cast<qint64>(*id)}, {"steps", *rows}, {"out", out}});
+    else
+        std::printf("adaptation %lld (%d steps) written to %s\n", static_cast<long long>(*id), *rows, out.toLocal8Bit().constData());
+    return 0;
+}
+
 }  // namespace
 
 int runExport(const QStringList& args) {
     Command cmd(QStringLiteral("export"),
                 QStringLiteral("Exports one run: .csv (samples), .sqlite (the run with its model, profiles and "
                                "regressions), .json (summary), .pdf or .png (latency, accuracy and energy plots)."),
-                QStringLiteral("--db DB (--run ID --out FILE.(csv|sqlite|json|pdf|png) | --fleet ID [--devices 0,2] --out FILE.csv)"));
+                QStringLiteral("--db DB (--run ID --out FILE.(csv|sqlite|json|pdf|png) | --fleet ID [--devices 0,2] --out FILE.csv | --adaptation ID --out FILE.csv)"));
     cmd.addOptions({{"db", "Run database.", "DB"},
                     {"run", "Run ID.", "ID"},
                     {"fleet", "A fleet's samples instead (edgent run --devices): every device's, in one CSV.", "ID"},
                     {"devices", "With --fleet: only these devices (their numbers in the fleet), e.g. 0,3.", "LIST"},
+                    {"adaptation", "An adaptation's steps instead (edgent adapt): loss, accuracy and every layer's width.", "ID"},
                     {"out", "File to write.", "FILE"},
                     {"deadline", "Deadline line on the latency plot, e.g. 300ms.", "D"}});
     int code = 0;
     if (!cmd.parse(args, &code)) return code;
     auto& p = cmd.parser();
+    if (p.isSet("adaptation")) return exportAdaptation(cmd);
     if (p.isSet("fleet")) return exportFleet(cmd);
     if (p.isSet("devices")) return cmd.fail("--devices filters a fleet's export: give --fleet");
     for (const char* required : {"db", "run", "out"})

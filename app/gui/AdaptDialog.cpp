@@ -64,8 +64,14 @@ AdaptDialog::AdaptDialog(std::shared_ptr<const ModelBytes> model, QString dbPath
         const QString path = QFileDialog::getSaveFileName(this, tr("Save adapted model"), QString(), tr("Model (*.json)"));
         if (!path.isEmpty()) start(path);
     });
+    exportSteps_ = named(new QPushButton(tr("Export steps…"), this), "adaptExportSteps");
+    exportSteps_->setToolTip(tr("Every step's loss, accuracy and widths as CSV, for a paper's plots."));
+    connect(exportSteps_, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export steps"), QString(), tr("CSV (*.csv)"));
+        if (!path.isEmpty()) exportSteps(path);
+    });
     auto* buttons = new QHBoxLayout;
-    for (QPushButton* b : {start_, cancelButton_, saveModel_, savePlot_}) buttons->addWidget(b);
+    for (QPushButton* b : {start_, cancelButton_, saveModel_, savePlot_, exportSteps_}) buttons->addWidget(b);
     progress_ = named(new QProgressBar(this), "adaptProgress");
 
     table_ = named(new QTableWidget(0, 7, this), "adaptTable");
@@ -198,6 +204,8 @@ void AdaptDialog::showOutcomes(const std::vector<control::AdaptRunOutcome>& outc
     static const std::map<std::string, QColor> colours{{"fp32", {40, 90, 200}}, {"qat", {230, 150, 30}}, {"rct", {44, 160, 44}}};
     plot_->clearGraphs();
     table_->setRowCount(0);
+    lastAdaptations_.clear();
+    for (const auto& out : outcomes) lastAdaptations_.push_back({out.report.mode, out.adaptationId});
     QStringList line;
     bool cancelled = false;
     for (const auto& out : outcomes) {
@@ -250,6 +258,31 @@ void AdaptDialog::showOutcomes(const std::vector<control::AdaptRunOutcome>& outc
     const QString message = tr("Adapted on the shifted stream: %1.%2").arg(line.join(QStringLiteral("; ")), saved);
     status_->setText(cancelled ? tr("Cancelled. ") + message : message);
     Q_EMIT finished(!cancelled, message);
+}
+
+bool AdaptDialog::exportSteps(const QString& path) {
+    if (running_ || lastAdaptations_.empty()) return false;
+    auto db = store::RunStore::open(dbPath_.toStdString(), store::RunStore::Mode::ReadOnly);
+    if (!db) {
+        status_->setText(tr("Error: %1").arg(QString::fromStdString(db.error())));
+        return false;
+    }
+    QStringList written;
+    for (const auto& [mode, id] : lastAdaptations_) {
+        QString file = path;
+        if (lastAdaptations_.size() > 1) {
+            const int dot = file.lastIndexOf('.');
+            file = (dot > 0 ? file.left(dot) : file) + "-" + QString::fromStdString(mode) + (dot > 0 ? file.mid(dot) : QString());
+        }
+        auto rows = store::exportAdaptationCsv(**db, id, file.toStdString());
+        if (!rows) {
+            status_->setText(tr("Error: %1").arg(QString::fromStdString(rows.error())));
+            return false;
+        }
+        written << file;
+    }
+    status_->setText(tr("Steps written to %1.").arg(written.join(QStringLiteral(", "))));
+    return true;
 }
 
 bool AdaptDialog::savePlot(const QString& path) {

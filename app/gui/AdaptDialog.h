@@ -38,6 +38,9 @@ public:
     void start(const QString& savePath = {});
     void cancel();
     bool savePlot(const QString& path);
+    // Export steps…: the last adaptations' steps as CSV (edgent export --adaptation), one file
+    // per mode ("-<mode>" before the suffix when there were several); false (and why) when it cannot.
+    bool exportSteps(const QString& path);
     // What the last adaptation showed: accuracy points of a mode, bit-width curves (rct).
     int accuracyPoints(const QString& mode) const;
     int bitCurves() const;
@@ -62,11 +65,13 @@ private:
     QPushButton* cancelButton_;
     QPushButton* savePlot_;
     QPushButton* saveModel_;
+    QPushButton* exportSteps_;
     QProgressBar* progress_;
     QTableWidget* table_;
     QCustomPlot* plot_;  // accuracy above, bit widths below
     QCPAxisRect* bitsRect_;
     QLabel* status_;
+    std::vector<std::pair<std::string, int64_t>> lastAdaptations_;  // mode, adaptation id
     std::thread worker_;
     std::atomic<bool> cancelRequested_{false};
     bool running_ = false;

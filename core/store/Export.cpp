@@ -114,6 +114,28 @@ Result<int> exportFleetCsv(RunStore& store, int64_t fleetId, const std::vector<i
     return written;
 }
 
+Result<int> exportAdaptationCsv(RunStore& store, int64_t adaptationId, const std::string& outPath) {
+    auto a = store.adaptation(adaptationId);
+    if (!a) return makeError(a.error());
+    std::string out = "step,loss,batch_accuracy,eval_accuracy";
+    for (const AdaptLayer& l : a->report.layers)
+        if (l.quantised) out += "," + l.name + "_bits";
+    out += "\n";
+    char cell[64];
+    for (const AdaptStep& s : a->report.steps) {
+        std::snprintf(cell, sizeof cell, "%d,%.6g,%.6g,", s.step, s.loss, s.batchAccuracy);
+        out += cell;
+        if (!std::isnan(s.evalAccuracy)) {
+            std::snprintf(cell, sizeof cell, "%.6g", s.evalAccuracy);
+            out += cell;
+        }
+        for (int b : s.bits) out += "," + std::to_string(b);
+        out += "\n";
+    }
+    if (auto s = writeFileAtomically(outPath, out); !s) return makeError(s.error());
+    return static_cast<int>(a->report.steps.size());
+}
+
 Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path) {
     auto text = readFileBytes(path);
     if (!text) return makeError(text.error());

@@ -19,6 +19,10 @@ Status exportCsv(RunStore& store, int64_t runId, const std::string& outPath);
 // numbers in the fleet), in one CSV of exportCsv's columns, its `device` column saying whose.
 // Returns how many device runs went in; a device the fleet does not have is an error.
 Result<int> exportFleetCsv(RunStore& store, int64_t fleetId, const std::vector<int>& devices, const std::string& outPath);
+// An adaptation's steps (core/train/Adapt.h) as CSV: step, loss, batch_accuracy, eval_accuracy
+// (empty where not measured), then one `<layer>_bits` column per quantised layer (none for
+// fp32): what a paper plots the accuracy curve and the bit-width trace from. Returns the rows.
+Result<int> exportAdaptationCsv(RunStore& store, int64_t adaptationId, const std::string& outPath);
 // Reads back a samples CSV written by exportCsv (e.g. the recorded-run fixture).
 Result<std::vector<SampleRow>> readSamplesCsv(const std::string& path);
 
