@@ -14,6 +14,8 @@
 #include "core/control/ProfileRun.h"
 #include "core/model/ModelFile.h"
 
+#include <type_traits>
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -232,39 +234,25 @@ void MainWindow::buildMenus() {
     run->addAction(tr("&Profile both workers"), this, [this] { profilePanel_->requestStart(); });
 
     run->addSeparator();
-    run->addAction(tr("&Reproduce paper figures…"), this, [this] {
-        auto* dialog = new ReproduceDialog(session_->modelShared(), session_->modelPath(), this);
+    // Each dialog deletes itself on close; its one-line outcome goes to the status bar or an error box.
+    const auto showDialog = [this](auto* dialog) {
         dialog->setAttribute(Qt::WA_DeleteOnClose);
-        connect(dialog, &ReproduceDialog::finished, this, [this](bool ok, const QString& message) {
+        connect(dialog, &std::remove_pointer_t<decltype(dialog)>::finished, this, [this](bool ok, const QString& message) {
             if (ok)
                 note(message);
             else
                 showError(message);
         });
         dialog->show();
+    };
+    run->addAction(tr("&Reproduce paper figures…"), this, [this, showDialog] {
+        showDialog(new ReproduceDialog(session_->modelShared(), session_->modelPath(), this));
     });
-    run->addAction(tr("&Fleet of devices…"), this, [this] {
-        auto* dialog = new FleetDialog(session_->modelShared(), session_->databasePath(), this);
-        dialog->setAttribute(Qt::WA_DeleteOnClose);
-        connect(dialog, &FleetDialog::finished, this, [this](bool ok, const QString& message) {
-            if (ok)
-                note(message);
-            else
-                showError(message);
-        });
-        dialog->show();
+    run->addAction(tr("&Fleet of devices…"), this, [this, showDialog] {
+        showDialog(new FleetDialog(session_->modelShared(), session_->databasePath(), this));
     });
-
-    run->addAction(tr("&Adapt on the device…"), this, [this] {
-        auto* dialog = new AdaptDialog(session_->modelShared(), session_->databasePath(), this);
-        dialog->setAttribute(Qt::WA_DeleteOnClose);
-        connect(dialog, &AdaptDialog::finished, this, [this](bool ok, const QString& message) {
-            if (ok)
-                note(message);
-            else
-                showError(message);
-        });
-        dialog->show();
+    run->addAction(tr("&Adapt on the device…"), this, [this, showDialog] {
+        showDialog(new AdaptDialog(session_->modelShared(), session_->databasePath(), this));
     });
 
     auto* help = menuBar()->addMenu(tr("&Help"));

@@ -27,6 +27,10 @@ Result<int64_t> RunStore::beginAdaptation(const std::string& experiment, int64_t
 Status RunStore::finishAdaptation(int64_t id, const std::string& status, const std::string& error, const AdaptReport& r,
                                   const std::string& savedPath) {
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return makeError(s.error());
+    const auto abandon = [&](const std::string& why) {
+        (void)exec("ROLLBACK");
+        return makeError("database " + path_ + ": " + why);
+    };
     {
         Stmt s(db_,
                "UPDATE adaptations SET finished_at=?2, status=?3, error=?4, exit=?5, partition=?6, shifted_before=?7, "
@@ -37,9 +41,7 @@ Status RunStore::finishAdaptation(int64_t id, const std::string& status, const s
         s.bind(11, r.paramBytesHeld).bind(12, r.paramBytesPeak).bind(13, r.gemmEnergyMj).bind(14, r.gemmMacs);
         s.bind(15, r.seconds).bindTextOrNull(16, savedPath);
         if (s.step() != SQLITE_DONE || sqlite3_changes(db_) != 1) {
-            const std::string why = sqlite3_changes(db_) != 1 ? "has no adaptation " + std::to_string(id) : s.error();
-            (void)exec("ROLLBACK");
-            return makeError("database " + path_ + ": " + why);
+            return abandon(sqlite3_changes(db_) != 1 ? "has no adaptation " + std::to_string(id) : s.error());
         }
     }
     for (const AdaptStep& x : r.steps) {
@@ -50,10 +52,7 @@ Status RunStore::finishAdaptation(int64_t id, const std::string& status, const s
                "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
         s.bind(1, id).bind(2, x.step).bind(3, x.loss).bind(4, x.batchAccuracy).bind(5, x.evalAccuracy);
         s.bind(6, QJsonDocument(bits).toJson(QJsonDocument::Compact).toStdString());
-        if (s.step() != SQLITE_DONE) {
-            (void)exec("ROLLBACK");
-            return makeError("database " + path_ + ": " + s.error());
-        }
+        if (s.step() != SQLITE_DONE) return abandon(s.error());
     }
     for (size_t i = 0; i < r.layers.size(); ++i) {
         const AdaptLayer& l = r.layers[i];
@@ -62,10 +61,7 @@ Status RunStore::finishAdaptation(int64_t id, const std::string& status, const s
                "bits) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         s.bind(1, id).bind(2, static_cast<int>(i)).bind(3, l.name).bind(4, l.trained ? 1 : 0).bind(5, l.quantised ? 1 : 0);
         s.bind(6, l.params).bind(7, l.macsPerImage).bind(8, l.bits);
-        if (s.step() != SQLITE_DONE) {
-            (void)exec("ROLLBACK");
-            return makeError("database " + path_ + ": " + s.error());
-        }
+        if (s.step() != SQLITE_DONE) return abandon(s.error());
     }
     return commit();
 }
