@@ -33,7 +33,7 @@ last=$("$edgent" runs list --db "$db" --json | sed -E 's/.*"id":([0-9]+).*/\1/')
 "$edgent" export --db "$db" --run "$last" --out "$out/run-$last.csv"
 echo
 echo "== dynamic mode under resources/traces/step.csv (a device 4x slower than this machine)"
-"$edgent" profile --db "$db" --device-slowdown 4 --no-synthetic --json >/dev/null
+"$edgent" profile --db "$db" --device-slowdown 4 --no-synthetic --span 0 --json >/dev/null
 "$edgent" run --db "$db" --experiment make-run-demo --trace resources/traces/step.csv --policy edgent \
   --dynamic --deadline 20ms --predictor lookup --device-slowdown 4
 dyn=$("$edgent" runs list --db "$db" --json | sed -E 's/.*"id":([0-9]+).*/\1/')

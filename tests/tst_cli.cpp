@@ -189,11 +189,13 @@ private Q_SLOTS:
 
     void profileThenPlanThenRunWithAPolicy() {
         const QString db = dir_.filePath("planned.sqlite");
-        const Run prof = run({"profile", "--db", db, "--repeats", "7", "--json"}, 300000);
+        const Run prof = run({"profile", "--db", db, "--repeats", "7", "--span", "1", "--json"}, 300000);
         QVERIFY2(prof.code == 0, prof.err.constData());
         const QJsonObject p = QJsonDocument::fromJson(prof.out).object();
         QVERIFY(p["nodes"].toObject().contains("device") && p["nodes"].toObject().contains("edge"));
         QVERIFY(p["message_overhead_ms"].toDouble() > 0.0);
+        // Each profile records how its repeats were taken: five passes (the default), paced over 1 s.
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM profiles WHERE spread=5 AND span_s=1"), 2.0);
         QSet<QString> kinds;
         for (const auto& v : p["regressions"].toArray())
             if (v.toObject()["node"].toString() == "device") kinds << v.toObject()["kind"].toString();

@@ -112,7 +112,7 @@ private Q_SLOTS:
     // must come within a few samples.
     void dynamicModeFollowsAStepTrace() {
         const QString db = dir_.filePath("dynamic.sqlite");
-        const Run prof = cli({"profile", "--db", db, "--no-synthetic", "--repeats", "9", "--device-slowdown", "4"});
+        const Run prof = cli({"profile", "--db", db, "--no-synthetic", "--repeats", "9", "--span", "0", "--device-slowdown", "4"});
         QVERIFY2(prof.code == 0, prof.err.constData());
         const QString trace = writeFile("step.csv", "time_s,kbps\n0,10000\n3,300\n6,5000\n9,200\n12,200\n");
         const Run r = cli({"run", "--db", db, "--trace", trace, "--policy", "edgent", "--dynamic", "--deadline", "20ms",

@@ -113,6 +113,7 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true);  // settings and data in a test location
         QCoreApplication::setOrganizationName("edgent-workbench-test");
         QSettings().clear();
+        QSettings().setValue("profile/span_s", 1.0);  // the first-use profile, quick (its pacing: tst_planner)
         db_ = dir_.filePath("gui.sqlite");
         // The first window profiles the model once (first use of this database).
         auto w = openWindow();
@@ -213,10 +214,16 @@ private Q_SLOTS:
         w_->experiment()->setCodec("fp32");
         QTRY_VERIFY(w_->session().plan().has_value());
         QVERIFY(w_->session().plan()->codec.identity());
+        // So are the profiling controls (spread: the passes each layer's repeats are spread over).
+        w_->profilePanel()->setSettings({9, true, 2, 7, 4.0});
         w_->close();  // closing keeps the settings
         w_.reset();
         w_ = openWindow();
         QCOMPARE(w_->experiment()->codec(), QStringLiteral("fp32"));
+        const auto profiling = w_->profilePanel()->settings();
+        QVERIFY(profiling.repeats == 9 && profiling.synthetic && profiling.adaptiveRounds == 2 && profiling.spread == 7 &&
+                profiling.spanSeconds == 4.0);
+        QCOMPARE(w_->findChild<QSpinBox*>("profileSpread")->value(), 7);
     }
 
     void aStoppedRunsPlotsEqualItsRows() {

@@ -323,6 +323,44 @@ private Q_SLOTS:
         }
     }
 
+    // Each layer's repeats are spread over `spread` passes through the whole model (a host's
+    // slow stretch then reaches only some of them), paced over at least spanSeconds: the
+    // progress counts every pass, a spread above the repeats takes one repeat per pass, and
+    // every row still holds all its repeats.
+    void profileSpreadsRepeatsOverPasses() {
+        torch::set_num_threads(1);
+        auto net = loadModel(edgent::test::defaultModel());
+        QVERIFY(net.ok());
+        const ModelSpec& spec = (*net)->spec();
+        int pathLayers = 0;
+        for (int e = 0; e < spec.numExits(); ++e) pathLayers += spec.pathLength(e);
+        for (const auto& [spread, passes] : std::vector<std::pair<int, int>>{{1, 1}, {3, 3}, {100, 7}}) {
+            profile::ProfileOptions o;
+            o.repeats = 7;
+            o.warmup = 1;
+            o.synthetic = false;
+            o.spread = spread;
+            o.spanSeconds = spread == 3 ? 1.5 : 0.0;  // pass 3 starts 1 s in
+            std::vector<profile::ProfileProgress> seen;
+            auto result = profile::profileNet(**net, o, [&](const profile::ProfileProgress& p) {
+                if (p.stage == "model layers") seen.push_back(p);
+            });
+            QVERIFY2(result.ok(), result.error().c_str());
+            QCOMPARE(seen.size(), static_cast<size_t>(passes * spec.numExits()));
+            QCOMPARE(seen.back().total, passes * pathLayers);
+            QCOMPARE(seen.back().done, seen.back().total);
+            int rows = 0;
+            for (const auto& t : result->layers) {
+                QCOMPARE(t.source, std::string("model"));
+                QCOMPARE(t.repeats, 7);
+                QVERIFY(t.p10Ms <= t.medianMs && t.medianMs <= t.p90Ms && t.p90Ms > 0.0);
+                ++rows;
+            }
+            QCOMPARE(rows, pathLayers);
+            if (spread == 3) QVERIFY2(result->seconds >= 1.0, qPrintable(QString::number(result->seconds)));
+        }
+    }
+
     void regressionsFitARealProfile() {
         torch::set_num_threads(1);
         auto net = loadModel(edgent::test::defaultModel());
@@ -332,6 +370,7 @@ private Q_SLOTS:
         o.syntheticRepeats = 5;
         o.adaptiveRounds = 2;
         o.adaptiveBatch = 12;
+        o.spanSeconds = 0.0;
         auto result = profile::profileNet(**net, o);
         QVERIFY2(result.ok(), result.error().c_str());
         QVERIFY(result->loads.size() == 4);

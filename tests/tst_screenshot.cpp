@@ -2,6 +2,8 @@
 // server (xvfb-run): it starts local workers, profiles on first use, runs the default
 // experiment through a few bandwidth settings and saves a screenshot, which must be a
 // non-blank PNG of the window's size.
+#include <QDir>
+#include <QFile>
 #include <QImage>
 #include <QProcess>
 #include <QSet>
@@ -23,6 +25,11 @@ private Q_SLOTS:
         env.insert("XDG_CONFIG_HOME", dir.filePath("config"));  // no settings of the user's
         env.insert("XDG_DATA_HOME", dir.filePath("data"));
         p.setProcessEnvironment(env);
+        // The first-use profile unpaced (--span 0), to keep the test short.
+        QDir().mkpath(dir.filePath("config/edgent-workbench"));
+        QFile settings(dir.filePath("config/edgent-workbench/edgent-workbench.conf"));
+        QVERIFY(settings.open(QIODevice::WriteOnly) && settings.write("[profile]\nspan_s=0\n") > 0);
+        settings.close();
         p.start(xvfb, {"-a", "-s", "-screen 0 1600x1000x24", EDGENT_WORKBENCH_PATH, "--db", dir.filePath("demo.sqlite"),
                        "--run-for", "8", "--screenshot", png});
         QVERIFY(p.waitForFinished(300000));

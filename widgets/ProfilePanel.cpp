@@ -16,6 +16,7 @@
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QDoubleSpinBox>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
@@ -68,6 +69,21 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     adaptive_->setToolTip(
         tr("Rounds of adaptive sampling after the fixed sweep: each measures 40 new configurations, scores the latency "
            "forest on them first, and explores around the ones it predicted more than 10% off."));
+    spread_ = new QSpinBox(this);
+    spread_->setObjectName("profileSpread");
+    spread_->setRange(1, 100);
+    spread_->setValue(5);
+    spread_->setToolTip(
+        tr("Spread each layer's repeats over this many passes through everything profiled (1: back to back). A core of a "
+           "shared host can run at half speed for seconds; spread, such a stretch reaches only some of each layer's "
+           "repeats, and the median describes the host's usual speed."));
+    span_ = new QDoubleSpinBox(this);
+    span_->setObjectName("profileSpan");
+    span_->setRange(0.0, 600.0);
+    span_->setDecimals(0);
+    span_->setSuffix(tr(" s"));
+    span_->setValue(10.0);
+    span_->setToolTip(tr("Pace those passes over at least this many seconds on each worker (0: no pacing)."));
     cancel_ = new QPushButton(tr("Cancel"), this);
     cancel_->setObjectName("profileCancelButton");
     cancel_->setEnabled(false);
@@ -77,6 +93,10 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     controls->addWidget(synthetic_);
     controls->addWidget(new QLabel(tr("adaptive rounds"), this));
     controls->addWidget(adaptive_);
+    controls->addWidget(new QLabel(tr("spread"), this));
+    controls->addWidget(spread_);
+    controls->addWidget(new QLabel(tr("over"), this));
+    controls->addWidget(span_);
     controls->addWidget(cancel_);
     calibrate_ = new QPushButton(tr("Calibrate early exits"), this);
     calibrate_->setObjectName("calibrateButton");
@@ -191,7 +211,20 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
 }
 
 void ProfilePanel::requestStart() {
-    Q_EMIT startRequested(repeats_->value(), synthetic_->isChecked(), synthetic_->isChecked() ? adaptive_->value() : 0);
+    Q_EMIT startRequested(repeats_->value(), synthetic_->isChecked(), synthetic_->isChecked() ? adaptive_->value() : 0,
+                          spread_->value(), span_->value());
+}
+
+ProfilePanel::Settings ProfilePanel::settings() const {
+    return Settings{repeats_->value(), synthetic_->isChecked(), adaptive_->value(), spread_->value(), span_->value()};
+}
+
+void ProfilePanel::setSettings(const Settings& s) {
+    repeats_->setValue(s.repeats);
+    synthetic_->setChecked(s.synthetic);
+    adaptive_->setValue(s.adaptiveRounds);
+    spread_->setValue(s.spread);
+    span_->setValue(s.spanSeconds);
 }
 
 void ProfilePanel::setRunning(bool running) {
@@ -199,6 +232,8 @@ void ProfilePanel::setRunning(bool running) {
     repeats_->setEnabled(!running);
     synthetic_->setEnabled(!running);
     adaptive_->setEnabled(!running && synthetic_->isChecked());
+    spread_->setEnabled(!running);
+    span_->setEnabled(!running);
     cancel_->setEnabled(running);
     calibrate_->setEnabled(!running);
     progress_->setVisible(running);

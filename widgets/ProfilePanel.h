@@ -24,6 +24,7 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QDoubleSpinBox;
 class QTableWidget;
 
 namespace edgent::core::store {
@@ -55,9 +56,19 @@ public:
     int fitCount() const { return static_cast<int>(rows_.size()); }
     // Asks for a profile with the controls' settings, as the start button does.
     void requestStart();
+    // The profiling controls, kept between sessions by the window.
+    struct Settings {
+        int repeats = 25;
+        bool synthetic = true;
+        int adaptiveRounds = 3;
+        int spread = 5;
+        double spanSeconds = 10.0;
+    };
+    Settings settings() const;
+    void setSettings(const Settings& s);  // out-of-range values are clamped to the controls' ranges
 
 Q_SIGNALS:
-    void startRequested(int repeats, bool synthetic, int adaptiveRounds);
+    void startRequested(int repeats, bool synthetic, int adaptiveRounds, int spread, double spanSeconds);
     void calibrateRequested();
     void cancelRequested();
 
@@ -100,6 +111,8 @@ private:
     QSpinBox* repeats_;
     QCheckBox* synthetic_;
     QSpinBox* adaptive_;
+    QSpinBox* spread_;
+    QDoubleSpinBox* span_;
     QPushButton* cancel_;
     QPushButton* calibrate_;
     QProgressBar* progress_;

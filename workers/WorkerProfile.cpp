@@ -22,6 +22,8 @@ void Worker::startProfile(const Identity& owner, const QJsonObject& request) {
     o.warmup = std::clamp(request.value("warmup").toInt(o.warmup), 0, 1000);
     o.synthetic = request.value("synthetic").toBool(true);
     o.adaptiveRounds = std::clamp(request.value("adaptive_rounds").toInt(o.adaptiveRounds), 0, 50);
+    o.spread = std::clamp(request.value("spread").toInt(o.spread), 1, 100);
+    o.spanSeconds = std::clamp(request.value("span_s").toDouble(o.spanSeconds), 0.0, 600.0);
     o.slowdown = options_.slowdown;
     std::shared_ptr<MultiExitNet> net = net_;
     profile_ = std::make_unique<std::thread>([this, o, net] {

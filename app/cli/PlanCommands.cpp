@@ -63,6 +63,13 @@ int runProfile(const QStringList& args) {
          "Rounds of adaptive sampling after the fixed synthetic sweep: 40 new configurations each, where the latency "
          "forest errs (default 3; 0: none).",
          "N"},
+        {"spread",
+         "Spread each layer's repeats over N passes through the model and the synthetic sweep (default 5; 1: "
+         "back to back). A core of a shared host can run at half speed for seconds; spread, such a stretch "
+         "reaches only some of each layer's repeats.",
+         "N"},
+        {"span",
+         "Pace those passes over at least S seconds on each worker (default 10; 0: no pacing).", "S"},
         {"device-slowdown",
          "Local device only: emulate a device F times slower than this host (edgent-worker "
          "--slowdown), e.g. 4 for a Raspberry Pi-class device beside a laptop edge.",
@@ -76,6 +83,10 @@ int runProfile(const QStringList& args) {
     if (!repeats) return code;
     const auto adaptiveRounds = cmd.intOption("adaptive-rounds", 3, 0, 50, &code);
     if (!adaptiveRounds) return code;
+    const auto spread = cmd.intOption("spread", 5, 1, 100, &code);
+    if (!spread) return code;
+    const auto span = cmd.numberOption("span", 10.0, 0.0, 600.0, &code);
+    if (!span) return code;
     const auto slowdown = cmd.numberOption("device-slowdown", 1.0, 1.0, 1000.0, &code);
     if (!slowdown) return code;
     auto linkOptions = workerLinkOptions(cmd, *slowdown, &code);
@@ -99,6 +110,8 @@ int runProfile(const QStringList& args) {
     options.repeats = static_cast<int>(*repeats);
     options.synthetic = !p.isSet("no-synthetic");
     options.adaptiveRounds = static_cast<int>(*adaptiveRounds);
+    options.spread = static_cast<int>(*spread);
+    options.spanSeconds = *span;
     std::mutex printing;
     auto run = control::profileWorkers(link.controller(), *model, options, [&](const control::ProfileRunProgress& pr) {
         if (cmd.json()) return;

@@ -159,10 +159,11 @@ MainWindow::MainWindow(const WindowOptions& options, QWidget* parent)
     connect(modelPanel_, &widgets::ModelPanel::loadRequested, session_, &Session::loadModel);
     connect(modelPanel_, &widgets::ModelPanel::loadDefaultRequested, this,
             [this] { session_->loadModel(QString::fromStdString(core::defaultModelPath())); });
-    connect(profilePanel_, &widgets::ProfilePanel::startRequested, this, [this](int repeats, bool synthetic, int adaptiveRounds) {
+    connect(profilePanel_, &widgets::ProfilePanel::startRequested, this, [this](int repeats, bool synthetic, int adaptiveRounds,
+                                                                                       int spread, double span) {
         profilePanel_->setRunning(true);
         profilePanel_->setMessage(tr("Profiling the edge, then the device…"));
-        session_->startProfile(repeats, synthetic, adaptiveRounds);
+        session_->startProfile(repeats, synthetic, adaptiveRounds, spread, span);
         if (!session_->profiling()) profilePanel_->setRunning(false);
     });
     connect(profilePanel_, &widgets::ProfilePanel::cancelRequested, session_, &Session::cancelProfile);
@@ -287,6 +288,12 @@ void MainWindow::restoreSettings(const WindowOptions& options) {
     experiment_->setRateHz(s.value("experiment/rate_hz", 0.0).toDouble());
     experiment_->setTracePath(s.value("experiment/trace").toString());
     experiment_->setDynamicMode(s.value("experiment/dynamic", false).toBool());
+    const widgets::ProfilePanel::Settings profiling;
+    profilePanel_->setSettings({s.value("profile/repeats", profiling.repeats).toInt(),
+                                s.value("profile/synthetic", profiling.synthetic).toBool(),
+                                s.value("profile/adaptive_rounds", profiling.adaptiveRounds).toInt(),
+                                s.value("profile/spread", profiling.spread).toInt(),
+                                s.value("profile/span_s", profiling.spanSeconds).toDouble()});
 
     const QString db =
         !options.database.isEmpty() ? options.database : s.value("store/database", defaultDatabasePath()).toString();
@@ -322,6 +329,12 @@ void MainWindow::saveSettings() {
     s.setValue("experiment/rate_hz", experiment_->rateHz());
     s.setValue("experiment/trace", experiment_->tracePath());
     s.setValue("experiment/dynamic", experiment_->dynamicMode());
+    const auto profiling = profilePanel_->settings();
+    s.setValue("profile/repeats", profiling.repeats);
+    s.setValue("profile/synthetic", profiling.synthetic);
+    s.setValue("profile/adaptive_rounds", profiling.adaptiveRounds);
+    s.setValue("profile/spread", profiling.spread);
+    s.setValue("profile/span_s", profiling.spanSeconds);
     s.setValue("store/database", session_->databasePath());
     if (!session_->modelPath().isEmpty()) s.setValue("model/path", session_->modelPath());
 }
@@ -359,7 +372,10 @@ void MainWindow::maybeAutoProfile() {
     if (!session_->workerInfo(Role::Device).alive || !session_->workerInfo(Role::Edge).alive) return;
     autoProfiled_ = true;
     note(tr("No profile of this model in the database yet: profiling both workers first."));
-    Q_EMIT profilePanel_->startRequested(15, true, core::control::ProfileRunOptions{}.adaptiveRounds);
+    // A quick profile (15 repeats, the default adaptive rounds), spread as the panel says.
+    const auto settings = profilePanel_->settings();
+    Q_EMIT profilePanel_->startRequested(15, true, core::control::ProfileRunOptions{}.adaptiveRounds, settings.spread,
+                                         settings.spanSeconds);
 }
 
 }  // namespace edgent::gui

@@ -117,7 +117,7 @@ std::optional<store::StoredProfile> Session::latestProfile(Role role) {
 
 // ---------------------------------------------------------------------------- profiling
 
-void Session::startProfile(int repeats, bool synthetic, int adaptiveRounds) {
+void Session::startProfile(int repeats, bool synthetic, int adaptiveRounds, int spread, double spanSeconds) {
     if (profiling_) return;
     auto link = host_->link();
     if (!link || !host_->ready() || !host_->modelLoaded()) {
@@ -130,11 +130,13 @@ void Session::startProfile(int repeats, bool synthetic, int adaptiveRounds) {
     auto model = model_;
     const std::string dbPath = dbPath_.toStdString();
     const int64_t modelId = modelId_;
-    host_->post([this, link, repeats, synthetic, adaptiveRounds, model, dbPath, modelId] {
+    host_->post([this, link, repeats, synthetic, adaptiveRounds, spread, spanSeconds, model, dbPath, modelId] {
         control::ProfileRunOptions o;
         o.repeats = repeats;
         o.synthetic = synthetic;
         o.adaptiveRounds = adaptiveRounds;
+        o.spread = spread;
+        o.spanSeconds = spanSeconds;
         QString message;
         bool ok = false;
         auto run = control::profileWorkers(

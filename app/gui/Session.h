@@ -59,7 +59,7 @@ public:
     std::optional<core::store::StoredProfile> latestProfile(core::net::Role role);
 
     // --- profiling and calibration (both on the job thread; either one at a time)
-    void startProfile(int repeats, bool synthetic, int adaptiveRounds);
+    void startProfile(int repeats, bool synthetic, int adaptiveRounds, int spread, double spanSeconds);
     // Every exit's confidence on the model's held-out validation images, stored for the
     // per-input policies (core/train/Calibration.h).
     void startCalibration();

@@ -60,7 +60,8 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + std::chrono::milliseconds(options.timeoutMs);
     QJsonObject request{
-        {"repeats", options.repeats}, {"synthetic", options.synthetic}, {"adaptive_rounds", options.adaptiveRounds}};
+        {"repeats", options.repeats}, {"synthetic", options.synthetic}, {"adaptive_rounds", options.adaptiveRounds},
+        {"spread", options.spread}, {"span_s", options.spanSeconds}};
     // One worker after the other: when both share a host (local workers), profiling them
     // at once would time each while the other competes for the cores and the memory bus.
     for (Role r : {Role::Edge, Role::Device}) {
@@ -155,6 +156,8 @@ Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t model
         const std::string name = net::roleName(node.role);
         profile::ProfileOptions opts;
         opts.repeats = options.repeats;
+        opts.spread = options.spread;
+        opts.spanSeconds = options.spanSeconds;
         opts.slowdown = node.hello.value("slowdown").toDouble(1.0);
         auto id =
             db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(), node.hello.value("threads").toInt(),

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <optional>
 #include <set>
+#include <thread>
 
 namespace edgent::core::profile {
 
@@ -32,14 +33,36 @@ Stats summarize(std::vector<double> v) {
     return {at(0.5), at(0.1), at(0.9)};
 }
 
+// Every layer's repeats are spread over `spread` passes (ProfileOptions) through the model's
+// paths and the fixed sweep, paced over at least `spanSeconds`, instead of being taken back to
+// back. A shared host's cores can each slow to about half speed for seconds at a time, one
+// core at a time (bench/compute_drift.cpp: the thread's own CPU time doubles, whatever the
+// thread does between frames). Back-to-back repeats all fell into one such stretch or all
+// outside it, so a layer's median moved by up to 2x between two profiles; spread over many
+// seconds, a stretch reaches only a share of each layer's repeats, the median stays on the
+// host's usual speed and the 90th percentile shows the stretches that runs meet.
+int roundsFor(int repeats, int spread) { return std::max(1, std::min(spread, repeats)); }
+
+// Round r's share of `repeats` (the shares of all rounds add up to repeats).
+int shareOf(int repeats, int round, int rounds) { return repeats * (round + 1) / rounds - repeats * round / rounds; }
+
+// Sleeps until `until`, in short steps so that a cancel is seen within 50 ms; false when cancelled.
+template <typename Cancelled>
+bool paceUntil(Clock::time_point until, Cancelled&& cancelled) {
+    while (Clock::now() < until) {
+        if (cancelled()) return false;
+        std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
+    }
+    return !cancelled();
+}
+
 // An emulated slower node (slowdown F > 1) records F times the real duration and then waits
 // as the stretched computation would. Recording the stretched wall time instead would add
 // the sleep's wake-up lateness (a few tenths of a millisecond on a virtual machine) to every
 // layer, which a real run pays once per slice, not once per layer.
-Stats timeLayer(const NetLayer& layer, const torch::Tensor& x, int warmup, int repeats, double slowdown) {
+void timeLayerInto(const NetLayer& layer, const torch::Tensor& x, int warmup, int repeats, double slowdown,
+                   std::vector<double>& ms) {
     for (int i = 0; i < warmup; ++i) (void)layer.forward(x);
-    std::vector<double> ms;
-    ms.reserve(static_cast<size_t>(repeats));
     const double factor = std::max(1.0, slowdown);
     for (int i = 0; i < repeats; ++i) {
         const auto t0 = Clock::now();
@@ -48,16 +71,15 @@ Stats timeLayer(const NetLayer& layer, const torch::Tensor& x, int warmup, int r
         ms.push_back(factor * std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         stretchComputation(t0, slowdown);
     }
-    return summarize(std::move(ms));
 }
 
 // Times every layer of exit e's path in sequence, a whole forward pass per repeat, so each
 // layer meets the caches as it does in a real inference (timing one layer in a tight loop
-// keeps its weights hot and underestimates it).
-std::vector<Stats> timePath(const MultiExitNet& net, int e, const torch::Tensor& input, int warmup, int repeats,
-                            double slowdown) {
+// keeps its weights hot and underestimates it). Appends one sample per layer and repeat.
+void timePathInto(const MultiExitNet& net, int e, const torch::Tensor& input, int warmup, int repeats, double slowdown,
+                  std::vector<std::vector<double>>& ms) {
     const int n = net.pathLength(e);
-    std::vector<std::vector<double>> ms(static_cast<size_t>(n));
+    ms.resize(static_cast<size_t>(n));
     const double factor = std::max(1.0, slowdown);
     for (int r = 0; r < warmup + repeats; ++r) {
         torch::Tensor x = input;
@@ -73,9 +95,6 @@ std::vector<Stats> timePath(const MultiExitNet& net, int e, const torch::Tensor&
         }
         stretchComputation(pass, slowdown);  // one wait per pass, as a run's slice has
     }
-    std::vector<Stats> out;
-    for (auto& v : ms) out.push_back(summarize(std::move(v)));
-    return out;
 }
 
 torch::Tensor inputFor(const Shape& s) {
@@ -84,13 +103,53 @@ torch::Tensor inputFor(const Shape& s) {
     return torch::randn(sizes);
 }
 
-// Times one synthetic configuration; nothing when it does not fit.
-std::optional<LayerTiming> timeProbe(const Probe& probe, const ProfileOptions& o) {
-    auto info = probeInfo(probe);
-    if (!info) return std::nullopt;
-    const NetLayer netLayer(probe.layer, info->input);
-    const Stats s = timeLayer(netLayer, inputFor(info->input), 2, o.syntheticRepeats, o.slowdown);
-    return LayerTiming{"synthetic", -1, -1, info->kind, info->features, info->config, s.median, s.p10, s.p90, o.syntheticRepeats};
+// Synthetic configurations timed in rounds, each round one pass over all of them (see
+// roundsFor); a configuration that does not fit has no slot and no row.
+struct ProbeSlot {
+    LayerInfo info;
+    std::unique_ptr<NetLayer> layer;
+    torch::Tensor input;
+    std::vector<double> ms;
+};
+using ProbeSlots = std::vector<std::optional<ProbeSlot>>;
+
+ProbeSlots prepareProbes(const std::vector<Probe>& probes) {
+    ProbeSlots slots;
+    for (const Probe& probe : probes) {
+        auto info = probeInfo(probe);
+        if (!info) {
+            slots.emplace_back();
+            continue;
+        }
+        slots.push_back(ProbeSlot{*info, std::make_unique<NetLayer>(probe.layer, info->input), inputFor(info->input), {}});
+    }
+    return slots;
+}
+
+// Round r of `rounds`: each configuration's share of the repeats. `each(i)` follows
+// configuration i (progress) and returns false to stop (cancelled).
+bool timeProbeRound(ProbeSlots& slots, const ProfileOptions& o, int r, int rounds, const std::function<bool(size_t)>& each) {
+    for (size_t i = 0; i < slots.size(); ++i) {
+        if (auto& slot = slots[i])
+            timeLayerInto(*slot->layer, slot->input, r == 0 ? 2 : 1, shareOf(o.syntheticRepeats, r, rounds), o.slowdown,
+                          slot->ms);
+        if (!each(i)) return false;
+    }
+    return true;
+}
+
+std::vector<std::optional<LayerTiming>> probeRows(ProbeSlots& slots, const ProfileOptions& o) {
+    std::vector<std::optional<LayerTiming>> out;
+    for (auto& slot : slots) {
+        if (!slot || slot->ms.empty()) {
+            out.emplace_back();
+            continue;
+        }
+        const Stats s = summarize(std::move(slot->ms));
+        out.push_back(LayerTiming{"synthetic", -1, -1, slot->info.kind, slot->info.features, slot->info.config, s.median,
+                                  s.p10, s.p90, o.syntheticRepeats});
+    }
+    return out;
 }
 
 // nn-Meter's adaptive sampling: each round measures new configurations, scores the forest fitted
@@ -118,10 +177,19 @@ Result<std::vector<SweepRound>> adaptiveSweep(std::vector<LayerTiming>& layers, 
         const std::string stage = "adaptive sweep " + std::to_string(r) + "/" + std::to_string(o.adaptiveRounds);
         double ape = 0.0;
         int within = 0;
+        ProbeSlots slots = prepareProbes(batch);
+        const int passes = roundsFor(o.syntheticRepeats, o.spread);
+        for (int p = 0; p < passes; ++p) {
+            const bool going = timeProbeRound(slots, o, p, passes, [&](size_t i) {
+                report(stage, p * static_cast<int>(batch.size()) + static_cast<int>(i) + 1,
+                       passes * static_cast<int>(batch.size()));
+                return !cancelled();
+            });
+            if (!going) return makeError("profiling was cancelled");
+        }
+        auto timed = probeRows(slots, o);
         for (size_t i = 0; i < batch.size(); ++i) {
-            if (cancelled()) return makeError("profiling was cancelled");
-            auto t = timeProbe(batch[i], o);
-            report(stage, static_cast<int>(i + 1), static_cast<int>(batch.size()));
+            auto& t = timed[i];
             if (!t) continue;
             const auto predicted = forest->predictMs(t->kind, t->config);
             if (predicted && t->medianMs > 0.0) {
@@ -210,26 +278,44 @@ Result<ProfileResult> profileNet(const MultiExitNet& net, const ProfileOptions& 
     };
     auto cancelled = [&] { return cancel && cancel->load(); };
 
+    // Pass r times every exit path and then every synthetic configuration, each its share of
+    // its repeats (see roundsFor); the passes are paced over at least o.spanSeconds.
+    std::vector<std::vector<std::vector<double>>> pathMs(static_cast<size_t>(spec.numExits()));
+    std::vector<torch::Tensor> pathInputs;
+    for (int e = 0; e < spec.numExits(); ++e) pathInputs.push_back(inputFor(net.pathInfo(e).front().input));
+    ProbeSlots probes = prepareProbes(configs);
+    const int passes = roundsFor(std::max(o.repeats, o.synthetic ? o.syntheticRepeats : 0), o.spread);
+    const int perPass = totalModel + static_cast<int>(configs.size());
     int done = 0;
+    for (int r = 0; r < passes; ++r) {
+        if (r > 0 && !paceUntil(start + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(o.spanSeconds * r / passes)),
+                                cancelled))
+            return makeError("profiling was cancelled");
+        for (int e = 0; e < spec.numExits(); ++e) {
+            if (cancelled()) return makeError("profiling was cancelled");
+            timePathInto(net, e, pathInputs[static_cast<size_t>(e)], r == 0 ? o.warmup : 1, shareOf(o.repeats, r, passes),
+                         o.slowdown, pathMs[static_cast<size_t>(e)]);
+            done += spec.pathLength(e);
+            report("model layers", done, passes * perPass);
+        }
+        const bool going = timeProbeRound(probes, o, r, passes, [&](size_t c) {
+            report(std::string("synthetic ") + std::string(layerKindName(configs[c].layer.kind)), ++done, passes * perPass);
+            return !cancelled();
+        });
+        if (!going) return makeError("profiling was cancelled");
+    }
     for (int e = 0; e < spec.numExits(); ++e) {
-        if (cancelled()) return makeError("profiling was cancelled");
         const auto& path = net.pathInfo(e);
-        const auto stats = timePath(net, e, inputFor(path.front().input), o.warmup, o.repeats, o.slowdown);
         for (int i = 0; i < spec.pathLength(e); ++i) {
             const LayerInfo& info = path[static_cast<size_t>(i)];
-            const Stats& s = stats[static_cast<size_t>(i)];
+            const Stats s = summarize(std::move(pathMs[static_cast<size_t>(e)][static_cast<size_t>(i)]));
             result.layers.push_back(
                 LayerTiming{"model", e, i, info.kind, info.features, info.config, s.median, s.p10, s.p90, o.repeats});
         }
-        done += spec.pathLength(e);
-        report("model layers", done, totalModel);
     }
-    for (size_t c = 0; c < configs.size(); ++c) {
-        if (cancelled()) return makeError("profiling was cancelled");
-        if (auto t = timeProbe(configs[c], o)) result.layers.push_back(std::move(*t));
-        report(std::string("synthetic ") + std::string(layerKindName(configs[c].layer.kind)), static_cast<int>(c + 1),
-               static_cast<int>(configs.size()));
-    }
+    for (auto& t : probeRows(probes, o))
+        if (t) result.layers.push_back(std::move(*t));
     if (o.synthetic && o.adaptiveRounds > 0) {
         auto rounds = adaptiveSweep(result.layers, o, report, cancelled);
         if (!rounds) return makeError(rounds.error());

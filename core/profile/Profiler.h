@@ -48,6 +48,12 @@ struct ProfileOptions {
     int warmup = 5;
     int repeats = 25;           // model layers
     int syntheticRepeats = 11;  // sweep configurations
+    // Each layer's repeats are spread over this many passes through the model's paths and the
+    // fixed sweep (1: back to back, as profiles before this option were taken), and the passes
+    // are paced over at least spanSeconds (0: no pacing). Each adaptive batch is spread the
+    // same way, unpaced. See Profiler.cpp.
+    int spread = 5;
+    double spanSeconds = 10.0;
     bool synthetic = true;
     uint64_t seed = 1;
     double slowdown = 1.0;  // emulated slower device (see core/util/Slowdown.h)

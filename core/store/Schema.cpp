@@ -210,6 +210,12 @@ CREATE TABLE adaptation_layers(
   params INTEGER NOT NULL, macs_per_image INTEGER NOT NULL, bits INTEGER NOT NULL,
   PRIMARY KEY(adaptation_id, layer)) WITHOUT ROWID;
 )sql",
+    // 12 -> 13: how a profile's repeats were taken (profile::ProfileOptions::spread, spanSeconds);
+    // NULL in older profiles, whose repeats were taken back to back.
+    R"sql(
+ALTER TABLE profiles ADD COLUMN spread INTEGER;
+ALTER TABLE profiles ADD COLUMN span_s REAL;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
