@@ -1,0 +1,63 @@
+#!/bin/sh
+# How well profiles repeat, side by side in one run, for each way of taking a layer's
+# repeats: SETTINGS is a list of spread:span pairs (edgent profile --spread N --span S),
+# default "1:0 5:0 5:10": back to back (as profiles were taken before --spread), spread over
+# five passes unpaced, and the default (five passes paced over at least 10 s per worker).
+# PAIRS pairs of profiles are taken for each setting, the settings alternating, then every
+# layer's median in the first profile of a pair is compared with the second's. A shared
+# host's cores can each run at half speed for seconds at a time (edgent-bench-drift shows
+# it); back-to-back repeats fall wholly into such a stretch or wholly outside it.
+# Figures per setting and node: the share of the model's layers and of the fixed synthetic
+# sweep's configurations whose medians agree within +-10%, and their mean absolute difference.
+# Usage: bench/profile-repeat.sh [PAIRS] [MODEL] [SETTINGS]
+set -eu
+pairs=${1:-3}
+model=${2:-}
+settings=${3:-1:0 5:0 5:10}
+edgent=${EDGENT:-$(dirname "$0")/../build/app/edgent}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+i=1
+while [ "$i" -le "$pairs" ]; do
+    for half in a b; do
+        for s in $settings; do
+            # shellcheck disable=SC2086
+            "$edgent" profile --db "$dir/s$s-$i$half.sqlite" ${model:+--model "$model"} --spread "${s%%:*}" \
+                --span "${s#*:}" --adaptive-rounds 0 --json > /dev/null
+        done
+    done
+    i=$((i + 1))
+done
+python3 - "$dir" "$pairs" $settings <<'PY'
+import sqlite3, sys
+d, pairs, settings = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+
+def rows(path):
+    db = sqlite3.connect(path)
+    out = {}
+    for node, source, e, i, med, cfg in db.execute(
+            "select p.node, l.source, l.exit, l.layer_index, l.median_ms, l.config_json from profile_layers l "
+            "join profiles p on p.id = l.profile_id order by l.rowid"):
+        key = (node, source)
+        out.setdefault(key, []).append(((e, i) if source == "model" else cfg, med))
+    return out
+
+print(f"spread:span node   rows       within+-10%  mean|diff|  (over {pairs} pairs of profiles)")
+for s in settings:
+    for node in ("device", "edge"):
+        for source in ("model", "synthetic"):
+            n = within = 0
+            diff = 0.0
+            for p in range(1, pairs + 1):
+                a = rows(f"{d}/s{s}-{p}a.sqlite").get((node, source), [])
+                b = rows(f"{d}/s{s}-{p}b.sqlite").get((node, source), [])
+                for (ka, ma), (kb, mb) in zip(a, b):
+                    if ka != kb or mb <= 0:
+                        continue
+                    rel = abs(ma - mb) / mb
+                    n += 1
+                    within += rel <= 0.1
+                    diff += rel
+            if n:
+                print(f"{s:>11} {node:6} {source:10} {100 * within / n:10.1f}% {100 * diff / n:10.1f}%  ({n} rows)")
+PY
