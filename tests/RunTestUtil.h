@@ -1,17 +1,21 @@
 #pragma once
-// Shared by the tests of runs on real workers (tst_liverun, tst_fleet, tst_cli, tst_gui): one
-// value read from a run database, a file's lines, and a bounded wait for a condition.
+// Shared by the tests of runs on real workers (tst_liverun, tst_fleet, tst_cli, tst_gui): a
+// value, rows or a column read from a run database, a file's lines, and a bounded wait for a
+// condition.
 
 #include "core/plan/Planner.h"
 
 #include <QFile>
 #include <QList>
+#include <QString>
 
 #include <sqlite3.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace edgent::test {
 
@@ -27,6 +31,34 @@ inline double scalar(const std::string& db, const std::string& sql) {
     }
     sqlite3_close(h);
     return v;
+}
+
+// Rows of one query on a read-only connection: each row's columns as text (NULL as "<null>").
+inline std::vector<std::vector<QString>> query(const QString& db, const QString& sql) {
+    std::vector<std::vector<QString>> rows;
+    sqlite3* h = nullptr;
+    if (sqlite3_open_v2(db.toUtf8().constData(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(h, sql.toUtf8().constData(), -1, &s, nullptr) == SQLITE_OK)
+            while (sqlite3_step(s) == SQLITE_ROW) {
+                std::vector<QString> row;
+                for (int c = 0; c < sqlite3_column_count(s); ++c)
+                    row.push_back(sqlite3_column_type(s, c) == SQLITE_NULL
+                                      ? QStringLiteral("<null>")
+                                      : QString::fromUtf8(reinterpret_cast<const char*>(sqlite3_column_text(s, c))));
+                rows.push_back(row);
+            }
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(h);
+    return rows;
+}
+
+// The first column of every row of one query, as a set.
+inline std::set<QString> column(const QString& db, const QString& sql) {
+    std::set<QString> out;
+    for (const auto& r : query(db, sql)) out.insert(r[0]);
+    return out;
 }
 
 // A text file's lines, without the last newline (none when it cannot be read).

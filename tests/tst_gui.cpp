@@ -41,46 +41,15 @@
 
 #include <csignal>
 #include <zmq.hpp>
-#include <set>
-#include <sqlite3.h>
 
 using namespace edgent::gui;
 using edgent::core::net::Role;
 
+using edgent::test::column;
+using edgent::test::query;
+
 namespace {
-
-// Rows of one query on a read-only connection: each row's columns as text (NULL as "<null>").
-std::vector<std::vector<QString>> query(const QString& db, const QString& sql) {
-    std::vector<std::vector<QString>> rows;
-    sqlite3* h = nullptr;
-    if (sqlite3_open_v2(db.toUtf8().constData(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_stmt* s = nullptr;
-        if (sqlite3_prepare_v2(h, sql.toUtf8().constData(), -1, &s, nullptr) == SQLITE_OK)
-            while (sqlite3_step(s) == SQLITE_ROW) {
-                std::vector<QString> row;
-                for (int c = 0; c < sqlite3_column_count(s); ++c)
-                    row.push_back(sqlite3_column_type(s, c) == SQLITE_NULL
-                                      ? QStringLiteral("<null>")
-                                      : QString::fromUtf8(reinterpret_cast<const char*>(sqlite3_column_text(s, c))));
-                rows.push_back(row);
-            }
-        sqlite3_finalize(s);
-    }
-    sqlite3_close(h);
-    return rows;
-}
-
-double scalar(const QString& db, const QString& sql) {
-    const auto rows = query(db, sql);
-    return rows.empty() || rows[0].empty() ? -1.0 : rows[0][0].toDouble();
-}
-
-std::set<QString> column(const QString& db, const QString& sql) {
-    std::set<QString> out;
-    for (const auto& r : query(db, sql)) out.insert(r[0]);
-    return out;
-}
-
+double scalar(const QString& db, const QString& sql) { return edgent::test::scalar(db.toStdString(), sql.toStdString()); }
 }  // namespace
 
 class TestGui : public QObject {

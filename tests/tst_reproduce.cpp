@@ -118,7 +118,12 @@ private Q_SLOTS:
         QVERIFY(csv.num(csv.rows.size() - 1, "exit") > csv.num(0, "exit"));
     }
 
-    // Fig. 7: prediction tracks measurement.
+    // Fig. 7: prediction tracks measurement. The page holds the paper's claim to r >= 0.9;
+    // the test asks r >= 0.8, because --quick measures five bandwidths, a second or two
+    // each, and the host's cores run at about half speed for seconds at a time
+    // (edgent-bench-drift, docs/latency-models.md): one of five points measured 1.8x slow
+    // brings a typical run's r (0.99) down to 0.85-0.99, depending on the point. A
+    // prediction that ignored the transfer or the plan would still fall far below 0.8.
     void fig7PredictionTracksMeasurement() {
         const Csv csv = readCsv(out_ + QStringLiteral("/edgent-fig7.csv"));
         QVERIFY(csv.rows.size() >= 5);
@@ -129,7 +134,7 @@ private Q_SLOTS:
             QVERIFY(measured.back() > 0);
         }
         const double r = pearson(predicted, measured);
-        QVERIFY2(r >= 0.9, qPrintable(QStringLiteral("r = %1").arg(r)));
+        QVERIFY2(r >= 0.8, qPrintable(QStringLiteral("r = %1").arg(r)));
     }
 
     // Fig. 8: accuracy does not fall as the deadline grows.
