@@ -119,6 +119,45 @@ private Q_SLOTS:
         QCOMPARE(reports["rct"].steps.front().bits.size(), size_t(4));  // conv1, conv2 and the two exits' linear layers
     }
 
+    // An exception in mid-step (here from the progress callback, after the step released the
+    // quantised modes' float weights) leaves a net that still runs and takes its old weights
+    // back, as the device worker does after a failed adaptation.
+    void anExceptionMidStepLeavesTheNetWhole() {
+        for (const std::string mode : {"qat", "rct"}) {
+            auto net = model();
+            const std::string before = encodeWeights(*net);
+            std::map<std::string, std::vector<int64_t>> shapes;
+            for (const auto& p : net->module().named_parameters()) shapes[p.key()] = p.value().sizes().vec();
+            AdaptOptions o;
+            o.mode = mode;
+            o.steps = 5;
+            o.evalEvery = 100;
+            o.trainFirst = 55000;
+            o.trainCount = 200;
+            o.evalFirst = 57000;
+            o.evalCount = 50;
+            bool threw = false;
+            try {
+                (void)adaptNet(*net, o, [](const AdaptProgress& p) {
+                    if (p.step == 2) throw std::runtime_error("callback failed");
+                });
+            } catch (const std::runtime_error&) {
+                threw = true;
+            }
+            QVERIFY2(threw, mode.c_str());
+            for (const auto& p : net->module().named_parameters()) {
+                QVERIFY2(p.value().sizes().vec() == shapes[p.key()], (mode + ": " + p.key()).c_str());
+                QVERIFY2(p.value().requires_grad(), (mode + ": " + p.key()).c_str());
+            }
+            QVERIFY(!net->module().is_training());
+            const torch::Tensor x = net->preprocess(torch::zeros({2, 1, 28, 28}, torch::kUInt8));
+            QCOMPARE(net->forwardAll(x).back().size(0), int64_t(2));
+            const Status s = decodeWeightsInto(*net, before, "the weights before");
+            QVERIFY2(s.ok(), s.ok() ? "" : s.error().c_str());
+            QVERIFY(encodeWeights(*net) == before);
+        }
+    }
+
     // `edgent adapt` on a spawned device worker: the adaptation and its steps in the store,
     // the adapted model saved, then run as co-inference on the shifted test stream; bad input
     // gets one line before any worker starts.

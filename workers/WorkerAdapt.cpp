@@ -46,9 +46,16 @@ void Worker::startAdapt(const Identity& owner, const AdaptOptions& o) {
         }
         // A failed or cancelled adaptation leaves the device's model as it was.
         if ((!result || result->cancelled) && !before.empty()) {
+            Status restored = Status::success();
             try {
-                (void)decodeWeightsInto(*net, before, "the weights before adaptation");
-            } catch (const std::exception&) {
+                restored = decodeWeightsInto(*net, before, "the weights before adaptation");
+            } catch (const std::exception& e) {
+                restored = makeError(e.what());
+            }
+            if (!restored) {
+                const std::string why = restored.error().substr(0, restored.error().find('\n'));
+                result = makeError((result ? std::string("adaptation cancelled") : result.error()) +
+                                   "; the device's model could not be restored (" + why + "): load it again");
             }
         }
         if (!result) return emit(makeEvent(EventKind::AdaptError, result.error()));

@@ -313,6 +313,24 @@ Result<AdaptReport> adaptNet(MultiExitNet& net, const AdaptOptions& o, const Ada
 
     torch::manual_seed(o.seed);
     Trainer t(net, o, plan);
+    // However the function leaves, by return or by an exception in mid-step, the net keeps
+    // whole float weights (a quantised mode releases them between steps), trainable
+    // parameters and eval mode, so a caller can still run it or load other weights into it.
+    struct Restore {
+        Trainer& t;
+        MultiExitNet& net;
+        ~Restore() {
+            try {
+                t.materialise();
+                for (DeviceLayer& l : t.layers())
+                    if (l.layer->module())
+                        for (auto& p : l.layer->module()->parameters()) p.set_requires_grad(true);
+                net.eval();
+            } catch (...) {
+                // A destructor must not throw: the exception already leaving is the one the caller sees.
+            }
+        }
+    } restore{t, net};
     auto accuracy = [&](const ImageSet& set, int64_t limit) {
         torch::NoGradGuard g;
         net.eval();
@@ -382,9 +400,6 @@ Result<AdaptReport> adaptNet(MultiExitNet& net, const AdaptOptions& o, const Ada
         x.bits = x.quantised ? l.bits : 32;
         r.layers.push_back(x);
     }
-    for (DeviceLayer& l : t.layers())
-        for (auto& p : l.layer->module() ? l.layer->module()->parameters() : std::vector<torch::Tensor>{}) p.set_requires_grad(true);
-    net.eval();
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return r;
 }
