@@ -1,5 +1,6 @@
 // Dynamic mode: bandwidth traces, the CUSUM change-point detector, and a real run whose
 // shaper follows a step trace while the controller re-plans live.
+#include "RunTestUtil.h"
 #include "TestUtil.h"
 
 #include "core/plan/Dynamic.h"
@@ -144,6 +145,9 @@ private Q_SLOTS:
             return v;
         };
         QCOMPARE(scalar("SELECT count(*) FROM samples WHERE bandwidth_state IS NULL OR config_source IS NULL"), 0.0);
+        // The profile records how the device's slowdown waited (spin, the default); the edge has none.
+        QCOMPARE(scalar("SELECT count(*) FROM profiles WHERE node='device' AND slowdown=4 AND slowdown_wait='spin'"), 1.0);
+        QCOMPARE(scalar("SELECT count(*) FROM profiles WHERE node='edge' AND slowdown=1 AND slowdown_wait IS NULL"), 1.0);
         QVERIFY(scalar("SELECT count(*) FROM samples WHERE config_source='change-point'") > 0);
         QVERIFY(scalar("SELECT count(*) FROM events WHERE kind='plan'") >= 3);
         // A sample carries the planner's state, so a state below 1 Mbps with an offloading
@@ -171,6 +175,27 @@ private Q_SLOTS:
             QVERIFY2(r.code != 0 && r.code != -1, fragment);
             QVERIFY2(r.err.count('\n') == 1 && r.err.contains(fragment), r.err.constData());
         }
+    }
+
+    // A planned run's device waits as it was profiled unless told otherwise, and one line warns
+    // when it is told otherwise (the stretch's wait changes how fast the device computes).
+    void aPlannedRunWaitsAsTheDeviceWasProfiled() {
+        const QString db = dir_.filePath("sleeping.sqlite");
+        const Run prof = cli({"profile", "--db", db, "--no-synthetic", "--repeats", "3", "--span", "0", "--device-slowdown", "4",
+                              "--slowdown-wait", "sleep"});
+        QVERIFY2(prof.code == 0, prof.err.constData());
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM profiles WHERE node='device' AND slowdown_wait='sleep'"),
+                 1.0);
+        const QStringList planned{"run", "--db", db, "--policy", "edgent", "--bandwidth", "1Mbps", "--deadline", "100ms", "--count", "3"};
+        const Run same = cli(planned);
+        QVERIFY2(same.code == 0, same.err.constData());
+        QVERIFY2(!same.err.contains("warning"), same.err.constData());  // it slept, as profiled
+        const Run spinning = cli(QStringList(planned) << "--slowdown-wait" << "spin");
+        QVERIFY2(spinning.code == 0, spinning.err.constData());
+        QVERIFY2(spinning.err.count("warning:") == 1 &&
+                     spinning.err.contains("warning: the device's slowdown was profiled with --slowdown-wait sleep, this run uses "
+                                           "spin; the plan will be off\n"),
+                 spinning.err.constData());
     }
 };
 

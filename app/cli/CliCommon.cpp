@@ -133,8 +133,8 @@ QList<QCommandLineOption> workerCliOptions() {
         {QStringLiteral("edge-threads"), QStringLiteral("LibTorch threads of the local edge worker (default: --threads)."),
          QStringLiteral("N")},
         {QStringLiteral("slowdown-wait"),
-         QStringLiteral("How an emulated slow device waits: spin (default) or sleep, for many devices on fewer cores "
-                        "(profile the device the same way as the runs that use the profile)."),
+         QStringLiteral("How an emulated slow device waits: spin or sleep, for many devices on fewer cores (default: "
+                        "a planned run's device waits as it was profiled, a fleet's devices sleep, otherwise spin)."),
          QStringLiteral("HOW")},
     };
 }
@@ -146,7 +146,8 @@ std::optional<std::vector<std::string>> planningList(const QString& text) {
     });
 }
 
-std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode) {
+std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode,
+                                                                  const std::string& defaultWait) {
     const auto& p = cmd.parser();
     // A fleet's --device-list (run only; optionNames holds only options given) stands for --device.
     const bool deviceList = p.optionNames().contains(QStringLiteral("device-list"));
@@ -172,9 +173,19 @@ std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command&
     o.edgeThreads = static_cast<int>(*edgeThreads);
     o.deviceSlowdown = deviceSlowdown;
     o.slowdownWait = p.value(QStringLiteral("slowdown-wait")).toStdString();
-    if (o.slowdownWait.empty()) o.slowdownWait = "spin";
+    if (o.slowdownWait.empty()) o.slowdownWait = defaultWait == "sleep" ? "sleep" : "spin";
     if (o.slowdownWait != "spin" && o.slowdownWait != "sleep") return refuse("--slowdown-wait must be spin or sleep");
     return o;
+}
+
+void warnUnlikeProfile(const std::string& who, double profiledSlowdown, const std::string& profiledWait, double slowdown,
+                       const std::string& wait) {
+    if (slowdown != profiledSlowdown)
+        std::fprintf(stderr, "warning: the device was profiled with slowdown %g, %s runs it with %g; the plan will be off\n",
+                     profiledSlowdown, who.c_str(), slowdown);
+    else if (slowdown > 1.0 && !profiledWait.empty() && wait != profiledWait)
+        std::fprintf(stderr, "warning: the device's slowdown was profiled with --slowdown-wait %s, %s uses %s; the plan will be off\n",
+                     profiledWait.c_str(), who.c_str(), wait.c_str());
 }
 
 QList<QCommandLineOption> earlyExitCliOptions() {

@@ -93,7 +93,13 @@ std::optional<core::ModelBytes> readModelOption(const Command& cmd, int* exitCod
 // --curve-keys, --threads and --edge-threads.
 QList<QCommandLineOption> workerCliOptions();
 // The link they describe; the local device emulates a device `deviceSlowdown` times slower.
-std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode);
+// --slowdown-wait defaults to defaultWait (spin unless a profile says how its device waited).
+std::optional<core::control::WorkerLinkOptions> workerLinkOptions(const Command& cmd, double deviceSlowdown, int* exitCode,
+                                                                  const std::string& defaultWait = "spin");
+// One warning line on stderr for each way a local device will run unlike its profile (its
+// slowdown, and how that slowdown waits), since plans made on the profile will be off.
+void warnUnlikeProfile(const std::string& who, double profiledSlowdown, const std::string& profiledWait, double slowdown,
+                       const std::string& wait);
 
 // Per-input early exits pinned by hand: --early-exits K,... --rule R --threshold T[,...].
 QList<QCommandLineOption> earlyExitCliOptions();

@@ -156,6 +156,7 @@ int runRun(const QStringList& args) {
     o.modelId = *modelId;
     o.modelHash = record.hash;
     double profiledSlowdown = 1.0;
+    std::string profiledWait;
     if (p.isSet("policy")) {
         if (p.isSet("exit") || p.isSet("partition") || p.isSet("early-exits"))
             return cmd.fail("--policy chooses the configuration; drop --exit, --partition and --early-exits");
@@ -176,19 +177,22 @@ int runRun(const QStringList& args) {
         planning.messageOverheadMs = planning.context.table.overheadMs();
         if (auto device = (*store)->latestProfile(record.hash, "device")) {
             profiledSlowdown = device->slowdown;
+            profiledWait = device->slowdownWait;
             planning.messageOverheadMs = device->overheadMs;  // the typical cost, whatever the predictor adds
         }
         planning.dynamic = p.isSet("dynamic");
         o.planning = std::move(planning);
     }
-    // A planned run's local device defaults to the slowdown it was profiled with.
+    // A planned run's local device defaults to the slowdown it was profiled with, and waits as
+    // it did then (a fleet's devices sleep unless told otherwise: docs/fleets.md).
     const auto slowdown = cmd.numberOption("device-slowdown", profiledSlowdown, 1.0, 1000.0, &code);
     if (!slowdown) return code;
-    auto linkOptions = workerLinkOptions(cmd, *slowdown, &code);
+    auto linkOptions = workerLinkOptions(cmd, *slowdown, &code, profiledWait.empty() ? "spin" : profiledWait);
     if (!linkOptions) return code;
-    if (o.planning && linkOptions->local && *slowdown != profiledSlowdown)
-        std::fprintf(stderr, "warning: the device was profiled with slowdown %g, this run uses %g; the plan will be off\n",
-                     profiledSlowdown, *slowdown);
+    if (o.planning && linkOptions->local) {
+        const bool fleetSleeps = wantsFleet(cmd) && !p.isSet("slowdown-wait");
+        warnUnlikeProfile("this run", profiledSlowdown, profiledWait, *slowdown, fleetSleeps ? "sleep" : linkOptions->slowdownWait);
+    }
 
     if (wantsFleet(cmd)) return runFleetCli(cmd, o, *linkOptions, *bytes);
 

@@ -110,14 +110,14 @@ int runSweep(const QStringList& args) {
     const auto slowdownOption = cmd.numberOption("device-slowdown", deviceProfile->slowdown, 1.0, 1000.0, &code);
     if (!slowdownOption) return code;
     const double slowdown = *slowdownOption;
-    if (slowdown != deviceProfile->slowdown)
-        std::fprintf(stderr, "warning: the device was profiled with slowdown %g, the sweep runs it with %g; plans will be off\n",
-                     deviceProfile->slowdown, slowdown);
     auto modelId = (*db)->upsertModel(record);
     if (!modelId) return cmd.fail(QString::fromStdString(modelId.error()));
 
-    auto linkOptions = workerLinkOptions(cmd, slowdown, &code);
+    auto linkOptions = workerLinkOptions(cmd, slowdown, &code, deviceProfile->slowdownWait.empty() ? "spin" : deviceProfile->slowdownWait);
     if (!linkOptions) return code;
+    if (linkOptions->local)  // a fleet's devices sleep unless told otherwise
+        warnUnlikeProfile("the sweep", deviceProfile->slowdown, deviceProfile->slowdownWait, slowdown,
+                          fleets && !p.isSet("slowdown-wait") ? "sleep" : linkOptions->slowdownWait);
 
     control::LiveRunOptions base;
     base.dbPath = dbPath;

@@ -134,7 +134,9 @@ void WorkersPanel::refresh() {
         if (details.isEmpty() && !h.isEmpty()) {
             details = h.value("os").toString();
             if (h.value("slowdown").toDouble(1.0) > 1.0)
-                details += tr(", emulated slowdown %1×").arg(h.value("slowdown").toDouble());
+                details += tr(", emulated slowdown %1× (%2)")
+                               .arg(h.value("slowdown").toDouble())
+                               .arg(h.value("slowdown_wait").toString() == "sleep" ? tr("sleeps") : tr("spins"));
             if (!h.value("energy_sensor").toString().isEmpty())
                 details += tr(", energy sensor %1").arg(h.value("energy_sensor").toString());
         }

@@ -159,6 +159,7 @@ Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t model
         opts.spread = options.spread;
         opts.spanSeconds = options.spanSeconds;
         opts.slowdown = node.hello.value("slowdown").toDouble(1.0);
+        if (opts.slowdown > 1.0) opts.slowdownWait = node.hello.value("slowdown_wait").toString().toStdString();
         auto id =
             db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(), node.hello.value("threads").toInt(),
                            opts, node.result, run.overheadMs, run.overheadP95Ms, node.tailRatio);

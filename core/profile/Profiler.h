@@ -57,6 +57,7 @@ struct ProfileOptions {
     bool synthetic = true;
     uint64_t seed = 1;
     double slowdown = 1.0;  // emulated slower device (see core/util/Slowdown.h)
+    std::string slowdownWait;  // how its stretch waited: spin or sleep (empty: no slowdown)
     // Adaptive sampling after the fixed sweep (core/profile/Sweep.h): rounds of this many
     // configurations each; 0 rounds: the fixed sweep only.
     int adaptiveRounds = 3;

@@ -34,7 +34,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 13;
+inline constexpr int kSchemaVersion = 14;
 
 struct SampleRow {
     net::Sample sample;
@@ -139,6 +139,7 @@ struct StoredProfile {
     double overheadP95Ms = 0.0;  // its 95th percentile (the median in profiles older than schema 5)
     double tailRatio = 1.0;      // a calibration run's p95 compute over the profiled median (1 before schema 5)
     double slowdown = 1.0;       // the node's emulated slowdown when profiled (1 = none)
+    std::string slowdownWait;    // how that slowdown waited, spin or sleep (empty: none, or before schema 14)
     int spread = 1;              // passes each layer's repeats were spread over (1 before schema 13: back to back)
     double spanSeconds = 0.0;    // the least time those passes were paced over (0 before schema 13)
     profile::ProfileResult result;

@@ -216,6 +216,11 @@ CREATE TABLE adaptation_layers(
 ALTER TABLE profiles ADD COLUMN spread INTEGER;
 ALTER TABLE profiles ADD COLUMN span_s REAL;
 )sql",
+    // 13 -> 14: how an emulated slowdown waited while the profile was taken (edgent-worker
+    // --slowdown-wait: spin or sleep); NULL without a slowdown and in older profiles.
+    R"sql(
+ALTER TABLE profiles ADD COLUMN slowdown_wait TEXT;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
