@@ -5,8 +5,9 @@
 // The device worker runs with the slowdown its profile was taken with.
 // --model: another model than the default; when DB never profiled it, the fitted predictors
 // predict it from the profile of the model DB did profile (a model never profiled).
-// --measured DB2: per-layer scores against the model's own profile in DB2 (nn-Meter's
-// "within +-10%"); --layers-only stops there.
+// --measured DB2: per-layer and per-kernel scores against the model's own profile in DB2
+// (nn-Meter's "within +-10%", and its unit: a conv or fc fused with the batch norm and relu
+// after it); --layers-only stops there.
 // With --cells, every cell's measured and predicted parts (device, transfer, edge), and per
 // bandwidth the mean signed error of each part, to show where the prediction misses.
 // Usage: edgent-bench-predict DB [--model M] [--measured DB2] [--layers-only] [--count N] [--bandwidths BPS,...] [--cells]
@@ -27,6 +28,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <tuple>
 
 using namespace edgent::core;
 using namespace edgent::core::control;
@@ -56,8 +58,59 @@ std::vector<double> parseBandwidths(const char* text) {
     return out;
 }
 
-// Per-layer predictions against the model's own measured profile (from another database, so
-// that the predictors never saw them): the share within +-10% and the MAPE, per node.
+// One unit of scoring: a layer, or a kernel of consecutive layers on one exit's path.
+struct Unit {
+    int exit = 0, first = 0, last = 0;  // layers [first, last]
+    std::string kinds;                  // "conv+relu"
+    double measured = 0.0, predicted = 0.0;
+};
+
+// nn-Meter's unit (Zhang et al., MobiSys 2021) is the kernel, the operators a runtime fuses:
+// a conv or fc with the batch norm and relu after it, a pooling or LRN layer on its own.
+// Dropout and flatten do nothing at inference and join the kernel before them.
+std::vector<Unit> kernelsOf(const std::vector<Unit>& layers) {
+    std::vector<Unit> out;
+    for (const Unit& l : layers) {
+        const bool joins = l.kinds == "relu" || l.kinds == "batchnorm" || l.kinds == "dropout" || l.kinds == "flatten";
+        if (joins && !out.empty() && out.back().exit == l.exit && out.back().last + 1 == l.first) {
+            Unit& k = out.back();
+            k.last = l.last;
+            k.kinds += "+" + l.kinds;
+            k.measured += l.measured;
+            k.predicted += l.predicted;
+        } else {
+            out.push_back(l);
+        }
+    }
+    return out;
+}
+
+void printScores(const char* node, const char* unitName, const std::string& predictor, std::vector<Unit> units) {
+    double ape = 0.0, signedSum = 0.0;
+    int within = 0;
+    for (const Unit& u : units) {
+        const double err = std::abs(u.predicted - u.measured) / u.measured;
+        ape += err;
+        signedSum += (u.predicted - u.measured) / u.measured;
+        within += err <= 0.1 ? 1 : 0;
+    }
+    const double n = static_cast<double>(units.size());
+    std::printf("  %-6s per %-6s %-14s %5.1f%% within +-10%%, MAPE %6.1f%%, mean signed error %+6.1f%% (%zu %ss)\n", node,
+                unitName, predictor.c_str(), 100.0 * within / n, 100.0 * ape / n, 100.0 * signedSum / n, units.size(), unitName);
+    auto err = [](const Unit& u) { return std::abs(u.predicted - u.measured) / u.measured; };
+    std::sort(units.begin(), units.end(), [&](const Unit& a, const Unit& b) { return err(a) > err(b); });
+    for (size_t i = 0; i < 3 && i < units.size(); ++i) {
+        const Unit& u = units[i];
+        const std::string at = u.first == u.last ? "layer " + std::to_string(u.first)
+                                                 : "layers " + std::to_string(u.first) + "-" + std::to_string(u.last);
+        std::printf("      worst: exit %d %-11s %-22s measured %8.4f ms, predicted %8.4f ms\n", u.exit, at.c_str(), u.kinds.c_str(),
+                    u.measured, u.predicted);
+    }
+}
+
+// Per-layer and per-kernel predictions against the model's own measured profile (from another
+// database, so that the predictors never saw them): the share within +-10% and the MAPE, per
+// node.
 void printLayerScores(store::RunStore& measuredDb, const ModelFile& model, const std::string& hash,
                       const std::vector<std::pair<std::string, plan::LatencyTable>>& tables) {
     for (const char* node : {"device", "edge"}) {
@@ -67,32 +120,18 @@ void printLayerScores(store::RunStore& measuredDb, const ModelFile& model, const
             continue;
         }
         for (const auto& [name, table] : tables) {
-            double ape = 0.0, signedSum = 0.0;
-            int within = 0, n = 0;
-            struct Miss {
-                double err;
-                const profile::LayerTiming* t;
-                double predicted;
-            };
-            std::vector<Miss> misses;
+            std::vector<Unit> layers;
             for (const auto& t : measured->result.layers) {
                 if (t.source != "model" || t.exit < 0 || t.exit >= model.spec.numExits() || !(t.medianMs > 0)) continue;
                 const double predicted = std::string(node) == "device" ? table.deviceLayerMs(t.exit, t.layerIndex)
                                                                        : table.edgeLayerMs(t.exit, t.layerIndex);
-                const double err = std::abs(predicted - t.medianMs) / t.medianMs;
-                ape += err;
-                signedSum += (predicted - t.medianMs) / t.medianMs;
-                within += err <= 0.1 ? 1 : 0;
-                ++n;
-                misses.push_back({err, &t, predicted});
+                layers.push_back({t.exit, t.layerIndex, t.layerIndex, std::string(layerKindName(t.kind)), t.medianMs, predicted});
             }
-            if (n == 0) continue;
-            std::printf("  %-6s per layer, %-14s %5.1f%% within +-10%%, MAPE %6.1f%%, mean signed error %+6.1f%% (%d layers)\n",
-                        node, name.c_str(), 100.0 * within / n, 100.0 * ape / n, 100.0 * signedSum / n, n);
-            std::sort(misses.begin(), misses.end(), [](const Miss& a, const Miss& b) { return a.err > b.err; });
-            for (size_t i = 0; i < 3 && i < misses.size(); ++i)
-                std::printf("      worst: exit %d layer %d %-9s measured %8.4f ms, predicted %8.4f ms\n", misses[i].t->exit,
-                            misses[i].t->layerIndex, std::string(layerKindName(misses[i].t->kind)).c_str(), misses[i].t->medianMs, misses[i].predicted);
+            if (layers.empty()) continue;
+            std::sort(layers.begin(), layers.end(),
+                      [](const Unit& a, const Unit& b) { return std::tie(a.exit, a.first) < std::tie(b.exit, b.first); });
+            printScores(node, "layer", name, layers);
+            printScores(node, "kernel", name, kernelsOf(layers));
         }
     }
 }

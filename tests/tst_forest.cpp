@@ -87,6 +87,34 @@ private Q_SLOTS:
         QVERIFY(pointwise > 0 && grid > 0);
     }
 
+    // LibTorch computes a 3x3 conv on at most 20,480 input elements (batch 1, one thread) with
+    // its own kernel, some 30x slower per MAC than oneDNN's above that size. Two convs the sweep
+    // never had sit either side of the boundary; the forest puts each on its side.
+    void itKnowsWhichKernelLibTorchUses() {
+        auto timeOnHost = [](const std::vector<double>& c) {
+            const bool own = c[0] <= 3 && c[3] * c[5] * c[6] <= 20480;
+            return 0.01 + c[9] / (own ? 1.6e6 : 50e6);  // ms at 1.6 and 50 GMAC/s
+        };
+        std::vector<LayerSample> train;
+        for (int64_t hw : {7, 14, 28})
+            for (int64_t cin : {1, 16, 32, 64})
+                for (int64_t cout : {16, 32, 64, 96})
+                    for (int64_t k : {3, 5}) {
+                        const auto c = convConfig(cin, hw, cout, k);
+                        train.push_back(LayerSample{LayerKind::Conv, c, timeOnHost(c)});
+                    }
+        auto forest = LatencyForest::fit(train);
+        QVERIFY2(forest.ok(), forest.ok() ? "" : forest.error().c_str());
+        for (int64_t cin : {24, 40}) {  // 18,816 and 31,360 input elements at 28x28
+            const auto c = convConfig(cin, 28, 32, 3);
+            const double measured = timeOnHost(c);
+            auto predicted = forest->predictMs(LayerKind::Conv, c);
+            QVERIFY(predicted.ok());
+            QVERIFY2(*predicted > measured / 2 && *predicted < measured * 2,
+                     qPrintable(QStringLiteral("%1 channels: predicted %2 ms, measured %3 ms").arg(cin).arg(*predicted).arg(measured)));
+        }
+    }
+
     void itPredictsConvolutionsItNeverSaw() {
         std::vector<LayerSample> train, test;
         std::vector<Observation> linearTrain, linearTest;

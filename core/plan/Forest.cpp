@@ -12,12 +12,25 @@ namespace {
 
 std::string lastError(const char* what) { return std::string(what) + ": " + XGBGetLastError(); }
 
+// Whether LibTorch 1.13 computes a float conv at batch 1 on one thread (the workers' default)
+// with its own im2col kernel rather than oneDNN's: ATen's ConvParams::use_mkldnn sends a 1x1
+// conv at stride 1 to its own kernel, and one of kernel at most 3 on at most 20,480 input
+// elements, unless it has groups. On this project's hosts the own kernel runs at about 1.6
+// GMAC/s and oneDNN at 15-100 (docs/latency-models.md). The trees alone place that boundary
+// between two sweep points only roughly; this flag gives it exactly.
+double ownConvKernel(LayerKind kind, const std::vector<double>& c) {
+    if (kind != LayerKind::Conv || c.size() < 14 || c[13] > 1.0) return 0.0;
+    const double kernel = c[0], stride = c[1], inputElements = c[3] * c[5] * c[6];
+    return (kernel <= 1.0 && stride <= 1.0) || (kernel <= 3.0 && inputElements <= 20480.0) ? 1.0 : 0.0;
+}
+
 // The configuration as the trees see it: sizes on a log scale, so that a split between two
-// sizes sits at their ratio.
-std::vector<float> row(const std::vector<double>& config) {
+// sizes sits at their ratio, and then the flag above.
+std::vector<float> row(LayerKind kind, const std::vector<double>& config) {
     std::vector<float> out;
-    out.reserve(config.size());
+    out.reserve(config.size() + 1);
     for (double x : config) out.push_back(static_cast<float>(std::log1p(std::max(0.0, x))));
+    out.push_back(static_cast<float>(ownConvKernel(kind, config)));
     return out;
 }
 
@@ -58,12 +71,12 @@ Result<LatencyForest> LatencyForest::fit(const std::vector<LayerSample>& samples
         }
         std::vector<float> x, y;
         for (const LayerSample* s : points) {
-            const auto r = row(s->config);
+            const auto r = row(kind, s->config);
             x.insert(x.end(), r.begin(), r.end());
             y.push_back(static_cast<float>(std::log(s->ms)));
         }
         Matrix m;
-        if (XGDMatrixCreateFromMat(x.data(), points.size(), width, NAN, &m.h) != 0) return makeError(lastError("XGBoost matrix"));
+        if (XGDMatrixCreateFromMat(x.data(), points.size(), x.size() / points.size(), NAN, &m.h) != 0) return makeError(lastError("XGBoost matrix"));
         if (XGDMatrixSetFloatInfo(m.h, "label", y.data(), y.size()) != 0) return makeError(lastError("XGBoost labels"));
         auto b = std::make_shared<Booster>();
         if (XGBoosterCreate(&m.h, 1, &b->h) != 0) return makeError(lastError("XGBoost booster"));
@@ -96,7 +109,7 @@ Result<double> LatencyForest::predictMs(LayerKind kind, const std::vector<double
         return makeError("no latency model knows " + std::string(layerKindName(kind)) + " layers (none were profiled)");
     }
     if (config.size() != configFeatureNames().size()) return makeError("a layer's configuration has the wrong size");
-    const auto x = row(config);
+    const auto x = row(kind, config);
     Booster& b = *it->second;
     std::lock_guard lock(b.mutex);
     Matrix m;

@@ -2,7 +2,7 @@
 // Non-linear per-layer latency models, as nn-Meter does: for each node and layer kind, a
 // boosted tree ensemble (XGBoost, through its C API) on the layer's whole configuration
 // (configFeatureNames(): kernel, stride, padding, channels, spatial sizes, MACs, bytes,
-// parameters), fitted to log(ms) so that its squared error is a relative error. It predicts
+// parameters; for a conv, whether LibTorch runs it on its own kernel or oneDNN's), fitted to log(ms) so that its squared error is a relative error. It predicts
 // layers of models that were never profiled, from the synthetic sweep and whatever models
 // the node did profile. Edgent's Table-1 linear regressions (Regression.h) stay beside it
 // for the paper's comparison.
