@@ -27,6 +27,20 @@ class TestAdapt : public QObject {
         return *net;
     }
 
+    // A short stream from the training split's tail: images [55000, +trainCount) to adapt on,
+    // [57000, +evalCount) held out.
+    static AdaptOptions streamOptions(const std::string& mode, int steps, int evalEvery, int64_t trainCount, int64_t evalCount) {
+        AdaptOptions o;
+        o.mode = mode;
+        o.steps = steps;
+        o.evalEvery = evalEvery;
+        o.trainFirst = 55000;
+        o.trainCount = trainCount;
+        o.evalFirst = 57000;
+        o.evalCount = evalCount;
+        return o;
+    }
+
 private Q_SLOTS:
     void initTestCase() { torch::set_num_threads(2); }
 
@@ -88,15 +102,7 @@ private Q_SLOTS:
         std::map<std::string, AdaptReport> reports;
         for (const std::string mode : {"fp32", "qat", "rct"}) {
             auto net = model();
-            AdaptOptions o;
-            o.mode = mode;
-            o.steps = 20;
-            o.evalEvery = 10;
-            o.trainFirst = 55000;
-            o.trainCount = 2000;
-            o.evalFirst = 57000;
-            o.evalCount = 500;
-            auto r = adaptNet(*net, o);
+            auto r = adaptNet(*net, streamOptions(mode, 20, 10, 2000, 500));
             QVERIFY2(r.ok(), r.ok() ? "" : r.error().c_str());
             qInfo("%s: shifted %.3f -> %.3f, clean %.3f -> %.3f, held %lld B (peak %lld), GEMM %.3f mJ, bits %s, %.1f s",
                   mode.c_str(), r->shiftedBefore, r->shiftedAfter, r->cleanBefore, r->cleanAfter,
@@ -128,14 +134,7 @@ private Q_SLOTS:
             const std::string before = encodeWeights(*net);
             std::map<std::string, std::vector<int64_t>> shapes;
             for (const auto& p : net->module().named_parameters()) shapes[p.key()] = p.value().sizes().vec();
-            AdaptOptions o;
-            o.mode = mode;
-            o.steps = 5;
-            o.evalEvery = 100;
-            o.trainFirst = 55000;
-            o.trainCount = 200;
-            o.evalFirst = 57000;
-            o.evalCount = 50;
+            const AdaptOptions o = streamOptions(mode, 5, 100, 200, 50);
             bool threw = false;
             try {
                 (void)adaptNet(*net, o, [](const AdaptProgress& p) {
