@@ -6,7 +6,7 @@ set -euo pipefail
 
 core_pkgs=(build-essential cmake ninja-build pkg-config zlib1g-dev
            libtorch-dev libzmq3-dev cppzmq-dev libsqlite3-dev sqlite3 libxgboost-dev libzstd-dev
-           qt6-base-dev libqt6sql6-sqlite dataset-fashion-mnist libbenchmark-dev
+           libgoogle-perftools-dev qt6-base-dev libqt6sql6-sqlite dataset-fashion-mnist libbenchmark-dev
            iproute2)
 gui_pkgs=(qt6-tools-dev libqcustomplot-dev xvfb xauth)
 
