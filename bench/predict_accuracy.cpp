@@ -143,7 +143,10 @@ int main(int argc, char** argv) {
         "usage: edgent-bench-predict DB [--model MODEL] [--measured DB2] [--count N] [--bandwidths BPS,...] [--cells] "
         "[--layers-only]";
     bool printCells = false, layersOnly = false;
-    if (argc < 2) return die(usage);
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) return std::puts(usage), 0;
+        return die(usage);
+    }
     int count = 9;
     std::string modelPath = defaultModelPath(), measuredPath;
     std::vector<double> bandwidths{100e3, 1e6, 10e6};
@@ -167,7 +170,7 @@ int main(int argc, char** argv) {
     auto bytes = readAnyModel(modelPath);
     if (!bytes) return die(bytes.error());
     const ModelFile* model = &bytes->file;
-    auto db = store::RunStore::open(argv[1]);
+    auto db = store::RunStore::open(argv[1], store::RunStore::Mode::ReadOnly);
     if (!db) return die(db.error());
     const std::string hash = store::modelHash(bytes->specText, bytes->weights);
     // Every predictor the database can give for this model: lookup needs the model's own
