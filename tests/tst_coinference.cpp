@@ -409,9 +409,13 @@ private Q_SLOTS:
             modelFileJson(*spec, "wide.weights", static_cast<int64_t>(weights.size()), crc32Of(weights), "{}");
 
         SpawnedWorker edge;
+#ifdef EDGENT_LINKS_TCMALLOC
         qputenv("LD_PRELOAD", "libc.so.6");
         const bool spawned = spawnWorker(edge, Role::Edge, 1, {}).ok();
         qunsetenv("LD_PRELOAD");
+#else
+        const bool spawned = spawnWorker(edge, Role::Edge, 1, {}).ok();
+#endif
         QVERIFY(spawned);
         Controller c;
         QVERIFY(c.connect(Role::Edge, edge.controlEndpoint).ok());
