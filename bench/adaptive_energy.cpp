@@ -18,6 +18,7 @@
 #include "core/plan/Adaptive.h"
 #include "core/store/Export.h"
 
+#include <QFileInfo>
 #include <QString>
 #include <QStringList>
 
@@ -55,7 +56,10 @@ Measured measure(const LiveRunOutcome& o, double deadlineMs) {
 int main(int argc, char** argv) {
     const char* usage =
         "usage: edgent-bench-adaptive DB [--count N] [--bandwidths BPS,...] [--deadline MS] [--predictor NAME] [--power NAME]";
-    if (argc < 2) return die(usage);
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) return std::puts(usage), 0;
+        return die(usage);
+    }
     int count = 2000;
     std::vector<double> bandwidths{400e3, 5e6};
     double deadlineMs = 30.0;
@@ -81,6 +85,10 @@ int main(int argc, char** argv) {
     auto bytes = readAnyModel(defaultModelPath());
     if (!bytes) return die(bytes.error());
     const ModelSpec& spec = bytes->file.spec;
+    // The bench stores its runs beside the profile it reads, so the database must exist: a
+    // wrong path is one error line, not a new empty file.
+    if (!QFileInfo::exists(QString::fromLocal8Bit(argv[1])))
+        return die(std::string("no database at ") + argv[1] + " (run edgent profile and edgent calibrate first)");
     auto db = store::RunStore::open(argv[1]);
     if (!db) return die(db.error());
     const store::ModelRecord record = store::modelRecord(*bytes);
