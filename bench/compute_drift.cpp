@@ -14,9 +14,14 @@
 // For every frame it takes the wall time and the thread's CPU time. A wall time well above the
 // CPU time means the thread waited for a core; a CPU time that grows means the same
 // instructions ran slower (cold caches, a busy sibling, the host).
+// Last, the host's two speeds over every frame in time order: a frame is slow when it takes
+// over 1.4x the fastest 5% of frames. It prints the share of slow frames, the ratio of the slow
+// frames' median to the others', the share in between (few when the host has two speeds
+// rather than a spread of them), and how long the slow stretches last.
 //
 // Usage: edgent-bench-drift [MODEL.json] [--exit E] [--frames N] [--blocks B] [--gap MS]
 //                           [--threads N] [--neighbour]
+#include "bench/TwoSpeeds.h"
 #include "core/model/ModelFile.h"
 #include "core/model/ModelIO.h"
 
@@ -56,11 +61,7 @@ void pinTo(int cpu) {
     pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-double quantile(std::vector<double> v, double q) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
-}
+double quantile(const std::vector<double>& v, double q) { return edgent::bench::quantileOf(v, q); }
 
 struct Condition {
     std::string name;
@@ -145,6 +146,7 @@ int main(int argc, char** argv) {
     std::printf("exit %d (%d layers), %d LibTorch thread(s), %d blocks of %d frames per condition, gap %.1f ms%s\n", e, n,
                 threads, blocks, frames, gap, neighbour ? ", a neighbour thread computing all along" : "");
     const double t0 = nowMs();
+    std::vector<std::pair<double, double>> timeline;  // every frame: start and wall time (ms)
     for (int b = 0; b < blocks; ++b) {
         for (auto& c : conditions) {
             pinTo(c.core);
@@ -163,6 +165,7 @@ int main(int argc, char** argv) {
                 pass();
                 const double w = nowMs() - w0, cpu = threadCpuMs() - c0;
                 wall.push_back(w);
+                timeline.emplace_back(w0, w);
                 c.wall.push_back(w);
                 c.cpu.push_back(cpu);
             }
@@ -188,5 +191,6 @@ int main(int argc, char** argv) {
     std::printf("ratio: the condition's median over the fastest condition's; wait: wall minus the thread's CPU time. "
                 "%.0f s in all\n",
                 (nowMs() - t0) / 1e3);
+    std::printf("two speeds: %s\n", edgent::bench::describe(edgent::bench::twoSpeeds(timeline)).c_str());
     return 0;
 }

@@ -10,11 +10,15 @@
 // after it); --layers-only stops there.
 // With --cells, every cell's measured and predicted parts (device, transfer, edge), and per
 // bandwidth the mean signed error of each part, to show where the prediction misses.
+// Before and after each bandwidth's grid it probes the host for 3 s (bench/TwoSpeeds.h) and
+// prints the share of frames it computed at about half speed.
 // Usage: edgent-bench-predict DB [--model M] [--measured DB2] [--layers-only] [--count N] [--bandwidths BPS,...] [--cells]
 // (bandwidths default to 1e5,1e6,1e7). Each cell runs 3 inferences, and up to --count (default 9)
 // only when the 95% confidence interval of their mean is wider than +-5%.
+#include "bench/TwoSpeeds.h"
 #include "core/control/LiveRun.h"
 #include "core/control/ProfileRun.h"
+#include "core/model/ModelIO.h"
 #include "core/model/ModelImport.h"
 #include "core/plan/Planner.h"
 #include "core/store/Export.h"
@@ -195,6 +199,20 @@ int main(int argc, char** argv) {
         printLayerScores(**measuredDb, *model, hash, tables);
     }
     if (layersOnly) return 0;
+    // The host's state before and after each bandwidth's grid (bench/TwoSpeeds.h): a cell's few
+    // inferences fall inside one stretch of the host's speed, so its share of slow frames bounds
+    // how close any prediction of a median can come.
+    auto probeNet = loadModelFromBytes(bytes->specText, bytes->weights, modelPath);
+    if (!probeNet) return die(probeNet.error());
+    torch::set_num_threads(1);  // as the workers compute
+    at::globalContext().setFlushDenormal(true);
+    double fullSpeedMs = 0.0;  // the fastest the host has run the probe in this bench
+    auto hostLine = [&](const char* when) {
+        const auto s = edgent::bench::probeHost(**probeNet, (*probeNet)->numExits() - 1, 3.0, fullSpeedMs);
+        fullSpeedMs = s.fastMs;
+        std::printf("    host %s: %s\n", when, edgent::bench::describe(s).c_str());
+        std::fflush(stdout);
+    };
 
     WorkerLinkOptions linkOptions;
     linkOptions.deviceSlowdown = dprof->slowdown;
@@ -221,6 +239,7 @@ int main(int argc, char** argv) {
         };
         std::vector<Worst> worst;
         int inferences = 0;
+        hostLine("before");
         for (int e = 0; e < model->spec.numExits(); ++e)
             for (int p = 0; p <= model->spec.pathLength(e); ++p) {
                 const double predictedFirst = first.predictMs(e, p, bps);
@@ -285,7 +304,7 @@ int main(int argc, char** argv) {
                         worst[i].predicted);
         std::printf("\n    %s's mean error (predicted - measured) per part: device %+.2f ms, transfer %+.2f ms, edge %+.2f ms\n",
                     tables.front().first.c_str(), partError[0] / cells, partError[1] / cells, partError[2] / cells);
-        std::fflush(stdout);
+        hostLine("after");
     }
     link.shutdown();
     return 0;
