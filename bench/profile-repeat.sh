@@ -1,8 +1,9 @@
 #!/bin/sh
 # How well profiles repeat, side by side in one run, for each way of taking a layer's
 # repeats: SETTINGS is a list of spread:span pairs (edgent profile --spread N --span S),
-# default "1:0 5:0 5:10": back to back (as profiles were taken before --spread), spread over
-# five passes unpaced, and the default (five passes paced over at least 10 s per worker).
+# default "1:0 5:10 25:10": back to back (as profiles were taken before --spread), five
+# passes paced over at least 10 s per worker (the default before), and the default (25
+# passes, one model repeat each, paced the same).
 # PAIRS pairs of profiles are taken for each setting, the settings alternating, then every
 # layer's median in the first profile of a pair is compared with the second's. A shared
 # host's cores can each run at half speed for seconds at a time (edgent-bench-drift shows
@@ -13,7 +14,7 @@
 set -eu
 pairs=${1:-3}
 model=${2:-}
-settings=${3:-1:0 5:0 5:10}
+settings=${3:-1:0 5:10 25:10}
 edgent=${EDGENT:-$(dirname "$0")/../build/app/edgent}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

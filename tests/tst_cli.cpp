@@ -194,8 +194,9 @@ private Q_SLOTS:
         const QJsonObject p = QJsonDocument::fromJson(prof.out).object();
         QVERIFY(p["nodes"].toObject().contains("device") && p["nodes"].toObject().contains("edge"));
         QVERIFY(p["message_overhead_ms"].toDouble() > 0.0);
-        // Each profile records how its repeats were taken: five passes (the default), paced over 1 s.
-        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM profiles WHERE spread=5 AND span_s=1"), 2.0);
+        // Each profile records how its repeats were taken: 25 passes asked (the default; with 7
+        // repeats and the sweep's 11 it makes 11), paced over 1 s.
+        QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM profiles WHERE spread=25 AND span_s=1"), 2.0);
         QSet<QString> kinds;
         for (const auto& v : p["regressions"].toArray())
             if (v.toObject()["node"].toString() == "device") kinds << v.toObject()["kind"].toString();

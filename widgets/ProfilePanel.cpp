@@ -72,7 +72,7 @@ ProfilePanel::ProfilePanel(QWidget* parent) : QWidget(parent) {
     spread_ = new QSpinBox(this);
     spread_->setObjectName("profileSpread");
     spread_->setRange(1, 100);
-    spread_->setValue(5);
+    spread_->setValue(Settings{}.spread);
     spread_->setToolTip(
         tr("Spread each layer's repeats over this many passes through everything profiled (1: back to back). A core of a "
            "shared host can run at half speed for seconds; spread, such a stretch reaches only some of each layer's "

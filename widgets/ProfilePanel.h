@@ -61,7 +61,7 @@ public:
         int repeats = 25;
         bool synthetic = true;
         int adaptiveRounds = 3;
-        int spread = 5;
+        int spread = 25;
         double spanSeconds = 10.0;
     };
     Settings settings() const;

@@ -64,8 +64,8 @@ int runProfile(const QStringList& args) {
          "forest errs (default 3; 0: none).",
          "N"},
         {"spread",
-         "Spread each layer's repeats over N passes through the model and the synthetic sweep (default 5; 1: "
-         "back to back). A core of a shared host can run at half speed for seconds; spread, such a stretch "
+         "Spread each layer's repeats over N passes through the model and the synthetic sweep (default 25, one "
+         "model repeat per pass; 1: back to back). A core of a shared host can run at half speed for seconds; spread, such a stretch "
          "reaches only some of each layer's repeats.",
          "N"},
         {"span",
@@ -83,7 +83,7 @@ int runProfile(const QStringList& args) {
     if (!repeats) return code;
     const auto adaptiveRounds = cmd.intOption("adaptive-rounds", 3, 0, 50, &code);
     if (!adaptiveRounds) return code;
-    const auto spread = cmd.intOption("spread", 5, 1, 100, &code);
+    const auto spread = cmd.intOption("spread", core::control::ProfileRunOptions{}.spread, 1, 100, &code);
     if (!spread) return code;
     const auto span = cmd.numberOption("span", 10.0, 0.0, 600.0, &code);
     if (!span) return code;

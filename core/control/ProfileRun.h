@@ -25,7 +25,7 @@ struct ProfileRunOptions {
     int repeats = 25;
     bool synthetic = true;
     int adaptiveRounds = 3;  // of the adaptive sweep after the fixed one (core/profile/Sweep.h)
-    int spread = 5;          // passes each layer's repeats are spread over (profile::ProfileOptions)
+    int spread = 25;         // passes each layer's repeats are spread over (profile::ProfileOptions)
     double spanSeconds = 10.0;  // per worker, the least time those passes are paced over
     int timeoutMs = 20 * 60 * 1000;
 };

@@ -52,7 +52,7 @@ struct ProfileOptions {
     // fixed sweep (1: back to back, as profiles before this option were taken), and the passes
     // are paced over at least spanSeconds (0: no pacing). Each adaptive batch is spread the
     // same way, unpaced. See Profiler.cpp.
-    int spread = 5;
+    int spread = 25;
     double spanSeconds = 10.0;
     bool synthetic = true;
     uint64_t seed = 1;
