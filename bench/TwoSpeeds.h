@@ -69,6 +69,11 @@ inline TwoSpeeds twoSpeeds(const std::vector<std::pair<double, double>>& timelin
 
 inline std::string describe(const TwoSpeeds& s) {
     char line[320];
+    if (s.frames > 0 && s.slowShare >= 1.0) {
+        std::snprintf(line, sizeof line, "all %zu frames slow (over 1.4x full speed, %.2f ms), %.0f ms in one stretch", s.frames,
+                      s.fastMs, s.longestStretchMs);
+        return line;
+    }
     std::snprintf(line, sizeof line,
                   "%.1f%% of %zu frames slow (over 1.4x full speed, %.2f ms), %.2fx slower; %.1f%% in between; "
                   "%zu slow stretches, median %.0f ms, longest %.0f ms",
