@@ -326,8 +326,11 @@ Result<AdaptReport> adaptNet(MultiExitNet& net, const AdaptOptions& o, const Ada
                     if (l.layer->module())
                         for (auto& p : l.layer->module()->parameters()) p.set_requires_grad(true);
                 net.eval();
-            } catch (...) {
-                // A destructor must not throw: the exception already leaving is the one the caller sees.
+            } catch (const std::exception&) {
+                // LibTorch's errors (c10::Error) and a failed allocation both derive from
+                // std::exception. A destructor must not throw: the exception already leaving,
+                // or the result already made, is what the caller sees; the worker's restore of
+                // the old weights then reports a net left in pieces (workers/WorkerAdapt.cpp).
             }
         }
     } restore{t, net};
