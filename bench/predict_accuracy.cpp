@@ -187,6 +187,17 @@ int main(int argc, char** argv) {
         else std::printf("%s: not available (%s)\n", name, t.error().c_str());
     }
     if (tables.empty()) return die("no predictor is available from this database");
+    // Side by side on the same cells: lookup and forest without each node's fixed cost of a
+    // slice (the "-bare" columns), as every predictor was before profiles measured it.
+    const size_t withSlice = tables.size();
+    for (size_t k = 0; k < withSlice; ++k)
+        if (tables[k].first == "lookup" || tables[k].first == "forest") {
+            plan::LatencyTable bare = tables[k].second;
+            bare.setSliceMs(0.0, 0.0);
+            tables.emplace_back(tables[k].first + "-bare", std::move(bare));
+        }
+    std::printf("fixed cost of a slice: device %.3f ms, edge %.3f ms (0 in profiles older than schema 15)\n",
+                tables.front().second.deviceSliceMs(), tables.front().second.edgeSliceMs());
     auto dprof = (*db)->latestProfile(hash, "device");
     if (!dprof) dprof = (*db)->latestProfile("", "device");
     if (!dprof) return die(dprof.error());

@@ -16,6 +16,7 @@
 #include <QProcess>
 #include <QtTest>
 
+#include <cmath>
 #include <csignal>
 #include <sqlite3.h>
 
@@ -194,6 +195,15 @@ private Q_SLOTS:
         const QJsonObject p = QJsonDocument::fromJson(prof.out).object();
         QVERIFY(p["nodes"].toObject().contains("device") && p["nodes"].toObject().contains("edge"));
         QVERIFY(p["message_overhead_ms"].toDouble() > 0.0);
+        // Each node's fixed cost of a slice is reported and stored with its profile, the same
+        // figure in both.
+        for (const char* node : {"device", "edge"}) {
+            const QJsonValue slice = p["nodes"].toObject()[node].toObject()["slice_ms"];
+            QVERIFY2(slice.isDouble() && slice.toDouble() >= 0.0 && slice.toDouble() < 100.0, node);
+            const double stored = edgent::test::scalar(
+                db.toStdString(), "SELECT slice_ms FROM profiles WHERE node='" + std::string(node) + "'");
+            QVERIFY2(std::abs(stored - slice.toDouble()) < 1e-9, node);
+        }
         // Each profile records how its repeats were taken: 25 passes asked (the default; with 7
         // repeats and the sweep's 11 it makes 11), paced over 1 s.
         QCOMPARE(edgent::test::scalar(db.toStdString(), "SELECT count(*) FROM profiles WHERE spread=25 AND span_s=1"), 2.0);

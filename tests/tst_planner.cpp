@@ -244,8 +244,9 @@ private Q_SLOTS:
                     r->layers.push_back(t);
                 }
         profile::ProfileOptions options;
-        QVERIFY((*db)->saveProfile(*modelId, "edge", "h", 1, options, edge, 0.5, 1.5, 1.0));
-        QVERIFY((*db)->saveProfile(*modelId, "device", "h", 1, options, device, 0.5, 1.5, 1.3));
+        // Each node's fixed cost of a slice: 0.4 ms on the device, 0.2 ms on the edge.
+        QVERIFY((*db)->saveProfile(*modelId, "edge", "h", 1, options, edge, 0.5, 1.5, 1.0, 0.2));
+        QVERIFY((*db)->saveProfile(*modelId, "device", "h", 1, options, device, 0.5, 1.5, 1.3, 0.4));
         auto median = control::latencyTableFor(**db, model, hash, "lookup");
         auto tail = control::latencyTableFor(**db, model, hash, "lookup-p95");
         QVERIFY2(median && tail, (median ? tail : median).error().c_str());
@@ -259,13 +260,42 @@ private Q_SLOTS:
                     d += t.medianMs, dTail += std::max(1.3 * t.medianMs, t.medianMs + 1.6449 / 1.2816 * (t.p90Ms - t.medianMs));
             for (const auto& t : edge.layers)
                 if (t.exit == e) g += t.medianMs, gTail += t.medianMs + 1.6449 / 1.2816 * (t.p90Ms - t.medianMs);
-            QVERIFY(std::abs(median->deviceMs(e, n) - d) < 1e-9 && std::abs(median->edgeMs(e, 0) - g) < 1e-9);
-            QVERIFY(std::abs(tail->deviceMs(e, n) - dTail) < 1e-9 && std::abs(tail->edgeMs(e, 0) - gTail) < 1e-9);
+            QVERIFY(std::abs(median->deviceMs(e, n) - d - 0.4) < 1e-9 && std::abs(median->edgeMs(e, 0) - g - 0.2) < 1e-9);
+            QVERIFY(std::abs(tail->deviceMs(e, n) - dTail - 0.4) < 1e-9 && std::abs(tail->edgeMs(e, 0) - gTail - 0.2) < 1e-9);
+            // A node that runs nothing costs nothing.
+            QCOMPARE(median->deviceMs(e, 0), 0.0);
+            QCOMPARE(tail->edgeMs(e, n), 0.0);
             QVERIFY(tail->predictMs(e, 0, 1e6) - median->predictMs(e, 0, 1e6) > 1.0);  // at least the overhead's tail
         }
         auto unknown = control::latencyTableFor(**db, model, hash, "p99");
         QVERIFY(!unknown);
         QVERIFY2(unknown.error().find("unknown predictor 'p99'") != std::string::npos, unknown.error().c_str());
+    }
+
+    // A node's fixed cost of a slice goes once into every partition where that node runs a
+    // slice, and setting it again replaces it.
+    void aSliceCostIsAddedOncePerNodeThatRuns() {
+        std::mt19937_64 rng(11);
+        const Random r = randomTables(rng);
+        auto t = LatencyTable::fromLayerTimes(r.spec, r.device, r.edge, 0.3);
+        QVERIFY(t);
+        const LatencyTable bare = *t;
+        t->setSliceMs(1.0, 0.25);
+        t->setSliceMs(0.5, 0.125);  // replaces, not adds
+        QCOMPARE(t->deviceSliceMs(), 0.5);
+        QCOMPARE(t->edgeSliceMs(), 0.125);
+        for (int e = 0; e < r.spec.numExits(); ++e) {
+            const int n = r.spec.pathLength(e);
+            for (int p = 0; p <= n; ++p) {
+                QVERIFY(std::abs(t->deviceMs(e, p) - bare.deviceMs(e, p) - (p > 0 ? 0.5 : 0.0)) < 1e-12);
+                QVERIFY(std::abs(t->edgeMs(e, p) - bare.edgeMs(e, p) - (p < n ? 0.125 : 0.0)) < 1e-12);
+                const double added = (p > 0 ? 0.5 : 0.0) + (p < n ? 0.125 : 0.0);
+                QVERIFY(std::abs(t->predictMs(e, p, 1e6) - bare.predictMs(e, p, 1e6) - added) < 1e-9);
+            }
+        }
+        t->setSliceMs(0.0, 0.0);
+        for (int e = 0; e < r.spec.numExits(); ++e)
+            for (int p = 0; p <= r.spec.pathLength(e); ++p) QVERIFY(std::abs(t->predictMs(e, p, 1e6) - bare.predictMs(e, p, 1e6)) < 1e-12);
     }
 
     void policiesHaveNames() {

@@ -358,13 +358,20 @@ private Q_SLOTS:
         t.features = {784};
         t.medianMs = 0.01;
         r.layers.push_back(t);
-        auto id = (*store)->saveProfile(*modelId, "edge", "host", 1, edgent::core::profile::ProfileOptions{}, r, 0.1, 0.2, 1.1);
+        auto id = (*store)->saveProfile(*modelId, "edge", "host", 1, edgent::core::profile::ProfileOptions{}, r, 0.1, 0.2, 1.1,
+                                        0.35);
         QVERIFY2(id.ok(), id.ok() ? "" : id.error().c_str());
         auto back = (*store)->latestProfile("abc", "edge");
         QVERIFY(back.ok());
         QCOMPARE(back->result.seconds, 12.5);
         QCOMPARE(back->result.layers.size(), size_t(1));
         QCOMPARE(back->tailRatio, 1.1);
+        QCOMPARE(back->sliceMs, 0.35);
+        // A profile from before schema 15 has no slice cost after migration: it reads as 0.
+        QCOMPARE(sqlite3_exec((*store)->handle(), "UPDATE profiles SET slice_ms = NULL", nullptr, nullptr, nullptr), SQLITE_OK);
+        back = (*store)->latestProfile("abc", "edge");
+        QVERIFY(back.ok());
+        QCOMPARE(back->sliceMs, 0.0);
     }
 
     void exportsCsvJsonAndStandaloneSqlite() {

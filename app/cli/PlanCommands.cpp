@@ -132,7 +132,8 @@ int runProfile(const QStringList& args) {
                                                       {"seconds", node.result.seconds},
                                                       {"host", node.hello.value("host")},
                                                       {"slowdown", node.hello.value("slowdown")},
-                                                      {"run_tail_ratio", node.tailRatio}};
+                                                      {"run_tail_ratio", node.tailRatio},
+                                                      {"slice_ms", node.sliceMs}};
     }
     link.shutdown();
     auto checks = control::checkForests(*run);
@@ -158,6 +159,9 @@ int runProfile(const QStringList& args) {
     else {
         std::printf("profiled %s on both workers in %.1f s; per-message overhead %.3f ms (p95 %.3f ms)\n",
                     model->spec.name.c_str(), profileSeconds, overheadMs, run->overheadP95Ms);
+        for (const auto& node : run->nodes)
+            std::printf("%s: fixed cost of a slice %.3f ms, run tail ratio %.2f\n", net::roleName(node.role), node.sliceMs,
+                        node.tailRatio);
         std::printf("%-7s %-10s %-12s %8s %14s %6s\n", "node", "kind", "features", "R2", "heldout MAPE", "points");
         for (const auto& v : fits) {
             const QJsonObject f = v.toObject();

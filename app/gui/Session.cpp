@@ -155,9 +155,14 @@ void Session::startProfile(int repeats, bool synthetic, int adaptiveRounds, int 
             message = qs(fits.error());
         } else {
             ok = true;
-            message = tr("Profiled both workers in %1 s; per-message overhead %2 ms; %3 regressions fitted.")
+            double deviceSlice = 0.0, edgeSlice = 0.0;
+            for (const auto& node : run->nodes) (node.role == net::Role::Device ? deviceSlice : edgeSlice) = node.sliceMs;
+            message = tr("Profiled both workers in %1 s; per-message overhead %2 ms; fixed cost of a slice %3 ms on the "
+                         "device, %4 ms on the edge; %5 regressions fitted.")
                           .arg(run->seconds, 0, 'f', 1)
                           .arg(run->overheadMs, 0, 'f', 3)
+                          .arg(deviceSlice, 0, 'f', 3)
+                          .arg(edgeSlice, 0, 'f', 3)
                           .arg(fits->size());
         }
         QMetaObject::invokeMethod(

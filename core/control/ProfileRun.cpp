@@ -119,9 +119,12 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
         into = calibration;
         return Status::success();
     };
-    std::vector<net::Sample> deviceHeavy, edgeHeavy;
+    // (c) The device runs the first layer alone: with (a)'s edge, which runs the last layer
+    // alone, it gives each node's fixed cost of a slice.
+    std::vector<net::Sample> deviceHeavy, edgeHeavy, deviceLight;
     if (auto s = calibrate(n - 1, deviceHeavy); !s) return makeError(s.error());
     if (auto s = calibrate(0, edgeHeavy); !s) return makeError(s.error());
+    if (auto s = calibrate(1, deviceLight); !s) return makeError(s.error());
     auto quantile = [](const std::vector<net::Sample>& v, double q, double net::Sample::*field) {
         std::vector<double> x;
         for (const auto& s : v) x.push_back(s.*field);
@@ -135,16 +138,27 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     for (Role r : {Role::Edge, Role::Device}) {
         auto parsed = profile::profileFromJson(done[r]);
         if (!parsed) return makeError(parsed.error());
-        // The run's tail against the profile: p95 of the calibration's compute on this node
-        // over the sum of the same layers' profiled medians. It takes in what per-layer timing
-        // cannot see: a slice's fixed cost, caches gone cold while waiting on the network.
-        double profiled = 0.0;
-        for (const auto& t : parsed->layers)
-            if (t.source == "model" && t.exit == last && (r == Role::Edge || t.layerIndex < n - 1)) profiled += t.medianMs;
-        const double measured = r == Role::Edge ? quantile(edgeHeavy, 0.95, &net::Sample::edgeMs)
-                                                : quantile(deviceHeavy, 0.95, &net::Sample::deviceMs);
-        const double ratio = profiled > 0.0 ? std::max(1.0, measured / profiled) : 1.0;
-        out.nodes.push_back(NodeProfile{r, c.info(r).hello, std::move(*parsed), ratio});
+        // The fixed cost of a slice: a one-layer slice's median compute over that layer's
+        // profiled median (the edge's last layer in (a), the device's first in (c)).
+        const bool edge = r == Role::Edge;
+        const int shortLayer = edge ? n - 1 : 0;
+        double profiled = 0.0, shortProfiled = -1.0;
+        for (const auto& t : parsed->layers) {
+            if (t.source != "model" || t.exit != last) continue;
+            if (edge || t.layerIndex < n - 1) profiled += t.medianMs;
+            if (t.layerIndex == shortLayer) shortProfiled = t.medianMs;
+        }
+        const double shortMeasured = edge ? quantile(deviceHeavy, 0.5, &net::Sample::edgeMs)
+                                          : quantile(deviceLight, 0.5, &net::Sample::deviceMs);
+        const double sliceMs = shortProfiled >= 0.0 ? std::max(0.0, shortMeasured - shortProfiled) : 0.0;
+        // The run's tail against the profile: p95 of the calibration's compute on this node,
+        // less the slice's fixed cost, over the sum of the same layers' profiled medians. It
+        // takes in what per-layer timing cannot see: caches gone cold while waiting on the
+        // network, the host's slow stretches.
+        const double measured = edge ? quantile(edgeHeavy, 0.95, &net::Sample::edgeMs)
+                                     : quantile(deviceHeavy, 0.95, &net::Sample::deviceMs);
+        const double ratio = profiled > 0.0 ? std::max(1.0, (measured - sliceMs) / profiled) : 1.0;
+        out.nodes.push_back(NodeProfile{r, c.info(r).hello, std::move(*parsed), ratio, sliceMs});
     }
     return out;
 }
@@ -162,7 +176,7 @@ Result<std::vector<StoredFit>> saveProfileRun(store::RunStore& db, int64_t model
         if (opts.slowdown > 1.0) opts.slowdownWait = node.hello.value("slowdown_wait").toString().toStdString();
         auto id =
             db.saveProfile(modelId, name, node.hello.value("host").toString().toStdString(), node.hello.value("threads").toInt(),
-                           opts, node.result, run.overheadMs, run.overheadP95Ms, node.tailRatio);
+                           opts, node.result, run.overheadMs, run.overheadP95Ms, node.tailRatio, node.sliceMs);
         if (!id) return makeError(id.error());
         std::map<LayerKind, std::vector<plan::Observation>> byKind;
         for (const auto& t : node.result.layers) byKind[t.kind].push_back(plan::Observation{t.features, t.medianMs});
@@ -293,6 +307,13 @@ Result<plan::LatencyTable> predictedTable(const ModelFile& model, double overhea
     return plan::LatencyTable::fromLayerTimes(model.spec, d, e, overheadMs);
 }
 
+// A table with each node's fixed cost of a slice from the profiles it was built on.
+Result<plan::LatencyTable> withSlices(Result<plan::LatencyTable> table, const store::StoredProfile& device,
+                                      const store::StoredProfile& edge) {
+    if (table) table->setSliceMs(device.sliceMs, edge.sliceMs);
+    return table;
+}
+
 // Whether a predictor plans on 95th percentiles (lookup-p95, forest-p95, regression-p95).
 bool isTailPredictor(const std::string& predictor) {
     return predictor.size() > 4 && predictor.compare(predictor.size() - 4, 4, "-p95") == 0;
@@ -312,13 +333,16 @@ Result<plan::LatencyTable> modelTable(store::RunStore& db, const ModelFile& mode
         if (!fd) return makeError(fd.error());
         auto fe = nodeForest(*edge, tail, sweepOnly);
         if (!fe) return makeError(fe.error());
-        return predictedTable(model, overhead, [&](bool onDevice, const LayerInfo& l) {
-            return (onDevice ? *fd : *fe).predictMs(l.kind, l.config);
-        });
+        return withSlices(predictedTable(model, overhead,
+                                         [&](bool onDevice, const LayerInfo& l) {
+                                             return (onDevice ? *fd : *fe).predictMs(l.kind, l.config);
+                                         }),
+                          *device, *edge);
     }
     const auto set = predictor == "regression-macs" ? plan::FeatureSet::TableOneMacs : plan::FeatureSet::TableOne;
-    return plan::LatencyTable::fromRegressions(model.spec, nodeRegressions(*device, set, tail), nodeRegressions(*edge, set, tail),
-                                               overhead);
+    return withSlices(plan::LatencyTable::fromRegressions(model.spec, nodeRegressions(*device, set, tail),
+                                                          nodeRegressions(*edge, set, tail), overhead),
+                      *device, *edge);
 }
 
 }  // namespace
@@ -354,7 +378,8 @@ Result<plan::LatencyTable> latencyTableFor(store::RunStore& db, const ModelFile&
     };
     if (auto s = fill(*device, d); !s) return makeError(s.error());
     if (auto s = fill(*edge, e); !s) return makeError(s.error());
-    return plan::LatencyTable::fromLayerTimes(model.spec, d, e, tail ? device->overheadP95Ms : overhead);
+    return withSlices(plan::LatencyTable::fromLayerTimes(model.spec, d, e, tail ? device->overheadP95Ms : overhead), *device,
+                      *edge);
 }
 
 Result<plan::PlanContext> planContextFor(store::RunStore& db, const ModelFile& model, const std::string& modelHashHex,

@@ -192,7 +192,10 @@ PlanContext scaledDevice(const PlanContext& context, double scale) {
         }
     }
     PlanContext out = context;
-    if (auto scaled = LatencyTable::fromLayerTimes(context.spec, device, edge, t.overheadMs())) out.table = std::move(*scaled);
+    if (auto scaled = LatencyTable::fromLayerTimes(context.spec, device, edge, t.overheadMs())) {
+        out.table = std::move(*scaled);
+        out.table.setSliceMs(t.deviceSliceMs() * scale, t.edgeSliceMs());
+    }
     out.typical.reset();
     out.tail.reset();
     return out;

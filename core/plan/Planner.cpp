@@ -66,6 +66,8 @@ void LatencyTable::finish(const ModelSpec& spec) {
         bytes.assign(n + 1, 0);
         for (size_t i = 0; i < n; ++i) pre[i + 1] = pre[i] + deviceMs_[static_cast<size_t>(e)][i];
         for (size_t i = n; i-- > 0;) suf[i] = suf[i + 1] + edgeMs_[static_cast<size_t>(e)][i];
+        for (size_t p = 1; p <= n; ++p) pre[p] += deviceSliceMs_;
+        for (size_t p = 0; p < n; ++p) suf[p] += edgeSliceMs_;
         for (size_t p = 0; p < n; ++p) {
             const int64_t tensor = transferBytes(spec, path, static_cast<int>(p));
             const size_t dims = p == 0 ? spec.input.dims.size() : path[p - 1].output.dims.size();
@@ -110,6 +112,15 @@ Result<LatencyTable> LatencyTable::fromRegressions(const ModelSpec& spec, const 
         }
     }
     return fromLayerTimes(spec, d, g, overheadMs);
+}
+
+void LatencyTable::setSliceMs(double deviceMs, double edgeMs) {
+    for (auto& pre : devicePrefix_)
+        for (size_t p = 1; p < pre.size(); ++p) pre[p] += deviceMs - deviceSliceMs_;
+    for (auto& suf : edgeSuffix_)
+        for (size_t p = 0; p + 1 < suf.size(); ++p) suf[p] += edgeMs - edgeSliceMs_;
+    deviceSliceMs_ = deviceMs;
+    edgeSliceMs_ = edgeMs;
 }
 
 double LatencyTable::predictMs(int exit, int p, double bandwidthBps, int codec) const {

@@ -61,6 +61,12 @@ public:
     double deviceLayerMs(int exit, int i) const { return deviceMs_[static_cast<size_t>(exit)][static_cast<size_t>(i)]; }
     double edgeLayerMs(int exit, int i) const { return edgeMs_[static_cast<size_t>(exit)][static_cast<size_t>(i)]; }
     double overheadMs() const { return overheadMs_; }
+    // A node's fixed cost of one slice, beyond the sum of its layers (the input's conversion,
+    // the result's, a first layer's cold start): added once to deviceMs(e, p) for p > 0 and to
+    // edgeMs(e, p) for p < n. 0 until set.
+    void setSliceMs(double deviceMs, double edgeMs);
+    double deviceSliceMs() const { return deviceSliceMs_; }
+    double edgeSliceMs() const { return edgeSliceMs_; }
     // A(e, p) at bandwidth B (bits per second), with the cut tensor sent by codec option
     // `codec` (0: fp32, the frame as finish() sized it).
     double predictMs(int exit, int p, double bandwidthBps, int codec = 0) const;
@@ -83,6 +89,7 @@ private:
     std::vector<std::vector<double>> devicePrefix_, edgeSuffix_;  // [e][p], p in 0..n
     std::vector<std::vector<int64_t>> wireBytes_;
     double overheadMs_ = 0.0;
+    double deviceSliceMs_ = 0.0, edgeSliceMs_ = 0.0;
     void finish(const ModelSpec& spec);
 };
 

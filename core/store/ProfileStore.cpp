@@ -9,7 +9,7 @@ namespace edgent::core::store {
 
 Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
                                       const profile::ProfileOptions& options, const profile::ProfileResult& result,
-                                      double overheadMs, double overheadP95Ms, double tailRatio) {
+                                      double overheadMs, double overheadP95Ms, double tailRatio, double sliceMs) {
     if (auto s = exec("BEGIN IMMEDIATE"); !s) return makeError(s.error());
     auto rollback = [&](const std::string& why) -> Result<int64_t> {
         (void)exec("ROLLBACK");
@@ -17,8 +17,8 @@ Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, 
     };
     Stmt p(db_,
            "INSERT INTO profiles(model_id, node, host, created_at, threads, warmup, repeats, message_overhead_ms, seconds, "
-           "slowdown, message_overhead_p95_ms, run_tail_ratio, spread, span_s, slowdown_wait) "
-           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+           "slowdown, message_overhead_p95_ms, run_tail_ratio, spread, span_s, slowdown_wait, slice_ms) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
     p.bind(1, modelId).bind(2, node).bind(3, host).bind(4, nowIso()).bind(5, threads).bind(6, options.warmup);
     p.bind(7, options.repeats)
         .bind(8, overheadMs)
@@ -29,6 +29,7 @@ Result<int64_t> RunStore::saveProfile(int64_t modelId, const std::string& node, 
         .bind(13, options.spread)
         .bind(14, options.spanSeconds);
     p.bindTextOrNull(15, options.slowdownWait);
+    p.bind(16, sliceMs);
     if (p.step() != SQLITE_DONE) return rollback(p.error());
     const int64_t id = sqlite3_last_insert_rowid(db_);
     Stmt l(db_,
@@ -84,7 +85,7 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
     Stmt s(db_,
            "SELECT p.id, coalesce(p.host,''), coalesce(p.threads,0), coalesce(p.message_overhead_ms,0), p.slowdown, "
            "coalesce(p.message_overhead_p95_ms, p.message_overhead_ms, 0), coalesce(p.run_tail_ratio, 1), coalesce(p.seconds, 0), "
-           "coalesce(p.spread, 1), coalesce(p.span_s, 0), coalesce(p.slowdown_wait, '') "
+           "coalesce(p.spread, 1), coalesce(p.span_s, 0), coalesce(p.slowdown_wait, ''), coalesce(p.slice_ms, 0) "
            "FROM profiles p "
            "JOIN models m ON m.id=p.model_id WHERE (?1='' OR m.hash=?1) AND p.node=?2 ORDER BY p.id DESC LIMIT 1");
     if (!s.ok()) return makeError("database " + path_ + ": " + s.error());
@@ -105,6 +106,7 @@ Result<StoredProfile> RunStore::latestProfile(const std::string& modelHash, cons
     p.spread = static_cast<int>(s.i64(8));
     p.spanSeconds = s.f64(9);
     p.slowdownWait = s.text(10);
+    p.sliceMs = s.f64(11);
     Stmt l(db_,
            "SELECT source, exit, layer_index, kind, features_json, median_ms, p10_ms, p90_ms, repeats, "
            "coalesce(config_json, '[]') FROM profile_layers "

@@ -34,7 +34,7 @@ struct sqlite3;
 
 namespace edgent::core::store {
 
-inline constexpr int kSchemaVersion = 14;
+inline constexpr int kSchemaVersion = 15;
 
 struct SampleRow {
     net::Sample sample;
@@ -142,6 +142,7 @@ struct StoredProfile {
     std::string slowdownWait;    // how that slowdown waited, spin or sleep (empty: none, or before schema 14)
     int spread = 1;              // passes each layer's repeats were spread over (1 before schema 13: back to back)
     double spanSeconds = 0.0;    // the least time those passes were paced over (0 before schema 13)
+    double sliceMs = 0.0;        // the fixed cost of one slice on this node, beyond its layers (0 before schema 15)
     profile::ProfileResult result;
     std::map<LayerKind, plan::LinearFit> regressions;      // Edgent's Table-1 features
     std::map<LayerKind, plan::LinearFit> regressionsMacs;  // plus the MAC term for conv and fc
@@ -173,7 +174,7 @@ public:
 
     Result<int64_t> saveProfile(int64_t modelId, const std::string& node, const std::string& host, int threads,
                                 const profile::ProfileOptions& options, const profile::ProfileResult& result, double overheadMs,
-                                double overheadP95Ms, double tailRatio);
+                                double overheadP95Ms, double tailRatio, double sliceMs = 0.0);
     Status saveRegression(int64_t profileId, const std::string& node, const plan::LinearFit& fit);
     // The newest profile of a model on one node, with its regressions.
     // The newest profile of a model on a node; an empty hash: of any model.

@@ -221,6 +221,12 @@ ALTER TABLE profiles ADD COLUMN span_s REAL;
     R"sql(
 ALTER TABLE profiles ADD COLUMN slowdown_wait TEXT;
 )sql",
+    // 14 -> 15: a node's fixed cost of one slice (core/control/ProfileRun.h, sliceMs): what
+    // a short slice took in calibration beyond its profiled layers; NULL (read as 0) in older
+    // profiles.
+    R"sql(
+ALTER TABLE profiles ADD COLUMN slice_ms REAL;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
