@@ -7,6 +7,7 @@
 
 #include <QtTest>
 
+#include <cmath>
 #include <random>
 
 using namespace edgent::core;
@@ -142,6 +143,38 @@ private Q_SLOTS:
 
     // Identical devices: more devices leave each less of the edge; joint planning keeps every
     // bound, while planning alone offloads them all and breaks the bounds.
+    // A device the fleet measured slower than its profile is planned on a rescaled table; it
+    // keeps the codec options (their encode times scaled with the device) and the slice cost.
+    void aScaledDeviceKeepsItsCodecsAndSliceCost() {
+        PlanContext context = uniformContext(0.4, 0.1, 0.1);
+        LatencyTable& t = context.table;
+        CodecCosts int8;
+        int8.codec = net::codecFromName("int8").value();
+        for (int e = 0; e < t.numExits(); ++e) {
+            const size_t n = static_cast<size_t>(t.pathLength(e)) + 1;
+            int8.bytes.emplace_back(n, 100.0);
+            int8.encodeMs.emplace_back(n, 0.25);
+            int8.decodeMs.emplace_back(n, 0.125);
+            int8.accuracyDrop.emplace_back(n, 0.0);
+        }
+        t.addCodec(int8);
+        t.setSliceMs(0.3, 0.2);
+        const PlanContext scaled = scaledDevice(context, 2.0);
+        QCOMPARE(scaled.table.numCodecs(), 2);
+        QVERIFY(scaled.table.codecAt(1) == int8.codec);
+        QCOMPARE(scaled.table.deviceSliceMs(), 0.6);
+        QCOMPARE(scaled.table.edgeSliceMs(), 0.2);
+        for (int e = 0; e < t.numExits(); ++e)
+            for (int p = 1; p < t.pathLength(e); ++p) {
+                QVERIFY(scaled.table.codecApplies(1, e, p));
+                QVERIFY(std::abs(scaled.table.deviceMs(e, p) - 2.0 * t.deviceMs(e, p)) < 1e-9);
+                QVERIFY(std::abs(scaled.table.edgeMs(e, p) - t.edgeMs(e, p)) < 1e-12);
+                // Twice the device and twice the encode; the wire, the decode and the edge as before.
+                const double added = scaled.table.predictMs(e, p, 1e6, 1) - t.predictMs(e, p, 1e6, 1);
+                QVERIFY(std::abs(added - (t.deviceMs(e, p) + 0.25)) < 1e-9);
+            }
+    }
+
     void moreDevicesPushJointPlansTowardsTheDevice() {
         const PlanContext context = uniformContext(1.0, 0.2, 0.25);
         const LatencyTable* table = &context.table;

@@ -181,21 +181,8 @@ std::optional<FleetPlan> planPaced(const PlanContext& context, const std::vector
 
 PlanContext scaledDevice(const PlanContext& context, double scale) {
     if (scale == 1.0) return context;
-    const LatencyTable& t = context.table;
-    std::vector<std::vector<double>> device, edge;
-    for (int e = 0; e < t.numExits(); ++e) {
-        device.emplace_back();
-        edge.emplace_back();
-        for (int i = 0; i < t.pathLength(e); ++i) {
-            device.back().push_back(t.deviceLayerMs(e, i) * scale);
-            edge.back().push_back(t.edgeLayerMs(e, i));
-        }
-    }
     PlanContext out = context;
-    if (auto scaled = LatencyTable::fromLayerTimes(context.spec, device, edge, t.overheadMs())) {
-        out.table = std::move(*scaled);
-        out.table.setSliceMs(t.deviceSliceMs() * scale, t.edgeSliceMs());
-    }
+    out.table = context.table.withDeviceScaled(scale);
     out.typical.reset();
     out.tail.reset();
     return out;

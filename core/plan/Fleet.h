@@ -52,8 +52,8 @@ struct FleetDevice {
     double rateHz = 0.0;
 };
 
-// The context with the device's layer times multiplied by `scale` (fp32 only: codec options
-// are left out of a rescaled table).
+// The context with the device's times multiplied by `scale`: its layers, its slice cost and
+// its codecs' encode times (LatencyTable::withDeviceScaled).
 PlanContext scaledDevice(const PlanContext& context, double scale);
 
 // The most a paced fleet may load its edge (its service time per second, per server):

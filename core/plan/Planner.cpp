@@ -123,6 +123,19 @@ void LatencyTable::setSliceMs(double deviceMs, double edgeMs) {
     edgeSliceMs_ = edgeMs;
 }
 
+LatencyTable LatencyTable::withDeviceScaled(double scale) const {
+    LatencyTable t = *this;
+    // A prefix is its layers plus the slice cost, all on the device: it scales whole.
+    for (auto* rows : {&t.deviceMs_, &t.devicePrefix_})
+        for (auto& row : *rows)
+            for (double& ms : row) ms *= scale;
+    for (auto& c : t.codecs_)
+        for (auto& row : c.encodeMs)
+            for (double& ms : row) ms *= scale;  // NaN (not calibrated) stays NaN
+    t.deviceSliceMs_ *= scale;
+    return t;
+}
+
 double LatencyTable::predictMs(int exit, int p, double bandwidthBps, int codec) const {
     const size_t e = static_cast<size_t>(exit), q = static_cast<size_t>(p);
     if (codec > 0) {

@@ -65,6 +65,9 @@ public:
     // the result's, a first layer's cold start): added once to deviceMs(e, p) for p > 0 and to
     // edgeMs(e, p) for p < n. 0 until set.
     void setSliceMs(double deviceMs, double edgeMs);
+    // The same table on a device `scale` times slower: its layers, its slice cost and its
+    // codecs' encode times scaled; the edge, the wire and the codec options as they were.
+    LatencyTable withDeviceScaled(double scale) const;
     double deviceSliceMs() const { return deviceSliceMs_; }
     double edgeSliceMs() const { return edgeSliceMs_; }
     // A(e, p) at bandwidth B (bits per second), with the cut tensor sent by codec option
