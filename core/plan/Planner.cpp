@@ -66,8 +66,6 @@ void LatencyTable::finish(const ModelSpec& spec) {
         bytes.assign(n + 1, 0);
         for (size_t i = 0; i < n; ++i) pre[i + 1] = pre[i] + deviceMs_[static_cast<size_t>(e)][i];
         for (size_t i = n; i-- > 0;) suf[i] = suf[i + 1] + edgeMs_[static_cast<size_t>(e)][i];
-        for (size_t p = 1; p <= n; ++p) pre[p] += deviceSliceMs_;
-        for (size_t p = 0; p < n; ++p) suf[p] += edgeSliceMs_;
         for (size_t p = 0; p < n; ++p) {
             const int64_t tensor = transferBytes(spec, path, static_cast<int>(p));
             const size_t dims = p == 0 ? spec.input.dims.size() : path[p - 1].output.dims.size();
