@@ -2,6 +2,7 @@
 // Small helpers shared by the Qt Test executables.
 
 #include <QByteArray>
+#include <QFile>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
@@ -18,6 +19,16 @@ inline std::string dataFile(const char* name) { return dataPath(QString::fromUtf
 inline std::string defaultModel() {
     const QByteArray env = qgetenv("EDGENT_DEFAULT_MODEL");
     return env.isEmpty() ? std::string(EDGENT_DEFAULT_MODEL_PATH) : env.toStdString();
+}
+
+// A file's bytes, or an empty string when it cannot be read.
+inline std::string readFile(const std::string& path) {
+    QFile f(QString::fromStdString(path));
+    return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
+}
+// A native model as a worker loads it: the spec (.json) and the weights beside it (.weights).
+inline std::vector<std::string> modelBytes(const std::string& json) {
+    return {readFile(json), readFile(json.substr(0, json.size() - 5) + ".weights")};
 }
 
 // Every shipped model: the default one, then the other architectures in datasets/models

@@ -30,18 +30,6 @@ using edgent::core::net::Command;
 using edgent::core::net::EventKind;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-std::string readFile(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    return f.readAll().toStdString();
-}
-
-std::string weightsOf(const std::string& json) { return json.substr(0, json.size() - 5) + ".weights"; }
-
-}  // namespace
-
 class TestCoInference : public QObject {
     Q_OBJECT
 
@@ -138,10 +126,9 @@ class TestCoInference : public QObject {
         QVERIFY2(s.ok(), s.error().c_str());
         s = controller_->connect(Role::Device, device_.controlEndpoint);
         QVERIFY2(s.ok(), s.error().c_str());
-        const std::string spec = readFile(edgent::test::defaultModel());
-        const std::string weights = readFile(weightsOf(edgent::test::defaultModel()));
+        const std::vector<std::string> files = edgent::test::modelBytes(edgent::test::defaultModel());
         for (Role r : {Role::Edge, Role::Device}) {
-            auto loaded = controller_->call(r, Command::LoadModel, {}, 20000, {spec, weights});
+            auto loaded = controller_->call(r, Command::LoadModel, {}, 20000, files);
             QVERIFY2(loaded.ok(), loaded.error().c_str());
         }
         auto cfg =
@@ -522,9 +509,7 @@ private Q_SLOTS:
         QVERIFY(spawnWorker(edge, Role::Edge, 1, {}, 15000, 500.0).ok());  // slow: the device leaves first
         Controller c;
         QVERIFY(c.connect(Role::Edge, edge.controlEndpoint).ok());
-        QVERIFY(c.call(Role::Edge, Command::LoadModel, {}, 20000,
-                       {readFile(edgent::test::defaultModel()), readFile(weightsOf(edgent::test::defaultModel()))})
-                    .ok());
+        QVERIFY(c.call(Role::Edge, Command::LoadModel, {}, 20000, edgent::test::modelBytes(edgent::test::defaultModel())).ok());
         FrameHeader h;
         h.dtype = DType::UInt8;
         h.dims = {1, 28, 28};

@@ -36,11 +36,6 @@ Result<QString> sh(const QString& program, const QStringList& args) {
     return out;
 }
 
-std::string readFile(const std::string& path) {
-    QFile f(QString::fromStdString(path));
-    return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
-}
-
 }  // namespace
 
 class TestNetns : public QObject {
@@ -112,10 +107,9 @@ private Q_SLOTS:
             });
         QVERIFY(controller.connect(Role::Edge, control.toStdString()).ok());
         QVERIFY(controller.connect(Role::Device, device.controlEndpoint).ok());
-        const std::string model = edgent::test::defaultModel();
-        const std::string spec = readFile(model), weights = readFile(model.substr(0, model.size() - 5) + ".weights");
+        const std::vector<std::string> files = edgent::test::modelBytes(edgent::test::defaultModel());
         for (Role r : {Role::Edge, Role::Device})
-            QVERIFY(controller.call(r, Command::LoadModel, {}, 20000, {spec, weights}).ok());
+            QVERIFY(controller.call(r, Command::LoadModel, {}, 20000, files).ok());
 
         // Shape the device's uplink only now, after the model crossed the link.
         const double rateBps = 4e6;
