@@ -14,6 +14,8 @@
 // For every frame it takes the wall time and the thread's CPU time. A wall time well above the
 // CPU time means the thread waited for a core; a CPU time that grows means the same
 // instructions ran slower (cold caches, a busy sibling, the host).
+// Then a block timed layer by layer, as `edgent profile` times a path: the sum of the layers'
+// medians (a lookup prediction) against the median of the frames' sums (what a run meets).
 // Last, the host's two speeds over every frame in time order: a frame is slow when it takes
 // over 1.4x the fastest 5% of frames. It prints the share of slow frames, the ratio of the slow
 // frames' median to the others', the share in between (few when the host has two speeds
@@ -173,6 +175,29 @@ int main(int argc, char** argv) {
         }
     }
     pinTo(-1);
+    // Layer by layer, as `edgent profile` times a model's path (core/profile/Profiler.cpp): each
+    // layer on its own clock, and each frame's sum. A lookup prediction sums the layers' medians;
+    // a run meets the median of the whole, which is larger when layers' slow moments fall in
+    // different frames.
+    std::vector<std::vector<double>> layerMs(static_cast<size_t>(n));
+    std::vector<double> sums;
+    for (int f = 0; f < frames * blocks; ++f) {
+        torch::InferenceMode guard;
+        torch::Tensor x = input;
+        double sum = 0.0;
+        for (int i = 0; i < n; ++i) {
+            const double l0 = nowMs();
+            torch::Tensor y = (*net)->layer(e, i).forward(x);
+            (void)y.data_ptr();
+            const double d = nowMs() - l0;
+            layerMs[static_cast<size_t>(i)].push_back(d);
+            sum += d;
+            x = y;
+        }
+        sums.push_back(sum);
+    }
+    double sumOfMedians = 0.0;
+    for (const auto& v : layerMs) sumOfMedians += quantile(v, 0.5);
     stop.store(true);
     if (other.joinable()) other.join();
 
@@ -191,6 +216,9 @@ int main(int argc, char** argv) {
     std::printf("ratio: the condition's median over the fastest condition's; wait: wall minus the thread's CPU time. "
                 "%.0f s in all\n",
                 (nowMs() - t0) / 1e3);
+    std::printf("layer by layer, %zu frames: the layers' medians sum to %.3f ms, the frames' sums have a median of %.3f ms "
+                "(%.3fx)\n",
+                sums.size(), sumOfMedians, quantile(sums, 0.5), quantile(sums, 0.5) / sumOfMedians);
     std::printf("two speeds: %s\n", edgent::bench::describe(edgent::bench::twoSpeeds(timeline)).c_str());
     return 0;
 }
