@@ -34,10 +34,13 @@ struct NodeProfile {
     net::Role role = net::Role::Device;
     QJsonObject hello;
     profile::ProfileResult result;
-    double tailRatio = 1.0;  // p95 of a calibration run's compute on this node, less sliceMs, over its profiled median
+    // p95 of a calibration run's compute on this node, less its slice cost taken back to back,
+    // over its profiled median
+    double tailRatio = 1.0;
     // The node's fixed cost of one slice: the median of a one-layer slice's compute in
-    // calibration (the device's first layer, the edge's last) less that layer's profiled
-    // median, at least 0. Every predictor adds it once to each node that runs a slice.
+    // calibration (the device's first layer after a 50 ms idle, the edge's last) less that
+    // layer's profiled median, at least 0. Every predictor adds it once to each node that runs
+    // a slice.
     double sliceMs = 0.0;
 };
 
