@@ -7,7 +7,6 @@
 #include "core/control/Controller.h"
 #include "core/control/LocalWorkers.h"
 
-#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
