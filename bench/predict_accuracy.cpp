@@ -179,9 +179,10 @@ int main(int argc, char** argv) {
     const std::string hash = store::modelHash(bytes->specText, bytes->weights);
     // Every predictor the database can give for this model: lookup needs the model's own
     // profile; the fitted ones predict a model the database never profiled from the newest
-    // profile of another. forest-sweep is the forest fitted on the synthetic sweep alone.
+    // profile of another. forest-sweep is the forest fitted on the synthetic sweep alone,
+    // forest-inpath the forest with a factor per kind for layers timed in their path.
     std::vector<std::pair<std::string, plan::LatencyTable>> tables;
-    for (const char* name : {"lookup", "regression", "regression-macs", "forest", "forest-sweep"}) {
+    for (const char* name : {"lookup", "regression", "regression-macs", "forest", "forest-sweep", "forest-inpath"}) {
         auto t = latencyTableFor(**db, *model, hash, name);
         if (t) tables.emplace_back(name, std::move(*t));
         else std::printf("%s: not available (%s)\n", name, t.error().c_str());

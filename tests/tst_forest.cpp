@@ -108,7 +108,7 @@ private Q_SLOTS:
         for (int64_t cin : {24, 40}) {  // 18,816 and 31,360 input elements at 28x28
             const auto c = convConfig(cin, 28, 32, 3);
             const double measured = timeOnHost(c);
-            auto predicted = forest->predictMs(LayerKind::Conv, c);
+            auto predicted = forest->predictMs(LayerKind::Conv, c, false);
             QVERIFY(predicted.ok());
             QVERIFY2(*predicted > measured / 2 && *predicted < measured * 2,
                      qPrintable(QStringLiteral("%1 channels: predicted %2 ms, measured %3 ms").arg(cin).arg(*predicted).arg(measured)));
@@ -154,8 +154,34 @@ private Q_SLOTS:
         auto b = LatencyForest::fit(train);
         QVERIFY(a.ok() && b.ok());
         const auto c = convConfig(8, 10, 24, 3);
-        QCOMPARE(*a->predictMs(LayerKind::Conv, c), *b->predictMs(LayerKind::Conv, c));
-        QVERIFY(*a->predictMs(LayerKind::Conv, c) > 0.0);
+        QCOMPARE(*a->predictMs(LayerKind::Conv, c, false), *b->predictMs(LayerKind::Conv, c, false));
+        QVERIFY(*a->predictMs(LayerKind::Conv, c, false) > 0.0);
+    }
+
+    // With the in-path factor, layers timed in a forward pass at a few configurations teach one
+    // factor that carries to configurations timed only alone; without it, inPath changes nothing.
+    void theInPathFactorIsOneFactorPerKind() {
+        std::vector<LayerSample> train;
+        int i = 0;
+        for (int64_t cin : {4, 8, 16, 32})
+            for (int64_t hw : {7, 14, 28})
+                for (int64_t cout : {8, 16, 32, 64})
+                    for (int64_t k : {3, 5}) {
+                        const auto c = convConfig(cin, hw, cout, k);
+                        train.push_back(LayerSample{LayerKind::Conv, c, timeOf(c), false});
+                        if (++i % 3 == 0) train.push_back(LayerSample{LayerKind::Conv, c, 3.0 * timeOf(c), true});
+                    }
+        ForestOptions on;
+        on.inPathFactor = true;
+        auto with = LatencyForest::fit(train, on);
+        auto without = LatencyForest::fit(train);
+        QVERIFY(with.ok() && without.ok());
+        for (const auto& c : {convConfig(8, 10, 24, 3), convConfig(12, 20, 48, 5)}) {
+            const double alone = *with->predictMs(LayerKind::Conv, c, false);
+            const double inPath = *with->predictMs(LayerKind::Conv, c, true);
+            QVERIFY2(std::abs(inPath / alone - 3.0) < 0.3, qPrintable(QString("in path / alone = %1").arg(inPath / alone)));
+            QCOMPARE(*without->predictMs(LayerKind::Conv, c, true), *without->predictMs(LayerKind::Conv, c, false));
+        }
     }
 
     void whatItCannotAnswerIsOneClearLine() {
@@ -166,15 +192,15 @@ private Q_SLOTS:
         }
         auto forest = LatencyForest::fit(train);
         QVERIFY(forest.ok());
-        auto unknown = forest->predictMs(LayerKind::Lrn, train.front().config);
+        auto unknown = forest->predictMs(LayerKind::Lrn, train.front().config, false);
         QVERIFY(!unknown.ok());
         QVERIFY2(unknown.error().find("lrn") != std::string::npos, unknown.error().c_str());
-        QVERIFY(!forest->predictMs(LayerKind::Conv, {1.0, 2.0}).ok());
+        QVERIFY(!forest->predictMs(LayerKind::Conv, {1.0, 2.0}, false).ok());
 
         auto tooFew = LatencyForest::fit({train.begin(), train.begin() + 3});
         QVERIFY(tooFew.ok());
         QVERIFY(!tooFew->knows(LayerKind::Conv));
-        auto few = tooFew->predictMs(LayerKind::Conv, train.front().config);
+        auto few = tooFew->predictMs(LayerKind::Conv, train.front().config, false);
         QVERIFY(!few.ok());
         QVERIFY2(few.error().find("only 3 timed conv layers") != std::string::npos, few.error().c_str());
         std::vector<LayerSample> old = train;

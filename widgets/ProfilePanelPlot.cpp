@@ -88,7 +88,7 @@ void ProfilePanel::drawForest(int node, LayerKind kind) {
         if (++i % 4 == 0)
             held.push_back(&t);
         else
-            fit.push_back(core::plan::LayerSample{t.kind, t.config, t.medianMs});
+            fit.push_back(core::plan::LayerSample{t.kind, t.config, t.medianMs, t.source == "model"});
     }
     auto forest = core::plan::LatencyForest::fit(fit);
     const bool usable = forest.ok() && forest->knows(kind);
@@ -109,7 +109,7 @@ void ProfilePanel::drawForest(int node, LayerKind kind) {
     double sum = 0.0;
     for (const auto* t : held) {
         if (t->kind != kind) continue;
-        const auto ms = forest->predictMs(kind, t->config);
+        const auto ms = forest->predictMs(kind, t->config, t->source == "model");
         if (!ms) continue;
         predicted[t] = *ms;
         if (t->medianMs > 0.0) {

@@ -223,7 +223,7 @@ Result<std::vector<ForestCheck>> checkForests(const ProfileRunResult& run) {
         int i = 0;
         for (const auto& t : node.result.layers) {
             if (t.config.empty()) continue;
-            const plan::LayerSample s{t.kind, t.config, t.medianMs};
+            const plan::LayerSample s{t.kind, t.config, t.medianMs, t.source == "model"};
             (++i % 4 == 0 ? held : fit).push_back(s);
             (t.source == "model" ? model : sweep).push_back(s);
         }
@@ -251,7 +251,8 @@ Result<std::string> resolvePredictor(store::RunStore& db, const std::string& mod
 }
 
 bool predictorIsFitted(const std::string& predictor) {
-    for (const char* name : {"forest", "forest-p95", "forest-sweep", "regression", "regression-p95", "regression-macs"})
+    for (const char* name :
+         {"forest", "forest-p95", "forest-sweep", "forest-inpath", "regression", "regression-p95", "regression-macs"})
         if (predictor == name) return true;
     return false;
 }
@@ -274,15 +275,17 @@ Result<store::StoredProfile> fittingProfile(store::RunStore& db, const std::stri
 }
 
 // A node's forest on its fitting profile's rows (the sweep's alone with sweepOnly).
-Result<plan::LatencyForest> nodeForest(const store::StoredProfile& profile, bool tail, bool sweepOnly) {
+Result<plan::LatencyForest> nodeForest(const store::StoredProfile& profile, bool tail, bool sweepOnly,
+                                       const plan::ForestOptions& options) {
     std::vector<plan::LayerSample> samples;
     for (const auto& t : profile.result.layers)
         if (!t.config.empty() && !(sweepOnly && t.source == "model"))
-            samples.push_back(plan::LayerSample{t.kind, t.config, layerMs(t, profile.tailRatio, tail)});
+            samples.push_back(
+                plan::LayerSample{t.kind, t.config, layerMs(t, profile.tailRatio, tail), t.source == "model"});
     if (samples.empty())
         return makeError("the newest " + profile.node +
                          " profile predates layer configurations (schema 7); run edgent profile again");
-    auto forest = plan::LatencyForest::fit(samples);
+    auto forest = plan::LatencyForest::fit(samples, options);
     if (!forest) return makeError(profile.node + " latency model: " + forest.error());
     return forest;
 }
@@ -340,13 +343,15 @@ Result<plan::LatencyTable> modelTable(store::RunStore& db, const ModelFile& mode
     const double overhead = tail ? device->overheadP95Ms : device->overheadMs;
     if (predictor.rfind("forest", 0) == 0) {
         const bool sweepOnly = predictor == "forest-sweep";
-        auto fd = nodeForest(*device, tail, sweepOnly);
+        plan::ForestOptions options;
+        options.inPathFactor = predictor == "forest-inpath";
+        auto fd = nodeForest(*device, tail, sweepOnly, options);
         if (!fd) return makeError(fd.error());
-        auto fe = nodeForest(*edge, tail, sweepOnly);
+        auto fe = nodeForest(*edge, tail, sweepOnly, options);
         if (!fe) return makeError(fe.error());
         return withSlices(predictedTable(model, overhead,
                                          [&](bool onDevice, const LayerInfo& l) {
-                                             return (onDevice ? *fd : *fe).predictMs(l.kind, l.config);
+                                             return (onDevice ? *fd : *fe).predictMs(l.kind, l.config, true);
                                          }),
                           *device, *edge);
     }

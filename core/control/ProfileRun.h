@@ -109,6 +109,9 @@ bool predictorIsFitted(const std::string& predictor);
 //   "forest-p95":      the same fitted to each row's 95th percentile (as lookup-p95 reads it);
 //   "forest-sweep":    forest fitted on the synthetic sweep only, as if the model had never been
 //                      profiled (for benches that measure exactly that);
+//   "forest-inpath":   forest that also learns one factor per kind between a layer timed in
+//                      its model's forward pass and one timed alone (for benches: it
+//                      predicted two never-profiled models worse, docs/latency-models.md);
 //   "regression":      Edgent's per-kind regressions on the Table-1 features, fitted on the
 //                      same profile as a forest (so they too predict models never profiled);
 //   "regression-p95":  the same fitted to each row's 95th percentile;

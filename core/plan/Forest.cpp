@@ -25,13 +25,24 @@ double ownConvKernel(LayerKind kind, const std::vector<double>& c) {
 }
 
 // The configuration as the trees see it: sizes on a log scale, so that a split between two
-// sizes sits at their ratio, and then the flag above.
-std::vector<float> row(LayerKind kind, const std::vector<double>& config) {
+// sizes sits at their ratio, then the flag above, then (with the in-path factor) whether the
+// layer was timed in its model's forward pass.
+std::vector<float> row(LayerKind kind, const std::vector<double>& config, bool inPathFactor, bool inPath) {
     std::vector<float> out;
-    out.reserve(config.size() + 1);
+    out.reserve(config.size() + 2);
     for (double x : config) out.push_back(static_cast<float>(std::log1p(std::max(0.0, x))));
     out.push_back(static_cast<float>(ownConvKernel(kind, config)));
+    if (inPathFactor) out.push_back(inPath ? 1.0f : 0.0f);
     return out;
+}
+
+// XGBoost's interaction constraints that keep the last of `width` features out of every
+// split path with the others: each tree is then a function of the configuration or of that
+// feature alone, so in log time the feature adds one constant, a factor on the time.
+std::string aloneLast(size_t width) {
+    std::string s = "[[";
+    for (size_t i = 0; i + 1 < width; ++i) s += (i ? "," : "") + std::to_string(i);
+    return s + "],[" + std::to_string(width - 1) + "]]";
 }
 
 // A matrix XGBoost reads, freed with it.
@@ -64,6 +75,7 @@ Result<LatencyForest> LatencyForest::fit(const std::vector<LayerSample>& samples
         byKind[s.kind].push_back(&s);
     }
     LatencyForest forest;
+    forest.inPathFactor_ = o.inPathFactor;
     for (const auto& [kind, points] : byKind) {
         if (points.size() < 4) {
             forest.tooFew_[kind] = points.size();
@@ -71,7 +83,7 @@ Result<LatencyForest> LatencyForest::fit(const std::vector<LayerSample>& samples
         }
         std::vector<float> x, y;
         for (const LayerSample* s : points) {
-            const auto r = row(kind, s->config);
+            const auto r = row(kind, s->config, o.inPathFactor, s->inPath);
             x.insert(x.end(), r.begin(), r.end());
             y.push_back(static_cast<float>(std::log(s->ms)));
         }
@@ -80,7 +92,7 @@ Result<LatencyForest> LatencyForest::fit(const std::vector<LayerSample>& samples
         if (XGDMatrixSetFloatInfo(m.h, "label", y.data(), y.size()) != 0) return makeError(lastError("XGBoost labels"));
         auto b = std::make_shared<Booster>();
         if (XGBoosterCreate(&m.h, 1, &b->h) != 0) return makeError(lastError("XGBoost booster"));
-        const std::vector<std::pair<std::string, std::string>> params{
+        std::vector<std::pair<std::string, std::string>> params{
             {"objective", "reg:squarederror"},
             {"max_depth", std::to_string(o.maxDepth)},
             {"eta", std::to_string(o.eta)},
@@ -90,6 +102,7 @@ Result<LatencyForest> LatencyForest::fit(const std::vector<LayerSample>& samples
             {"seed", std::to_string(o.seed)},
             {"verbosity", "0"},
         };
+        if (o.inPathFactor) params.emplace_back("interaction_constraints", aloneLast(x.size() / points.size()));
         for (const auto& [k, v] : params)
             if (XGBoosterSetParam(b->h, k.c_str(), v.c_str()) != 0) return makeError(lastError("XGBoost parameter"));
         for (int i = 0; i < o.rounds; ++i)
@@ -99,7 +112,7 @@ Result<LatencyForest> LatencyForest::fit(const std::vector<LayerSample>& samples
     return forest;
 }
 
-Result<double> LatencyForest::predictMs(LayerKind kind, const std::vector<double>& config) const {
+Result<double> LatencyForest::predictMs(LayerKind kind, const std::vector<double>& config, bool inPath) const {
     const auto it = boosters_.find(kind);
     if (it == boosters_.end()) {
         const auto few = tooFew_.find(kind);
@@ -109,7 +122,7 @@ Result<double> LatencyForest::predictMs(LayerKind kind, const std::vector<double
         return makeError("no latency model knows " + std::string(layerKindName(kind)) + " layers (none were profiled)");
     }
     if (config.size() != configFeatureNames().size()) return makeError("a layer's configuration has the wrong size");
-    const auto x = row(kind, config);
+    const auto x = row(kind, config, inPathFactor_, inPath);
     Booster& b = *it->second;
     std::lock_guard lock(b.mutex);
     Matrix m;
@@ -130,7 +143,7 @@ Result<ForestScore> scoreForest(const std::vector<LayerSample>& train, const std
     std::map<LayerKind, std::vector<std::pair<double, double>>> byKind;  // (error, measured)
     for (const auto& t : test) {
         if (!(t.ms > 0.0) || !forest->knows(t.kind)) continue;
-        auto p = forest->predictMs(t.kind, t.config);
+        auto p = forest->predictMs(t.kind, t.config, t.inPath);
         if (!p) return makeError(p.error());
         const double e = std::abs(*p - t.ms) / t.ms;
         sum += e;

@@ -16,11 +16,13 @@
 
 namespace edgent::core::plan {
 
-// One timed layer: its kind, its configuration and the time to learn.
+// One timed layer: its kind, its configuration and the time to learn, and whether it was timed
+// inside its model's forward pass (a profile's "model" rows) or alone (the synthetic sweep).
 struct LayerSample {
     LayerKind kind = LayerKind::Relu;
     std::vector<double> config;  // configFeatureNames()
     double ms = 0.0;
+    bool inPath = false;
 };
 
 struct ForestOptions {
@@ -29,6 +31,11 @@ struct ForestOptions {
     double eta = 0.08;
     double subsample = 0.8;
     uint64_t seed = 1;
+    // Whether the trees also see inPath, allowed into no split with any other feature: a layer
+    // timed in its model's forward pass then differs from one timed alone by one factor per
+    // kind, learnt where a kind has both. Off (the default), inPath is ignored: measured on two
+    // models never profiled, the factor made predictions worse (docs/latency-models.md).
+    bool inPathFactor = false;
 };
 
 // How well a latency model predicts points it never saw.
@@ -54,11 +61,13 @@ public:
     static Result<LatencyForest> fit(const std::vector<LayerSample>& samples, const ForestOptions& options = {});
 
     bool knows(LayerKind kind) const { return boosters_.count(kind) != 0; }
-    // Predicted milliseconds of one layer; fails with one line naming the kind when no ensemble knows it.
-    Result<double> predictMs(LayerKind kind, const std::vector<double>& config) const;
+    // Predicted milliseconds of one layer, timed in a model's forward pass (inPath) or alone;
+    // fails with one line naming the kind when no ensemble knows it.
+    Result<double> predictMs(LayerKind kind, const std::vector<double>& config, bool inPath) const;
 
 private:
     struct Booster;
+    bool inPathFactor_ = false;
     std::map<LayerKind, std::shared_ptr<Booster>> boosters_;
     std::map<LayerKind, size_t> tooFew_;  // kinds left out, with their number of points
 };

@@ -191,7 +191,7 @@ Result<std::vector<SweepRound>> adaptiveSweep(std::vector<LayerTiming>& layers, 
         for (size_t i = 0; i < batch.size(); ++i) {
             auto& t = timed[i];
             if (!t) continue;
-            const auto predicted = forest->predictMs(t->kind, t->config);
+            const auto predicted = forest->predictMs(t->kind, t->config, false);
             if (predicted && t->medianMs > 0.0) {
                 const double err = std::abs(*predicted - t->medianMs) / t->medianMs;
                 ape += err;
