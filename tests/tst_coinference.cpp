@@ -506,7 +506,7 @@ private Q_SLOTS:
     // edge says why (it used to count it as sent).
     void anAnswerToAGoneDeviceIsCountedAsUnsent() {
         SpawnedWorker edge;
-        QVERIFY(spawnWorker(edge, Role::Edge, 1, {}, 15000, 500.0).ok());  // slow: the device leaves first
+        QVERIFY(spawnWorker(edge, Role::Edge, 1, {}, 15000, 100.0).ok());  // slow: the device leaves first
         Controller c;
         QVERIFY(c.connect(Role::Edge, edge.controlEndpoint).ok());
         QVERIFY(c.call(Role::Edge, Command::LoadModel, {}, 20000, edgent::test::modelBytes(edgent::test::defaultModel())).ok());
@@ -523,8 +523,9 @@ private Q_SLOTS:
             s.send(zmq::buffer(frame), zmq::send_flags::none);
             QTest::qWait(50);
         }  // the device is gone while the edge computes
-        // The edge computes one frame 500x slowed: 6-7 s at the host's full speed, twice that when
-        // a core runs at half speed (docs/latency-models.md, Drift between runs); wait up to 40 s.
+        // The edge computes one frame 100x slowed: over a second at the host's full speed, 20 times
+        // the 50 ms the device stayed, and twice that when a core runs at half speed
+        // (docs/latency-models.md, Drift between runs); wait up to 40 s.
         QJsonObject stats;
         for (int i = 0; i < 400; ++i) {
             stats = c.call(Role::Edge, Command::Stats)->value("stats").toObject();
