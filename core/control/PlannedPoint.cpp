@@ -27,6 +27,7 @@ Result<PlannedPoint> runPlannedPoint(WorkerLink& link, const LiveRunOptions& bas
     point.summary = summarize(run->samples, goal.deadlineMs);
     point.energyMjMean = run->energyMjSum / static_cast<double>(std::max<int64_t>(1, run->sampleCount));
     point.wallSeconds = run->wallSeconds;
+    point.samples = std::move(run->samples);
     return point;
 }
 

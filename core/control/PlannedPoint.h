@@ -19,6 +19,7 @@ struct PlannedPoint {
     RunSummary summary;
     double energyMjMean = 0.0;
     double wallSeconds = 0.0;
+    std::vector<net::Sample> samples;  // the run's, to score them against another deadline
 };
 
 // `base` carries the record and stream options (dbPath, modelId, count, power, ...); the

@@ -213,9 +213,23 @@ Result<control::PlannedPoint> Session::point(const std::string& figure, plan::Po
     const auto key = std::make_tuple(static_cast<int>(policy), bps, deadlineMs);
     if (auto it = points_.find(key); it != points_.end()) return it->second;
     if (cancelled()) return makeError("cancelled");
-    auto p = control::runPlannedPoint(*link_, baseOptions(figure), context_, plan::PlanGoal{deadlineMs, policy, NAN}, bps,
-                                      options_.cancel);
+    const plan::PlanGoal goal{deadlineMs, policy, NAN};
+    auto& ran = runsByFigure_[{figure, bps}];
+    if (auto planned = plan::makePlan(context_, goal, bps)) {  // the plan the run would start with
+        for (const control::PlannedPoint& earlier : ran)
+            if (plan::sameConfiguration(earlier.plan, *planned)) {
+                control::PlannedPoint p = earlier;
+                p.deadlineMs = deadlineMs;
+                p.policy = policy;
+                p.plan = *planned;
+                p.summary = control::summarize(p.samples, deadlineMs);
+                points_.emplace(key, p);
+                return p;
+            }
+    }
+    auto p = control::runPlannedPoint(*link_, baseOptions(figure), context_, goal, bps, options_.cancel);
     if (!p) return makeError(cancelled() ? std::string("cancelled") : figure + ": " + p.error());
+    ran.push_back(*p);
     points_.emplace(key, *p);
     return p;
 }

@@ -57,7 +57,10 @@ public:
     bool cancelled() const { return options_.cancel && options_.cancel->load(); }
     void say(const std::string& line) const;
 
-    // A planned point of a figure, run once per session.
+    // A planned point of a figure, run once per session. A point whose plan the figure already
+    // ran at this bandwidth (another deadline, or another policy that chose the same
+    // configuration) is not run again: that run's samples are scored against its deadline, and
+    // it keeps that run's id.
     Result<control::PlannedPoint> point(const std::string& figure, plan::Policy policy, double bps, double deadlineMs);
     // The model's validation calibration (made and stored when the run database has none),
     // and the plan context refreshed to hold it: what per-input figures plan with.
@@ -88,6 +91,7 @@ private:
     plan::PlanContext context_;
     double overheadMs_ = 0.0;
     std::map<std::tuple<int, double, double>, control::PlannedPoint> points_;
+    std::map<std::pair<std::string, double>, std::vector<control::PlannedPoint>> runsByFigure_;  // (figure, bps)
 };
 
 }  // namespace edgent::core::repro
