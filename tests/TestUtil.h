@@ -26,6 +26,12 @@ inline std::string readFile(const std::string& path) {
     QFile f(QString::fromStdString(path));
     return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
 }
+// Writes `text` to the file `name` in `dir`; its path, or an empty string when it cannot be written.
+inline QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
+    QFile f(dir.filePath(name));
+    if (!f.open(QIODevice::WriteOnly) || f.write(text) != text.size()) return {};
+    return f.fileName();
+}
 // A native model as a worker loads it: the spec (.json) and the weights beside it (.weights).
 inline std::vector<std::string> modelBytes(const std::string& json) {
     return {readFile(json), readFile(json.substr(0, json.size() - 5) + ".weights")};

@@ -70,12 +70,7 @@ class TestGui : public QObject {
 
     bool ready(MainWindow& w) { return w.session().modelInWorkers() && w.session().plan() && !w.session().profiling(); }
 
-    QString writeTrace(const QString& name, const QString& text) {
-        QFile f(dir_.filePath(name));
-        if (!f.open(QIODevice::WriteOnly)) return {};
-        f.write(text.toUtf8());
-        return f.fileName();
-    }
+    QString writeTrace(const QString& name, const QByteArray& text) { return edgent::test::writeFile(dir_, name, text); }
 
 private Q_SLOTS:
     void initTestCase() {

@@ -17,12 +17,7 @@ class TestTrace : public QObject {
 
     using Run = edgent::test::CliRun;
     static Run cli(const QStringList& args, int timeoutMs = 300000) { return edgent::test::runCli(args, timeoutMs); }
-    QString writeFile(const QString& name, const QByteArray& text) {
-        QFile f(dir_.filePath(name));
-        if (!f.open(QIODevice::WriteOnly)) return {};
-        f.write(text);
-        return f.fileName();
-    }
+    QString writeFile(const QString& name, const QByteArray& text) { return edgent::test::writeFile(dir_, name, text); }
 
 private Q_SLOTS:
     void traceParsesWithHeaderAndComments() {
