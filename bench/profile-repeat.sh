@@ -9,7 +9,9 @@
 # host's cores can each run at half speed for seconds at a time (edgent-bench-drift shows
 # it); back-to-back repeats fall wholly into such a stretch or wholly outside it.
 # Figures per setting and node: the share of the model's layers and of the fixed synthetic
-# sweep's configurations whose medians agree within +-10%, and their mean absolute difference.
+# sweep's configurations whose medians agree within +-10%, and their mean absolute difference;
+# then the same for their 10th percentiles (the profile's p10_ms), which a half-speed stretch
+# reaches only when it covers nine in ten of a layer's repeats.
 # Usage: bench/profile-repeat.sh [PAIRS] [MODEL] [SETTINGS]
 set -eu
 pairs=${1:-3}
@@ -36,29 +38,32 @@ d, pairs, settings = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 def rows(path):
     db = sqlite3.connect(path)
     out = {}
-    for node, source, e, i, med, cfg in db.execute(
-            "select p.node, l.source, l.exit, l.layer_index, l.median_ms, l.config_json from profile_layers l "
+    for node, source, e, i, med, p10, cfg in db.execute(
+            "select p.node, l.source, l.exit, l.layer_index, l.median_ms, l.p10_ms, l.config_json from profile_layers l "
             "join profiles p on p.id = l.profile_id order by l.rowid"):
         key = (node, source)
-        out.setdefault(key, []).append(((e, i) if source == "model" else cfg, med))
+        out.setdefault(key, []).append(((e, i) if source == "model" else cfg, med, p10))
     return out
 
-print(f"spread:span node   rows       within+-10%  mean|diff|  (over {pairs} pairs of profiles)")
+print(f"spread:span node   rows        median: within+-10%  mean|diff|   p10: within+-10%  mean|diff|"
+      f"  (over {pairs} pairs of profiles)")
 for s in settings:
     for node in ("device", "edge"):
         for source in ("model", "synthetic"):
-            n = within = 0
-            diff = 0.0
+            n = 0
+            within, diff = [0, 0], [0.0, 0.0]
             for p in range(1, pairs + 1):
                 a = rows(f"{d}/s{s}-{p}a.sqlite").get((node, source), [])
                 b = rows(f"{d}/s{s}-{p}b.sqlite").get((node, source), [])
-                for (ka, ma), (kb, mb) in zip(a, b):
-                    if ka != kb or mb <= 0:
+                for (ka, *va), (kb, *vb) in zip(a, b):
+                    if ka != kb or any(x is None or x <= 0 for x in vb + va):
                         continue
-                    rel = abs(ma - mb) / mb
                     n += 1
-                    within += rel <= 0.1
-                    diff += rel
+                    for j in (0, 1):
+                        rel = abs(va[j] - vb[j]) / vb[j]
+                        within[j] += rel <= 0.1
+                        diff[j] += rel
             if n:
-                print(f"{s:>11} {node:6} {source:10} {100 * within / n:10.1f}% {100 * diff / n:10.1f}%  ({n} rows)")
+                print(f"{s:>11} {node:6} {source:10} {100 * within[0] / n:19.1f}% {100 * diff[0] / n:10.1f}%"
+                      f" {100 * within[1] / n:16.1f}% {100 * diff[1] / n:10.1f}%  ({n} rows)")
 PY

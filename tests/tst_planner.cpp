@@ -238,7 +238,7 @@ private Q_SLOTS:
                     t.exit = e;
                     t.layerIndex = i;
                     t.medianMs = ms(rng);
-                    t.p10Ms = t.medianMs * 0.9;
+                    t.p10Ms = t.medianMs * 0.5;
                     t.p90Ms = t.medianMs + spread(rng);
                     t.repeats = 25;
                     r->layers.push_back(t);
@@ -324,7 +324,7 @@ private Q_SLOTS:
             t.features = info->features;
             t.config = info->config;
             t.medianMs = 0.01 + 1e-6 * static_cast<double>(info->flops);
-            t.p10Ms = t.medianMs * 0.9;
+            t.p10Ms = t.medianMs * 0.5;
             t.p90Ms = t.medianMs * 1.1;
             t.repeats = 5;
             rows.layers.push_back(t);
@@ -336,7 +336,7 @@ private Q_SLOTS:
         auto path = analyzePath(unseen.spec, 0);
         QVERIFY(path && path->at(1).kind == LayerKind::BatchNorm);
         const std::string expected = "layer " + path->at(1).name + " on the device: ";
-        for (const char* predictor : {"regression", "regression-p95", "forest", "forest-p95", "auto"}) {
+        for (const char* predictor : {"regression", "regression-p95", "forest", "forest-p95", "forest-p10", "auto"}) {
             auto table = control::latencyTableFor(**db, unseen, "never-profiled", predictor);
             QVERIFY2(!table, predictor);
             QVERIFY2(table.error().find(expected) != std::string::npos && table.error().find("batchnorm") != std::string::npos &&
@@ -351,6 +351,13 @@ private Q_SLOTS:
             QVERIFY2(table, table ? predictor : table.error().c_str());
             QVERIFY(table->deviceMs(0, known.spec.pathLength(0)) > 0.0);
         }
+        // forest-p10 is fitted to the rows' 10th percentiles, here half their medians.
+        auto median = control::latencyTableFor(**db, known, "never-profiled", "forest");
+        auto floor = control::latencyTableFor(**db, known, "never-profiled", "forest-p10");
+        QVERIFY2(median && floor, !median ? median.error().c_str() : floor ? "" : floor.error().c_str());
+        const int last = known.spec.numExits() - 1, n = known.spec.pathLength(last);
+        const double ratio = floor->deviceMs(last, n) / median->deviceMs(last, n);
+        QVERIFY2(ratio > 0.45 && ratio < 0.55, std::to_string(ratio).c_str());
     }
 
     // Each layer's repeats are spread over `spread` passes through the whole model (a host's

@@ -252,7 +252,8 @@ Result<std::string> resolvePredictor(store::RunStore& db, const std::string& mod
 
 bool predictorIsFitted(const std::string& predictor) {
     for (const char* name :
-         {"forest", "forest-p95", "forest-sweep", "forest-inpath", "regression", "regression-p95", "regression-macs"})
+         {"forest", "forest-p95", "forest-sweep", "forest-inpath", "forest-p10", "regression", "regression-p95",
+          "regression-macs"})
         if (predictor == name) return true;
     return false;
 }
@@ -274,14 +275,15 @@ Result<store::StoredProfile> fittingProfile(store::RunStore& db, const std::stri
     return profile;
 }
 
-// A node's forest on its fitting profile's rows (the sweep's alone with sweepOnly).
-Result<plan::LatencyForest> nodeForest(const store::StoredProfile& profile, bool tail, bool sweepOnly,
+// A node's forest on its fitting profile's rows (the sweep's alone with sweepOnly), fitted to
+// each row's median, its 95th percentile (tail) or its 10th (floor, where the profile has it).
+Result<plan::LatencyForest> nodeForest(const store::StoredProfile& profile, bool tail, bool sweepOnly, bool floor,
                                        const plan::ForestOptions& options) {
     std::vector<plan::LayerSample> samples;
     for (const auto& t : profile.result.layers)
         if (!t.config.empty() && !(sweepOnly && t.source == "model"))
-            samples.push_back(
-                plan::LayerSample{t.kind, t.config, layerMs(t, profile.tailRatio, tail), t.source == "model"});
+            samples.push_back(plan::LayerSample{
+                t.kind, t.config, floor && t.p10Ms > 0 ? t.p10Ms : layerMs(t, profile.tailRatio, tail), t.source == "model"});
     if (samples.empty())
         return makeError("the newest " + profile.node +
                          " profile predates layer configurations (schema 7); run edgent profile again");
@@ -345,9 +347,10 @@ Result<plan::LatencyTable> modelTable(store::RunStore& db, const ModelFile& mode
         const bool sweepOnly = predictor == "forest-sweep";
         plan::ForestOptions options;
         options.inPathFactor = predictor == "forest-inpath";
-        auto fd = nodeForest(*device, tail, sweepOnly, options);
+        const bool floor = predictor == "forest-p10";
+        auto fd = nodeForest(*device, tail, sweepOnly, floor, options);
         if (!fd) return makeError(fd.error());
-        auto fe = nodeForest(*edge, tail, sweepOnly, options);
+        auto fe = nodeForest(*edge, tail, sweepOnly, floor, options);
         if (!fe) return makeError(fe.error());
         return withSlices(predictedTable(model, overhead,
                                          [&](bool onDevice, const LayerInfo& l) {

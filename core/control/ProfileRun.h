@@ -112,6 +112,9 @@ bool predictorIsFitted(const std::string& predictor);
 //   "forest-inpath":   forest that also learns one factor per kind between a layer timed in
 //                      its model's forward pass and one timed alone (for benches: it
 //                      predicted two never-profiled models worse, docs/latency-models.md);
+//   "forest-p10":      forest fitted to each row's 10th percentile, the layer's time at the
+//                      host's fast speed (for benches that score it against measured 10th
+//                      percentiles; not a prediction of a run's median);
 //   "regression":      Edgent's per-kind regressions on the Table-1 features, fitted on the
 //                      same profile as a forest (so they too predict models never profiled);
 //   "regression-p95":  the same fitted to each row's 95th percentile;
