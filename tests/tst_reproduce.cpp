@@ -1,7 +1,6 @@
 // `edgent reproduce all --quick` on real local workers: every figure writes its PDF, PNG,
 // CSV, page and runs, and each figure's shape as the paper states it holds, read from the
 // CSV (not from the picture or from the page's own verdict).
-#include "RunTestUtil.h"
 #include "TestUtil.h"
 
 #include <QDir>
@@ -105,18 +104,6 @@ private Q_SLOTS:
         }
         QVERIFY(QFileInfo(out_ + QStringLiteral("/runs.sqlite")).size() > 0);
         QVERIFY(QFileInfo(out_ + QStringLiteral("/README.md")).size() > 0);
-    }
-
-    // The scaling profiles both workers at the probe factor and at the first F; a correction of
-    // F profiles the device alone (the edge is not slowed), so the edge's two profiles stand
-    // whatever the number of corrections (0 to 2: two to four device profiles).
-    void scalingProfilesTheEdgeTwice() {
-        const std::string db = (out_ + QStringLiteral("/runs.sqlite")).toStdString();
-        const double device = edgent::test::scalar(db, "select count(*) from profiles where node = 'device'");
-        const double edge = edgent::test::scalar(db, "select count(*) from profiles where node = 'edge'");
-        qInfo("profiles: %.0f of the device, %.0f of the edge", device, edge);
-        QVERIFY2(device >= 2 && device <= 4, qPrintable(QString::number(device)));
-        QCOMPARE(edge, 2.0);
     }
 
     // Fig. 6: the exit rises with bandwidth.

@@ -64,9 +64,7 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
         {"spread", options.spread}, {"span_s", options.spanSeconds}};
     // One worker after the other: when both share a host (local workers), profiling them
     // at once would time each while the other competes for the cores and the memory bus.
-    std::vector<Role> roles{Role::Edge, Role::Device};
-    if (!options.edge) roles.erase(roles.begin());
-    for (Role r : roles) {
+    for (Role r : {Role::Edge, Role::Device}) {
         if (auto s = c.call(r, net::Command::Profile, request, 5000); !s) return makeError(s.error());
         while (!done.count(r)) {
             {
@@ -132,8 +130,7 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     // tail ratio takes out of (a)'s back-to-back device compute.
     std::vector<net::Sample> deviceHeavy, edgeHeavy, deviceLight, deviceLightPaced;
     if (auto s = calibrate(n - 1, deviceHeavy); !s) return makeError(s.error());
-    if (options.edge)
-        if (auto s = calibrate(0, edgeHeavy); !s) return makeError(s.error());
+    if (auto s = calibrate(0, edgeHeavy); !s) return makeError(s.error());
     if (auto s = calibrate(1, deviceLight); !s) return makeError(s.error());
     if (auto s = calibrate(1, deviceLightPaced, 20.0); !s) return makeError(s.error());
     auto quantile = [](const std::vector<net::Sample>& v, double q, double net::Sample::*field) {
@@ -146,7 +143,7 @@ Result<ProfileRunResult> profileWorkers(Controller& c, const ModelFile& model, c
     out.overheadMs = quantile(deviceHeavy, 0.5, &net::Sample::transferMs);
     out.overheadP95Ms = quantile(deviceHeavy, 0.95, &net::Sample::transferMs);
 
-    for (Role r : roles) {
+    for (Role r : {Role::Edge, Role::Device}) {
         auto parsed = profile::profileFromJson(done[r]);
         if (!parsed) return makeError(parsed.error());
         // The fixed cost of a slice: a one-layer slice's median compute over that layer's

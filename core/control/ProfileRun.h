@@ -27,10 +27,6 @@ struct ProfileRunOptions {
     int adaptiveRounds = 3;  // of the adaptive sweep after the fixed one (core/profile/Sweep.h)
     int spread = 25;         // passes each layer's repeats are spread over (profile::ProfileOptions)
     double spanSeconds = 10.0;  // per worker, the least time those passes are paced over
-    // Whether the edge is profiled too. Without it the device alone is profiled (its layers and
-    // its calibration), and the result holds the device's node only: the edge's newest profile
-    // stands, as when only the device's emulated slowdown changed.
-    bool edge = true;
     int timeoutMs = 20 * 60 * 1000;
 };
 
@@ -49,7 +45,7 @@ struct NodeProfile {
 };
 
 struct ProfileRunResult {
-    std::vector<NodeProfile> nodes;  // edge, then device (the device alone without options.edge)
+    std::vector<NodeProfile> nodes;  // edge, then device
     double overheadMs = 0.0;         // median transfer time of small frames, unshaped
     double overheadP95Ms = 0.0;      // and its 95th percentile
     double seconds = 0.0;

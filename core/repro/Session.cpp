@@ -88,10 +88,9 @@ void Session::say(const std::string& line) const {
     if (options_.progress) options_.progress(line);
 }
 
-Status Session::profileInto(control::WorkerLink& link, int repeats, bool edge) {
+Status Session::profileInto(control::WorkerLink& link, int repeats) {
     control::ProfileRunOptions o;
     o.repeats = repeats;
-    o.edge = edge;
     o.synthetic = false;  // the figures plan on this model's own measured layers
     o.adaptiveRounds = 0;
     auto run = control::profileWorkers(
@@ -149,9 +148,8 @@ Status Session::setUp() {
     // Profile at F; when the ratio it gives is more than 12% off the paper's (the host drifts
     // between profiles, and a slowed device's time grows faster than F), correct F along the
     // power law through the last two profiles, ratio ~ F^k with k clamped to [0.7, 2.5], and
-    // profile the device again: twice at most. The edge is not slowed, so its first profile
-    // stands (profiling it again took about 9 s a correction, and let the edge's drift move
-    // the ratio too). A slowdown given by hand, or a real device, is taken as it is.
+    // profile again: twice at most. A slowdown given by hand, or a real
+    // device, is taken as it is.
     const bool tune = options_.link.local && options_.deviceSlowdown <= 0;
     const int corrections = 2;
     for (int attempt = 0;; ++attempt) {
@@ -162,8 +160,8 @@ Status Session::setUp() {
         link_ = std::make_unique<control::WorkerLink>(lo);
         if (auto st = link_->start(); !st) return st;
         if (auto st = link_->loadModel(options_.model); !st) return st;
-        say(attempt == 0 ? "profile: both workers" : "profile: the device again (the edge's profile stands)");
-        if (auto st = profileInto(*link_, options_.quick ? 6 : 25, attempt == 0); !st) return st;
+        say("profile: both workers");
+        if (auto st = profileInto(*link_, options_.quick ? 6 : 25); !st) return st;
         auto context = control::planContextFor(*db_, options_.model.file, record_.hash, "auto", options_.power);
         if (!context) return makeError(context.error());
         context_ = std::move(*context);

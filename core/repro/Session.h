@@ -77,7 +77,7 @@ public:
 private:
     explicit Session(ReproduceOptions options) : options_(std::move(options)) {}
     Status setUp();
-    Status profileInto(control::WorkerLink& link, int repeats, bool edge = true);
+    Status profileInto(control::WorkerLink& link, int repeats);
     Result<control::LiveRunOutcome> runWatched(control::LiveRunOptions o);
     control::LiveRunOptions baseOptions(const std::string& figure) const;
 
