@@ -574,7 +574,9 @@ private Q_SLOTS:
             workers = childrenWith(p.processId(), "edgent-worker");
         }
         QCOMPARE(workers.size(), 2);
-        QTest::qWait(1500);
+        // Killed once its run is under way: its first samples are stored.
+        QVERIFY(edgent::test::waitUntil(
+            [&] { return edgent::test::scalar(db.toStdString(), "select count(*) from samples") > 0; }, 30000));
         ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
         QVERIFY(p.waitForFinished(5000));
         for (qint64 pid : workers) {
