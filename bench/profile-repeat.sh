@@ -50,20 +50,19 @@ print(f"spread:span node   rows        median: within+-10%  mean|diff|   p10: wi
 for s in settings:
     for node in ("device", "edge"):
         for source in ("model", "synthetic"):
-            n = 0
-            within, diff = [0, 0], [0.0, 0.0]
+            n, within, diff = [0, 0], [0, 0], [0.0, 0.0]  # median, then 10th percentile
             for p in range(1, pairs + 1):
                 a = rows(f"{d}/s{s}-{p}a.sqlite").get((node, source), [])
                 b = rows(f"{d}/s{s}-{p}b.sqlite").get((node, source), [])
                 for (ka, *va), (kb, *vb) in zip(a, b):
-                    if ka != kb or any(x is None or x <= 0 for x in vb + va):
-                        continue
-                    n += 1
                     for j in (0, 1):
+                        if ka != kb or va[j] is None or vb[j] is None or vb[j] <= 0:
+                            continue
                         rel = abs(va[j] - vb[j]) / vb[j]
+                        n[j] += 1
                         within[j] += rel <= 0.1
                         diff[j] += rel
-            if n:
-                print(f"{s:>11} {node:6} {source:10} {100 * within[0] / n:19.1f}% {100 * diff[0] / n:10.1f}%"
-                      f" {100 * within[1] / n:16.1f}% {100 * diff[1] / n:10.1f}%  ({n} rows)")
+            if n[0] and n[1]:
+                print(f"{s:>11} {node:6} {source:10} {100 * within[0] / n[0]:19.1f}% {100 * diff[0] / n[0]:10.1f}%"
+                      f" {100 * within[1] / n[1]:16.1f}% {100 * diff[1] / n[1]:10.1f}%  ({n[0]} rows)")
 PY
