@@ -238,7 +238,7 @@ private Q_SLOTS:
                     t.exit = e;
                     t.layerIndex = i;
                     t.medianMs = ms(rng);
-                    t.p10Ms = t.medianMs * 0.5;
+                    t.p10Ms = t.medianMs * 0.9;
                     t.p90Ms = t.medianMs + spread(rng);
                     t.repeats = 25;
                     r->layers.push_back(t);
