@@ -127,8 +127,9 @@ void printLayerScores(store::RunStore& measuredDb, const ModelFile& model, const
             continue;
         }
         for (const auto& [name, table] : tables) {
-            // forest-p10 predicts 10th percentiles, and is scored against the measured ones.
-            const bool floor = name == "forest-p10";
+            // forest-p10 and forest-p10-offset predict 10th percentiles, and are scored against the
+            // measured ones.
+            const bool floor = name.rfind("forest-p10", 0) == 0;
             std::vector<Unit> layers;
             for (const auto& t : measured->result.layers) {
                 const double ms = floor ? t.p10Ms : t.medianMs;
@@ -188,10 +189,12 @@ int main(int argc, char** argv) {
     // Every predictor the database can give for this model: lookup needs the model's own
     // profile; the fitted ones predict a model the database never profiled from the newest
     // profile of another. forest-sweep is the forest fitted on the synthetic sweep alone,
-    // forest-inpath the forest with a factor per kind for layers timed in their path, forest-p10
-    // the forest fitted to 10th percentiles (scored per layer only, against measured ones).
+    // forest-inpath the forest with a factor per kind for layers timed in their path, forest-offset
+    // forest-sweep plus an in-path cost per kind, and forest-p10 and forest-p10-offset the same
+    // fitted to 10th percentiles (scored per layer only, against measured ones).
     std::vector<std::pair<std::string, plan::LatencyTable>> tables;
-    for (const char* name : {"lookup", "regression", "regression-macs", "forest", "forest-sweep", "forest-inpath", "forest-p10"}) {
+    for (const char* name : {"lookup", "regression", "regression-macs", "forest", "forest-sweep", "forest-inpath",
+                             "forest-offset", "forest-p10", "forest-p10-offset"}) {
         auto t = latencyTableFor(**db, *model, hash, name);
         if (t) tables.emplace_back(name, std::move(*t));
         else std::printf("%s: not available (%s)\n", name, t.error().c_str());
@@ -220,9 +223,11 @@ int main(int argc, char** argv) {
         printLayerScores(**measuredDb, *model, hash, tables);
     }
     if (layersOnly) return 0;
-    // forest-p10 predicts a layer's fast-speed time, not a run's median: it is scored per layer only.
-    tables.erase(std::remove_if(tables.begin(), tables.end(), [](const auto& t) { return t.first == "forest-p10"; }),
-                 tables.end());
+    // forest-p10 and forest-p10-offset predict a layer's fast-speed time, not a run's median: they
+    // are scored per layer only.
+    tables.erase(
+        std::remove_if(tables.begin(), tables.end(), [](const auto& t) { return t.first.rfind("forest-p10", 0) == 0; }),
+        tables.end());
     // The host's state before and after each bandwidth's grid (bench/TwoSpeeds.h): a cell's few
     // inferences fall inside one stretch of the host's speed, so its share of slow frames bounds
     // how close any prediction of a median can come.

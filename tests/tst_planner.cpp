@@ -336,7 +336,8 @@ private Q_SLOTS:
         auto path = analyzePath(unseen.spec, 0);
         QVERIFY(path && path->at(1).kind == LayerKind::BatchNorm);
         const std::string expected = "layer " + path->at(1).name + " on the device: ";
-        for (const char* predictor : {"regression", "regression-p95", "forest", "forest-p95", "forest-p10", "auto"}) {
+        for (const char* predictor : {"regression", "regression-p95", "forest", "forest-p95", "forest-p10", "forest-offset",
+                                      "forest-p10-offset", "auto"}) {
             auto table = control::latencyTableFor(**db, unseen, "never-profiled", predictor);
             QVERIFY2(!table, predictor);
             QVERIFY2(table.error().find(expected) != std::string::npos && table.error().find("batchnorm") != std::string::npos &&
@@ -358,6 +359,48 @@ private Q_SLOTS:
         const int last = known.spec.numExits() - 1, n = known.spec.pathLength(last);
         const double ratio = floor->deviceMs(last, n) / median->deviceMs(last, n);
         QVERIFY2(ratio > 0.45 && ratio < 0.55, std::to_string(ratio).c_str());
+    }
+
+    // forest-offset: the sweep's forest plus, per kind, the median extra time of the fitting
+    // profile's layers timed in their path. Model rows 0.5 ms above what the sweep's rule gives
+    // are predicted about 0.5 ms above forest-sweep, layer by layer.
+    void forestOffsetAddsTheInPathCostPerKind() {
+        QTemporaryDir dir;
+        auto db = store::RunStore::open(dir.filePath("t.sqlite").toStdString());
+        QVERIFY2(db, db ? "" : db.error().c_str());
+        auto modelId = addModel(**db, "profiled");
+        QVERIFY(modelId);
+        auto row = [](const char* source, LayerKind kind, const std::vector<double>& config, double flops, double extra) {
+            profile::LayerTiming t;
+            t.source = source;
+            t.kind = kind;
+            t.config = config;
+            t.medianMs = 0.01 + 1e-8 * flops + extra;
+            t.p10Ms = t.p90Ms = t.medianMs;
+            t.repeats = 5;
+            return t;
+        };
+        profile::ProfileResult rows;
+        std::mt19937_64 rng(5);
+        while (rows.layers.size() < 600)
+            if (auto info = profile::probeInfo(profile::randomProbe(rng)))
+                rows.layers.push_back(row("synthetic", info->kind, info->config, static_cast<double>(info->flops), 0.0));
+        ModelFile known;
+        known.spec = alexNet5Spec(1, 28, 28, 10);
+        const int last = known.spec.numExits() - 1;
+        auto path = analyzePath(known.spec, last);
+        QVERIFY(path.ok());
+        for (const LayerInfo& l : *path) rows.layers.push_back(row("model", l.kind, l.config, static_cast<double>(l.flops), 0.5));
+        profile::ProfileOptions options;
+        for (const char* node : {"edge", "device"})
+            QVERIFY((*db)->saveProfile(*modelId, node, "h", 1, options, rows, 0.5, 1.5, 1.0));
+        auto sweep = control::latencyTableFor(**db, known, "never-profiled", "forest-sweep");
+        auto offset = control::latencyTableFor(**db, known, "never-profiled", "forest-offset");
+        QVERIFY2(sweep && offset, !sweep ? sweep.error().c_str() : offset ? "" : offset.error().c_str());
+        for (int i = 0; i < known.spec.pathLength(last); ++i) {
+            const double added = offset->deviceLayerMs(last, i) - sweep->deviceLayerMs(last, i);
+            QVERIFY2(added > 0.45 && added < 0.55, qPrintable(QStringLiteral("layer %1: %2 ms").arg(i).arg(added)));
+        }
     }
 
     // Each layer's repeats are spread over `spread` passes through the whole model (a host's

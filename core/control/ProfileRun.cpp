@@ -251,9 +251,8 @@ Result<std::string> resolvePredictor(store::RunStore& db, const std::string& mod
 }
 
 bool predictorIsFitted(const std::string& predictor) {
-    for (const char* name :
-         {"forest", "forest-p95", "forest-sweep", "forest-inpath", "forest-p10", "regression", "regression-p95",
-          "regression-macs"})
+    for (const char* name : {"forest", "forest-p95", "forest-sweep", "forest-inpath", "forest-p10", "forest-offset",
+                             "forest-p10-offset", "regression", "regression-p95", "regression-macs"})
         if (predictor == name) return true;
     return false;
 }
@@ -343,6 +342,40 @@ Result<plan::LatencyTable> modelTable(store::RunStore& db, const ModelFile& mode
     auto edge = fittingProfile(db, modelHashHex, "edge");
     if (!edge) return makeError(edge.error());
     const double overhead = tail ? device->overheadP95Ms : device->overheadMs;
+    if (predictor == "forest-offset" || predictor == "forest-p10-offset") {
+        const bool floor = predictor == "forest-p10-offset";
+        // The forest of the sweep alone, plus one cost per kind that a layer timed in its path
+        // adds to the same layer timed alone: the median of (in-path time - that forest's
+        // prediction) over the fitting profile's model rows of the kind; at least half the
+        // forest's time, when that cost is negative.
+        std::map<LayerKind, double> offset[2];
+        plan::LatencyForest forests[2];
+        for (int i = 0; i < 2; ++i) {
+            const store::StoredProfile& profile = i == 0 ? *device : *edge;
+            auto forest = nodeForest(profile, false, true, floor, {});
+            if (!forest) return makeError(forest.error());
+            std::map<LayerKind, std::vector<double>> extra;
+            for (const auto& t : profile.result.layers)
+                if (t.source == "model" && !t.config.empty())
+                    if (auto alone = forest->predictMs(t.kind, t.config, false))
+                        extra[t.kind].push_back((floor && t.p10Ms > 0 ? t.p10Ms : t.medianMs) - *alone);
+            for (auto& [kind, d] : extra) {
+                std::nth_element(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(d.size() / 2), d.end());
+                offset[i][kind] = d[d.size() / 2];
+            }
+            forests[i] = std::move(*forest);
+        }
+        return withSlices(predictedTable(model, overhead,
+                                         [&](bool onDevice, const LayerInfo& l) -> Result<double> {
+                                             const int i = onDevice ? 0 : 1;
+                                             auto alone = forests[i].predictMs(l.kind, l.config, false);
+                                             if (!alone) return alone;
+                                             const auto it = offset[i].find(l.kind);
+                                             const double cost = it == offset[i].end() ? 0.0 : it->second;
+                                             return std::max(0.5 * *alone, *alone + cost);
+                                         }),
+                          *device, *edge);
+    }
     if (predictor.rfind("forest", 0) == 0) {
         const bool sweepOnly = predictor == "forest-sweep";
         plan::ForestOptions options;

@@ -115,6 +115,10 @@ bool predictorIsFitted(const std::string& predictor);
 //   "forest-p10":      forest fitted to each row's 10th percentile, the layer's time at the
 //                      host's fast speed (for benches that score it against measured 10th
 //                      percentiles; not a prediction of a run's median);
+//   "forest-offset":   forest-sweep plus one cost per kind that a layer timed in its path adds
+//                      to the same layer alone (the median over the profile's model rows);
+//                      "forest-p10-offset" the same on 10th percentiles (for benches: neither
+//                      predicted never-profiled models consistently better, docs/latency-models.md);
 //   "regression":      Edgent's per-kind regressions on the Table-1 features, fitted on the
 //                      same profile as a forest (so they too predict models never profiled);
 //   "regression-p95":  the same fitted to each row's 95th percentile;
