@@ -259,9 +259,10 @@ bool predictorIsFitted(const std::string& predictor) {
 
 namespace {
 
-// A layer's time as a predictor reads it from a profile row: the median, or its 95th percentile
-// (lookup-p95's estimate).
-double layerMs(const profile::LayerTiming& t, double tailRatio, bool tail) {
+// A layer's time as a predictor reads it from a profile row: the median, its 95th percentile
+// (lookup-p95's estimate), or its 10th percentile (floor; the median in a row without one).
+double layerMs(const profile::LayerTiming& t, double tailRatio, bool tail, bool floor = false) {
+    if (floor && t.p10Ms > 0) return t.p10Ms;
     return tail ? std::max(t.medianMs * tailRatio, t.medianMs + kP95PerP90 * std::max(0.0, t.p90Ms - t.medianMs)) : t.medianMs;
 }
 
@@ -281,8 +282,8 @@ Result<plan::LatencyForest> nodeForest(const store::StoredProfile& profile, bool
     std::vector<plan::LayerSample> samples;
     for (const auto& t : profile.result.layers)
         if (!t.config.empty() && !(sweepOnly && t.source == "model"))
-            samples.push_back(plan::LayerSample{
-                t.kind, t.config, floor && t.p10Ms > 0 ? t.p10Ms : layerMs(t, profile.tailRatio, tail), t.source == "model"});
+            samples.push_back(
+                plan::LayerSample{t.kind, t.config, layerMs(t, profile.tailRatio, tail, floor), t.source == "model"});
     if (samples.empty())
         return makeError("the newest " + profile.node +
                          " profile predates layer configurations (schema 7); run edgent profile again");
@@ -358,7 +359,7 @@ Result<plan::LatencyTable> modelTable(store::RunStore& db, const ModelFile& mode
             for (const auto& t : profile.result.layers)
                 if (t.source == "model" && !t.config.empty())
                     if (auto alone = forest->predictMs(t.kind, t.config, false))
-                        extra[t.kind].push_back((floor && t.p10Ms > 0 ? t.p10Ms : t.medianMs) - *alone);
+                        extra[t.kind].push_back(layerMs(t, profile.tailRatio, false, floor) - *alone);
             for (auto& [kind, d] : extra) {
                 std::nth_element(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(d.size() / 2), d.end());
                 offset[i][kind] = d[d.size() / 2];
